@@ -1,0 +1,115 @@
+package devchain
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/modeldao/modeldao"
+	"github.com/modeldao/modeldao/contracts"
+)
+
+// DAO is a deployed DAO on a Chain, with helpers that drive proposals through their whole
+// lifecycle by mining blocks and moving time as a real chain would.
+type DAO struct {
+	*contracts.DAO
+	Chain  *Chain
+	Config contracts.Config
+}
+
+// Deploy deploys the contracts from account 0 with cfg and mints each of the first
+// `holders` accounts 1000 tokens, each delegating to itself.
+func (c *Chain) Deploy(ctx context.Context, cfg contracts.Config, holders int) (*DAO, error) {
+	for i := range holders {
+		cfg.Mint = append(cfg.Mint, contracts.Allocation{To: c.Accounts[i].Address, Amount: Tokens(1000)})
+	}
+	dep, err := contracts.Deploy(ctx, c.Client, c.Opts(0), cfg, func() { c.Commit() })
+	if err != nil {
+		return nil, err
+	}
+	bound, err := contracts.Bind(*dep, c.Client)
+	if err != nil {
+		return nil, err
+	}
+	d := &DAO{DAO: bound, Chain: c, Config: cfg}
+	for i := range holders {
+		if _, err := d.Mined(ctx)(d.Token.Delegate(c.Opts(i), c.Accounts[i].Address)); err != nil {
+			return nil, fmt.Errorf("self-delegate account %d: %w", i, err)
+		}
+	}
+	return d, nil
+}
+
+// Tokens returns n whole tokens in base units (18 decimals).
+func Tokens(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e18)) }
+
+// Mined returns a function that mines the transaction of a binding call and fails unless
+// it succeeded: d.Mined(ctx)(d.Token.Delegate(opts, to)).
+func (d *DAO) Mined(ctx context.Context) func(*types.Transaction, error) (*types.Receipt, error) {
+	return func(tx *types.Transaction, err error) (*types.Receipt, error) {
+		if err != nil {
+			return nil, err
+		}
+		return d.Chain.Receipt(ctx, tx)
+	}
+}
+
+// Propose sends p from account `proposer` and mines until voting is open.
+func (d *DAO) Propose(ctx context.Context, proposer int, p contracts.Proposal) error {
+	if _, err := d.Mined(ctx)(d.DAO.Propose(d.Chain.Opts(proposer), p)); err != nil {
+		return fmt.Errorf("propose: %w", err)
+	}
+	d.Chain.Mine(int(d.Config.VotingDelay) + 1)
+	return nil
+}
+
+// Vote casts a vote with a reason from account `voter`.
+func (d *DAO) Vote(ctx context.Context, voter int, p contracts.Proposal, support modeldao.VoteSupport, reason string) error {
+	_, err := d.Mined(ctx)(d.Governor.CastVoteWithReason(d.Chain.Opts(voter), p.ID(), uint8(support), reason))
+	if err != nil {
+		return fmt.Errorf("vote of account %d: %w", voter, err)
+	}
+	return nil
+}
+
+// EndVoting mines until the voting period is over.
+func (d *DAO) EndVoting() { d.Chain.Mine(int(d.Config.VotingPeriod) + 1) }
+
+// QueueAndExecute queues a succeeded proposal, moves time past the timelock delay and
+// executes it.
+func (d *DAO) QueueAndExecute(ctx context.Context, p contracts.Proposal) (*types.Receipt, error) {
+	if _, err := d.Mined(ctx)(d.Queue(d.Chain.Opts(0), p)); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	if err := d.Chain.AdvanceTime(time.Duration(d.Config.TimelockDelay+1) * time.Second); err != nil {
+		return nil, err
+	}
+	r, err := d.Mined(ctx)(d.Execute(d.Chain.Opts(0), p))
+	if err != nil {
+		return nil, fmt.Errorf("execute: %w", err)
+	}
+	return r, nil
+}
+
+// Pass takes registry calls through governance: propose from account 0, every account in
+// voters votes for, then queue and execute.
+func (d *DAO) Pass(ctx context.Context, description string, voters []int, calls ...contracts.RegistryCall) (contracts.Proposal, error) {
+	p, err := d.RegistryProposal(description, calls...)
+	if err != nil {
+		return p, err
+	}
+	if err := d.Propose(ctx, 0, p); err != nil {
+		return p, err
+	}
+	for _, v := range voters {
+		if err := d.Vote(ctx, v, p, modeldao.SupportFor, ""); err != nil {
+			return p, err
+		}
+	}
+	d.EndVoting()
+	_, err = d.QueueAndExecute(ctx, p)
+	return p, err
+}

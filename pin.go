@@ -1,0 +1,54 @@
+package modeldao
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// PinStatus is the state of a version's weights on IPFS, in the vocabulary of the IPFS
+// Pinning Service API.
+type PinStatus uint8
+
+const (
+	PinNone    PinStatus = iota // nothing asked
+	PinQueued                   // a job waits in the queue
+	PinPinning                  // a consumer is pinning and verifying
+	PinPinned                   // pinned, and the sha256 read back equals the digest on chain
+	PinFailed                   // gave up after retries, or digest mismatch (then unpinned)
+	PinUnpinned                 // unpinned after a revocation
+)
+
+var pinStatusNames = [...]string{"NONE", "QUEUED", "PINNING", "PINNED", "FAILED", "UNPINNED"}
+
+func (s PinStatus) String() string {
+	if int(s) < len(pinStatusNames) {
+		return pinStatusNames[s]
+	}
+	return fmt.Sprintf("PinStatus(%d)", uint8(s))
+}
+
+// ParsePinStatus parses the upper-case name of a pin status.
+func ParsePinStatus(s string) (PinStatus, error) {
+	for i, n := range pinStatusNames {
+		if strings.EqualFold(n, s) {
+			return PinStatus(i), nil
+		}
+	}
+	return 0, Errorf(EINVALID, "unknown pin status %q: use one of %s", s, strings.Join(pinStatusNames[:], ", "))
+}
+
+// Pin is the pin record of a version's weights.
+type Pin struct {
+	VersionID uint64    `json:"versionId"`
+	CID       string    `json:"cid"`
+	Status    PinStatus `json:"status"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"lastError,omitempty"`
+	Size      uint64    `json:"size,omitempty"` // bytes of the weights file
+	PinnedAt  time.Time `json:"pinnedAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// PinName is the name under which the weights of a version are pinned in kubo.
+func PinName(versionID uint64) string { return fmt.Sprintf("modeldao:%d", versionID) }
