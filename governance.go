@@ -165,3 +165,101 @@ func ProposalTitle(description string) string {
 	}
 	return line
 }
+
+// Proposal is a Governor proposal as the index knows it.
+type Proposal struct {
+	ID          string         `json:"id"` // decimal uint256, as Governor frontends show it
+	Proposer    common.Address `json:"proposer"`
+	Actions     []Action       `json:"actions"`
+	Description string         `json:"description"`
+	Title       string         `json:"title"`
+	Snapshot    uint64         `json:"snapshot"` // voteStart
+	Deadline    uint64         `json:"deadline"` // voteEnd
+	// Quorum is the quorum at the snapshot, known once the indexed head has passed it.
+	Quorum       *big.Int      `json:"quorum,omitempty"`
+	Eta          uint64        `json:"eta,omitempty"` // timelock eta, Unix seconds
+	Tally        Tally         `json:"tally"`
+	Voters       int           `json:"voters"`
+	State        ProposalState `json:"state"` // at the indexed head
+	Canceled     bool          `json:"canceled,omitempty"`
+	Queued       bool          `json:"queued,omitempty"`
+	Executed     bool          `json:"executed,omitempty"`
+	OpDone       bool          `json:"opDone,omitempty"`
+	OpCanceled   bool          `json:"opCanceled,omitempty"`
+	TimelockOpID common.Hash   `json:"timelockOpId"`
+	// VersionIDs lists the model versions that the proposal's registry calls concern.
+	VersionIDs []uint64         `json:"versionIds,omitempty"`
+	Created    Provenance       `json:"created"`
+	Timeline   []ProposalChange `json:"timeline"`
+}
+
+// Params returns what StateAt needs.
+func (p *Proposal) Params() ProposalParams {
+	return ProposalParams{
+		Snapshot: p.Snapshot, Deadline: p.Deadline, Quorum: p.Quorum, Tally: p.Tally,
+		Canceled: p.Canceled, Queued: p.Queued, Executed: p.Executed, OpDone: p.OpDone, OpCanceled: p.OpCanceled,
+	}
+}
+
+// ProposalChange is one entry of a proposal's timeline.
+type ProposalChange struct {
+	Kind       string     `json:"kind"` // CREATED, QUEUED, EXECUTED, CANCELED
+	Provenance Provenance `json:"provenance"`
+}
+
+// Vote is one vote cast on a proposal.
+type Vote struct {
+	ProposalID string         `json:"proposalId"`
+	Voter      common.Address `json:"voter"`
+	Support    VoteSupport    `json:"support"`
+	Weight     *big.Int       `json:"weight"`
+	Reason     string         `json:"reason,omitempty"`
+	Params     []byte         `json:"params,omitempty"` // VoteCastWithParams only
+	Provenance Provenance     `json:"provenance"`
+}
+
+// Account is a token holder or delegate.
+type Account struct {
+	Address        common.Address `json:"address"`
+	Balance        *big.Int       `json:"balance"`
+	Delegate       common.Address `json:"delegate"` // zero: not delegated
+	VotingPower    *big.Int       `json:"votingPower"`
+	DelegatorCount int            `json:"delegatorCount"`
+	VoteCount      int            `json:"voteCount"`
+	FirstSeen      Provenance     `json:"firstSeen"`
+}
+
+// Delegation is one change of an account's delegate.
+type Delegation struct {
+	Delegator  common.Address `json:"delegator"`
+	From       common.Address `json:"from"`
+	To         common.Address `json:"to"`
+	Provenance Provenance     `json:"provenance"`
+}
+
+// DAOParams are the governance settings, as the latest events set them.
+type DAOParams struct {
+	ChainID           uint64         `json:"chainId"`
+	Token             common.Address `json:"token"`
+	Governor          common.Address `json:"governor"`
+	Timelock          common.Address `json:"timelock"`
+	Registry          common.Address `json:"registry"`
+	StartBlock        uint64         `json:"startBlock"`
+	VotingDelay       uint64         `json:"votingDelay"`
+	VotingPeriod      uint64         `json:"votingPeriod"`
+	ProposalThreshold *big.Int       `json:"proposalThreshold"`
+	QuorumNumerator   uint64         `json:"quorumNumerator"`
+	TimelockDelay     uint64         `json:"timelockDelay"`
+	TotalSupply       *big.Int       `json:"totalSupply"`
+}
+
+// IndexerStatus is what the indexer reports about itself.
+type IndexerStatus struct {
+	ChainHead    uint64 `json:"chainHead"`
+	IndexedBlock uint64 `json:"indexedBlock"`
+	IndexedHash  string `json:"indexedHash"`
+	Lag          uint64 `json:"lag"`
+	Reorgs       int    `json:"reorgs"`
+	LastError    string `json:"lastError,omitempty"`
+	UpdatedAt    int64  `json:"updatedAt"` // Unix milliseconds
+}

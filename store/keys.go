@@ -1,0 +1,116 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/modeldao/modeldao"
+)
+
+// Keys builds every Redis key of one DAO. All of them share the hash tag
+// {<chainId>:<governor>} so that they live in one hash slot: every commit is a single
+// MULTI/EXEC on one node, on Redis Cluster and ElastiCache in cluster mode alike.
+//
+// Layout (entity records are JSON of the root package's types; "ordinal" is the score
+// block*1e5+logIndex, see Ordinal):
+//
+//	cp                      string  "<block>:<hash>" of the last applied block (the checkpoint)
+//	lease                   string  "<owner>:<fence>" of the indexer that may write, with a TTL
+//	fence                   string  counter of fencing tokens
+//	blocks                  hash    block number → hash, for the undo window (reorg detection)
+//	undo:<n>                list    inverse operations of block n, in application order
+//	undoblocks              zset    block numbers that have an undo list
+//	status                  hash    indexer status fields (not part of the digest)
+//	dao                     string  JSON modeldao.DAOParams
+//	supply                  string  JSON [][2]string of (block, total supply) after each mint/burn
+//	quorumnum               string  JSON [][2]uint64 of (block, quorum numerator)
+//	proposal                hash    id → JSON modeldao.Proposal
+//	proposals               zset    id by ordinal of creation
+//	proposals:deadline      zset    id by deadline block
+//	proposals:votes         zset    id by total votes cast (for+against+abstain, in whole tokens, approximate)
+//	proposals:state:<S>     zset    id by ordinal of creation, for each modeldao.ProposalState name
+//	proposals:proposer:<a>  zset    id by ordinal, per proposer (lower-case hex address)
+//	proposals:version:<v>   zset    id by ordinal, per model version the proposal concerns
+//	proposals:open          zset    id by deadline, proposals whose state may still change with the head
+//	timelockop              hash    timelock operation id (hex) → proposal id
+//	vote                    hash    "<proposalId>:<voter>" → JSON modeldao.Vote
+//	votes                   zset    "<proposalId>:<voter>" by ordinal
+//	votes:p:<id>            zset    voter by ordinal
+//	votes:p:<id>:weight     zset    voter by weight in whole tokens (approximate)
+//	votes:v:<voter>         zset    proposal id by ordinal
+//	account                 hash    address → JSON modeldao.Account
+//	accounts:power          zset    address by voting power in whole tokens (approximate), delegates with power > 0
+//	accounts:delegators     zset    address by delegator count, delegates with count > 0
+//	delegators:<a>          zset    delegator address by ordinal of its delegation
+//	delegations:<a>         zset    JSON modeldao.Delegation by ordinal: history of a's delegate changes
+//	model                   hash    model id (hex) → JSON modeldao.Model
+//	models                  zset    model id by ordinal
+//	version                 hash    version id → JSON modeldao.ModelVersion
+//	versions                zset    version id by id
+//	versions:status:<S>     zset    version id by id, per VersionStatus name
+//	versions:publisher:<a>  zset    version id by id
+//	versions:model:<m>      zset    version id by id, per model id
+//	versions:tag:<t>        zset    version id by id
+//	versions:license:<l>    zset    version id by id
+//	versions:policy:<p>     zset    version id by id, approved under policy p
+//	audit                   hash    audit id → JSON modeldao.Audit
+//	audits                  zset    audit id by id
+//	audits:version:<v>      zset    audit id by id
+//	audits:auditor:<a>      zset    audit id by id
+//	audits:policy:<p>       zset    audit id by id
+//	policy                  hash    policy id → JSON modeldao.Policy
+//	policies                zset    policy id by id
+//	auditor                 hash    address → JSON modeldao.Auditor
+//	auditors                zset    address by ordinal of first registration
+//	pin                     hash    version id → JSON modeldao.Pin (written by the pinner; not in the digest)
+//	pinjobs                 stream  pin and unpin jobs (not in the digest)
+type Keys struct {
+	prefix string
+}
+
+// NewKeys returns the key builder of the DAO whose governor is at governor on chainID.
+func NewKeys(chainID uint64, governor common.Address) Keys {
+	return Keys{prefix: fmt.Sprintf("modeldao:{%d:%s}:", chainID, strings.ToLower(governor.Hex()))}
+}
+
+// Prefix is the common prefix of all keys, hash tag included.
+func (k Keys) Prefix() string { return k.prefix }
+
+// Key returns the key of the given name under the DAO's prefix; parts are joined with ':'.
+func (k Keys) Key(parts ...string) string { return k.prefix + strings.Join(parts, ":") }
+
+// Fixed keys.
+func (k Keys) Checkpoint() string { return k.prefix + "cp" }
+func (k Keys) Lease() string      { return k.prefix + "lease" }
+func (k Keys) Fence() string      { return k.prefix + "fence" }
+func (k Keys) Blocks() string     { return k.prefix + "blocks" }
+func (k Keys) UndoBlocks() string { return k.prefix + "undoblocks" }
+func (k Keys) Status() string     { return k.prefix + "status" }
+func (k Keys) DAO() string        { return k.prefix + "dao" }
+func (k Keys) Supply() string     { return k.prefix + "supply" }
+func (k Keys) QuorumNum() string  { return k.prefix + "quorumnum" }
+func (k Keys) Pin() string        { return k.prefix + "pin" }
+func (k Keys) PinJobs() string    { return k.prefix + "pinjobs" }
+
+// Undo is the undo list of block n.
+func (k Keys) Undo(n uint64) string { return fmt.Sprintf("%sundo:%d", k.prefix, n) }
+
+// Addr is the canonical form of an address inside keys and members: lower-case hex.
+func Addr(a common.Address) string { return strings.ToLower(a.Hex()) }
+
+// VoteID is the member that identifies a vote.
+func VoteID(proposalID string, voter common.Address) string { return proposalID + ":" + Addr(voter) }
+
+// Ordinal orders facts by their place in the chain: block*1e5 + log index. It is exact as a
+// float64 score for blocks below 9e10.
+func Ordinal(p modeldao.Provenance) float64 { return float64(p.BlockNumber)*1e5 + float64(p.LogIndex) }
+
+// nonDigest lists the key names (after the prefix, up to the first ':') that are
+// bookkeeping rather than projection, and so stay out of the digest: they depend on when
+// and how the indexer ran, not on the chain.
+var nonDigest = map[string]bool{
+	"cp": true, "lease": true, "fence": true, "blocks": true, "undo": true, "undoblocks": true,
+	"status": true, "pin": true, "pinjobs": true,
+}

@@ -1,0 +1,32 @@
+// Package store is the only package that knows the Redis layout of ModelDAO (see Keys). The
+// indexer writes the projection through Begin/Commit in atomic batches that also move the
+// checkpoint and keep an undo log for reorgs; the API and the pinner read through Store.
+package store
+
+import (
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Store reads and writes the projection of one DAO.
+type Store struct {
+	rdb  redis.UniversalClient
+	keys Keys
+	log  *slog.Logger
+}
+
+// New returns a Store of the DAO whose keys are built by keys. rdb may be a plain client, a
+// cluster client or a universal client.
+func New(rdb redis.UniversalClient, keys Keys, log *slog.Logger) *Store {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Store{rdb: rdb, keys: keys, log: log}
+}
+
+// Keys returns the key builder of the store.
+func (s *Store) Keys() Keys { return s.keys }
+
+// Client returns the Redis client (for health checks and tests).
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
