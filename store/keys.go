@@ -22,7 +22,7 @@ import (
 //	blocks                  hash    block number → hash, for the undo window (reorg detection)
 //	undo:<n>                list    inverse operations of block n, in application order
 //	undoblocks              zset    block numbers that have an undo list
-//	status                  hash    indexer status fields (not part of the digest)
+//	status                  string  JSON modeldao.IndexerStatus (not part of the digest)
 //	dao                     string  JSON modeldao.DAOParams
 //	supply                  string  JSON [][2]string of (block, total supply) after each mint/burn
 //	quorumnum               string  JSON [][2]uint64 of (block, quorum numerator)

@@ -1,0 +1,365 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/modeldao/modeldao"
+)
+
+// Checkpoint is the last block applied to the projection.
+type Checkpoint struct {
+	Number uint64
+	Hash   common.Hash
+}
+
+func (c Checkpoint) String() string { return fmt.Sprintf("%d:%s", c.Number, c.Hash.Hex()) }
+
+func parseCheckpoint(s string) (Checkpoint, error) {
+	n, h, ok := strings.Cut(s, ":")
+	num, err := strconv.ParseUint(n, 10, 64)
+	if !ok || err != nil || !strings.HasPrefix(h, "0x") || len(h) != 66 {
+		return Checkpoint{}, modeldao.Errorf(modeldao.EINTERNAL, "checkpoint %q is corrupt: run `modeldao reindex`", s)
+	}
+	return Checkpoint{Number: num, Hash: common.HexToHash(h)}, nil
+}
+
+// Checkpoint returns the checkpoint, and false when nothing was indexed yet.
+func (s *Store) Checkpoint(ctx context.Context) (Checkpoint, bool, error) {
+	v, err := s.rdb.Get(ctx, s.keys.Checkpoint()).Result()
+	if errors.Is(err, redis.Nil) {
+		return Checkpoint{}, false, nil
+	}
+	if err != nil {
+		return Checkpoint{}, false, redisDown(err, "read checkpoint")
+	}
+	cp, err := parseCheckpoint(v)
+	return cp, err == nil, err
+}
+
+// BlockHash returns the hash recorded for block n inside the undo window, if any.
+func (s *Store) BlockHash(ctx context.Context, n uint64) (common.Hash, bool, error) {
+	v, err := s.rdb.HGet(ctx, s.keys.Blocks(), strconv.FormatUint(n, 10)).Result()
+	if errors.Is(err, redis.Nil) {
+		return common.Hash{}, false, nil
+	}
+	if err != nil {
+		return common.Hash{}, false, redisDown(err, "read block hash")
+	}
+	return common.HexToHash(v), true, nil
+}
+
+func redisDown(err error, what string) error {
+	return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "redis: %s", what)
+}
+
+// ErrConflict is returned (wrapped) when the checkpoint or the lease changed under a commit:
+// another indexer wrote, or this one lost its lease. Nothing was written.
+var ErrConflict = modeldao.Errorf(modeldao.ECONFLICT, "another indexer moved the checkpoint or holds the lease; nothing was written")
+
+// value is the state of one hash field or string key as the batch knows it.
+type value struct {
+	s      string
+	exists bool
+}
+
+type fieldRef struct{ key, field string } // field "" with str=true means a string key
+
+// opKind enumerates the writes a batch sends, each invertible for the undo log.
+type opKind byte
+
+const (
+	opHSet opKind = 'h' // key field value
+	opHDel opKind = 'd' // key field
+	opSet  opKind = 's' // key value
+	opDel  opKind = 'x' // key (string)
+	opZAdd opKind = 'z' // key member score
+	opZRem opKind = 'r' // key member
+)
+
+// undoOp is the JSON form of an inverse operation in an undo list.
+type undoOp struct {
+	K   opKind  `json:"o"`
+	Key string  `json:"k"`
+	F   string  `json:"f,omitempty"`
+	V   string  `json:"v,omitempty"`
+	S   float64 `json:"s,omitempty"`
+}
+
+type op struct {
+	undoOp
+}
+
+// entity is a decoded JSON record cached by the batch, written back when dirty.
+type entity struct {
+	ref   fieldRef
+	str   bool // a string key rather than a hash field
+	v     any
+	dirty bool
+}
+
+// Batch applies the blocks of one commit. It reads through a cache (filled by Prefetch in
+// one pipelined round trip, or by single reads as a fallback) and buffers writes, which
+// Commit sends in one MULTI/EXEC together with the new checkpoint and, for the blocks inside
+// the undo window, the inverse of every write.
+type Batch struct {
+	s    *Store
+	ctx  context.Context
+	conn redis.Cmdable // the watched connection
+
+	vals     map[fieldRef]value
+	zscores  map[fieldRef]*float64 // member's score; nil: absent
+	entities map[fieldRef]*entity
+	order    []*entity // dirty entities in first-dirtied order, for deterministic writes
+
+	ops       []op
+	undo      map[uint64][]undoOp
+	block     modeldao.Block
+	inUndo    bool // the current block is inside the undo window
+	head      uint64
+	pinJobs   []pinJob
+	openAdded []string
+	reads     int // fallback reads, for the tests and logs
+	err       error
+}
+
+func newBatch(ctx context.Context, s *Store, conn redis.Cmdable) *Batch {
+	return &Batch{
+		s: s, ctx: ctx, conn: conn,
+		vals:     map[fieldRef]value{},
+		zscores:  map[fieldRef]*float64{},
+		entities: map[fieldRef]*entity{},
+		undo:     map[uint64][]undoOp{},
+	}
+}
+
+// prefetch loads the given hash fields (and string keys, field "") in one pipeline.
+func (b *Batch) prefetch(refs []fieldRef, strs []string) error {
+	byKey := map[string][]string{}
+	for _, r := range refs {
+		if _, ok := b.vals[r]; ok {
+			continue
+		}
+		byKey[r.key] = append(byKey[r.key], r.field)
+	}
+	var strKeys []string
+	for _, k := range strs {
+		if _, ok := b.vals[fieldRef{k, ""}]; !ok {
+			strKeys = append(strKeys, k)
+		}
+	}
+	if len(byKey) == 0 && len(strKeys) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	pipe := b.conn.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.HMGet(b.ctx, k, byKey[k]...)
+	}
+	var strCmds []*redis.StringCmd
+	for _, k := range strKeys {
+		strCmds = append(strCmds, pipe.Get(b.ctx, k))
+	}
+	if _, err := pipe.Exec(b.ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return redisDown(err, "prefetch")
+	}
+	for i, k := range keys {
+		for j, v := range cmds[i].Val() {
+			s, ok := v.(string)
+			b.vals[fieldRef{k, byKey[k][j]}] = value{s, ok}
+		}
+	}
+	for i, k := range strKeys {
+		s, err := strCmds[i].Result()
+		b.vals[fieldRef{k, ""}] = value{s, err == nil}
+	}
+	return nil
+}
+
+// get returns the current value of a hash field (str=false) or string key.
+func (b *Batch) get(r fieldRef, str bool) (value, error) {
+	if v, ok := b.vals[r]; ok {
+		return v, nil
+	}
+	b.reads++
+	var s string
+	var err error
+	if str {
+		s, err = b.conn.Get(b.ctx, r.key).Result()
+	} else {
+		s, err = b.conn.HGet(b.ctx, r.key, r.field).Result()
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return value{}, redisDown(err, "read "+r.key)
+	}
+	v := value{s, err == nil}
+	b.vals[r] = v
+	return v, nil
+}
+
+// load returns the decoded record at r (creating a zero one when absent; ok reports
+// whether it existed). The record is cached: later loads in the batch return the same
+// pointer, and changes are written when it is marked dirty.
+func load[T any](b *Batch, key, field string, str bool) (*T, bool, error) {
+	r := fieldRef{key, field}
+	if e, ok := b.entities[r]; ok {
+		return e.v.(*T), true, nil
+	}
+	v, err := b.get(r, str)
+	if err != nil {
+		return nil, false, err
+	}
+	t := new(T)
+	if v.exists {
+		if err := json.Unmarshal([]byte(v.s), t); err != nil {
+			return nil, false, modeldao.WrapError(modeldao.EINTERNAL, err, "record %s %s is corrupt: run `modeldao reindex`", key, field)
+		}
+	}
+	b.entities[r] = &entity{ref: r, str: str, v: t}
+	return t, v.exists, nil
+}
+
+// touch marks the record at (key, field) as changed.
+func (b *Batch) touch(key, field string) {
+	e := b.entities[fieldRef{key, field}]
+	if e == nil {
+		panic("store: touch of a record that was not loaded: " + key + " " + field) // programming error in the projection
+	}
+	if !e.dirty {
+		e.dirty = true
+		b.order = append(b.order, e)
+	}
+}
+
+// flushEntities turns dirty records into writes.
+func (b *Batch) flushEntities() {
+	for _, e := range b.order {
+		buf, err := json.Marshal(e.v)
+		if err != nil {
+			panic(fmt.Sprintf("store: marshal %T: %v", e.v, err)) // our own types always marshal
+		}
+		if e.str {
+			b.write(undoOp{K: opSet, Key: e.ref.key, V: string(buf)})
+		} else {
+			b.write(undoOp{K: opHSet, Key: e.ref.key, F: e.ref.field, V: string(buf)})
+		}
+		e.dirty = false
+	}
+	b.order = b.order[:0]
+}
+
+// write buffers one hash/string write, recording its inverse when in the undo window.
+func (b *Batch) write(o undoOp) {
+	str := o.K == opSet || o.K == opDel
+	r := fieldRef{o.Key, o.F}
+	old, known := b.vals[r]
+	if b.inUndo {
+		if !known {
+			var err error
+			if old, err = b.get(r, str); err != nil {
+				// The fallback read failed: the commit would fail too; remember the error.
+				b.fail(err)
+				return
+			}
+		}
+		inv := undoOp{Key: o.Key, F: o.F}
+		switch {
+		case old.exists && str:
+			inv.K, inv.V = opSet, old.s
+		case old.exists:
+			inv.K, inv.V = opHSet, old.s
+		case str:
+			inv.K = opDel
+		default:
+			inv.K = opHDel
+		}
+		if !(old.exists == (o.K == opHSet || o.K == opSet) && old.s == o.V) {
+			b.undo[b.block.Number] = append(b.undo[b.block.Number], inv)
+		}
+	}
+	switch o.K {
+	case opHSet, opSet:
+		b.vals[r] = value{o.V, true}
+	default:
+		b.vals[r] = value{}
+	}
+	b.ops = append(b.ops, op{o})
+}
+
+// zadd sets member's score in a sorted set.
+func (b *Batch) zadd(key, member string, score float64) {
+	b.zwrite(undoOp{K: opZAdd, Key: key, F: member, S: score})
+}
+
+// zrem removes member from a sorted set.
+func (b *Batch) zrem(key, member string) { b.zwrite(undoOp{K: opZRem, Key: key, F: member}) }
+
+func (b *Batch) zwrite(o undoOp) {
+	r := fieldRef{o.Key, o.F}
+	if b.inUndo {
+		old, known := b.zscores[r]
+		if !known {
+			b.reads++
+			s, err := b.conn.ZScore(b.ctx, o.Key, o.F).Result()
+			switch {
+			case errors.Is(err, redis.Nil):
+			case err != nil:
+				b.fail(redisDown(err, "read score in "+o.Key))
+				return
+			default:
+				old = &s
+			}
+		}
+		var inv undoOp
+		if old != nil {
+			inv = undoOp{K: opZAdd, Key: o.Key, F: o.F, S: *old}
+		} else {
+			inv = undoOp{K: opZRem, Key: o.Key, F: o.F}
+		}
+		b.undo[b.block.Number] = append(b.undo[b.block.Number], inv)
+	}
+	if o.K == opZAdd {
+		s := o.S
+		b.zscores[r] = &s
+	} else {
+		b.zscores[r] = nil
+	}
+	b.ops = append(b.ops, op{o})
+}
+
+// fail records the first error of a write; Commit returns it.
+func (b *Batch) fail(err error) {
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+func applyOp(ctx context.Context, p redis.Pipeliner, o undoOp) {
+	switch o.K {
+	case opHSet:
+		p.HSet(ctx, o.Key, o.F, o.V)
+	case opHDel:
+		p.HDel(ctx, o.Key, o.F)
+	case opSet:
+		p.Set(ctx, o.Key, o.V, 0)
+	case opDel:
+		p.Del(ctx, o.Key)
+	case opZAdd:
+		p.ZAdd(ctx, o.Key, redis.Z{Score: o.S, Member: o.F})
+	case opZRem:
+		p.ZRem(ctx, o.Key, o.F)
+	}
+}

@@ -1,0 +1,265 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/modeldao/modeldao"
+)
+
+// ApplyArgs are the inputs of one commit.
+type ApplyArgs struct {
+	// From is the checkpoint the batch builds on; nil when the projection is empty. The
+	// commit fails with ErrConflict unless the stored checkpoint still equals it.
+	From *Checkpoint
+	// Lease, when set, must still be held: the commit fails with ErrConflict otherwise.
+	Lease *Lease
+	// Blocks to apply, in increasing order, the first one's parent being From. Blocks
+	// without events may be left out, except inside the undo window (their hashes are kept).
+	Blocks []modeldao.Block
+	// UndoFrom is the first block number inside the reorg window: blocks from it on get an
+	// undo list and a recorded hash; older ones are final.
+	UndoFrom uint64
+	// KeepUndo is how many blocks of undo history to keep below the new checkpoint.
+	KeepUndo uint64
+	// Init is the DAO's static description, written with the first commit.
+	Init *modeldao.DAOParams
+}
+
+// ApplyResult says what a commit did.
+type ApplyResult struct {
+	Checkpoint Checkpoint
+	Events     int
+	Writes     int
+	Reads      int // reads that missed the prefetch (round trips)
+}
+
+// Apply applies blocks to the projection in one atomic MULTI/EXEC that also moves the
+// checkpoint: after a crash at any instant either all of the batch is there or none of it.
+func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
+	if len(a.Blocks) == 0 {
+		return ApplyResult{}, modeldao.Errorf(modeldao.EINVALID, "apply: no blocks")
+	}
+	if a.From != nil && a.Blocks[0].ParentHash != a.From.Hash {
+		return ApplyResult{}, modeldao.Errorf(modeldao.ECONFLICT, "apply: block %d does not extend checkpoint %s", a.Blocks[0].Number, a.From)
+	}
+	for i := 1; i < len(a.Blocks); i++ {
+		if a.Blocks[i].Number <= a.Blocks[i-1].Number {
+			return ApplyResult{}, modeldao.Errorf(modeldao.EINVALID, "apply: blocks %d and %d are out of order", a.Blocks[i-1].Number, a.Blocks[i].Number)
+		}
+	}
+	var res ApplyResult
+	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		if err := s.checkPreconditions(ctx, tx, a.From, a.Lease); err != nil {
+			return err
+		}
+		b := newBatch(ctx, s, tx)
+		if a.Init != nil && a.From == nil {
+			if err := b.initDAO(*a.Init); err != nil {
+				return err
+			}
+		}
+		if err := b.prefetchBlocks(a.Blocks); err != nil {
+			return err
+		}
+		for _, blk := range a.Blocks {
+			if blk.Number >= a.UndoFrom && !b.inUndo {
+				// Entering the window: what earlier, final blocks changed is written without
+				// undo, so that this block's inverses start from their end state.
+				b.flushEntities()
+			}
+			b.block = blk
+			b.inUndo = blk.Number >= a.UndoFrom
+			if err := b.applyBlock(blk); err != nil {
+				return err
+			}
+			if b.inUndo {
+				// Undo is per block: write this block's records now so that the next block's
+				// inverses restore exactly this block's end state.
+				b.flushEntities()
+			}
+		}
+		last := a.Blocks[len(a.Blocks)-1]
+		b.block = last
+		b.inUndo = last.Number >= a.UndoFrom
+		if err := b.refreshProposals(last.Number); err != nil {
+			return err
+		}
+		b.flushEntities()
+		if b.err != nil {
+			return b.err
+		}
+		cp := Checkpoint{Number: last.Number, Hash: last.Hash}
+		// Undo history older than the window is pruned in the same transaction.
+		var prune []string
+		if cp.Number > a.KeepUndo {
+			var err error
+			prune, err = tx.ZRangeByScore(ctx, s.keys.UndoBlocks(), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatUint(cp.Number-a.KeepUndo, 10)}).Result()
+			if err != nil {
+				return redisDown(err, "read undo blocks")
+			}
+		}
+		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, o := range b.ops {
+				applyOp(ctx, p, o.undoOp)
+			}
+			for _, blk := range a.Blocks {
+				if blk.Number < a.UndoFrom {
+					continue
+				}
+				n := strconv.FormatUint(blk.Number, 10)
+				if inv := b.undo[blk.Number]; len(inv) > 0 {
+					args := make([]any, len(inv))
+					for i, o := range inv {
+						buf, _ := json.Marshal(o)
+						args[i] = buf
+					}
+					p.RPush(ctx, s.keys.Undo(blk.Number), args...)
+				}
+				p.HSet(ctx, s.keys.Blocks(), n, blk.Hash.Hex())
+				p.ZAdd(ctx, s.keys.UndoBlocks(), redis.Z{Score: float64(blk.Number), Member: n})
+			}
+			for _, m := range prune {
+				n, _ := strconv.ParseUint(m, 10, 64)
+				p.Del(ctx, s.keys.Undo(n))
+				p.HDel(ctx, s.keys.Blocks(), m)
+				p.ZRem(ctx, s.keys.UndoBlocks(), m)
+			}
+			for _, j := range b.pinJobs {
+				p.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.PinJobs(), Values: j.fields()})
+			}
+			p.Set(ctx, s.keys.Checkpoint(), cp.String(), 0)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		res = ApplyResult{Checkpoint: cp, Writes: len(b.ops), Reads: b.reads}
+		for _, blk := range a.Blocks {
+			res.Events += len(blk.Events)
+		}
+		return nil
+	}, s.keys.Checkpoint(), s.keys.Lease())
+	return res, s.commitError(err, "apply")
+}
+
+func (s *Store) commitError(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, redis.TxFailedErr):
+		return ErrConflict
+	case modeldao.ErrorCode(err) != modeldao.EINTERNAL:
+		return err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "%s: deadline reached before the commit finished; nothing or everything was written", what)
+	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		return modeldao.WrapError(modeldao.EINTERNAL, err, "%s: redis refused the commit", what)
+	}
+	return redisDown(err, what)
+}
+
+// checkPreconditions verifies, on the watched connection, that the checkpoint is the
+// expected one and the lease is still ours.
+func (s *Store) checkPreconditions(ctx context.Context, tx *redis.Tx, from *Checkpoint, lease *Lease) error {
+	cur, err := tx.Get(ctx, s.keys.Checkpoint()).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		if from != nil {
+			return ErrConflict
+		}
+	case err != nil:
+		return redisDown(err, "read checkpoint")
+	default:
+		if from == nil || cur != from.String() {
+			return ErrConflict
+		}
+	}
+	if lease != nil {
+		v, err := tx.Get(ctx, s.keys.Lease()).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return redisDown(err, "read lease")
+		}
+		if v != lease.value() {
+			return ErrConflict
+		}
+	}
+	return nil
+}
+
+// Rollback undoes the checkpoint block: it applies the block's undo list in reverse, and
+// moves the checkpoint to its parent, in one MULTI/EXEC. It fails with an ENOTFOUND error
+// when the block is outside the undo window (a reorg deeper than the window).
+func (s *Store) Rollback(ctx context.Context, from Checkpoint, lease *Lease) (Checkpoint, error) {
+	var parent Checkpoint
+	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		if err := s.checkPreconditions(ctx, tx, &from, lease); err != nil {
+			return err
+		}
+		pn := strconv.FormatUint(from.Number-1, 10)
+		ph, err := tx.HGet(ctx, s.keys.Blocks(), pn).Result()
+		if errors.Is(err, redis.Nil) {
+			return modeldao.Errorf(modeldao.ENOTFOUND, "block %d is outside the undo window", from.Number-1)
+		}
+		if err != nil {
+			return redisDown(err, "read block hash")
+		}
+		parent = Checkpoint{Number: from.Number - 1, Hash: commonHash(ph)}
+		raw, err := tx.LRange(ctx, s.keys.Undo(from.Number), 0, -1).Result()
+		if err != nil {
+			return redisDown(err, "read undo log")
+		}
+		inv := make([]undoOp, len(raw))
+		for i, r := range raw {
+			if err := json.Unmarshal([]byte(r), &inv[i]); err != nil {
+				return modeldao.WrapError(modeldao.EINTERNAL, err, "undo log of block %d is corrupt: run `modeldao reindex`", from.Number)
+			}
+		}
+		n := strconv.FormatUint(from.Number, 10)
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for i := len(inv) - 1; i >= 0; i-- {
+				applyOp(ctx, p, inv[i])
+			}
+			p.Del(ctx, s.keys.Undo(from.Number))
+			p.HDel(ctx, s.keys.Blocks(), n)
+			p.ZRem(ctx, s.keys.UndoBlocks(), n)
+			p.Set(ctx, s.keys.Checkpoint(), parent.String(), 0)
+			return nil
+		})
+		return err
+	}, s.keys.Checkpoint(), s.keys.Lease())
+	return parent, s.commitError(err, "rollback")
+}
+
+// SetStatus records the indexer's status (outside the projection; not transactional).
+func (s *Store) SetStatus(ctx context.Context, st modeldao.IndexerStatus) error {
+	st.UpdatedAt = time.Now().UnixMilli()
+	buf, _ := json.Marshal(st)
+	if err := s.rdb.Set(ctx, s.keys.Status(), buf, 0).Err(); err != nil {
+		return redisDown(err, "write status")
+	}
+	return nil
+}
+
+// Status returns the indexer's last recorded status.
+func (s *Store) Status(ctx context.Context) (modeldao.IndexerStatus, error) {
+	var st modeldao.IndexerStatus
+	v, err := s.rdb.Get(ctx, s.keys.Status()).Result()
+	if errors.Is(err, redis.Nil) {
+		return st, nil
+	}
+	if err != nil {
+		return st, redisDown(err, "read status")
+	}
+	if err := json.Unmarshal([]byte(v), &st); err != nil {
+		return st, modeldao.WrapError(modeldao.EINTERNAL, err, "indexer status is corrupt")
+	}
+	return st, nil
+}
