@@ -117,6 +117,18 @@ func Deploy(ctx context.Context, b Backend, auth *bind.TransactOpts, cfg Config,
 	}
 	opts := *auth
 	opts.Context = ctx
+	// Nonces are assigned here: the pending nonce of a node's pool may lag behind a
+	// transaction just sent, and several are sent before any is mined.
+	nonce, err := b.PendingNonceAt(ctx, auth.From)
+	if err != nil {
+		return nil, modeldao.WrapError(modeldao.EUNAVAILABLE, err, "read the deployer's nonce")
+	}
+	next := func() *bind.TransactOpts {
+		o := opts
+		o.Nonce = new(big.Int).SetUint64(nonce)
+		nonce++
+		return &o
+	}
 	var txs []*types.Transaction
 	// track records a sent transaction, so that all of them are awaited together.
 	track := func(what string) func(*types.Transaction, error) error {
@@ -151,11 +163,11 @@ func Deploy(ctx context.Context, b Backend, auth *bind.TransactOpts, cfg Config,
 		return nil
 	}
 
-	tokenAddr, tx, token, err := bindings.DeployToken(&opts, b, cfg.TokenName, cfg.TokenSymbol, auth.From)
+	tokenAddr, tx, token, err := bindings.DeployToken(next(), b, cfg.TokenName, cfg.TokenSymbol, auth.From)
 	if err := track("token deployment")(tx, err); err != nil {
 		return nil, err
 	}
-	timelockAddr, tx, timelock, err := bindings.DeployTimelock(&opts, b, new(big.Int).SetUint64(cfg.TimelockDelay),
+	timelockAddr, tx, timelock, err := bindings.DeployTimelock(next(), b, new(big.Int).SetUint64(cfg.TimelockDelay),
 		nil, []common.Address{{}}, auth.From)
 	if err := track("timelock deployment")(tx, err); err != nil {
 		return nil, err
@@ -168,30 +180,30 @@ func Deploy(ctx context.Context, b Backend, auth *bind.TransactOpts, cfg Config,
 	if threshold == nil {
 		threshold = new(big.Int)
 	}
-	governorAddr, tx, _, err := bindings.DeployGovernor(&opts, b, tokenAddr, timelockAddr,
+	governorAddr, tx, _, err := bindings.DeployGovernor(next(), b, tokenAddr, timelockAddr,
 		new(big.Int).SetUint64(cfg.VotingDelay), cfg.VotingPeriod, threshold, new(big.Int).SetUint64(cfg.QuorumPercent))
 	if err := track("governor deployment")(tx, err); err != nil {
 		return nil, err
 	}
-	registryAddr, tx, _, err := bindings.DeployRegistry(&opts, b, timelockAddr)
+	registryAddr, tx, _, err := bindings.DeployRegistry(next(), b, timelockAddr)
 	if err := track("registry deployment")(tx, err); err != nil {
 		return nil, err
 	}
 	// Role ids are constants of TimelockController; computing them locally saves calls
 	// against contracts that are not mined yet.
 	proposer, canceller := roleID("PROPOSER_ROLE"), roleID("CANCELLER_ROLE")
-	if err := track("proposer role grant")(timelock.GrantRole(&opts, proposer, governorAddr)); err != nil {
+	if err := track("proposer role grant")(timelock.GrantRole(next(), proposer, governorAddr)); err != nil {
 		return nil, err
 	}
-	if err := track("canceller role grant")(timelock.GrantRole(&opts, canceller, governorAddr)); err != nil {
+	if err := track("canceller role grant")(timelock.GrantRole(next(), canceller, governorAddr)); err != nil {
 		return nil, err
 	}
 	for _, a := range cfg.Mint {
-		if err := track("mint")(token.Mint(&opts, a.To, a.Amount)); err != nil {
+		if err := track("mint")(token.Mint(next(), a.To, a.Amount)); err != nil {
 			return nil, err
 		}
 	}
-	if err := track("admin renounce")(timelock.RenounceRole(&opts, common.Hash{}, auth.From)); err != nil {
+	if err := track("admin renounce")(timelock.RenounceRole(next(), common.Hash{}, auth.From)); err != nil {
 		return nil, err
 	}
 	if err := flush(); err != nil {

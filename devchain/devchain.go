@@ -173,12 +173,17 @@ func (c *Chain) Head(ctx context.Context) (*types.Header, error) {
 	return c.Client.HeaderByNumber(ctx, nil)
 }
 
-// Receipt waits for tx (mining a block first) and fails unless it succeeded.
+// Receipt mines a block and returns tx's receipt, failing unless it succeeded. A
+// transaction the block did not include (a nonce gap after a reorg, say) is an error, and the
+// pool is cleared so that later blocks and forks start clean.
 func (c *Chain) Receipt(ctx context.Context, tx *types.Transaction) (*types.Receipt, error) {
-	c.Commit()
-	r, err := bind.WaitMined(ctx, c.Client, tx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Backend.Commit()
+	r, err := c.Client.TransactionReceipt(ctx, tx.Hash())
 	if err != nil {
-		return nil, err
+		c.Backend.Rollback()
+		return nil, fmt.Errorf("transaction %s was not mined: %w", tx.Hash(), err)
 	}
 	if r.Status != types.ReceiptStatusSuccessful {
 		return r, fmt.Errorf("transaction %s reverted", tx.Hash())

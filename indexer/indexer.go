@@ -40,6 +40,7 @@ type Config struct {
 	Owner          string        // lease owner name [hostname:pid]
 	ProgressEvery  time.Duration // progress log interval during a backfill [5s]
 	Backoff        time.Duration // first RPC retry delay [100ms], growing to 30×
+	RPCTimeout     time.Duration // deadline of one RPC call, so a hung node cannot stall the index [10s]
 }
 
 // ErrReorgTooDeep is returned when the chain reorganised below the undo window.
@@ -88,6 +89,9 @@ func New(cfg Config) (*Indexer, error) {
 	}
 	if cfg.ProgressEvery == 0 {
 		cfg.ProgressEvery = 5 * time.Second
+	}
+	if cfg.RPCTimeout == 0 {
+		cfg.RPCTimeout = 10 * time.Second
 	}
 	if cfg.Backoff == 0 {
 		cfg.Backoff = 100 * time.Millisecond
@@ -227,6 +231,8 @@ func (ix *Indexer) onRPCError(what string) func(error) {
 
 func (ix *Indexer) header(ctx context.Context, n uint64) (*types.Header, error) {
 	return retry(ctx, &ix.bo, ix.onRPCError("eth_getBlockByNumber"), func(ctx context.Context) (*types.Header, error) {
+		ctx, cancel := context.WithTimeout(ctx, ix.cfg.RPCTimeout)
+		defer cancel()
 		h, err := ix.cfg.Chain.HeaderByNumber(ctx, new(big.Int).SetUint64(n))
 		if errors.Is(err, ethereum.NotFound) {
 			return nil, nil
@@ -252,7 +258,11 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (committed bool, ca
 		return false, false, err
 	}
 	st := ix.cfg.Store
-	head, err := retry(ctx, &ix.bo, ix.onRPCError("eth_blockNumber"), ix.cfg.Chain.BlockNumber)
+	head, err := retry(ctx, &ix.bo, ix.onRPCError("eth_blockNumber"), func(ctx context.Context) (uint64, error) {
+		ctx, cancel := context.WithTimeout(ctx, ix.cfg.RPCTimeout)
+		defer cancel()
+		return ix.cfg.Chain.BlockNumber(ctx)
+	})
 	if err != nil {
 		return false, false, err
 	}
@@ -395,7 +405,9 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, head 
 	var logs []types.Log
 	for {
 		q := ethereum.FilterQuery{FromBlock: new(big.Int).SetUint64(from), ToBlock: new(big.Int).SetUint64(to), Addresses: ix.dec.Addresses()}
-		got, err := ix.cfg.Chain.FilterLogs(ctx, q)
+		callCtx, cancel := context.WithTimeout(ctx, ix.cfg.RPCTimeout)
+		got, err := ix.cfg.Chain.FilterLogs(callCtx, q)
+		cancel()
 		if err == nil {
 			logs = got
 			ix.bo.reset()

@@ -66,6 +66,7 @@ import (
 //	auditors                zset    address by ordinal of first registration
 //	pin                     hash    version id → JSON modeldao.Pin (written by the pinner; not in the digest)
 //	pinjobs                 stream  pin and unpin jobs (not in the digest)
+//	pinjobs:retry           zset    jobs waiting for their next attempt, by due time (not in the digest)
 type Keys struct {
 	prefix string
 }

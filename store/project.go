@@ -707,9 +707,14 @@ func (b *Batch) refreshProposals(head uint64) error {
 		if changed {
 			b.touch(k.Key(hProposal), id)
 		}
+		// A proposal leaves the open set once its state is final and its quorum known
+		// (a proposal cancelled before its snapshot still gets the quorum the governor
+		// would answer for it), so the result does not depend on batch boundaries.
 		switch p.State {
 		case modeldao.ProposalExecuted, modeldao.ProposalCanceled, modeldao.ProposalDefeated:
-			b.zrem(openKey, id)
+			if p.Quorum != nil {
+				b.zrem(openKey, id)
+			}
 		}
 	}
 	return nil
