@@ -32,10 +32,10 @@ func mustABI(m *bind.MetaData) *abi.ABI {
 // DAO is a deployment with its contracts bound to a backend.
 type DAO struct {
 	Deployment Deployment
-	Token    *bindings.Token
-	Governor *bindings.Governor
-	Timelock *bindings.Timelock
-	Registry *bindings.Registry
+	Token      *bindings.Token
+	Governor   *bindings.Governor
+	Timelock   *bindings.Timelock
+	Registry   *bindings.Registry
 }
 
 // Bind binds the contracts of d to b.
