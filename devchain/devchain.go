@@ -55,6 +55,9 @@ func DevAccounts(n int) []Account {
 type Options struct {
 	Accounts int    // funded accounts; default 10
 	HTTPAddr string // "127.0.0.1:0" serves JSON-RPC (and WebSocket on the same port) on a free port; "" serves none
+	// BlockGasLimit raises the block gas limit (benchmarks pack thousands of transactions
+	// into a block); 0 keeps go-ethereum's default.
+	BlockGasLimit uint64
 }
 
 // Chain is a simulated chain. Its methods are safe for concurrent use: Commit and the other
@@ -98,6 +101,9 @@ func New(opts Options) (*Chain, error) {
 			ec.RPCGasCap = 50_000_000
 		})
 		httpURL = fmt.Sprintf("http://%s", net.JoinHostPort(host, strconv.Itoa(port)))
+	}
+	if opts.BlockGasLimit > 0 {
+		nodeOpts = append(nodeOpts, simulated.WithBlockGasLimit(opts.BlockGasLimit))
 	}
 	b := simulated.NewBackend(alloc, nodeOpts...)
 	return &Chain{Backend: b, Client: b.Client(), Accounts: accts, httpURL: httpURL}, nil

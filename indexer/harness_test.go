@@ -21,7 +21,7 @@ import (
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // newRedis starts a real redis-server for the test and returns a client of it.
-func newRedis(t *testing.T) (*redisserver.Server, *redis.Client) {
+func newRedis(t testing.TB) (*redisserver.Server, *redis.Client) {
 	t.Helper()
 	srv := redisserver.StartT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
@@ -44,7 +44,7 @@ func newScenario(t *testing.T, seed uint64, actions int) *scenario.Scenario {
 	return s
 }
 
-func dial(t *testing.T, url string) *ethclient.Client {
+func dial(t testing.TB, url string) *ethclient.Client {
 	t.Helper()
 	c, err := ethclient.Dial(url)
 	if err != nil {
