@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 GOTEST_FLAGS ?= -timeout 40m
 
-.PHONY: test vet deps tools contracts bench dev functions clean
+.PHONY: test vet deps tools contracts generate bench dev functions deploy-check clean
 
 ## deps: Debian packages the tests run for real (redis-server, redis-cli).
 deps:
@@ -22,6 +22,22 @@ test: deps tools
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "not gofmt-formatted:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) test $(GOTEST_FLAGS) ./...
+
+## dev: the whole stack locally (dev chain on :8545, redis-server, kubo, indexer, pinner,
+## GraphQL + GraphiQL on :8080) with demo data. Ctrl-C stops it cleanly.
+dev: deps tools
+	$(GO) run ./cmd/modeldao dev $(DEV_FLAGS)
+
+## bench: the benchmarks behind BENCHMARKS.md (real redis-server, kubo, dev chain).
+bench: deps tools
+	MODELDAO_BENCH_EVENTS=$${MODELDAO_BENCH_EVENTS:-200000} $(GO) test ./indexer -run '^$$' -bench Backfill -benchtime 1x -timeout 60m
+	$(GO) test ./graphql -run '^$$' -bench . -benchtime 5s -timeout 30m
+	$(GO) test ./pinning -run '^$$' -bench . -benchtime 3x -timeout 30m
+	@if [ -d functions ]; then $(GO) test ./functions/... -run '^$$' -bench . -benchtime 20x -timeout 30m; fi
+
+## generate: regenerate the GraphQL server code (gqlgen) after editing graphql/schema.graphqls.
+generate:
+	$(GO) generate ./graphql/...
 
 ## contracts: recompile the Solidity sources (needs Node) and regenerate the Go bindings.
 contracts:
