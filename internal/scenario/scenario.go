@@ -38,7 +38,7 @@ type Scenario struct {
 	rng   *rand.Rand
 
 	Proposals []contracts.Proposal
-	Versions  uint64 // versions submitted so far (ids 1..Versions)
+	Versions  uint64            // versions submitted so far (ids 1..Versions)
 	Audits    map[uint64]uint64 // version → passing audit id under policy 1
 	Policy    uint64
 	n         int // counter for unique names and descriptions
