@@ -36,33 +36,45 @@ func (x Fixed6) String() string {
 // Float64 returns x as a float (for display and filters; comparisons use the integer).
 func (x Fixed6) Float64() float64 { return float64(x) / Fixed6Scale }
 
-// ParseFixed6 parses a decimal with at most 6 fractional digits ("0.1", "-0.05", "1").
+// ParseFixed6 parses a decimal with at most 6 fractional digits ("0.1", "-0.05", "1"),
+// with at most one sign, refusing values outside the int64 range instead of wrapping.
 func ParseFixed6(s string) (Fixed6, error) {
+	bad := Errorf(EINVALID, "%q is not a decimal with at most 6 fractional digits", s)
 	t := strings.TrimSpace(s)
-	neg := strings.HasPrefix(t, "-")
-	t = strings.TrimPrefix(strings.TrimPrefix(t, "-"), "+")
+	neg := false
+	if t != "" && (t[0] == '-' || t[0] == '+') {
+		neg, t = t[0] == '-', t[1:]
+	}
 	ip, fp, _ := strings.Cut(t, ".")
 	if ip == "" && fp == "" || len(fp) > 6 || strings.ContainsAny(ip+fp, "+-") {
-		return 0, Errorf(EINVALID, "%q is not a decimal with at most 6 fractional digits", s)
+		return 0, bad
 	}
 	if ip == "" {
 		ip = "0"
 	}
-	i, err := strconv.ParseUint(ip, 10, 63)
-	if err != nil || i > math.MaxInt64/Fixed6Scale {
+	i, err := strconv.ParseUint(ip, 10, 64)
+	if err != nil {
 		return 0, Errorf(EINVALID, "%q is not a decimal in range", s)
 	}
 	var f uint64
 	if fp != "" {
-		if f, err = strconv.ParseUint(fp+strings.Repeat("0", 6-len(fp)), 10, 63); err != nil {
-			return 0, Errorf(EINVALID, "%q is not a decimal with at most 6 fractional digits", s)
+		if f, err = strconv.ParseUint(fp+strings.Repeat("0", 6-len(fp)), 10, 64); err != nil {
+			return 0, bad
 		}
 	}
-	v := Fixed6(i*Fixed6Scale + f)
+	// The magnitude may reach 2^63 only for a negative number (math.MinInt64).
+	limit := uint64(math.MaxInt64)
 	if neg {
-		v = -v
+		limit++
 	}
-	return v, nil
+	if i > limit/Fixed6Scale || i*Fixed6Scale > limit-f {
+		return 0, Errorf(EINVALID, "%q is out of range (at most ±9223372036854.775807)", s)
+	}
+	u := i*Fixed6Scale + f
+	if neg {
+		return Fixed6(-int64(u - 1) - 1), nil
+	}
+	return Fixed6(u), nil
 }
 
 // Fixed6FromFloat rounds f to 6 decimals.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -161,7 +162,12 @@ func ProposalTitle(description string) string {
 	line, _, _ := strings.Cut(description, "\n")
 	line = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "#"))
 	if len(line) > 200 {
-		line = line[:200]
+		// Cut at a rune boundary so that the title stays valid UTF-8.
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(line[cut]) {
+			cut--
+		}
+		line = line[:cut]
 	}
 	return line
 }
