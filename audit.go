@@ -72,7 +72,7 @@ func ParseFixed6(s string) (Fixed6, error) {
 	}
 	u := i*Fixed6Scale + f
 	if neg {
-		return Fixed6(-int64(u - 1) - 1), nil
+		return Fixed6(-int64(u-1) - 1), nil
 	}
 	return Fixed6(u), nil
 }

@@ -11,12 +11,12 @@ import (
 type PinStatus uint8
 
 const (
-	PinNone    PinStatus = iota // nothing asked
-	PinQueued                   // a job waits in the queue
-	PinPinning                  // a consumer is pinning and verifying
-	PinPinned                   // pinned, and the sha256 read back equals the digest on chain
-	PinFailed                   // gave up after retries, or digest mismatch (then unpinned)
-	PinUnpinned                 // unpinned after a revocation
+	PinNone     PinStatus = iota // nothing asked
+	PinQueued                    // a job waits in the queue
+	PinPinning                   // a consumer is pinning and verifying
+	PinPinned                    // pinned, and the sha256 read back equals the digest on chain
+	PinFailed                    // gave up after retries, or digest mismatch (then unpinned)
+	PinUnpinned                  // unpinned after a revocation
 )
 
 var pinStatusNames = [...]string{"NONE", "QUEUED", "PINNING", "PINNED", "FAILED", "UNPINNED"}
