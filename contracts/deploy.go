@@ -144,13 +144,23 @@ func Deploy(ctx context.Context, b Backend, auth *bind.TransactOpts, cfg Config,
 	// flush mines what was sent and checks every receipt.
 	var first *types.Receipt
 	flush := func() error {
-		if mine != nil {
-			mine()
-		}
 		for i, tx := range txs {
-			r, err := bind.WaitMined(ctx, b, tx)
-			if err != nil {
-				return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "wait for deployment transaction %s", tx.Hash())
+			var r *types.Receipt
+			if mine == nil {
+				var err error
+				if r, err = bind.WaitMined(ctx, b, tx); err != nil {
+					return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "wait for deployment transaction %s", tx.Hash())
+				}
+			} else {
+				// A chain mined on demand may seal only part of the pool in one block: mine
+				// until the transaction is in, a bounded number of times.
+				for attempt := 0; r == nil; attempt++ {
+					if attempt == 10 {
+						return modeldao.Errorf(modeldao.EUNAVAILABLE, "deployment transaction %s was not mined after 10 blocks", tx.Hash())
+					}
+					mine()
+					r, _ = b.TransactionReceipt(ctx, tx.Hash())
+				}
 			}
 			if r.Status != types.ReceiptStatusSuccessful {
 				return modeldao.Errorf(modeldao.EINTERNAL, "deployment transaction %d (%s) reverted", i, tx.Hash())

@@ -52,7 +52,7 @@ type env struct {
 
 // newEnv deploys the DAO with contracts.Deploy, mints 1000 tokens to each of the first
 // nHolders accounts and has each delegate to itself (what devchain.Deploy does, made safe
-// against the two races of a burst of sends on the simulated backend: see burstBackend).
+// against blocks sealed with part of the pool: see deployBackend).
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	chain, err := devchain.New(devchain.Options{Accounts: nAccounts})
@@ -65,7 +65,7 @@ func newEnv(t *testing.T) *env {
 	for i := range nHolders {
 		cfg.Mint = append(cfg.Mint, contracts.Allocation{To: chain.Accounts[i].Address, Amount: devchain.Tokens(1000)})
 	}
-	b := &burstBackend{Client: chain.Client, next: map[common.Address]uint64{}}
+	b := &deployBackend{Client: chain.Client}
 	dep, err := contracts.Deploy(ctx, b, chain.Opts(deployer), cfg, func() { b.mine(ctx, chain) })
 	if err != nil {
 		t.Fatal(err)
@@ -83,37 +83,35 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// burstBackend is the backend of contracts.Deploy, which sends its transactions in bursts
-// from one account and mines once per burst. On the simulated backend the pool's pending
-// nonce lags behind such a burst (two sends get the same nonce: "replacement transaction
-// underpriced"), and a block sealed under load may leave transactions out (WaitMined then
-// waits forever). It numbers the nonces itself and mines until every sent transaction is in.
-type burstBackend struct {
+// deployBackend is the backend of contracts.Deploy in the tests. It remembers the
+// transactions sent, so that the mine callback commits until every one is in a block: under
+// load the simulated backend may seal a block with only part of the pool (block building
+// stops after the miner's recommit interval), and Deploy, which mines once and then waits
+// for the receipts, would wait forever.
+type deployBackend struct {
 	simulated.Client
-	next map[common.Address]uint64
+	sent []common.Hash
 }
 
-func (b *burstBackend) PendingNonceAt(ctx context.Context, a common.Address) (uint64, error) {
-	n, err := b.Client.PendingNonceAt(ctx, a)
-	if err != nil {
-		return 0, err
+func (b *deployBackend) SendTransaction(ctx context.Context, tx *types.Transaction) error {
+	err := b.Client.SendTransaction(ctx, tx)
+	if err == nil {
+		b.sent = append(b.sent, tx.Hash())
 	}
-	n = max(n, b.next[a])
-	b.next[a] = n + 1
-	return n, nil
+	return err
 }
 
 // mine commits blocks until every transaction sent through b is mined (at most a few).
-func (b *burstBackend) mine(ctx context.Context, chain *devchain.Chain) {
+func (b *deployBackend) mine(ctx context.Context, chain *devchain.Chain) {
 	for range 5 {
 		chain.Commit()
-		done := true
-		for a, next := range b.next {
-			if n, err := b.Client.NonceAt(ctx, a, nil); err != nil || n < next {
-				done = false
+		var missing []common.Hash
+		for _, h := range b.sent {
+			if _, err := b.Client.TransactionReceipt(ctx, h); err != nil {
+				missing = append(missing, h)
 			}
 		}
-		if done {
+		if b.sent = missing; len(missing) == 0 {
 			return
 		}
 	}
@@ -178,7 +176,7 @@ func (e *env) include(t *testing.T, txs ...*types.Transaction) []*types.Receipt 
 		if missing == 0 {
 			return receipts
 		}
-		if blocks == 3 {
+		if blocks == 5 {
 			t.Fatalf("%d of %d transactions not mined after %d blocks", missing, len(txs), blocks)
 		}
 	}
