@@ -144,6 +144,9 @@ func Deploy(ctx context.Context, b Backend, auth *bind.TransactOpts, cfg Config,
 	// flush mines what was sent and checks every receipt.
 	var first *types.Receipt
 	flush := func() error {
+		if mine != nil {
+			mine()
+		}
 		for i, tx := range txs {
 			var r *types.Receipt
 			if mine == nil {
@@ -154,12 +157,14 @@ func Deploy(ctx context.Context, b Backend, auth *bind.TransactOpts, cfg Config,
 			} else {
 				// A chain mined on demand may seal only part of the pool in one block: mine
 				// until the transaction is in, a bounded number of times.
-				for attempt := 0; r == nil; attempt++ {
+				for attempt := 0; ; attempt++ {
+					if r, _ = b.TransactionReceipt(ctx, tx.Hash()); r != nil {
+						break
+					}
 					if attempt == 10 {
 						return modeldao.Errorf(modeldao.EUNAVAILABLE, "deployment transaction %s was not mined after 10 blocks", tx.Hash())
 					}
 					mine()
-					r, _ = b.TransactionReceipt(ctx, tx.Hash())
 				}
 			}
 			if r.Status != types.ReceiptStatusSuccessful {
