@@ -1,0 +1,71 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/modeldao/modeldao/client"
+)
+
+// canned serves one fixed answer.
+func canned(status int, body string) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+}
+
+func TestErrorsCarryTheServersCode(t *testing.T) {
+	for _, c := range []struct {
+		name, body string
+		status     int
+		code, msg  string
+		others     int
+	}{
+		{"field error", `{"errors":[{"message":"no proposal with id 7","path":["proposal"],"extensions":{"code":"NOT_FOUND"}}],"data":null}`,
+			200, client.CodeNotFound, "no proposal with id 7", 0},
+		{"validation (HTTP 422)", `{"errors":[{"message":"Cannot query field \"x\"","extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}},{"message":"second","extensions":{"code":"GRAPHQL_VALIDATION_FAILED"}}]}`,
+			422, client.CodeValidationFailed, `Cannot query field "x"`, 1},
+		{"body too large (HTTP 413)", `{"errors":[{"message":"the request body is larger than 1048576 bytes","extensions":{"code":"REQUEST_TOO_LARGE"}}]}`,
+			413, client.CodeRequestTooLarge, "larger than", 0},
+		{"not GraphQL", `<html>bad gateway</html>`, 502, client.CodeTransport, "HTTP 502", 0},
+		{"error without a code", `{"errors":[{"message":"odd"}]}`, 200, client.CodeInternal, "odd", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := canned(c.status, c.body)
+			defer srv.Close()
+			_, err := client.New(srv.URL, nil).DAO(context.Background())
+			var e *client.Error
+			if !errors.As(err, &e) || e.Code != c.code || client.Code(err) != c.code {
+				t.Fatalf("error %v: want code %s", err, c.code)
+			}
+			if len(e.Others) != c.others || !strings.Contains(e.Message, c.msg) {
+				t.Errorf("error %+v: want message %q and %d more", e, c.msg, c.others)
+			}
+			if c.status != 200 && e.HTTPStatus != c.status {
+				t.Errorf("HTTP status %d, want %d", e.HTTPStatus, c.status)
+			}
+		})
+	}
+	if client.Code(nil) != "" {
+		t.Error("Code(nil) is not empty")
+	}
+}
+
+func TestDecodesPlainStructs(t *testing.T) {
+	srv := canned(200, `{"data":{"indexerStatus":{"chainHead":12,"indexedBlock":10,"indexedHash":"0x00000000000000000000000000000000000000000000000000000000000000ab","lag":2,"reorgs":1,"lastError":null,"updatedAt":"2025-01-31T12:00:00Z"}}}`)
+	defer srv.Close()
+	st, err := client.New(srv.URL, nil).IndexerStatus(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ChainHead != 12 || st.IndexedBlock != 10 || st.Lag != 2 || st.Reorgs != 1 || st.IndexedHash[31] != 0xab || st.LastError != "" ||
+		st.UpdatedAt == nil || st.UpdatedAt.Year() != 2025 {
+		t.Errorf("status %+v", st)
+	}
+}

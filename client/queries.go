@@ -1,0 +1,735 @@
+package client
+
+import (
+	"context"
+	"encoding/hex"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/modeldao/modeldao"
+)
+
+// The query structs below are what go-graphql-client turns into queries: field names and
+// arguments in `graphql` tags, scalars as strings (decimal BigInt, hex Bytes32, RFC 3339
+// DateTime) that the conversions turn into Go types.
+
+// ---- variable types: their GraphQL type names ----
+
+type gqlID string
+
+func (gqlID) GetGraphQLType() string { return "ID" }
+
+type gqlAddress string
+
+func (gqlAddress) GetGraphQLType() string { return "Address" }
+
+type proposalOrderField string
+
+func (proposalOrderField) GetGraphQLType() string { return "ProposalOrderField" }
+
+type voteOrderField string
+
+func (voteOrderField) GetGraphQLType() string { return "VoteOrderField" }
+
+type delegateOrderField string
+
+func (delegateOrderField) GetGraphQLType() string { return "DelegateOrderField" }
+
+type orderDirection string
+
+func (orderDirection) GetGraphQLType() string { return "OrderDirection" }
+
+func direction(ascending bool) orderDirection {
+	if ascending {
+		return "ASC"
+	}
+	return "DESC"
+}
+
+type proposalWhere struct {
+	State         string `json:"state,omitempty"`
+	Proposer      string `json:"proposer,omitempty"`
+	ModelVersion  string `json:"modelVersion,omitempty"`
+	CreatedAfter  string `json:"createdAfter,omitempty"`
+	CreatedBefore string `json:"createdBefore,omitempty"`
+	TitleContains string `json:"titleContains,omitempty"`
+}
+
+func (proposalWhere) GetGraphQLType() string { return "ProposalWhere" }
+
+type voteWhere struct {
+	Voter    string `json:"voter,omitempty"`
+	Proposal string `json:"proposal,omitempty"`
+	Support  string `json:"support,omitempty"`
+}
+
+func (voteWhere) GetGraphQLType() string { return "VoteWhere" }
+
+type metricBoundInput struct {
+	Kind             string `json:"kind"`
+	SensitiveFeature string `json:"sensitiveFeature,omitempty"`
+	Max              string `json:"max,omitempty"`
+	Min              string `json:"min,omitempty"`
+}
+
+type modelVersionWhere struct {
+	Status                         string             `json:"status,omitempty"`
+	Publisher                      string             `json:"publisher,omitempty"`
+	Model                          string             `json:"model,omitempty"`
+	Tag                            string             `json:"tag,omitempty"`
+	License                        string             `json:"license,omitempty"`
+	Policy                         string             `json:"policy,omitempty"`
+	DemographicParityDifferenceMax string             `json:"demographicParityDifferenceMax,omitempty"`
+	Metrics                        []metricBoundInput `json:"metrics,omitempty"`
+}
+
+func (modelVersionWhere) GetGraphQLType() string { return "ModelVersionWhere" }
+
+// pageVars sets the paging variables.
+func pageVars(vars map[string]any, p PageArgs) map[string]any {
+	var first, last *int
+	var after, before *string
+	if p.First != 0 {
+		first = &p.First
+	}
+	if p.Last != 0 {
+		last = &p.Last
+	}
+	if p.After != "" {
+		after = &p.After
+	}
+	if p.Before != "" {
+		before = &p.Before
+	}
+	vars["first"], vars["last"], vars["after"], vars["before"] = first, last, after, before
+	return vars
+}
+
+// ---- wire structs ----
+
+type wProvenance struct {
+	BlockNumber uint64 `graphql:"blockNumber"`
+	BlockHash   string `graphql:"blockHash"`
+	Timestamp   string `graphql:"timestamp"`
+	TxHash      string `graphql:"txHash"`
+	LogIndex    uint   `graphql:"logIndex"`
+}
+
+type wPageInfo struct {
+	HasNextPage     bool    `graphql:"hasNextPage"`
+	HasPreviousPage bool    `graphql:"hasPreviousPage"`
+	StartCursor     *string `graphql:"startCursor"`
+	EndCursor       *string `graphql:"endCursor"`
+}
+
+type wEdge[N any] struct {
+	Cursor string `graphql:"cursor"`
+	Node   N      `graphql:"node"`
+}
+
+type wConn[N any] struct {
+	Edges      []wEdge[N] `graphql:"edges"`
+	PageInfo   wPageInfo  `graphql:"pageInfo"`
+	TotalCount int        `graphql:"totalCount"`
+}
+
+type wAddress struct {
+	Address string `graphql:"address"`
+}
+
+type wRef struct {
+	ID string `graphql:"id"`
+}
+
+type wContract struct {
+	Address string `graphql:"address"`
+}
+
+type wDAO struct {
+	ID                string    `graphql:"id"`
+	ChainID           uint64    `graphql:"chainId"`
+	Token             wContract `graphql:"token"`
+	Governor          wContract `graphql:"governor"`
+	Timelock          wContract `graphql:"timelock"`
+	Registry          wContract `graphql:"registry"`
+	StartBlock        uint64    `graphql:"startBlock"`
+	VotingDelay       uint64    `graphql:"votingDelay"`
+	VotingPeriod      uint64    `graphql:"votingPeriod"`
+	ProposalThreshold string    `graphql:"proposalThreshold"`
+	QuorumNumerator   uint64    `graphql:"quorumNumerator"`
+	Quorum            string    `graphql:"quorum"`
+	TimelockDelay     uint64    `graphql:"timelockDelay"`
+	TotalSupply       string    `graphql:"totalSupply"`
+	ProposalCount     int       `graphql:"proposalCount"`
+	DelegateCount     int       `graphql:"delegateCount"`
+	AccountCount      int       `graphql:"accountCount"`
+	ModelCount        int       `graphql:"modelCount"`
+	ModelVersionCount int       `graphql:"modelVersionCount"`
+	AuditCount        int       `graphql:"auditCount"`
+	PolicyCount       int       `graphql:"policyCount"`
+	AuditorCount      int       `graphql:"auditorCount"`
+}
+
+type wTally struct {
+	For            string   `graphql:"for"`
+	Against        string   `graphql:"against"`
+	Abstain        string   `graphql:"abstain"`
+	Total          string   `graphql:"total"`
+	ForPercent     float64  `graphql:"forPercent"`
+	AgainstPercent float64  `graphql:"againstPercent"`
+	AbstainPercent float64  `graphql:"abstainPercent"`
+	Quorum         *string  `graphql:"quorum"`
+	QuorumReached  bool     `graphql:"quorumReached"`
+	QuorumPercent  *float64 `graphql:"quorumPercent"`
+}
+
+type wProposal struct {
+	ID                  string      `graphql:"id"`
+	Proposer            wAddress    `graphql:"proposer"`
+	Title               string      `graphql:"title"`
+	Description         string      `graphql:"description"`
+	State               string      `graphql:"state"`
+	Snapshot            uint64      `graphql:"snapshot"`
+	Deadline            uint64      `graphql:"deadline"`
+	Eta                 *string     `graphql:"eta"`
+	Quorum              *string     `graphql:"quorum"`
+	Tally               wTally      `graphql:"tally"`
+	VoterCount          int         `graphql:"voterCount"`
+	TimelockOperationID string      `graphql:"timelockOperationId"`
+	ModelVersions       []wRef      `graphql:"modelVersions"`
+	Created             wProvenance `graphql:"created"`
+}
+
+type wAction struct {
+	Index    int       `graphql:"index"`
+	Target   wContract `graphql:"target"`
+	Value    string    `graphql:"value"`
+	Calldata string    `graphql:"calldata"`
+	Method   *string   `graphql:"method"`
+	Args     []struct {
+		Name  string `graphql:"name"`
+		Value string `graphql:"value"`
+	} `graphql:"args"`
+	ModelVersion *wRef `graphql:"modelVersion"`
+}
+
+type wProposalEvent struct {
+	Kind       string      `graphql:"kind"`
+	Provenance wProvenance `graphql:"provenance"`
+}
+
+type wVote struct {
+	ID         string      `graphql:"id"`
+	Proposal   wRef        `graphql:"proposal"`
+	Voter      wAddress    `graphql:"voter"`
+	Support    string      `graphql:"support"`
+	Weight     string      `graphql:"weight"`
+	Reason     *string     `graphql:"reason"`
+	Provenance wProvenance `graphql:"provenance"`
+}
+
+type wAccount struct {
+	ID             string    `graphql:"id"`
+	Address        string    `graphql:"address"`
+	Balance        string    `graphql:"balance"`
+	VotingPower    string    `graphql:"votingPower"`
+	Delegate       *wAddress `graphql:"delegate"`
+	DelegatorCount int       `graphql:"delegatorCount"`
+	VoteCount      int       `graphql:"voteCount"`
+}
+
+type wDelegation struct {
+	Delegator  wAddress    `graphql:"delegator"`
+	From       *wAddress   `graphql:"from"`
+	To         *wAddress   `graphql:"to"`
+	Provenance wProvenance `graphql:"provenance"`
+}
+
+type wPin struct {
+	Status    string  `graphql:"status"`
+	CID       string  `graphql:"cid"`
+	Attempts  int     `graphql:"attempts"`
+	LastError *string `graphql:"lastError"`
+	Size      *string `graphql:"size"`
+	PinnedAt  *string `graphql:"pinnedAt"`
+}
+
+type wVersion struct {
+	ID            string      `graphql:"id"`
+	ModelName     string      `graphql:"modelName"`
+	Label         string      `graphql:"label"`
+	Publisher     wAddress    `graphql:"publisher"`
+	WeightsCID    string      `graphql:"weightsCid"`
+	WeightsSHA256 string      `graphql:"weightsSha256"`
+	ModelCardCID  string      `graphql:"modelCardCid"`
+	License       string      `graphql:"license"`
+	Tags          []string    `graphql:"tags"`
+	Status        string      `graphql:"status"`
+	Policy        *wRef       `graphql:"policy"`
+	Pin           *wPin       `graphql:"pin"`
+	Submitted     wProvenance `graphql:"submitted"`
+}
+
+type wStatusChange struct {
+	Status     string      `graphql:"status"`
+	Reason     *string     `graphql:"reason"`
+	Policy     *wRef       `graphql:"policy"`
+	Audit      *wRef       `graphql:"audit"`
+	Proposal   *wRef       `graphql:"proposal"`
+	Provenance wProvenance `graphql:"provenance"`
+}
+
+type wMetric struct {
+	Kind             string `graphql:"kind"`
+	SensitiveFeature string `graphql:"sensitiveFeature"`
+	Value            string `graphql:"value"`
+	Threshold        string `graphql:"threshold"`
+	Passed           bool   `graphql:"passed"`
+}
+
+type wAudit struct {
+	ID           string `graphql:"id"`
+	ModelVersion wRef   `graphql:"modelVersion"`
+	Policy       wRef   `graphql:"policy"`
+	Auditor      struct {
+		Address string `graphql:"address"`
+		Name    string `graphql:"name"`
+	} `graphql:"auditor"`
+	ReportCID    string      `graphql:"reportCid"`
+	ReportSHA256 string      `graphql:"reportSha256"`
+	Metrics      []wMetric   `graphql:"metrics"`
+	Passed       bool        `graphql:"passed"`
+	Provenance   wProvenance `graphql:"provenance"`
+}
+
+// ---- conversions ----
+
+func bigOf(s string) *big.Int {
+	x, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		return new(big.Int)
+	}
+	return x
+}
+
+func bigPtr(s *string) *big.Int {
+	if s == nil {
+		return nil
+	}
+	return bigOf(*s)
+}
+
+func u64(s string) uint64 { n, _ := strconv.ParseUint(s, 10, 64); return n }
+
+func timeOf(s string) time.Time { t, _ := time.Parse(time.RFC3339Nano, s); return t }
+
+func timePtr(s *string) *time.Time {
+	if s == nil {
+		return nil
+	}
+	t := timeOf(*s)
+	return &t
+}
+
+func str(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func addrPtr(a *wAddress) *common.Address {
+	if a == nil {
+		return nil
+	}
+	x := common.HexToAddress(a.Address)
+	return &x
+}
+
+func refID(r *wRef) uint64 {
+	if r == nil {
+		return 0
+	}
+	return u64(r.ID)
+}
+
+func (p wProvenance) conv() Provenance {
+	return Provenance{BlockNumber: p.BlockNumber, BlockHash: common.HexToHash(p.BlockHash), Timestamp: timeOf(p.Timestamp),
+		TxHash: common.HexToHash(p.TxHash), LogIndex: p.LogIndex}
+}
+
+func page[N any, T any](c wConn[N], conv func(N) T) Page[T] {
+	p := Page[T]{HasNextPage: c.PageInfo.HasNextPage, HasPreviousPage: c.PageInfo.HasPreviousPage,
+		StartCursor: str(c.PageInfo.StartCursor), EndCursor: str(c.PageInfo.EndCursor), TotalCount: c.TotalCount,
+		Items: make([]T, len(c.Edges)), Cursors: make([]string, len(c.Edges))}
+	for i, e := range c.Edges {
+		p.Items[i], p.Cursors[i] = conv(e.Node), e.Cursor
+	}
+	return p
+}
+
+func (w wDAO) conv() *DAO {
+	return &DAO{ID: w.ID, ChainID: w.ChainID, Token: common.HexToAddress(w.Token.Address), Governor: common.HexToAddress(w.Governor.Address),
+		Timelock: common.HexToAddress(w.Timelock.Address), Registry: common.HexToAddress(w.Registry.Address), StartBlock: w.StartBlock,
+		VotingDelay: w.VotingDelay, VotingPeriod: w.VotingPeriod, ProposalThreshold: bigOf(w.ProposalThreshold),
+		QuorumNumerator: w.QuorumNumerator, Quorum: bigOf(w.Quorum), TimelockDelay: w.TimelockDelay, TotalSupply: bigOf(w.TotalSupply),
+		ProposalCount: w.ProposalCount, DelegateCount: w.DelegateCount, AccountCount: w.AccountCount, ModelCount: w.ModelCount,
+		ModelVersionCount: w.ModelVersionCount, AuditCount: w.AuditCount, PolicyCount: w.PolicyCount, AuditorCount: w.AuditorCount}
+}
+
+func (w wProposal) conv() Proposal {
+	p := Proposal{ID: w.ID, Proposer: common.HexToAddress(w.Proposer.Address), Title: w.Title, Description: w.Description,
+		State: w.State, Snapshot: w.Snapshot, Deadline: w.Deadline, Eta: timePtr(w.Eta), Quorum: bigPtr(w.Quorum),
+		VoterCount: w.VoterCount, TimelockOperationID: common.HexToHash(w.TimelockOperationID), Created: w.Created.conv(),
+		Tally: Tally{For: bigOf(w.Tally.For), Against: bigOf(w.Tally.Against), Abstain: bigOf(w.Tally.Abstain), Total: bigOf(w.Tally.Total),
+			ForPercent: w.Tally.ForPercent, AgainstPercent: w.Tally.AgainstPercent, AbstainPercent: w.Tally.AbstainPercent,
+			Quorum: bigPtr(w.Tally.Quorum), QuorumReached: w.Tally.QuorumReached, QuorumPercent: w.Tally.QuorumPercent}}
+	for _, v := range w.ModelVersions {
+		p.ModelVersionIDs = append(p.ModelVersionIDs, u64(v.ID))
+	}
+	return p
+}
+
+func (w wAction) conv() Action {
+	data, _ := hex.DecodeString(strings.TrimPrefix(w.Calldata, "0x"))
+	a := Action{Index: w.Index, Target: common.HexToAddress(w.Target.Address), Value: bigOf(w.Value), Calldata: data,
+		Method: str(w.Method), Args: map[string]string{}, ModelVersionID: refID(w.ModelVersion)}
+	for _, arg := range w.Args {
+		a.Args[arg.Name] = arg.Value
+	}
+	return a
+}
+
+func (w wVote) conv() Vote {
+	return Vote{ID: w.ID, ProposalID: w.Proposal.ID, Voter: common.HexToAddress(w.Voter.Address), Support: w.Support,
+		Weight: bigOf(w.Weight), Reason: str(w.Reason), Provenance: w.Provenance.conv()}
+}
+
+func (w wAccount) conv() Account {
+	return Account{ID: w.ID, Address: common.HexToAddress(w.Address), Balance: bigOf(w.Balance), VotingPower: bigOf(w.VotingPower),
+		Delegate: addrPtr(w.Delegate), DelegatorCount: w.DelegatorCount, VoteCount: w.VoteCount}
+}
+
+func (w wDelegation) conv() Delegation {
+	return Delegation{Delegator: common.HexToAddress(w.Delegator.Address), From: addrPtr(w.From), To: addrPtr(w.To), Provenance: w.Provenance.conv()}
+}
+
+func (w wVersion) conv() ModelVersion {
+	v := ModelVersion{ID: u64(w.ID), ModelName: w.ModelName, Label: w.Label, Publisher: common.HexToAddress(w.Publisher.Address),
+		WeightsCID: w.WeightsCID, WeightsSHA256: common.HexToHash(w.WeightsSHA256), ModelCardCID: w.ModelCardCID, License: w.License,
+		Tags: w.Tags, Status: w.Status, PolicyID: refID(w.Policy), Submitted: w.Submitted.conv()}
+	if w.Pin != nil {
+		v.Pin = &Pin{Status: w.Pin.Status, CID: w.Pin.CID, Attempts: w.Pin.Attempts, LastError: str(w.Pin.LastError),
+			PinnedAt: timePtr(w.Pin.PinnedAt)}
+		if w.Pin.Size != nil {
+			v.Pin.Size = u64(*w.Pin.Size)
+		}
+	}
+	return v
+}
+
+func (w wStatusChange) conv() StatusChange {
+	c := StatusChange{Status: w.Status, Reason: str(w.Reason), PolicyID: refID(w.Policy), AuditID: refID(w.Audit), Provenance: w.Provenance.conv()}
+	if w.Proposal != nil {
+		c.ProposalID = w.Proposal.ID
+	}
+	return c
+}
+
+func (w wAudit) conv() Audit {
+	a := Audit{ID: u64(w.ID), VersionID: u64(w.ModelVersion.ID), PolicyID: u64(w.Policy.ID), Auditor: common.HexToAddress(w.Auditor.Address),
+		AuditorName: w.Auditor.Name, ReportCID: w.ReportCID, ReportSHA256: common.HexToHash(w.ReportSHA256), Passed: w.Passed,
+		Provenance: w.Provenance.conv()}
+	for _, m := range w.Metrics {
+		v, _ := modeldao.ParseFixed6(m.Value)
+		t, _ := modeldao.ParseFixed6(m.Threshold)
+		a.Metrics = append(a.Metrics, Metric{Kind: m.Kind, SensitiveFeature: m.SensitiveFeature, Value: v, Threshold: t, Passed: m.Passed})
+	}
+	return a
+}
+
+// ---- queries ----
+
+// DAO returns the DAO's contracts, parameters and counts.
+func (c *Client) DAO(ctx context.Context) (*DAO, error) {
+	var q struct {
+		DAO wDAO `graphql:"dao"`
+	}
+	if err := c.query(ctx, &q, nil); err != nil {
+		return nil, err
+	}
+	return q.DAO.conv(), nil
+}
+
+// ProposalQuery selects proposals; zero fields do not filter.
+type ProposalQuery struct {
+	State         string // PENDING, ACTIVE, …
+	Proposer      *common.Address
+	ModelVersion  uint64
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	TitleContains string
+	OrderBy       string // CREATED (default), VOTING_ENDS, VOTES
+	Ascending     bool   // default: descending
+	Page          PageArgs
+}
+
+// Proposals returns a page of proposals.
+func (c *Client) Proposals(ctx context.Context, pq ProposalQuery) (*Page[Proposal], error) {
+	var q struct {
+		Proposals wConn[wProposal] `graphql:"proposals(where: $where, orderBy: $orderBy, orderDirection: $dir, first: $first, after: $after, last: $last, before: $before)"`
+	}
+	w := proposalWhere{State: pq.State, TitleContains: pq.TitleContains}
+	if pq.Proposer != nil {
+		w.Proposer = pq.Proposer.Hex()
+	}
+	if pq.ModelVersion != 0 {
+		w.ModelVersion = strconv.FormatUint(pq.ModelVersion, 10)
+	}
+	if !pq.CreatedAfter.IsZero() {
+		w.CreatedAfter = pq.CreatedAfter.UTC().Format(time.RFC3339Nano)
+	}
+	if !pq.CreatedBefore.IsZero() {
+		w.CreatedBefore = pq.CreatedBefore.UTC().Format(time.RFC3339Nano)
+	}
+	order := pq.OrderBy
+	if order == "" {
+		order = "CREATED"
+	}
+	vars := pageVars(map[string]any{"where": &w, "orderBy": proposalOrderField(order), "dir": direction(pq.Ascending)}, pq.Page)
+	if err := c.query(ctx, &q, vars); err != nil {
+		return nil, err
+	}
+	p := page(q.Proposals, wProposal.conv)
+	return &p, nil
+}
+
+// Proposal returns a proposal with its actions, timeline and a page of its votes, ordered
+// by votesBy (WEIGHT, the default, or TIME), largest or latest first.
+func (c *Client) Proposal(ctx context.Context, id string, votesBy string, votes PageArgs) (*ProposalDetail, error) {
+	var q struct {
+		Proposal *struct {
+			wProposal
+			Actions  []wAction        `graphql:"actions"`
+			Timeline []wProposalEvent `graphql:"timeline"`
+			Votes    wConn[wVote]     `graphql:"votes(orderBy: $votesBy, first: $first, after: $after, last: $last, before: $before)"`
+		} `graphql:"proposal(id: $id)"`
+	}
+	if votesBy == "" {
+		votesBy = "WEIGHT"
+	}
+	vars := pageVars(map[string]any{"id": gqlID(id), "votesBy": voteOrderField(votesBy)}, votes)
+	if err := c.query(ctx, &q, vars); err != nil {
+		return nil, err
+	}
+	if q.Proposal == nil {
+		return nil, &Error{Code: CodeNotFound, Message: "no proposal with id " + id}
+	}
+	d := &ProposalDetail{Proposal: q.Proposal.wProposal.conv(), Votes: page(q.Proposal.Votes, wVote.conv)}
+	for _, a := range q.Proposal.Actions {
+		d.Actions = append(d.Actions, a.conv())
+	}
+	for _, e := range q.Proposal.Timeline {
+		d.Timeline = append(d.Timeline, ProposalEvent{Kind: e.Kind, Provenance: e.Provenance.conv()})
+	}
+	return d, nil
+}
+
+// VoteQuery selects votes; zero fields do not filter.
+type VoteQuery struct {
+	Voter      *common.Address
+	ProposalID string
+	Support    string // FOR, AGAINST, ABSTAIN
+	OrderBy    string // TIME (default) or WEIGHT (needs ProposalID)
+	Ascending  bool
+	Page       PageArgs
+}
+
+// Votes returns a page of votes.
+func (c *Client) Votes(ctx context.Context, vq VoteQuery) (*Page[Vote], error) {
+	var q struct {
+		Votes wConn[wVote] `graphql:"votes(where: $where, orderBy: $orderBy, orderDirection: $dir, first: $first, after: $after, last: $last, before: $before)"`
+	}
+	w := voteWhere{Proposal: vq.ProposalID, Support: vq.Support}
+	if vq.Voter != nil {
+		w.Voter = vq.Voter.Hex()
+	}
+	order := vq.OrderBy
+	if order == "" {
+		order = "TIME"
+	}
+	vars := pageVars(map[string]any{"where": &w, "orderBy": voteOrderField(order), "dir": direction(vq.Ascending)}, vq.Page)
+	if err := c.query(ctx, &q, vars); err != nil {
+		return nil, err
+	}
+	p := page(q.Votes, wVote.conv)
+	return &p, nil
+}
+
+// Delegates returns a page of delegates by orderBy: VOTING_POWER (default) or DELEGATORS,
+// the largest first.
+func (c *Client) Delegates(ctx context.Context, orderBy string, pa PageArgs) (*Page[Account], error) {
+	var q struct {
+		Delegates wConn[wAccount] `graphql:"delegates(orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before)"`
+	}
+	if orderBy == "" {
+		orderBy = "VOTING_POWER"
+	}
+	if err := c.query(ctx, &q, pageVars(map[string]any{"orderBy": delegateOrderField(orderBy)}, pa)); err != nil {
+		return nil, err
+	}
+	p := page(q.Delegates, wAccount.conv)
+	return &p, nil
+}
+
+// Account returns an account with the first page (of size lists, 0 for the default) of
+// its delegators, delegation history and votes, each newest first.
+func (c *Client) Account(ctx context.Context, address common.Address, lists PageArgs) (*AccountDetail, error) {
+	var q struct {
+		Account struct {
+			wAccount
+			FirstSeen   *wProvenance       `graphql:"firstSeen"`
+			Delegators  wConn[wAccount]    `graphql:"delegators(first: $first, after: $after, last: $last, before: $before)"`
+			Delegations wConn[wDelegation] `graphql:"delegations(first: $first, after: $after, last: $last, before: $before)"`
+			Votes       wConn[wVote]       `graphql:"votes(first: $first, after: $after, last: $last, before: $before)"`
+		} `graphql:"account(address: $address)"`
+	}
+	vars := pageVars(map[string]any{"address": gqlAddress(address.Hex())}, lists)
+	if err := c.query(ctx, &q, vars); err != nil {
+		return nil, err
+	}
+	a := q.Account
+	d := &AccountDetail{Account: a.wAccount.conv(), Delegators: page(a.Delegators, wAccount.conv),
+		Delegations: page(a.Delegations, wDelegation.conv), Votes: page(a.Votes, wVote.conv)}
+	if a.FirstSeen != nil {
+		p := a.FirstSeen.conv()
+		d.FirstSeen = &p
+	}
+	return d, nil
+}
+
+// MetricBound bounds the metrics of a version's audits (see VersionQuery).
+type MetricBound struct {
+	Kind             string // e.g. DEMOGRAPHIC_PARITY_DIFFERENCE or demographic_parity_difference
+	SensitiveFeature string // "" for any
+	Max, Min         *modeldao.Fixed6
+}
+
+// VersionQuery selects model versions; zero fields do not filter.
+type VersionQuery struct {
+	Status    string // SUBMITTED, APPROVED, REJECTED, REVOKED
+	Publisher *common.Address
+	Model     string // exact model name
+	Tag       string
+	License   string
+	PolicyID  uint64 // approved under
+	// Metrics: one audit of the version must meet all bounds.
+	Metrics   []MetricBound
+	Ascending bool // default: newest first
+	Page      PageArgs
+}
+
+// ModelVersions returns a page of model versions.
+func (c *Client) ModelVersions(ctx context.Context, vq VersionQuery) (*Page[ModelVersion], error) {
+	var q struct {
+		ModelVersions wConn[wVersion] `graphql:"modelVersions(where: $where, orderDirection: $dir, first: $first, after: $after, last: $last, before: $before)"`
+	}
+	w := modelVersionWhere{Status: vq.Status, Model: vq.Model, Tag: vq.Tag, License: vq.License}
+	if vq.Publisher != nil {
+		w.Publisher = vq.Publisher.Hex()
+	}
+	if vq.PolicyID != 0 {
+		w.Policy = strconv.FormatUint(vq.PolicyID, 10)
+	}
+	for _, m := range vq.Metrics {
+		in := metricBoundInput{Kind: m.Kind, SensitiveFeature: m.SensitiveFeature}
+		if m.Max != nil {
+			in.Max = m.Max.String()
+		}
+		if m.Min != nil {
+			in.Min = m.Min.String()
+		}
+		w.Metrics = append(w.Metrics, in)
+	}
+	vars := pageVars(map[string]any{"where": &w, "dir": direction(vq.Ascending)}, vq.Page)
+	if err := c.query(ctx, &q, vars); err != nil {
+		return nil, err
+	}
+	p := page(q.ModelVersions, wVersion.conv)
+	return &p, nil
+}
+
+// ModelVersion returns a version with its status history, its audits and the proposals
+// that concern it (first pages of size lists, 0 for the default).
+func (c *Client) ModelVersion(ctx context.Context, id uint64, lists PageArgs) (*ModelVersionDetail, error) {
+	var q struct {
+		ModelVersion *struct {
+			wVersion
+			History   []wStatusChange  `graphql:"history"`
+			Audits    wConn[wAudit]    `graphql:"audits(first: $first, after: $after, last: $last, before: $before)"`
+			Proposals wConn[wProposal] `graphql:"proposals(first: $first, after: $after, last: $last, before: $before)"`
+		} `graphql:"modelVersion(id: $id)"`
+	}
+	vars := pageVars(map[string]any{"id": gqlID(strconv.FormatUint(id, 10))}, lists)
+	if err := c.query(ctx, &q, vars); err != nil {
+		return nil, err
+	}
+	if q.ModelVersion == nil {
+		return nil, &Error{Code: CodeNotFound, Message: "no model version with id " + strconv.FormatUint(id, 10)}
+	}
+	v := q.ModelVersion
+	d := &ModelVersionDetail{ModelVersion: v.wVersion.conv(), Audits: page(v.Audits, wAudit.conv), Proposals: page(v.Proposals, wProposal.conv)}
+	for _, h := range v.History {
+		d.History = append(d.History, h.conv())
+	}
+	return d, nil
+}
+
+// IndexerStatus returns how far the index has followed the chain.
+func (c *Client) IndexerStatus(ctx context.Context) (*IndexerStatus, error) {
+	var q struct {
+		S struct {
+			ChainHead    uint64  `graphql:"chainHead"`
+			IndexedBlock uint64  `graphql:"indexedBlock"`
+			IndexedHash  *string `graphql:"indexedHash"`
+			Lag          uint64  `graphql:"lag"`
+			Reorgs       int     `graphql:"reorgs"`
+			LastError    *string `graphql:"lastError"`
+			UpdatedAt    *string `graphql:"updatedAt"`
+		} `graphql:"indexerStatus"`
+	}
+	if err := c.query(ctx, &q, nil); err != nil {
+		return nil, err
+	}
+	s := q.S
+	st := &IndexerStatus{ChainHead: s.ChainHead, IndexedBlock: s.IndexedBlock, Lag: s.Lag, Reorgs: s.Reorgs,
+		LastError: str(s.LastError), UpdatedAt: timePtr(s.UpdatedAt)}
+	if s.IndexedHash != nil {
+		st.IndexedHash = common.HexToHash(*s.IndexedHash)
+	}
+	return st, nil
+}
+
+// PinStatus counts model versions per pin status.
+func (c *Client) PinStatus(ctx context.Context) (*PinCounts, error) {
+	var q struct {
+		P struct {
+			Total    int `graphql:"total"`
+			None     int `graphql:"none"`
+			Queued   int `graphql:"queued"`
+			Pinning  int `graphql:"pinning"`
+			Pinned   int `graphql:"pinned"`
+			Failed   int `graphql:"failed"`
+			Unpinned int `graphql:"unpinned"`
+		} `graphql:"pinStatus"`
+	}
+	if err := c.query(ctx, &q, nil); err != nil {
+		return nil, err
+	}
+	p := PinCounts(q.P)
+	return &p, nil
+}

@@ -1,0 +1,201 @@
+package graphql
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	gql "github.com/99designs/gqlgen/graphql"
+
+	"github.com/modeldao/modeldao"
+)
+
+// Batching: how nested fields cost a bounded number of Redis round trips whatever the page
+// size (no N+1).
+//
+// Every object a resolver returns from one store read (a page of proposals, the votes of
+// 100 proposals, the accounts of their voters) is registered as one *sibling group*. When
+// gqlgen then resolves a nested field of one of those objects (proposal.proposer), the
+// resolver asks the batcher for that field of the whole group: the first sibling to ask runs
+// one store read for all of them (one HMGET, or one pipeline of page scripts), the others
+// wait for it and take their part. The results are registered as a new group in turn, so
+// the next level (vote.voter, then voter.delegate) is batched the same way.
+//
+// Unlike a time-window dataloader this needs no timer: a group is complete when it is
+// registered, so there is nothing to wait for and the batch is deterministic. The cost of
+// a query is one read per (group, field, arguments): independent of how many items a page
+// holds. An object that belongs to no group (a single proposal(id)) is a group of one.
+//
+// Objects are identified by pointer: every store read returns fresh objects, so a pointer
+// belongs to exactly one group and one place in the query.
+
+type batcher struct {
+	mu     sync.Mutex
+	groups map[any]*group // object pointer → its group
+}
+
+type group struct {
+	items any         // []T
+	index map[any]int // object pointer → position in items
+	mu    sync.Mutex
+	calls map[string]*batchCall
+}
+
+type batchCall struct {
+	done chan struct{}
+	res  any // []R, aligned with the group's items
+	err  error
+}
+
+type batcherKey struct{}
+
+func withBatcher(ctx context.Context) context.Context {
+	return context.WithValue(ctx, batcherKey{}, &batcher{groups: map[any]*group{}})
+}
+
+func batcherFrom(ctx context.Context) *batcher {
+	b, _ := ctx.Value(batcherKey{}).(*batcher)
+	return b
+}
+
+// register makes items (pointers) one sibling group. Nil items are skipped.
+func register[T comparable](ctx context.Context, items []T) {
+	b := batcherFrom(ctx)
+	if b == nil || len(items) == 0 {
+		return
+	}
+	var zero T
+	kept := make([]T, 0, len(items))
+	g := &group{index: make(map[any]int, len(items))}
+	for _, it := range items {
+		if it == zero {
+			continue
+		}
+		if _, dup := g.index[it]; dup {
+			continue
+		}
+		g.index[it] = len(kept)
+		kept = append(kept, it)
+	}
+	g.items = kept
+	b.mu.Lock()
+	for _, it := range kept {
+		b.groups[it] = g
+	}
+	b.mu.Unlock()
+}
+
+// fieldKey identifies the field being resolved, with its arguments: siblings asking for the
+// same field with the same arguments share one read.
+func fieldKey(ctx context.Context) string {
+	fc := gql.GetFieldContext(ctx)
+	if fc == nil {
+		return ""
+	}
+	if len(fc.Args) == 0 {
+		return fc.Field.Name
+	}
+	args, _ := json.Marshal(fc.Args)
+	return fc.Field.Name + string(args)
+}
+
+// load resolves the current field of obj by running fetch once for obj's whole sibling
+// group. fetch gets the siblings and returns one result per sibling, in order.
+func load[T comparable, R any](ctx context.Context, obj T, fetch func(ctx context.Context, objs []T) ([]R, error)) (R, error) {
+	var zero R
+	b := batcherFrom(ctx)
+	var g *group
+	if b != nil {
+		b.mu.Lock()
+		g = b.groups[obj]
+		b.mu.Unlock()
+	}
+	items, ok := []T(nil), false
+	if g != nil {
+		items, ok = g.items.([]T)
+	}
+	if !ok {
+		// Not registered (or registered as another type): a group of one.
+		res, err := fetch(ctx, []T{obj})
+		if err != nil || len(res) != 1 {
+			return zero, batchErr(err, len(res), 1)
+		}
+		return res[0], nil
+	}
+	key := fieldKey(ctx)
+	g.mu.Lock()
+	if g.calls == nil {
+		g.calls = map[string]*batchCall{}
+	}
+	c, started := g.calls[key]
+	if !started {
+		c = &batchCall{done: make(chan struct{})}
+		g.calls[key] = c
+	}
+	g.mu.Unlock()
+	if !started {
+		func() {
+			defer close(c.done)
+			defer func() {
+				if r := recover(); r != nil {
+					c.err = modeldao.Errorf(modeldao.EINTERNAL, "batch of %s panicked: %v", key, r)
+				}
+			}()
+			res, err := fetch(ctx, items)
+			if err == nil && len(res) != len(items) {
+				err = batchErr(nil, len(res), len(items))
+			}
+			c.res, c.err = res, err
+		}()
+	} else {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		}
+	}
+	if c.err != nil {
+		return zero, c.err
+	}
+	return c.res.([]R)[g.index[obj]], nil
+}
+
+func batchErr(err error, got, want int) error {
+	if err != nil {
+		return err
+	}
+	return modeldao.Errorf(modeldao.EINTERNAL, "batch returned %d results for %d objects", got, want)
+}
+
+// keyed runs a fetch by keys for a group: keyOf gives each object's key (ok false: the
+// object has none, its result is the zero value); get reads the distinct keys in one go.
+func keyed[T any, K comparable, R any](objs []T, keyOf func(T) (K, bool), get func(keys []K) ([]R, error)) ([]R, error) {
+	pos := map[K]int{}
+	var keys []K
+	for _, o := range objs {
+		if k, ok := keyOf(o); ok {
+			if _, seen := pos[k]; !seen {
+				pos[k] = len(keys)
+				keys = append(keys, k)
+			}
+		}
+	}
+	out := make([]R, len(objs))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	vals, err := get(keys)
+	if err != nil {
+		return nil, err
+	}
+	if len(vals) != len(keys) {
+		return nil, fmt.Errorf("read %d values for %d keys", len(vals), len(keys))
+	}
+	for i, o := range objs {
+		if k, ok := keyOf(o); ok {
+			out[i] = vals[pos[k]]
+		}
+	}
+	return out, nil
+}
