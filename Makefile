@@ -31,7 +31,7 @@ dev: deps tools
 ## bench: the benchmarks behind BENCHMARKS.md (real redis-server, kubo, dev chain).
 bench: deps tools
 	MODELDAO_BENCH_EVENTS=$${MODELDAO_BENCH_EVENTS:-200000} $(GO) test ./indexer -run '^$$' -bench Backfill -benchtime 1x -timeout 60m
-	$(GO) test ./graphql -run '^$$' -bench . -benchtime 5s -timeout 30m
+	$(GO) test ./graphql -run '^$$' -bench FrontendQueries -benchtime 30000x -timeout 30m
 	$(GO) test ./pinning -run '^$$' -bench . -benchtime 3x -timeout 30m
 	@if [ -d functions ]; then $(GO) test ./functions/... -run '^$$' -bench . -benchtime 20x -timeout 30m; fi
 
