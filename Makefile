@@ -33,11 +33,19 @@ bench: deps tools
 	MODELDAO_BENCH_EVENTS=$${MODELDAO_BENCH_EVENTS:-200000} $(GO) test ./indexer -run '^$$' -bench Backfill -benchtime 1x -timeout 60m
 	$(GO) test ./graphql -run '^$$' -bench FrontendQueries -benchtime 30000x -timeout 30m
 	$(GO) test ./pinning -run '^$$' -bench . -benchtime 3x -timeout 30m
-	@if [ -d functions ]; then $(GO) test ./functions/... -run '^$$' -bench . -benchtime 20x -timeout 30m; fi
+	$(GO) test ./functions/ -run '^$$' -bench . -benchtime 20x -timeout 30m
 
 ## generate: regenerate the GraphQL server code (gqlgen) after editing graphql/schema.graphqls.
 generate:
 	$(GO) generate ./graphql/...
+
+## functions: build the Lambda functions (bin/<name>.zip for linux/arm64, bin/host/<name>/bootstrap) and print their sizes.
+functions:
+	@bash functions/build.sh
+
+## deploy-check: package serverless.yml offline with Serverless v3 against the real zips (no AWS account needed).
+deploy-check: functions
+	@bash infra/serverless/check.sh
 
 ## contracts: recompile the Solidity sources (needs Node) and regenerate the Go bindings.
 contracts:
