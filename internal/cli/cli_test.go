@@ -1,0 +1,775 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/keystore"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/modeldao/modeldao"
+	"github.com/modeldao/modeldao/client"
+	"github.com/modeldao/modeldao/contracts"
+	"github.com/modeldao/modeldao/infra/redisserver"
+	"github.com/modeldao/modeldao/internal/devstack"
+	"github.com/modeldao/modeldao/pinning"
+	"github.com/modeldao/modeldao/store"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and readers in other goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env is a test environment: only these variables exist.
+type env map[string]string
+
+func (e env) get(k string) string { return e[k] }
+
+func (e env) with(kv ...string) env {
+	out := env{}
+	for k, v := range e {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// run runs the CLI in-process.
+func run(t *testing.T, e env, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	t0 := time.Now()
+	code := Main(ctx, args, Env{Stdout: &out, Stderr: &errb, Getenv: e.get})
+	t.Logf("%s: %s", time.Since(t0).Round(time.Millisecond), strings.Join(args, " "))
+	return result{code, out.String(), errb.String()}
+}
+
+// ok runs the CLI and fails the test unless it exits 0; with --json among args it decodes
+// stdout into v.
+func ok(t *testing.T, e env, v any, args ...string) result {
+	t.Helper()
+	r := run(t, e, args...)
+	if r.code != 0 {
+		t.Fatalf("modeldao %s: %s", strings.Join(args, " "), r)
+	}
+	if v != nil {
+		if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
+			t.Fatalf("modeldao %s: stdout is not JSON: %v\n%s", strings.Join(args, " "), err, r.stdout)
+		}
+	}
+	return r
+}
+
+// fails runs the CLI and wants exit status code with want in stderr.
+func fails(t *testing.T, e env, code int, want string, args ...string) result {
+	t.Helper()
+	r := run(t, e, args...)
+	if r.code != code || !strings.Contains(r.stderr, want) {
+		t.Fatalf("modeldao %s: want exit %d and %q on stderr, got %s", strings.Join(args, " "), code, want, r)
+	}
+	return r
+}
+
+// waitFor polls cond every 50 ms until it holds, for up to 30 s.
+func waitFor(t *testing.T, what string, cond func() (bool, error)) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		done, err := cond()
+		if done && err == nil {
+			return
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("waiting for %s: timed out (last error: %v)", what, last)
+		case <-tick.C:
+		}
+	}
+}
+
+// children returns the pids of this process's child processes with their names.
+func children(t *testing.T) map[int]string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := os.Getpid()
+	out := map[int]string{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || closing < 0 {
+			continue
+		}
+		fields := strings.Fields(s[closing+1:])
+		if len(fields) < 2 {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(fields[1]); ppid == me {
+			out[pid] = s[open+1 : closing]
+		}
+	}
+	return out
+}
+
+// stack is the dev stack `modeldao dev` runs in-process for the test.
+type stack struct {
+	info   devstack.Info
+	cancel context.CancelFunc
+	done   chan int
+	stderr *syncBuffer
+}
+
+func startDev(t *testing.T) *stack {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	s := &stack{cancel: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
+	go func() {
+		code := Main(ctx, []string{"dev", "--json", "--rpc-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", "--ipfs-port", "0",
+			"--block-time", "0", "--voting-delay", "1", "--voting-period", "30", "--timelock-delay", "60s"},
+			Env{Stdout: pw, Stderr: s.stderr, Getenv: env{}.get})
+		pw.Close()
+		s.done <- code
+	}()
+	infoc := make(chan devstack.Info, 1)
+	go func() {
+		var info devstack.Info
+		dec := json.NewDecoder(pr)
+		if dec.Decode(&info) == nil {
+			infoc <- info
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	select {
+	case s.info = <-infoc:
+	case code := <-s.done:
+		cancel()
+		t.Fatalf("modeldao dev exited with %d before it was ready:\n%s", code, s.stderr)
+	case <-time.After(3 * time.Minute):
+		cancel()
+		t.Fatalf("modeldao dev not ready after 3 minutes:\n%s", s.stderr)
+	}
+	return s
+}
+
+// TestCLI runs `modeldao dev` in-process and the commands of every kind of user against it,
+// then stops it and checks that nothing is left behind.
+func TestCLI(t *testing.T) {
+	start := time.Now()
+	before := children(t)
+	dev := startDev(t)
+	stopped := false
+	defer func() {
+		if !stopped {
+			dev.cancel()
+			<-dev.done
+		}
+	}()
+	info := dev.info
+	t.Logf("dev stack ready in %s (seeded in %s)", time.Since(start).Round(time.Millisecond), info.Seed.Elapsed)
+	ctx := context.Background()
+	api := client.New(info.GraphQLURL, nil)
+	eth, err := ethclient.Dial(info.RPCURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eth.Close()
+	dao, err := contracts.Bind(info.Deployment, eth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := env{"ETH_RPC_URL": info.RPCURL, "MODELDAO_API_URL": info.GraphQLURL, "IPFS_API_URL": info.IPFSAPIURL,
+		"REDIS_URL": info.RedisURL, "DEPLOYMENT_FILE": info.DeploymentFile}
+	addr := func(i int) common.Address { return common.HexToAddress(info.Accounts[i].Address) }
+	// indexed waits until the API has indexed block n.
+	indexed := func(t *testing.T, n uint64) {
+		t.Helper()
+		waitFor(t, fmt.Sprintf("the API to index block %d", n), func() (bool, error) {
+			st, err := api.IndexerStatus(ctx)
+			return err == nil && st.IndexedBlock >= n, err
+		})
+	}
+	head := func(t *testing.T) uint64 {
+		t.Helper()
+		n, err := eth.BlockNumber(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	t.Run("seeded", func(t *testing.T) {
+		approved, err := api.ModelVersions(ctx, client.VersionQuery{Status: "APPROVED"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(approved.Items) != 1 || approved.Items[0].Pin == nil || approved.Items[0].Pin.Status != "PINNED" {
+			t.Fatalf("want one approved version, pinned: %+v", approved.Items)
+		}
+		v := approved.Items[0]
+		ipfs, err := pinning.NewClient(info.IPFSAPIURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pinning.Verify(ctx, ipfs, v.WeightsCID, v.WeightsSHA256); err != nil {
+			t.Errorf("the approved version's weights in IPFS: %v", err)
+		}
+		page, err := api.Proposals(ctx, client.ProposalQuery{Page: client.First(50)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		states := map[string]bool{}
+		for _, p := range page.Items {
+			states[p.State] = true
+		}
+		for _, s := range []string{"PENDING", "ACTIVE", "CANCELED", "DEFEATED", "SUCCEEDED", "QUEUED", "EXECUTED"} {
+			if !states[s] {
+				t.Errorf("no seeded proposal is %s: %v", s, states)
+			}
+		}
+		votes, err := api.Votes(ctx, client.VoteQuery{Page: client.First(50)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reasons := 0
+		for _, v := range votes.Items {
+			if v.Reason != "" {
+				reasons++
+			}
+		}
+		if len(votes.Items) < 20 || reasons < 10 {
+			t.Errorf("%d votes, %d with reasons", len(votes.Items), reasons)
+		}
+		acct, err := api.Account(ctx, addr(4), client.First(5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acct.Delegate == nil || *acct.Delegate != addr(2) {
+			t.Errorf("account 4 delegates to %v, want account 2", acct.Delegate)
+		}
+		// The query the banner suggests is valid.
+		var out map[string]any
+		if err := api.Exec(ctx, firstQuery, nil, &out); err != nil {
+			t.Errorf("the banner's first query: %v", err)
+		}
+		// JSON-RPC over WebSocket goes through the dev chain's front too.
+		ws, err := ethclient.Dial(info.WSURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.Close()
+		if id, err := ws.ChainID(ctx); err != nil || id.Uint64() != 1337 {
+			t.Errorf("chain id over WebSocket: %v, %v", id, err)
+		}
+	})
+
+	t.Run("usage", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "bad.json")
+		if err := os.WriteFile(bad, []byte(`{"format":"modeldao-fairness-report/v1","policy":2,"passed":true,"bySensitiveFeature":{"sex":{"demographic_parity_difference":{"value":0.3,"threshold":0.1}}}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{nil, "Usage: modeldao <command>"},
+			{[]string{"frobnicate"}, "unknown command"},
+			{[]string{"vot"}, `Did you mean "vote"?`},
+			{[]string{"vote"}, "missing arguments"},
+			{[]string{"vote", "1", "maybe"}, "unknown vote"},
+			{[]string{"vote", "abc", "for"}, "is not a proposal id"},
+			{[]string{"vote", "1", "for", "--bogus"}, "flag provided but not defined: -bogus"},
+			{[]string{"propose"}, "Commands:"},
+			{[]string{"propose", "frob"}, "unknown subcommand"},
+			{[]string{"propose", "reject", "2"}, "--reason is required"},
+			{[]string{"propose", "policy", "--name", "x"}, "--version is required"},
+			{[]string{"propose", "policy", "--bound", "nonsense"}, "want kind<=limit"},
+			{[]string{"models", "--limit", "0"}, "--limit must be"},
+			{[]string{"models", "--status", "GREAT"}, "unknown model version status"},
+			{[]string{"delegate", "0x123"}, "is not an address"},
+			{[]string{"publish", "/nonexistent", "--model", "a/b", "--version", "1", "--license", "MIT", "--card", "bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}, "cannot open the weights file"},
+			{[]string{"publish", "/nonexistent", "--model", "a b", "--version", "1", "--license", "MIT", "--card", "x"}, "may only hold"},
+			{[]string{"publish", "f", "--model", "a/b"}, "--version is required"},
+			{[]string{"audit", "submit", bad}, "says passed=true"},
+			{[]string{"delegate", "self"}, "no key to sign with"},
+			{[]string{"digest", "--redis", ""}, "no Redis to read"},
+			{[]string{"mine", "--time", "1500ms"}, "whole number of seconds"},
+			{[]string{"dev", "--log-level", "loud"}, "--log-level"},
+			{[]string{"help", "nothing"}, "no command"},
+		} {
+			r := run(t, e.with("MODELDAO_PRIVATE_KEY", ""), c.args...)
+			if r.code != ExitUsage || !strings.Contains(r.stderr+r.stdout, c.want) {
+				t.Errorf("modeldao %s: want exit 2 and %q, got %s", strings.Join(c.args, " "), c.want, r)
+			}
+		}
+		// --help on every command (and help <command>) prints its usage and exits 0.
+		for _, c := range commands {
+			args := append(strings.Fields(c.name), "--help")
+			r := run(t, e, args...)
+			if r.code != 0 || !strings.Contains(r.stdout, "Usage: modeldao "+c.name) || !strings.Contains(r.stdout, c.summary) {
+				t.Errorf("modeldao %s --help: %s", c.name, r)
+			}
+		}
+		for _, args := range [][]string{{"help"}, {"--help"}, {"help", "propose", "approve"}, {"help", "propose"}, {"propose", "auditor", "--help"}} {
+			if r := run(t, e, args...); r.code != 0 || !strings.Contains(r.stdout, "modeldao") {
+				t.Errorf("modeldao %s: %s", strings.Join(args, " "), r)
+			}
+		}
+		// Unavailable services: exit 3.
+		fails(t, e, ExitUnavailable, "did not answer", "status", "--api", "http://127.0.0.1:1/graphql")
+		fails(t, e, ExitUnavailable, "no Ethereum node answers", "vote", "1", "for", "--rpc", "http://127.0.0.1:1", "--dev-account", "0")
+		r := fails(t, e, ExitUnavailable, "no Ethereum node answers", "vote", "1", "for", "--rpc", "http://127.0.0.1:1", "--dev-account", "0", "--json")
+		var je struct{ Error struct{ ExitCode int } }
+		if json.Unmarshal([]byte(r.stdout), &je) != nil || je.Error.ExitCode != ExitUnavailable {
+			t.Errorf("--json error on stdout: %q", r.stdout)
+		}
+	})
+
+	// publish: a weights file goes to IPFS, the version on chain, the approval proposal too.
+	var pub publishResult
+	t.Run("publish", func(t *testing.T) {
+		dir := t.TempDir()
+		weights := make([]byte, 5<<20)
+		_, _ = rand.Read(weights)
+		wf, card := filepath.Join(dir, "model.safetensors"), filepath.Join(dir, "card.md")
+		if err := os.WriteFile(wf, weights, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(card, []byte("# test/tiny 0.1.0\n\nA test model.\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := ok(t, e, &pub, "publish", wf, "--model", "test/tiny", "--version", "0.1.0", "--license", "MIT", "--card", card,
+			"--tag", "test", "--tag", "tiny,cli", "--propose", "--policy", "1", "--dev-account", "5", "--json")
+		if !strings.Contains(r.stderr, "(100%)") {
+			t.Errorf("no progress line on stderr:\n%s", r.stderr)
+		}
+		if want := common.Hash(sha256.Sum256(weights)); pub.WeightsSHA256 != want.Hex() || pub.Size != int64(len(weights)) {
+			t.Errorf("published sha256 %s size %d, want %s %d", pub.WeightsSHA256, pub.Size, want.Hex(), len(weights))
+		}
+		if pub.Proposal == nil || pub.Proposal.ProposalID == "" {
+			t.Fatalf("no approval proposal: %+v", pub)
+		}
+		ipfs, err := pinning.NewClient(info.IPFSAPIURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := pinning.Verify(ctx, ipfs, pub.WeightsCID, common.HexToHash(pub.WeightsSHA256)); err != nil || n != int64(len(weights)) {
+			t.Errorf("weights in IPFS: %d bytes, %v", n, err)
+		}
+		indexed(t, pub.Proposal.Block)
+		v, err := api.ModelVersion(ctx, pub.VersionID, client.First(5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.ModelName != "test/tiny" || v.Status != "SUBMITTED" || v.WeightsCID != pub.WeightsCID || v.Publisher != addr(5) ||
+			strings.Join(v.Tags, ",") != "test,tiny,cli" || len(v.Proposals.Items) != 1 {
+			t.Errorf("the API shows %+v", v)
+		}
+		// Publishing the same version again fails before uploading.
+		fails(t, e, ExitFailure, "already published", "publish", wf, "--model", "test/tiny", "--version", "0.1.0", "--license", "MIT", "--card", card, "--dev-account", "5")
+		// Another publisher may not publish versions of this model.
+		fails(t, e, ExitFailure, "belongs to", "publish", wf, "--model", "test/tiny", "--version", "0.2.0", "--license", "MIT", "--card", card, "--dev-account", "6")
+		// Voting opens after the snapshot.
+		fails(t, e, ExitFailure, "voting has not opened yet", "vote", pub.Proposal.ProposalID, "for", "--dev-account", "1")
+		// A policy that requires an audit cannot go with --propose.
+		fails(t, e, ExitFailure, "requires an audit", "publish", wf, "--model", "test/tiny", "--version", "0.3.0", "--license", "MIT", "--card", card, "--propose", "--policy", "2", "--dev-account", "5")
+	})
+	if pub.Proposal == nil {
+		t.Fatal("publish failed; the rest depends on it")
+	}
+	pid := pub.Proposal.ProposalID
+
+	// A second proposal, named later by its description and its title.
+	const desc = "# Register Test Auditors\n\nA third auditor, for the CLI test."
+	var auditorProp proposalResult
+	t.Run("propose", func(t *testing.T) {
+		ok(t, e, &auditorProp, "propose", "auditor", "add", addr(9).Hex(), "--name", "Test Auditors", "--description", desc, "--dev-account", "0", "--json")
+		fails(t, e, ExitFailure, "exists already", "propose", "auditor", "add", addr(9).Hex(), "--name", "Test Auditors", "--description", desc, "--dev-account", "0")
+		fails(t, e, ExitFailure, "is already a registered auditor", "propose", "auditor", "add", addr(7).Hex(), "--name", "Again", "--dev-account", "0")
+		var rej, appr, pol proposalResult
+		ok(t, e, &rej, "propose", "reject", "2", "--reason", "bias above the bound", "--dev-account", "1", "--json")
+		fails(t, e, ExitFailure, "only APPROVED versions can be revoked", "propose", "revoke", "3", "--reason", "x", "--dev-account", "1")
+		ok(t, e, nil, "propose", "revoke", "1", "--reason", "superseded", "--dev-account", "3")
+		ok(t, e, nil, "propose", "auditor", "remove", addr(8).Hex(), "--dev-account", "3")
+		fails(t, e, ExitFailure, "is not a registered auditor", "propose", "auditor", "remove", addr(9).Hex(), "--dev-account", "3")
+		fails(t, e, ExitFailure, "there is no model version 99", "propose", "approve", "99", "--dev-account", "1")
+		// Version 6 has a passing audit (4) under the baseline policy: found on chain.
+		ok(t, e, &appr, "propose", "approve", "6", "--dev-account", "1", "--json")
+		if !strings.Contains(appr.Description, "relying on audit 4") {
+			t.Errorf("approval of version 6: %q", appr.Description)
+		}
+		// Version 2's only audit fails the baseline.
+		fails(t, e, ExitFailure, "requires a passing audit", "propose", "approve", "2", "--policy", "2", "--dev-account", "1")
+		doc := filepath.Join(t.TempDir(), "policy.md")
+		if err := os.WriteFile(doc, []byte("# Strict policy\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ok(t, e, &pol, "propose", "policy", "--name", "strict", "--version", "2.0", "--document", doc, "--audit-required",
+			"--bound", "demographic_parity_difference<=0.05", "--bound", "disparate_impact_ratio>=0.9", "--dev-account", "2", "--json")
+		indexed(t, pol.Block)
+		p, err := api.Proposal(ctx, pol.ProposalID, "", client.First(5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Actions) != 1 || p.Actions[0].Method != "adoptPolicy" || p.Title != "Adopt the policy strict 2.0" {
+			t.Errorf("policy proposal in the API: %+v", p)
+		}
+	})
+
+	// vote and delegate, with keys from the environment, a keystore and --dev-account.
+	t.Run("vote", func(t *testing.T) {
+		ok(t, e, nil, "mine", "--blocks", "2")
+		var v1 voteResult
+		ok(t, e.with("MODELDAO_PRIVATE_KEY", info.Accounts[1].PrivateKey), &v1, "vote", pid, "for", "--reason", "Looks good to me", "--json")
+		if v1.Weight != devTokens(1250).String() || v1.Voter != addr(1).Hex() {
+			t.Errorf("vote of account 1: %+v", v1)
+		}
+		fails(t, e, ExitFailure, "has already voted", "vote", pid, "against", "--dev-account", "1")
+		// Account 3 votes with an encrypted keystore.
+		dir := t.TempDir()
+		key, err := crypto.HexToECDSA(strings.TrimPrefix(info.Accounts[3].PrivateKey, "0x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks := keystore.NewKeyStore(dir, keystore.LightScryptN, keystore.LightScryptP)
+		acct, err := ks.ImportECDSA(key, "s3cret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw := filepath.Join(dir, "password")
+		if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fails(t, e, ExitFailure, "cannot decrypt", "vote", pid, "against", "--keystore", acct.URL.Path, "--password-file", filepath.Join("testdata", "fairness-report.json"))
+		ok(t, e, nil, "vote", pid, "against", "--reason", "Too small to matter", "--keystore", acct.URL.Path, "--password-file", pw)
+		ok(t, e, nil, "vote", pid, "for", "--dev-account", "2")
+		for _, i := range []string{"0", "2"} {
+			ok(t, e, nil, "vote", auditorProp.ProposalID, "for", "--dev-account", i)
+		}
+		// Account 9 delegates to account 3.
+		var del map[string]any
+		ok(t, e, &del, "delegate", addr(3).Hex(), "--dev-account", "9", "--json")
+		indexed(t, uint64(del["block"].(float64)))
+		votes, err := api.Votes(ctx, client.VoteQuery{ProposalID: pid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[common.Address]client.Vote{}
+		for _, v := range votes.Items {
+			got[v.Voter] = v
+		}
+		if v := got[addr(1)]; v.Support != "FOR" || v.Reason != "Looks good to me" || v.Weight.Cmp(devTokens(1250)) != 0 {
+			t.Errorf("vote of account 1 in the API: %+v", v)
+		}
+		if v := got[addr(3)]; v.Support != "AGAINST" || v.Reason != "Too small to matter" {
+			t.Errorf("vote of account 3 in the API: %+v", v)
+		}
+		a9, err := api.Account(ctx, addr(9), client.First(5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a9.Delegate == nil || *a9.Delegate != addr(3) {
+			t.Errorf("account 9 delegates to %v in the API, want %s", a9.Delegate, addr(3).Hex())
+		}
+		a3, err := api.Account(ctx, addr(3), client.First(5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if onChain, err := dao.Token.GetVotes(nil, addr(3)); err != nil || onChain.Cmp(a3.VotingPower) != 0 || onChain.Cmp(devTokens(1250)) != 0 {
+			t.Errorf("voting power of account 3: chain %v (%v), API %v", onChain, err, a3.VotingPower)
+		}
+	})
+
+	// queue and execute, by id, by description and by title.
+	t.Run("queue and execute", func(t *testing.T) {
+		fails(t, e, ExitFailure, "the proposal is ACTIVE: voting ends after block", "queue", pid, "--dev-account", "0")
+		ok(t, e, nil, "mine", "--blocks", "31")
+		ok(t, e, nil, "queue", pid, "--dev-account", "0")
+		ok(t, e, nil, "queue", desc, "--dev-account", "0")
+		fails(t, e, ExitFailure, "the timelock delay has not passed", "execute", pid, "--dev-account", "0")
+		fails(t, e, ExitFailure, "no proposal has the description or a title containing", "execute", "no such proposal", "--dev-account", "0")
+		ok(t, e, nil, "mine", "--blocks", "0", "--time", "61s")
+		var ex map[string]any
+		ok(t, e, &ex, "execute", pid, "--dev-account", "0", "--json")
+		indexed(t, uint64(ex["block"].(float64)))
+		ok(t, e, nil, "execute", "Register Test Auditors", "--dev-account", "0")
+		if is, err := dao.Registry.IsAuditor(nil, addr(9)); err != nil || !is {
+			t.Errorf("account 9 is not an auditor after the execution: %v", err)
+		}
+		waitFor(t, "the published version to be pinned", func() (bool, error) {
+			v, err := api.ModelVersion(ctx, pub.VersionID, client.First(1))
+			if err != nil {
+				return false, err
+			}
+			return v.Status == "APPROVED" && v.Pin != nil && v.Pin.Status == "PINNED", nil
+		})
+	})
+
+	t.Run("audit submit", func(t *testing.T) {
+		fails(t, e, ExitFailure, "is not a registered auditor", "audit", "submit", filepath.Join("testdata", "fairness-report.json"), "--version", "6", "--dev-account", "3")
+		fails(t, e, ExitUsage, "the report is under policy 2, not 1", "audit", "submit", filepath.Join("testdata", "fairness-report.json"), "--version", "6", "--policy", "1", "--dev-account", "7")
+		var res auditResult
+		ok(t, e, &res, "audit", "submit", filepath.Join("testdata", "fairness-report.json"), "--version", "6", "--dev-account", "7", "--json")
+		if res.AuditID == 0 || !res.Passed || !res.MeetsPolicy || len(res.Metrics) != 5 || res.PolicyID != 2 {
+			t.Errorf("audit: %+v", res)
+		}
+		indexed(t, res.Block)
+		v, err := api.ModelVersion(ctx, 6, client.First(10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found *client.Audit
+		for i, a := range v.Audits.Items {
+			if a.ID == res.AuditID {
+				found = &v.Audits.Items[i]
+			}
+		}
+		if found == nil || !found.Passed || len(found.Metrics) != 5 || found.Auditor != addr(7) || found.ReportCID != res.ReportCID {
+			t.Fatalf("audit %d in the API: %+v", res.AuditID, found)
+		}
+		for _, m := range found.Metrics {
+			if m.SensitiveFeature == "sex" && m.Kind == "DEMOGRAPHIC_PARITY_DIFFERENCE" && m.Value.String() != "0.0437" {
+				t.Errorf("metric %+v", m)
+			}
+		}
+		data, _ := os.ReadFile(filepath.Join("testdata", "fairness-report.json"))
+		if found.ReportSHA256 != common.Hash(sha256.Sum256(data)) {
+			t.Errorf("report sha256 %s", found.ReportSHA256.Hex())
+		}
+	})
+
+	t.Run("read", func(t *testing.T) {
+		r := ok(t, e, nil, "status")
+		for _, want := range []string{"DAO on chain 1337", "Index: block", "Pins: 2 pinned"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("status: no %q in\n%s", want, r.stdout)
+			}
+		}
+		r = ok(t, e, nil, "proposals", "--state", "executed", "--limit", "3")
+		if !strings.Contains(r.stdout, "Register Test Auditors") || !strings.Contains(r.stdout, "next page: --after") {
+			t.Errorf("proposals:\n%s", r.stdout)
+		}
+		var ps struct {
+			Proposals []proposalOut
+			Total     int
+		}
+		ok(t, e, &ps, "proposals", "--json", "--version", strconv.FormatUint(pub.VersionID, 10))
+		if ps.Total != 1 || ps.Proposals[0].ID != pid || ps.Proposals[0].State != "EXECUTED" {
+			t.Errorf("proposals of the published version: %+v", ps)
+		}
+		var ms struct{ Versions []versionOut }
+		ok(t, e, &ms, "models", "--json", "--model", "test/tiny")
+		if len(ms.Versions) != 1 || ms.Versions[0].Pin != "PINNED" || ms.Versions[0].Status != "APPROVED" {
+			t.Errorf("models: %+v", ms)
+		}
+		r = ok(t, e, nil, "models", "--status", "approved")
+		if !strings.Contains(r.stdout, "test/tiny") || !strings.Contains(r.stdout, "acme/sentiment-small") {
+			t.Errorf("models:\n%s", r.stdout)
+		}
+	})
+
+	// The index is complete: verify agrees, and a rebuild in another Redis has the same digest.
+	t.Run("verify, digest and reindex", func(t *testing.T) {
+		indexed(t, head(t))
+		r := ok(t, e, nil, "verify")
+		if !strings.Contains(r.stdout, "All agree") {
+			t.Errorf("verify:\n%s", r.stdout)
+		}
+		var d1, d2 digestResult
+		ok(t, e, &d1, "digest", "--json")
+		if d1.Empty || d1.Block != head(t) {
+			t.Fatalf("digest %+v at head %d", d1, head(t))
+		}
+		fails(t, e, ExitFailure, "an indexer is writing this index", "reindex")
+		other := redisserver.StartT(t)
+		var re map[string]any
+		ok(t, e, &re, "reindex", "--redis", other.URL(), "--json")
+		if re["digest"] != d1.Digest {
+			t.Errorf("reindexed digest %v, dev stack's %s", re["digest"], d1.Digest)
+		}
+		ok(t, e, &d2, "digest", "--redis", other.URL(), "--json", "--deployment", info.DeploymentFile)
+		if d2.Digest != d1.Digest || d2.Block != d1.Block {
+			t.Errorf("digest of the rebuilt index %+v, of the dev stack's %+v", d2, d1)
+		}
+	})
+
+	// The three services, as the CLI runs them outside the dev stack.
+	t.Run("services", func(t *testing.T) {
+		// serve: the API over the dev stack's Redis, on a free port.
+		sctx, stop := context.WithCancel(ctx)
+		var serr syncBuffer
+		served := make(chan int, 1)
+		go func() {
+			served <- Main(sctx, []string{"serve", "--listen", "127.0.0.1:0"}, Env{Stdout: io.Discard, Stderr: &serr, Getenv: e.get})
+		}()
+		var url string
+		waitFor(t, "serve to listen", func() (bool, error) {
+			line := serr.String()
+			_, rest, found := strings.Cut(line, "serving the GraphQL API at ")
+			url, _, _ = strings.Cut(rest, " ")
+			return found && strings.HasSuffix(url, "/graphql"), nil
+		})
+		d, err := client.New(url, nil).DAO(ctx)
+		if err != nil || d.Governor != info.Deployment.Governor || d.ModelVersionCount != int(pub.VersionID) {
+			t.Errorf("DAO from modeldao serve: %+v, %v", d, err)
+		}
+		stop()
+		if code := <-served; code != 0 {
+			t.Errorf("modeldao serve exited with %d:\n%s", code, serr.String())
+		}
+		// index --once into an empty Redis, then pin --once from the dev stack's queue.
+		other := redisserver.StartT(t)
+		var p struct{ ToBlock, Events int }
+		ok(t, e.with("REDIS_URL", other.URL()), &p, "index", "--once", "--json")
+		if uint64(p.ToBlock) != head(t) || p.Events < 100 {
+			t.Errorf("index --once: %+v", p)
+		}
+		r := ok(t, e, nil, "pin", "--once")
+		if !strings.Contains(r.stdout, "jobs:") {
+			t.Errorf("pin --once: %s", r)
+		}
+		// Without their configuration they say what is missing.
+		fails(t, env{}, ExitUsage, "REDIS_URL", "serve")
+		fails(t, env{"REDIS_URL": other.URL()}, ExitUsage, "GOVERNOR_ADDRESS", "index")
+	})
+
+	// A record corrupted in Redis: verify exits 4 and names it.
+	t.Run("verify mismatch", func(t *testing.T) {
+		opts, err := redis.ParseURL(info.RedisURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb := redis.NewClient(opts)
+		defer rdb.Close()
+		keys := store.NewKeys(info.Deployment.ChainID, info.Deployment.Governor)
+		raw, err := rdb.HGet(ctx, keys.Key("version"), "1").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v modeldao.ModelVersion
+		if err := json.Unmarshal([]byte(raw), &v); err != nil {
+			t.Fatal(err)
+		}
+		v.Status = modeldao.VersionRevoked
+		b, _ := json.Marshal(v)
+		if err := rdb.HSet(ctx, keys.Key("version"), "1", b).Err(); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, e, "verify")
+		if r.code != ExitMismatch || !strings.Contains(r.stdout, "model version 1 status: chain APPROVED, API REVOKED") {
+			t.Errorf("verify of a corrupted index: %s", r)
+		}
+		var res verifyResult
+		r = run(t, e, "verify", "--json")
+		if r.code != ExitMismatch || json.Unmarshal([]byte(r.stdout), &res) != nil || res.OK || len(res.Differences) != 1 {
+			t.Errorf("verify --json: %s", r)
+		}
+	})
+
+	// Ctrl-C: the stack stops, its child processes are reaped and its data removed.
+	t.Run("stop", func(t *testing.T) {
+		kids := children(t)
+		var started []int
+		for pid, name := range kids {
+			if _, ok := before[pid]; !ok && (name == "redis-server" || name == "ipfs") {
+				started = append(started, pid)
+			}
+		}
+		if len(started) != 2 {
+			t.Errorf("dev started these child processes: %v (want redis-server and ipfs)", kids)
+		}
+		dev.cancel()
+		select {
+		case code := <-dev.done:
+			stopped = true
+			if code != 0 {
+				t.Errorf("modeldao dev exited with %d:\n%s", code, dev.stderr)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("modeldao dev did not stop within a minute:\n%s", dev.stderr)
+		}
+		now := children(t)
+		for _, pid := range started {
+			if name, ok := now[pid]; ok {
+				t.Errorf("child process %d (%s) is still running", pid, name)
+			}
+		}
+		if _, err := os.Stat(info.DataDir); !os.IsNotExist(err) {
+			t.Errorf("data directory %s still exists: %v", info.DataDir, err)
+		}
+		for _, u := range []string{info.RPCURL, info.GraphQLURL} {
+			host := strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "ws://")
+			host, _, _ = strings.Cut(host, "/")
+			if c, err := net.DialTimeout("tcp", host, time.Second); err == nil {
+				c.Close()
+				t.Errorf("%s still accepts connections", host)
+			}
+		}
+		if !strings.Contains(dev.stderr.String(), "dev: stopped") {
+			t.Errorf("stderr:\n%s", dev.stderr)
+		}
+	})
+	t.Logf("TestCLI took %s", time.Since(start).Round(time.Millisecond))
+}
+
+func devTokens(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e18)) }
