@@ -104,7 +104,8 @@ func TestInvoke(t *testing.T) {
 func TestTimeout(t *testing.T) {
 	t.Parallel()
 	s := StartT(t, Options{Handler: echoHandler(t), Timeout: time.Second})
-	_, err := invoke(t, s, `{"sleepMs":5000}`)
+	// A function that ignores its deadline is stopped by the emulator.
+	_, err := invoke(t, s, `{"hangMs":5000}`)
 	var fe *FunctionError
 	if !errors.As(err, &fe) || fe.Type != "Sandbox.Timedout" {
 		t.Fatalf("err = %v, want a Sandbox.Timedout FunctionError", err)

@@ -3,7 +3,8 @@
 //
 //	{"fail": "msg"}     return an *EchoError with that message
 //	{"env": "NAME"}     return {"env": value of $NAME}
-//	{"sleepMs": n}      sleep n milliseconds, then echo
+//	{"sleepMs": n}      sleep n milliseconds (or until the deadline), then echo
+//	{"hangMs": n}       sleep n milliseconds ignoring the deadline, then echo
 //	{"exit": code}      exit the process with that code
 //	{"panic": "msg"}    panic
 //	anything else       echo the event back
@@ -30,6 +31,7 @@ type event struct {
 	SleepMs int     `json:"sleepMs"`
 	Exit    *int    `json:"exit"`
 	Panic   *string `json:"panic"`
+	HangMs  int     `json:"hangMs"` // like sleepMs, but ignoring the deadline (a stuck function)
 }
 
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -44,6 +46,8 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		os.Exit(*ev.Exit)
 	case ev.Panic != nil:
 		panic(*ev.Panic)
+	case ev.HangMs > 0:
+		time.Sleep(time.Duration(ev.HangMs) * time.Millisecond)
 	case ev.SleepMs > 0:
 		select {
 		case <-time.After(time.Duration(ev.SleepMs) * time.Millisecond):
