@@ -6,12 +6,17 @@ GOTEST_FLAGS ?= -timeout 40m
 
 .PHONY: test vet deps tools contracts generate bench dev functions deploy-check clean
 
-## deps: Debian packages the tests run for real (redis-server, redis-cli).
+## deps: Debian packages the tests run for real (redis-server, redis-cli, chromium for the
+## GraphiQL browser test).
 deps:
-	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || \
-		{ echo "installing redis-server (apt-get)"; \
-		  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server) || \
-		  { echo "could not install redis-server: run 'sudo apt-get install -y redis-server'"; exit 1; }; }
+	@missing=""; \
+	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing (apt-get)"; \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing) || \
+		{ echo "could not install$$missing: run 'sudo apt-get install -y$$missing'"; exit 1; }; \
+	fi
 
 ## tools: kubo (ipfs) and the AWS Lambda runtime interface emulator, built into .bin/.
 tools:
