@@ -430,7 +430,9 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, head 
 			return nil, modeldao.WrapError(modeldao.EUNAVAILABLE, err, "eth_getLogs: deadline reached while retrying")
 		}
 	}
-	// Cut the batch at a block boundary once it holds enough events.
+	// Cut the batch at a block boundary once it holds enough events, and size the next
+	// range to what fitted: dense ranges would otherwise be fetched whole and mostly thrown
+	// away, again and again (memory and time growing with the chain's density).
 	if len(logs) > ix.cfg.MaxBatchEvents {
 		cut := logs[ix.cfg.MaxBatchEvents].BlockNumber
 		if cut > from {
@@ -441,6 +443,7 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, head 
 			}
 			logs = logs[:i]
 		}
+		ix.rng = max(to-from+1, 1)
 	}
 
 	undoFrom := uint64(0)
