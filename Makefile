@@ -31,7 +31,8 @@ test: deps tools
 ## dev: the whole stack locally (dev chain on :8545, redis-server, kubo, indexer, pinner,
 ## GraphQL + GraphiQL on :8080) with demo data. Ctrl-C stops it cleanly.
 dev: deps tools
-	$(GO) run ./cmd/modeldao dev $(DEV_FLAGS)
+	@$(GO) build -o bin/modeldao ./cmd/modeldao
+	@exec bin/modeldao dev $(DEV_FLAGS)
 
 ## bench: the benchmarks behind BENCHMARKS.md (real redis-server, kubo, dev chain).
 bench: deps tools
