@@ -56,6 +56,8 @@ type Indexer struct {
 	rng    uint64 // current log range
 	bo     backoff
 	status modeldao.IndexerStatus
+	// statusLoaded: the stored status was read once, to carry its reorg count over.
+	statusLoaded bool
 	// backfill progress
 	lastProgress   time.Time
 	progressBlocks uint64
@@ -360,13 +362,15 @@ func (ix *Indexer) rollback(ctx context.Context, cp store.Checkpoint, p *Progres
 }
 
 func (ix *Indexer) saveStatus(ctx context.Context) {
+	if !ix.statusLoaded {
+		// The reorg count is the index's, not this process's: carry it across restarts.
+		if prev, err := ix.cfg.Store.Status(ctx); err == nil {
+			ix.status.Reorgs += prev.Reorgs
+			ix.statusLoaded = true
+		}
+	}
 	s := ix.status
 	s.Lag = s.ChainHead - min(s.ChainHead, s.IndexedBlock)
-	// Keep the reorg count across restarts: it is the store's, not this process's.
-	if prev, err := ix.cfg.Store.Status(ctx); err == nil && prev.Reorgs > s.Reorgs && ix.status.Reorgs == 0 {
-		ix.status.Reorgs = prev.Reorgs
-		s.Reorgs = prev.Reorgs
-	}
 	if err := ix.cfg.Store.SetStatus(ctx, s); err != nil {
 		ix.log.Debug("could not save status", "err", err)
 	}
