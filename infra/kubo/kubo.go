@@ -10,7 +10,6 @@ package kubo
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +17,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/modeldao/modeldao/infra/procutil"
@@ -73,9 +71,7 @@ type Server struct {
 	apiPort     int
 	gatewayPort int
 
-	mu     sync.Mutex
-	proc   *procutil.Process
-	closed bool
+	procutil.Supervised
 }
 
 // Start initialises a repository, points its API and gateway at free
@@ -209,9 +205,7 @@ func (s *Server) start(ctx context.Context) error {
 		_ = proc.Stop()
 		return fmt.Errorf("kubo: %w", err)
 	}
-	s.mu.Lock()
-	s.proc = proc
-	s.mu.Unlock()
+	s.SetProcess(proc)
 	s.logger().Info("kubo daemon started", "api", s.APIURL(), "gateway", s.GatewayURL(), "repo", s.repo, "online", s.opts.Online)
 	return nil
 }
@@ -255,58 +249,33 @@ func (s *Server) PeerID() (string, error) {
 }
 
 // Output returns the daemon's output (of its current run).
-func (s *Server) Output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		return ""
-	}
-	return s.proc.Output()
-}
+func (s *Server) Output() string { return s.Supervised.Output() }
 
 // Running reports whether the daemon is running.
-func (s *Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.proc != nil && !s.proc.Exited()
-}
+func (s *Server) Running() bool { return s.Supervised.Running() }
 
 // Stop stops the daemon (SIGTERM, then SIGKILL), keeping its repository and
 // ports for Restart. Stopping a stopped daemon does nothing.
 func (s *Server) Stop() error {
-	s.mu.Lock()
-	proc := s.proc
-	s.mu.Unlock()
-	if proc == nil || proc.Exited() {
-		return nil
-	}
-	if err := proc.Stop(); err != nil {
+	stopped, err := s.StopProcess()
+	if err != nil {
 		return fmt.Errorf("kubo: %w", err)
 	}
-	s.logger().Info("kubo daemon stopped", "api", s.APIURL())
+	if stopped {
+		s.logger().Info("kubo daemon stopped", "api", s.APIURL())
+	}
 	return nil
 }
 
 // Kill kills the daemon with SIGKILL, as in a crash.
-func (s *Server) Kill() error {
-	s.mu.Lock()
-	proc := s.proc
-	s.mu.Unlock()
-	if proc == nil {
-		return nil
-	}
-	return proc.Kill()
-}
+func (s *Server) Kill() error { return s.Supervised.Kill() }
 
 // Restart stops the daemon if it is running and starts it again with the
 // same repository (so pinned content is still there) and the same ports.
 // ctx bounds the new process's life, as in Start.
 func (s *Server) Restart(ctx context.Context) error {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return errors.New("kubo: Restart after Close")
+	if err := s.CheckOpen(); err != nil {
+		return fmt.Errorf("kubo: %w", err)
 	}
 	if err := s.Stop(); err != nil {
 		return err
@@ -317,13 +286,9 @@ func (s *Server) Restart(ctx context.Context) error {
 // Close stops the daemon and removes its temporary repository. It is safe
 // to call more than once.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.MarkClosed() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
 	err := s.Stop()
 	if rmErr := s.removeRepo(); err == nil {
 		err = rmErr

@@ -120,9 +120,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (_ *Cluster, err err
 		return nil, fmt.Errorf("redisserver: creating the cluster: %w", err)
 	}
 	for _, node := range c.nodes {
-		node.mu.Lock()
-		proc := node.proc
-		node.mu.Unlock()
+		proc := node.Process()
 		want := map[string]string{
 			"cluster_state":          "ok",
 			"cluster_known_nodes":    strconv.Itoa(opts.Masters),

@@ -10,13 +10,11 @@ package redisserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/modeldao/modeldao/infra/procutil"
@@ -67,9 +65,7 @@ type Server struct {
 	dir         string
 	ownDir      bool
 
-	mu     sync.Mutex
-	proc   *procutil.Process
-	closed bool
+	procutil.Supervised
 }
 
 // Start starts redis-server on 127.0.0.1 and waits until it answers PING.
@@ -181,9 +177,7 @@ func (s *Server) start(ctx context.Context) error {
 		_ = proc.Stop()
 		return fmt.Errorf("redisserver: %w", err)
 	}
-	s.mu.Lock()
-	s.proc = proc
-	s.mu.Unlock()
+	s.SetProcess(proc)
 	s.logger().Info("redis-server started", "addr", s.Addr(), "dir", s.dir, "cluster", s.opts.ClusterEnabled)
 	return nil
 }
@@ -201,21 +195,10 @@ func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 func (s *Server) Dir() string { return s.dir }
 
 // Output returns what the server has logged (of its current run).
-func (s *Server) Output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		return ""
-	}
-	return s.proc.Output()
-}
+func (s *Server) Output() string { return s.Supervised.Output() }
 
 // Running reports whether the server process is running.
-func (s *Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.proc != nil && !s.proc.Exited()
-}
+func (s *Server) Running() bool { return s.Supervised.Running() }
 
 // Do sends one command to the server; see the package function Do.
 func (s *Server) Do(ctx context.Context, args ...string) (any, error) {
@@ -225,39 +208,25 @@ func (s *Server) Do(ctx context.Context, args ...string) (any, error) {
 // Stop stops the server (SIGTERM, then SIGKILL), keeping its port and
 // directory for Restart. Stopping a stopped server does nothing.
 func (s *Server) Stop() error {
-	s.mu.Lock()
-	proc := s.proc
-	s.mu.Unlock()
-	if proc == nil || proc.Exited() {
-		return nil
-	}
-	if err := proc.Stop(); err != nil {
+	stopped, err := s.StopProcess()
+	if err != nil {
 		return fmt.Errorf("redisserver: %w", err)
 	}
-	s.logger().Info("redis-server stopped", "addr", s.Addr())
+	if stopped {
+		s.logger().Info("redis-server stopped", "addr", s.Addr())
+	}
 	return nil
 }
 
 // Kill kills the server with SIGKILL, as in a crash.
-func (s *Server) Kill() error {
-	s.mu.Lock()
-	proc := s.proc
-	s.mu.Unlock()
-	if proc == nil {
-		return nil
-	}
-	return proc.Kill()
-}
+func (s *Server) Kill() error { return s.Supervised.Kill() }
 
 // Restart stops the server if it is running and starts it again on the same
 // port and directory, waiting until it answers PING. The data is gone (the
 // server persists nothing). ctx bounds the new process's life, as in Start.
 func (s *Server) Restart(ctx context.Context) error {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return errors.New("redisserver: Restart after Close")
+	if err := s.CheckOpen(); err != nil {
+		return fmt.Errorf("redisserver: %w", err)
 	}
 	if err := s.Stop(); err != nil {
 		return err
@@ -268,13 +237,9 @@ func (s *Server) Restart(ctx context.Context) error {
 // Close stops the server and removes its temporary directory. It is safe to
 // call more than once.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.MarkClosed() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
 	err := s.Stop()
 	if rmErr := s.removeDir(); err == nil {
 		err = rmErr
