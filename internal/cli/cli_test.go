@@ -179,8 +179,22 @@ type stack struct {
 	stderr *syncBuffer
 }
 
+// startDev starts `modeldao dev`. A start that fails is tried once more (with its error
+// logged): free ports are picked before the processes bind them, and test packages running
+// in parallel can take one in between.
 func startDev(t *testing.T) *stack {
 	t.Helper()
+	s, err := tryStartDev()
+	if err != nil {
+		t.Logf("first start of modeldao dev failed, trying again: %v", err)
+		if s, err = tryStartDev(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func tryStartDev() (*stack, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &stack{cancel: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
@@ -195,7 +209,9 @@ func startDev(t *testing.T) *stack {
 	go func() {
 		var info devstack.Info
 		dec := json.NewDecoder(pr)
-		if dec.Decode(&info) == nil {
+		// Under --json a failed start prints an error object instead: only an Info that
+		// names the API counts as ready (the failure is then reported through done).
+		if dec.Decode(&info) == nil && info.GraphQLURL != "" {
 			infoc <- info
 		}
 		_, _ = io.Copy(io.Discard, pr)
@@ -204,12 +220,13 @@ func startDev(t *testing.T) *stack {
 	case s.info = <-infoc:
 	case code := <-s.done:
 		cancel()
-		t.Fatalf("modeldao dev exited with %d before it was ready:\n%s", code, s.stderr)
+		return nil, fmt.Errorf("modeldao dev exited with %d before it was ready:\n%s", code, s.stderr)
 	case <-time.After(3 * time.Minute):
 		cancel()
-		t.Fatalf("modeldao dev not ready after 3 minutes:\n%s", s.stderr)
+		<-s.done
+		return nil, fmt.Errorf("modeldao dev not ready after 3 minutes:\n%s", s.stderr)
 	}
-	return s
+	return s, nil
 }
 
 // TestCLI runs `modeldao dev` in-process and the commands of every kind of user against it,
