@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,12 +83,27 @@ func New(opts Options) (*Chain, error) {
 	for _, a := range accts {
 		alloc[a.Address] = types.Account{Balance: funds}
 	}
-	var httpURL string
+	// A free port is picked before the node binds it, so another process may take it in
+	// between: with port 0 a failed start is tried again on a new port.
+	for attempt := 1; ; attempt++ {
+		b, httpURL, err := newBackend(alloc, opts)
+		if err == nil {
+			return &Chain{Backend: b, Client: b.Client(), Accounts: accts, httpURL: httpURL}, nil
+		}
+		if attempt == 3 || !strings.HasSuffix(opts.HTTPAddr, ":0") {
+			return nil, err
+		}
+	}
+}
+
+// newBackend starts the simulated backend; the backend panics when its node cannot start
+// (a port taken), which is turned into an error here.
+func newBackend(alloc types.GenesisAlloc, opts Options) (b *simulated.Backend, httpURL string, err error) {
 	var nodeOpts []func(*node.Config, *ethconfig.Config)
 	if opts.HTTPAddr != "" {
 		host, port, err := freeAddr(opts.HTTPAddr)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		nodeOpts = append(nodeOpts, func(nc *node.Config, ec *ethconfig.Config) {
 			nc.HTTPHost, nc.HTTPPort = host, port
@@ -105,8 +121,12 @@ func New(opts Options) (*Chain, error) {
 	if opts.BlockGasLimit > 0 {
 		nodeOpts = append(nodeOpts, simulated.WithBlockGasLimit(opts.BlockGasLimit))
 	}
-	b := simulated.NewBackend(alloc, nodeOpts...)
-	return &Chain{Backend: b, Client: b.Client(), Accounts: accts, httpURL: httpURL}, nil
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("start the dev chain on %s: %v", httpURL, r)
+		}
+	}()
+	return simulated.NewBackend(alloc, nodeOpts...), httpURL, nil
 }
 
 // freeAddr resolves a host:port with port 0 to a free port on that host.
