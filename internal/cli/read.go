@@ -39,6 +39,19 @@ type proposalOut struct {
 	CreatedBlock  uint64   `json:"createdBlock"`
 }
 
+// pageFlags adds --limit and --after to a listing command and returns a function giving
+// their checked value.
+func pageFlags(fs *flag.FlagSet) func() (client.PageArgs, error) {
+	limit := fs.Int("limit", 20, "how many (at most 100)")
+	after := fs.String("after", "", "the page after this cursor (printed at the end of a full page)")
+	return func() (client.PageArgs, error) {
+		if *limit < 1 || *limit > 100 {
+			return client.PageArgs{}, usagef("--limit must be between 1 and 100")
+		}
+		return client.PageArgs{First: *limit, After: *after}, nil
+	}
+}
+
 func setupProposals(r *runner, fs *flag.FlagSet) func(context.Context, []string) error {
 	r.apiFlag(fs)
 	r.jsonFlag(fs)
@@ -46,16 +59,16 @@ func setupProposals(r *runner, fs *flag.FlagSet) func(context.Context, []string)
 	versionID := fs.Uint64("version", 0, "only proposals about this model version")
 	proposer := fs.String("proposer", "", "only proposals of this address")
 	title := fs.String("title", "", "only proposals whose title contains this")
-	limit := fs.Int("limit", 20, "how many (at most 100)")
-	after := fs.String("after", "", "the page after this cursor (printed at the end of a full page)")
+	paging := pageFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		if err := needArgs(args, 0, ""); err != nil {
 			return err
 		}
-		if *limit < 1 || *limit > 100 {
-			return usagef("--limit must be between 1 and 100")
+		pa, err := paging()
+		if err != nil {
+			return err
 		}
-		q := client.ProposalQuery{TitleContains: *title, ModelVersion: *versionID, Page: client.PageArgs{First: *limit, After: *after}}
+		q := client.ProposalQuery{TitleContains: *title, ModelVersion: *versionID, Page: pa}
 		if *state != "" {
 			st, err := modeldao.ParseProposalState(*state)
 			if err != nil {
@@ -139,16 +152,16 @@ func setupModels(r *runner, fs *flag.FlagSet) func(context.Context, []string) er
 	model := fs.String("model", "", "only versions of this model (exact name)")
 	tag := fs.String("tag", "", "only versions with this tag")
 	publisher := fs.String("publisher", "", "only versions of this publisher")
-	limit := fs.Int("limit", 20, "how many (at most 100)")
-	after := fs.String("after", "", "the page after this cursor (printed at the end of a full page)")
+	paging := pageFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		if err := needArgs(args, 0, ""); err != nil {
 			return err
 		}
-		if *limit < 1 || *limit > 100 {
-			return usagef("--limit must be between 1 and 100")
+		pa, err := paging()
+		if err != nil {
+			return err
 		}
-		q := client.VersionQuery{Model: *model, Tag: *tag, Page: client.PageArgs{First: *limit, After: *after}}
+		q := client.VersionQuery{Model: *model, Tag: *tag, Page: pa}
 		if *status != "" {
 			st, err := modeldao.ParseVersionStatus(*status)
 			if err != nil {
