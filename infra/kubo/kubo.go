@@ -248,12 +248,6 @@ func (s *Server) PeerID() (string, error) {
 	return cfg.Identity.PeerID, nil
 }
 
-// Output returns the daemon's output (of its current run).
-func (s *Server) Output() string { return s.Supervised.Output() }
-
-// Running reports whether the daemon is running.
-func (s *Server) Running() bool { return s.Supervised.Running() }
-
 // Stop stops the daemon (SIGTERM, then SIGKILL), keeping its repository and
 // ports for Restart. Stopping a stopped daemon does nothing.
 func (s *Server) Stop() error {
@@ -266,9 +260,6 @@ func (s *Server) Stop() error {
 	}
 	return nil
 }
-
-// Kill kills the daemon with SIGKILL, as in a crash.
-func (s *Server) Kill() error { return s.Supervised.Kill() }
 
 // Restart stops the daemon if it is running and starts it again with the
 // same repository (so pinned content is still there) and the same ports.

@@ -194,12 +194,6 @@ func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 // Dir returns the server's working directory.
 func (s *Server) Dir() string { return s.dir }
 
-// Output returns what the server has logged (of its current run).
-func (s *Server) Output() string { return s.Supervised.Output() }
-
-// Running reports whether the server process is running.
-func (s *Server) Running() bool { return s.Supervised.Running() }
-
 // Do sends one command to the server; see the package function Do.
 func (s *Server) Do(ctx context.Context, args ...string) (any, error) {
 	return Do(ctx, s.Addr(), args...)
@@ -217,9 +211,6 @@ func (s *Server) Stop() error {
 	}
 	return nil
 }
-
-// Kill kills the server with SIGKILL, as in a crash.
-func (s *Server) Kill() error { return s.Supervised.Kill() }
 
 // Restart stops the server if it is running and starts it again on the same
 // port and directory, waiting until it answers PING. The data is gone (the
