@@ -267,5 +267,8 @@ type IndexerStatus struct {
 	Lag          uint64 `json:"lag"`
 	Reorgs       int    `json:"reorgs"`
 	LastError    string `json:"lastError,omitempty"`
-	UpdatedAt    int64  `json:"updatedAt"` // Unix milliseconds
+	LastErrorAt  int64  `json:"lastErrorAt,omitempty"` // Unix milliseconds
+	HeadSeenAt   int64  `json:"headSeenAt,omitempty"`  // Unix milliseconds of the last successful head read
+	Healthy      bool   `json:"healthy"`               // the last chain and Redis calls succeeded
+	UpdatedAt    int64  `json:"updatedAt"`             // Unix milliseconds
 }

@@ -45,18 +45,6 @@ func (s *Store) Checkpoint(ctx context.Context) (Checkpoint, bool, error) {
 	return cp, err == nil, err
 }
 
-// BlockHash returns the hash recorded for block n inside the undo window, if any.
-func (s *Store) BlockHash(ctx context.Context, n uint64) (common.Hash, bool, error) {
-	v, err := s.rdb.HGet(ctx, s.keys.Blocks(), strconv.FormatUint(n, 10)).Result()
-	if errors.Is(err, redis.Nil) {
-		return common.Hash{}, false, nil
-	}
-	if err != nil {
-		return common.Hash{}, false, redisDown(err, "read block hash")
-	}
-	return common.HexToHash(v), true, nil
-}
-
 func redisDown(err error, what string) error {
 	return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "redis: %s", what)
 }
