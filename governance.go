@@ -213,6 +213,31 @@ type ProposalChange struct {
 	Provenance Provenance `json:"provenance"`
 }
 
+// RecordEnd adds the final EXECUTED or CANCELED entry to the timeline, once.
+//
+// A queued proposal ends through its timelock operation, which either the governor or
+// anyone else may drive: anyone may call executeBatch on the timelock once the delay has
+// passed, and a canceller may call cancel. The governor emits nothing then, so the
+// timelock's CallExecuted (one per call of the batch) and Cancelled events end the timeline
+// too. When the governor acts, both contracts emit in the same transaction (the timelock's
+// CallExecuted before the governor's ProposalExecuted; the governor's ProposalCanceled
+// before the timelock's Cancelled). The entry is recorded once and cites the governor's
+// event when there is one, else the timelock's first: it depends only on the events in
+// chain order, never on how they were split into batches.
+func (p *Proposal) RecordEnd(kind string, at Provenance, byGovernor bool) {
+	for i := range p.Timeline {
+		c := &p.Timeline[i]
+		if c.Kind != kind {
+			continue
+		}
+		if byGovernor && c.Provenance.TxHash == at.TxHash {
+			c.Provenance = at
+		}
+		return
+	}
+	p.Timeline = append(p.Timeline, ProposalChange{Kind: kind, Provenance: at})
+}
+
 // Vote is one vote cast on a proposal.
 type Vote struct {
 	ProposalID string         `json:"proposalId"`

@@ -184,21 +184,37 @@ func (b *Batch) apply(ev modeldao.Event) error {
 	case *modeldao.VoteCast:
 		return b.voteCast(e)
 	case *modeldao.ProposalQueuedEvent:
-		return b.updateProposal(e.ProposalID, "QUEUED", at, func(p *modeldao.Proposal) { p.Queued, p.Eta = true, e.Eta })
+		return b.updateProposal(e.ProposalID, at, func(p *modeldao.Proposal) {
+			p.Queued, p.Eta = true, e.Eta
+			p.Timeline = append(p.Timeline, modeldao.ProposalChange{Kind: "QUEUED", Provenance: at})
+		})
 	case *modeldao.ProposalExecutedEvent:
-		return b.updateProposal(e.ProposalID, "EXECUTED", at, func(p *modeldao.Proposal) {
+		return b.updateProposal(e.ProposalID, at, func(p *modeldao.Proposal) {
 			p.Executed = true
 			b.linkProposal(p, at)
+			p.RecordEnd("EXECUTED", at, true)
 		})
 	case *modeldao.ProposalCanceledEvent:
-		return b.updateProposal(e.ProposalID, "CANCELED", at, func(p *modeldao.Proposal) { p.Canceled = true })
+		return b.updateProposal(e.ProposalID, at, func(p *modeldao.Proposal) {
+			p.Canceled = true
+			p.RecordEnd("CANCELED", at, true)
+		})
 	case *modeldao.CallExecuted:
 		return b.timelockOp(e.OperationID, func(p *modeldao.Proposal) {
 			p.OpDone = true
 			b.linkProposal(p, at)
+			// Only a queued proposal's state follows its operation (GovernorTimelockControl).
+			if p.Queued {
+				p.RecordEnd("EXECUTED", at, false)
+			}
 		})
 	case *modeldao.OperationCancelled:
-		return b.timelockOp(e.OperationID, func(p *modeldao.Proposal) { p.OpCanceled = true })
+		return b.timelockOp(e.OperationID, func(p *modeldao.Proposal) {
+			p.OpCanceled = true
+			if p.Queued {
+				p.RecordEnd("CANCELED", at, false)
+			}
+		})
 	case *modeldao.GovernorSettingChanged:
 		return b.setting(e)
 	case *modeldao.MinDelayChanged:
@@ -351,13 +367,12 @@ func (b *Batch) proposal(id *big.Int, at modeldao.Provenance) (*modeldao.Proposa
 	return p, nil
 }
 
-func (b *Batch) updateProposal(id *big.Int, kind string, at modeldao.Provenance, f func(*modeldao.Proposal)) error {
+func (b *Batch) updateProposal(id *big.Int, at modeldao.Provenance, f func(*modeldao.Proposal)) error {
 	p, err := b.proposal(id, at)
 	if p == nil || err != nil {
 		return err
 	}
 	f(p)
-	p.Timeline = append(p.Timeline, modeldao.ProposalChange{Kind: kind, Provenance: at})
 	b.touch(b.s.keys.Key(hProposal), p.ID)
 	return nil
 }

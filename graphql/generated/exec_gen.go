@@ -2612,7 +2612,12 @@ type Proposal {
     last: Int
     before: String
   ): VoteConnection!
-  "Created, queued, executed, canceled: oldest first."
+  """
+  Created, queued, executed, canceled: oldest first. EXECUTED and CANCELED appear once,
+  also when the timelock acted without the governor (anyone calling executeBatch on it, or a
+  canceller calling cancel): they cite the governor's ProposalExecuted / ProposalCanceled when
+  the governor acted, else the timelock's first CallExecuted / its Cancelled.
+  """
   timeline: [ProposalEvent!]!
   created: Provenance!
 }
