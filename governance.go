@@ -150,8 +150,8 @@ type Action struct {
 	Value    *big.Int       `json:"value"`
 	Calldata []byte         `json:"calldata"`
 	// Decoded registry call, if the target is the registry and the data decodes.
-	Method string            `json:"method,omitempty"` // e.g. approveVersion
-	Args   map[string]string `json:"args,omitempty"`   // argument name → canonical text
+	Method string          `json:"method,omitempty"` // e.g. approveVersion
+	Args   map[string]Text `json:"args,omitempty"`   // argument name → canonical text (a string argument: its bytes)
 	// VersionID is set when the call concerns a model version (approve, reject, revoke).
 	VersionID uint64 `json:"versionId,omitempty"`
 }
@@ -177,8 +177,8 @@ type Proposal struct {
 	ID          string         `json:"id"` // decimal uint256, as Governor frontends show it
 	Proposer    common.Address `json:"proposer"`
 	Actions     []Action       `json:"actions"`
-	Description string         `json:"description"`
-	Title       string         `json:"title"`
+	Description Text           `json:"description"`
+	Title       Text           `json:"title"`
 	Snapshot    uint64         `json:"snapshot"` // voteStart
 	Deadline    uint64         `json:"deadline"` // voteEnd
 	// Quorum is the quorum at the snapshot, known once the indexed head has passed it.
@@ -244,7 +244,7 @@ type Vote struct {
 	Voter      common.Address `json:"voter"`
 	Support    VoteSupport    `json:"support"`
 	Weight     *big.Int       `json:"weight"`
-	Reason     string         `json:"reason,omitempty"`
+	Reason     Text           `json:"reason,omitempty"`
 	Params     []byte         `json:"params,omitempty"` // VoteCastWithParams only
 	Provenance Provenance     `json:"provenance"`
 }

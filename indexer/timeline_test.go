@@ -71,8 +71,8 @@ func TestTimelineEndsWhenTheTimelockActsDirectly(t *testing.T) {
 
 	// 2. An outsider executes on the timelock: two calls, so two CallExecuted.
 	direct, err := d.RegistryProposal("# Executed by a keeper\nTwo policies.",
-		contracts.AdoptPolicy(modeldao.Policy{Name: "p-a", Version: "1", DocumentCID: scenario.FakeCID("a")}),
-		contracts.AdoptPolicy(modeldao.Policy{Name: "p-b", Version: "1", DocumentCID: scenario.FakeCID("b")}))
+		contracts.AdoptPolicy(modeldao.Policy{Name: "p-a", Version: "1", DocumentCID: modeldao.Text(scenario.FakeCID("a"))}),
+		contracts.AdoptPolicy(modeldao.Policy{Name: "p-b", Version: "1", DocumentCID: modeldao.Text(scenario.FakeCID("b"))}))
 	if err != nil {
 		t.Fatal(err)
 	}
