@@ -142,23 +142,42 @@ func (s *Scenario) Hostile(ctx context.Context, seed uint64, n int) error {
 					s.Audits[v] = n.Uint64()
 				}
 			}
-		case r < 36: // propose registry calls with hostile arguments
-			if s.Versions == 0 {
-				propose(contracts.AddAuditor(c.Accounts[Extra1+rng.IntN(2)].Address, h.Next(modeldao.MaxLabelLength)))
-				continue
+		case r < 36: // propose registry calls with hostile arguments that the registry accepts now
+			var calls []contracts.RegistryCall
+			if s.Versions > 0 {
+				v := 1 + uint64(rng.IntN(int(s.Versions)))
+				st, err := d.Registry.VersionStatus(nil, u256(v))
+				if err != nil {
+					continue
+				}
+				switch modeldao.VersionStatus(st) {
+				case modeldao.VersionSubmitted:
+					if a, ok := s.Audits[v]; ok && rng.IntN(2) == 0 {
+						calls = append(calls, contracts.ApproveVersion(v, s.Policy, a))
+					} else {
+						calls = append(calls, contracts.RejectVersion(v, h.Next(modeldao.MaxReasonLength)))
+					}
+				case modeldao.VersionApproved:
+					calls = append(calls, contracts.RevokeVersion(v, h.Next(modeldao.MaxReasonLength)))
+				}
 			}
-			v := 1 + uint64(rng.IntN(int(s.Versions)))
-			switch rng.IntN(5) {
-			case 0, 1:
-				propose(contracts.ApproveVersion(v, s.Policy, s.Audits[v]))
-			case 2:
-				propose(contracts.RejectVersion(v, h.Next(modeldao.MaxReasonLength)))
-			case 3:
-				propose(contracts.RevokeVersion(v, h.Next(modeldao.MaxReasonLength)))
-			default:
-				propose(contracts.AddAuditor(c.Accounts[Extra1+rng.IntN(2)].Address, h.Next(modeldao.MaxLabelLength)),
-					contracts.AdoptPolicy(modeldao.Policy{Name: modeldao.Text(h.Next(modeldao.MaxLabelLength)),
-						Version: modeldao.Text(h.Next(modeldao.MaxLabelLength)), DocumentCID: modeldao.Text(h.CID())}))
+			if len(calls) == 0 || rng.IntN(2) == 0 {
+				s.n++
+				calls = append(calls, contracts.AdoptPolicy(modeldao.Policy{Name: modeldao.Text(h.Next(modeldao.MaxLabelLength)),
+					Version: modeldao.Text(h.Next(modeldao.MaxLabelLength)), DocumentCID: modeldao.Text(h.CID())}))
+				if extra := c.Accounts[Extra1+s.n%2].Address; rng.IntN(2) == 0 {
+					if active, err := d.Registry.IsAuditor(nil, extra); err == nil && !active {
+						calls = append(calls, contracts.AddAuditor(extra, h.Next(modeldao.MaxLabelLength)))
+					}
+				}
+			}
+			propose(calls...)
+			// Voting opens after the voting delay; most proposals get a vote at once.
+			c.Mine(int(d.Config.VotingDelay))
+			if len(s.Proposals) > 0 && rng.IntN(4) != 0 {
+				for _, voter := range rng.Perm(Holders)[:3] {
+					_, _ = d.Mined(ctx)(d.Governor.CastVoteWithReason(c.Opts(voter), s.Proposals[len(s.Proposals)-1].ID(), 1, h.Next(200)))
+				}
 			}
 		case r < 62: // vote with a hostile reason, mostly for
 			if len(s.Proposals) == 0 {
@@ -177,7 +196,7 @@ func (s *Scenario) Hostile(ctx context.Context, seed uint64, n int) error {
 				_, _ = d.Mined(ctx)(d.Token.Transfer(c.Opts(rng.IntN(Holders)), c.Accounts[rng.IntN(Accounts)].Address, devchain.Tokens(int64(1+rng.IntN(20)))))
 			}
 		case r < 84: // queue or execute what passed
-			for _, p := range s.Proposals[max(0, len(s.Proposals)-4):] {
+			for _, p := range s.Proposals {
 				st, err := d.Governor.State(nil, p.ID())
 				if err != nil {
 					continue
