@@ -273,7 +273,9 @@ func TestInvalidUTF8InTheAPI(t *testing.T) {
 		id := ev.ProposalId.String() + ":" + strings.ToLower(ev.Voter.Hex())
 		i := slices.IndexFunc(votes.Votes.Edges, func(x struct {
 			Node struct{ ID, Reason, ReasonRaw string }
-		}) bool { return x.Node.ID == id })
+		}) bool {
+			return x.Node.ID == id
+		})
 		if i < 0 {
 			t.Fatalf("vote %s not served", id)
 		}
