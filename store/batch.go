@@ -82,6 +82,31 @@ type undoOp struct {
 	S   float64 `json:"s,omitempty"`
 }
 
+// undoJSON is undoOp's stored form. Keys, members and values may hold a chain string's
+// bytes (versions:tag:<t>, versions:license:<l>), which need not be UTF-8: modeldao.Text
+// keeps them exact, where a plain string would come back with U+FFFD and a rollback would
+// write to another key.
+type undoJSON struct {
+	K   opKind        `json:"o"`
+	Key modeldao.Text `json:"k"`
+	F   modeldao.Text `json:"f,omitempty"`
+	V   modeldao.Text `json:"v,omitempty"`
+	S   float64       `json:"s,omitempty"`
+}
+
+func (o undoOp) MarshalJSON() ([]byte, error) {
+	return json.Marshal(undoJSON{K: o.K, Key: modeldao.Text(o.Key), F: modeldao.Text(o.F), V: modeldao.Text(o.V), S: o.S})
+}
+
+func (o *undoOp) UnmarshalJSON(b []byte) error {
+	var u undoJSON
+	if err := json.Unmarshal(b, &u); err != nil {
+		return err
+	}
+	*o = undoOp{K: u.K, Key: string(u.Key), F: string(u.F), V: string(u.V), S: u.S}
+	return nil
+}
+
 type op struct {
 	undoOp
 }

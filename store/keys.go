@@ -15,7 +15,10 @@ import (
 // MULTI/EXEC on one node, on Redis Cluster and ElastiCache in cluster mode alike.
 //
 // Layout (entity records are JSON of the root package's types; "ordinal" is the score
-// block*1e5+logIndex, see Ordinal):
+// block*1e5+logIndex, see Ordinal). Strings from the chain are any bytes: records hold them
+// as modeldao.Text (a JSON string when valid UTF-8, {"hex":…} otherwise), and keys that
+// carry one (versions:tag:<t>, versions:license:<l>) hold its exact bytes, as does the undo
+// log:
 //
 //	cp                      string  "<block>:<hash>" of the last applied block (the checkpoint)
 //	lease                   string  "<owner>:<fence>" of the indexer that may write, with a TTL

@@ -954,7 +954,7 @@ func (s *Store) Proposals(ctx context.Context, q ProposalQuery) (*Page[*modeldao
 			t := time.Unix(int64(p.Created.Timestamp), 0)
 			return (q.CreatedAfter == nil || t.After(*q.CreatedAfter)) &&
 				(q.CreatedBefore == nil || t.Before(*q.CreatedBefore)) &&
-				(title == "" || strings.Contains(strings.ToLower(p.Title), title))
+				(title == "" || strings.Contains(strings.ToLower(p.Title.String()), title))
 		}
 	}
 	return fetchList(ctx, s, l, q.Page, keep)
@@ -1122,7 +1122,7 @@ func (s *Store) Models(ctx context.Context, q ModelQuery) (*Page[*modeldao.Model
 	if q.Owner != nil || q.NameContains != "" {
 		name := strings.ToLower(q.NameContains)
 		keep = func(m *modeldao.Model) bool {
-			return (q.Owner == nil || m.Owner == *q.Owner) && strings.Contains(strings.ToLower(m.Name), name)
+			return (q.Owner == nil || m.Owner == *q.Owner) && strings.Contains(strings.ToLower(m.Name.String()), name)
 		}
 	}
 	return fetchList(ctx, s, l, q.Page, keep)
@@ -1161,7 +1161,7 @@ type MetricBound struct {
 func (b MetricBound) Allows(a *modeldao.Audit) bool {
 	found := false
 	for _, m := range a.Metrics {
-		if m.Kind != b.Kind || b.Feature != "" && m.SensitiveFeature != b.Feature {
+		if m.Kind != b.Kind || b.Feature != "" && string(m.SensitiveFeature) != b.Feature {
 			continue
 		}
 		found = true
