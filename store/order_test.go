@@ -257,6 +257,8 @@ func TestAmountOrderingsAreExact(t *testing.T) {
 	for a, p := range power {
 		before[a] = p
 	}
+	// (An empty block first, so that the changing block's parent is inside the window.)
+	c.apply(t, s, true, func(func() modeldao.At) []modeldao.Event { return nil })
 	cp := c.apply(t, s, true, func(at func() modeldao.At) []modeldao.Event {
 		var evs []modeldao.Event
 		for i := range 3 {
@@ -276,4 +278,79 @@ func TestAmountOrderingsAreExact(t *testing.T) {
 	power = before
 	totals["3"] = plus(seven, 1)
 	check("after its rollback")
+}
+
+// Every ordering of delegates lists the same accounts, the delegates: accounts that someone
+// (themselves included) delegates to, with or without voting power. DAO's delegate count is
+// their number. A delegate whose last delegator leaves drops out of every ordering, and a
+// rollback brings it back.
+func TestDelegatesAreOneSetInEveryOrder(t *testing.T) {
+	s := newReadStore(t)
+	ctx := context.Background()
+	A, B, C, D := acct(1), acct(2), acct(3), acct(4)
+	W1, W2, W3 := acct(11), acct(12), acct(13)
+	var c chainOf
+	c.apply(t, s, true, func(at func() modeldao.At) []modeldao.Event {
+		return []modeldao.Event{
+			&modeldao.DelegateChanged{At: at(), Delegator: A, To: A}, // no tokens: no votes change
+			&modeldao.DelegateChanged{At: at(), Delegator: W1, To: B},
+			&modeldao.DelegateChanged{At: at(), Delegator: W2, To: C},
+			&modeldao.DelegateVotesChanged{At: at(), Delegate: C, Previous: big.NewInt(0), Current: big.NewInt(5)},
+			&modeldao.DelegateChanged{At: at(), Delegator: W3, To: D},
+			&modeldao.DelegateVotesChanged{At: at(), Delegate: D, Previous: big.NewInt(0), Current: big.NewInt(10)},
+		}
+	})
+	check := func(stage string, want ...common.Address) {
+		t.Helper()
+		exp := make([]string, len(want))
+		for i, a := range want {
+			exp[i] = Addr(a)
+		}
+		slices.Sort(exp)
+		all := 100
+		for _, order := range []DelegateOrder{DelegatesByVotingPower, DelegatesByDelegators} {
+			for _, desc := range []bool{false, true} {
+				p, err := s.Delegates(ctx, order, desc, PageArgs{First: &all})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, a := range p.Items {
+					got = append(got, Addr(a.Address))
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, exp) || p.TotalCount != len(exp) {
+					t.Errorf("%s: order %d desc=%v lists %v (totalCount %d), want %v", stage, order, desc, got, p.TotalCount, exp)
+				}
+			}
+		}
+		d, err := s.DAO(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.DelegateCount != len(exp) {
+			t.Errorf("%s: DAO delegate count %d, want %d", stage, d.DelegateCount, len(exp))
+		}
+	}
+	check("first block", A, B, C, D)
+	// W3 moves its delegation (and its 10 votes) from D to C, as the token emits it.
+	cp := c.apply(t, s, true, func(at func() modeldao.At) []modeldao.Event {
+		return []modeldao.Event{
+			&modeldao.DelegateChanged{At: at(), Delegator: W3, From: D, To: C},
+			&modeldao.DelegateVotesChanged{At: at(), Delegate: D, Previous: big.NewInt(10), Current: big.NewInt(0)},
+			&modeldao.DelegateVotesChanged{At: at(), Delegate: C, Previous: big.NewInt(5), Current: big.NewInt(15)},
+		}
+	})
+	check("after D lost its delegator", A, B, C)
+	p, err := s.Delegates(ctx, DelegatesByVotingPower, true, PageArgs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Items[0].Address != C || p.Items[0].VotingPower.Int64() != 15 || p.Items[0].DelegatorCount != 2 {
+		t.Errorf("the strongest delegate is %+v, want C with 15 votes and 2 delegators", p.Items[0])
+	}
+	if _, err := s.Rollback(ctx, cp, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("after the rollback", A, B, C, D)
 }

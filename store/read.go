@@ -203,13 +203,31 @@ type pageList struct {
 	// the record itself (delegations).
 	hash           string
 	prefix, suffix string
+	// keyLen is the length of the ordering key in front of each member of zset (an ordering
+	// by amount, see AmountMember): the id is what follows it. The filter sets and the
+	// records know the id only.
+	keyLen int
 }
 
-func (l pageList) field(member string) string { return l.prefix + member + l.suffix }
+// id is the id of a member of zset.
+func (l pageList) id(member string) string {
+	if l.keyLen > 0 && len(member) >= l.keyLen {
+		return member[l.keyLen:]
+	}
+	return member
+}
+
+func (l pageList) field(member string) string { return l.prefix + l.id(member) + l.suffix }
+
+// byAmount makes l an ordering by amount whose members have an amount of digits hex digits.
+func (l pageList) byAmount(digits int) pageList {
+	l.keyLen = digits + 1
+	return l
+}
 
 // inRedis reports whether the list can be paged by the script.
 func (l pageList) inRedis() bool {
-	return l.only == nil && (len(l.filters) == 0 || len(l.filters) == 1 && l.sameScores)
+	return l.only == nil && (len(l.filters) == 0 || len(l.filters) == 1 && l.sameScores && l.keyLen == 0)
 }
 
 // pageScript pages a sorted set from a cursor: it finds the cursors' positions with ZCOUNT
@@ -583,7 +601,7 @@ func (s *Store) listCandidates(ctx context.Context, l pageList) ([]scoredMember,
 	}
 	var items []scoredMember
 	switch {
-	case len(l.filters) == 0 || len(l.filters) == 1 && l.sameScores:
+	case len(l.filters) == 0 || len(l.filters) == 1 && l.sameScores && l.keyLen == 0:
 		key := l.zset
 		if len(l.filters) == 1 {
 			key = l.filters[0]
@@ -594,8 +612,35 @@ func (s *Store) listCandidates(ctx context.Context, l pageList) ([]scoredMember,
 		}
 		items = make([]scoredMember, 0, len(zs))
 		for _, z := range zs {
-			if m, _ := z.Member.(string); l.only == nil || l.only[m] {
+			if m, _ := z.Member.(string); l.only == nil || l.only[l.id(m)] {
 				items = append(items, scoredMember{m, z.Score})
+			}
+		}
+	case l.keyLen > 0:
+		// The members of an ordering by amount are not those of the filters: read the whole
+		// ordering (already in list order) and keep the members whose id is in every filter.
+		var order *redis.StringSliceCmd
+		cmds := make([]*redis.StringSliceCmd, len(l.filters))
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			order = p.ZRange(ctx, l.zset, 0, -1)
+			for i, f := range l.filters {
+				cmds[i] = p.ZRange(ctx, f, 0, -1)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, readErr(err)
+		}
+		count := make(map[string]int)
+		for _, c := range cmds {
+			for _, m := range c.Val() {
+				count[m]++
+			}
+		}
+		for _, m := range order.Val() {
+			id := l.id(m)
+			if count[id] == len(cmds) && (l.only == nil || l.only[id]) {
+				items = append(items, scoredMember{m, 0})
 			}
 		}
 	default:
@@ -905,7 +950,7 @@ type ProposalOrder int
 const (
 	ProposalsByCreated  ProposalOrder = iota // block and log of creation
 	ProposalsByDeadline                      // last block of voting
-	ProposalsByVotes                         // votes cast, in whole tokens
+	ProposalsByVotes                         // votes cast (for + against + abstain), exactly; ties by id
 )
 
 // ProposalQuery selects proposals. Zero fields do not filter.
@@ -928,6 +973,7 @@ func (s *Store) proposalList(order ProposalOrder, desc bool) pageList {
 		l.name, l.zset = "proposals:deadline", s.keys.Key("proposals", "deadline")
 	case ProposalsByVotes:
 		l.name, l.zset = "proposals:votes", s.keys.Key("proposals", "votes")
+		l = l.byAmount(TotalDigits)
 	default:
 		l.name, l.zset = "proposals", s.keys.Key("proposals")
 	}
@@ -982,7 +1028,7 @@ type VoteOrder int
 
 const (
 	VotesByTime   VoteOrder = iota // block and log of the vote
-	VotesByWeight                  // weight in whole tokens; only within one proposal
+	VotesByWeight                  // weight, exactly, ties by voter address; only within one proposal
 )
 
 // VoteQuery selects votes. Zero fields do not filter.
@@ -1000,6 +1046,7 @@ func (s *Store) votesOfProposal(id string, order VoteOrder, desc bool) pageList 
 		hash: s.keys.Key("vote"), prefix: id + ":"}
 	if order == VotesByWeight {
 		l.name, l.zset = "proposal:votes:weight", s.keys.Key("votes", "p", id, "weight")
+		l = l.byAmount(AmountDigits)
 	}
 	return l
 }
@@ -1060,15 +1107,17 @@ func (s *Store) VotesOfVoters(ctx context.Context, voters []common.Address, desc
 type DelegateOrder int
 
 const (
-	DelegatesByVotingPower DelegateOrder = iota // voting power in whole tokens
+	DelegatesByVotingPower DelegateOrder = iota // voting power, exactly; ties by address
 	DelegatesByDelegators                       // number of accounts delegating to them
 )
 
-// Delegates returns a page of the accounts with voting power (or delegators).
+// Delegates returns a page of the delegates (modeldao.Account.IsDelegate): every order lists
+// the same accounts.
 func (s *Store) Delegates(ctx context.Context, order DelegateOrder, desc bool, args PageArgs) (*Page[*modeldao.Account], error) {
 	l := pageList{name: "delegates:power", zset: s.keys.Key("accounts", "power"), desc: desc, hash: s.keys.Key("account")}
+	l = l.byAmount(AmountDigits)
 	if order == DelegatesByDelegators {
-		l.name, l.zset = "delegates:delegators", s.keys.Key("accounts", "delegators")
+		l = pageList{name: "delegates:delegators", zset: s.keys.Key("accounts", "delegators"), desc: desc, hash: s.keys.Key("account")}
 	}
 	return fetchList[modeldao.Account](ctx, s, l, args, nil)
 }

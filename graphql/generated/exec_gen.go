@@ -2319,7 +2319,11 @@ type Query {
     last: Int
     before: String
   ): VoteConnection!
-  "Accounts with voting power (or with delegators), the strongest first."
+  """
+  The delegates: accounts that at least one account (themselves included) delegates to.
+  Every orderBy lists exactly these accounts, those whose delegators hold no tokens (no
+  voting power) included; the strongest first.
+  """
   delegates(
     orderBy: DelegateOrderField = VOTING_POWER
     orderDirection: OrderDirection = DESC
@@ -2399,20 +2403,21 @@ enum ProposalOrderField {
   CREATED
   "The last block of voting."
   VOTING_ENDS
-  "Votes cast (for + against + abstain)."
+  "Votes cast (for + against + abstain), exactly to the wei; ties by id compared as text (DESC reverses both)."
   VOTES
 }
 
 enum VoteOrderField {
   "Block and log of the vote."
   TIME
-  "Voting weight; only within one proposal."
+  "Voting weight, exactly to the wei; ties by voter address (DESC reverses both); only within one proposal."
   WEIGHT
 }
 
 enum DelegateOrderField {
+  "Voting power, exactly to the wei; ties by address (DESC reverses both)."
   VOTING_POWER
-  "Number of accounts delegating to the delegate."
+  "Number of accounts delegating to the delegate; ties by address (DESC reverses both)."
   DELEGATORS
 }
 
@@ -2570,7 +2575,7 @@ type DAO {
   timelockDelay: Int!
   totalSupply: BigInt!
   proposalCount: Int!
-  "Accounts with voting power."
+  "Delegates (see Query.delegates): accounts that at least one account delegates to."
   delegateCount: Int!
   "Accounts the index has seen."
   accountCount: Int!
