@@ -11233,7 +11233,7 @@ func (ec *executionContext) _Tally_for(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_Tally_for(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.For, nil
+			return obj.For(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
@@ -11244,7 +11244,7 @@ func (ec *executionContext) _Tally_for(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Tally_for(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "BigInt")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "BigInt")
 }
 
 func (ec *executionContext) _Tally_against(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11256,7 +11256,7 @@ func (ec *executionContext) _Tally_against(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Tally_against(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Against, nil
+			return obj.Against(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
@@ -11267,7 +11267,7 @@ func (ec *executionContext) _Tally_against(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Tally_against(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "BigInt")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "BigInt")
 }
 
 func (ec *executionContext) _Tally_abstain(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11279,7 +11279,7 @@ func (ec *executionContext) _Tally_abstain(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Tally_abstain(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Abstain, nil
+			return obj.Abstain(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
@@ -11290,7 +11290,7 @@ func (ec *executionContext) _Tally_abstain(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Tally_abstain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "BigInt")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "BigInt")
 }
 
 func (ec *executionContext) _Tally_total(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11302,7 +11302,7 @@ func (ec *executionContext) _Tally_total(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Tally_total(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
+			return obj.Total(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
@@ -11313,7 +11313,7 @@ func (ec *executionContext) _Tally_total(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Tally_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "BigInt")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "BigInt")
 }
 
 func (ec *executionContext) _Tally_forPercent(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11325,7 +11325,7 @@ func (ec *executionContext) _Tally_forPercent(ctx context.Context, field graphql
 			return ec.fieldContext_Tally_forPercent(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ForPercent, nil
+			return obj.ForPercent(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
@@ -11336,7 +11336,7 @@ func (ec *executionContext) _Tally_forPercent(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Tally_forPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "Float")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Tally_againstPercent(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11348,7 +11348,7 @@ func (ec *executionContext) _Tally_againstPercent(ctx context.Context, field gra
 			return ec.fieldContext_Tally_againstPercent(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.AgainstPercent, nil
+			return obj.AgainstPercent(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
@@ -11359,7 +11359,7 @@ func (ec *executionContext) _Tally_againstPercent(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Tally_againstPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "Float")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Tally_abstainPercent(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11371,7 +11371,7 @@ func (ec *executionContext) _Tally_abstainPercent(ctx context.Context, field gra
 			return ec.fieldContext_Tally_abstainPercent(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.AbstainPercent, nil
+			return obj.AbstainPercent(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
@@ -11382,7 +11382,7 @@ func (ec *executionContext) _Tally_abstainPercent(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Tally_abstainPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "Float")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Tally_quorum(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11394,7 +11394,7 @@ func (ec *executionContext) _Tally_quorum(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Tally_quorum(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Quorum, nil
+			return obj.Quorum(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
@@ -11405,7 +11405,7 @@ func (ec *executionContext) _Tally_quorum(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Tally_quorum(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "BigInt")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "BigInt")
 }
 
 func (ec *executionContext) _Tally_quorumReached(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11417,7 +11417,7 @@ func (ec *executionContext) _Tally_quorumReached(ctx context.Context, field grap
 			return ec.fieldContext_Tally_quorumReached(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.QuorumReached, nil
+			return obj.QuorumReached(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -11428,7 +11428,7 @@ func (ec *executionContext) _Tally_quorumReached(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Tally_quorumReached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "Boolean")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Tally_quorumPercent(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11440,7 +11440,7 @@ func (ec *executionContext) _Tally_quorumPercent(ctx context.Context, field grap
 			return ec.fieldContext_Tally_quorumPercent(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.QuorumPercent, nil
+			return obj.QuorumPercent(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
@@ -11451,7 +11451,7 @@ func (ec *executionContext) _Tally_quorumPercent(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Tally_quorumPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "Float")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Vote_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
