@@ -14,9 +14,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -307,6 +309,7 @@ func (le *loadEnv) live(b *testing.B) (stop func() int) {
 var (
 	wrkReqs    = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 	wrkLatency = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
+	wrkCount   = regexp.MustCompile(`(\d+) requests in`)
 	wrkErrors  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)|Socket errors: .*`)
 )
 
@@ -328,8 +331,23 @@ func runWrk(b *testing.B, wrk, url string, dur time.Duration, noCache bool, bodi
 	if err := os.WriteFile(script, []byte(lua.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(wrk, "-t2", "-c64", "-d"+dur.String(), "--latency", "-s", script, url)
+	cmd := exec.Command(wrk, "-t2", "-c64", "-d"+dur.String(), "--timeout", "10s", "--latency", "-s", script, url)
+	// MODELDAO_LOAD_PROFILE=DIR writes a CPU profile of the server during each run (the
+	// load generator is another process, so the profile is the API's alone).
+	if dir := os.Getenv("MODELDAO_LOAD_PROFILE"); dir != "" {
+		f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".cpu"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	cpu0 := processCPU()
 	out, err := cmd.CombinedOutput()
+	cpu := processCPU() - cpu0
 	if err != nil {
 		b.Fatalf("wrk: %v\n%s", err, out)
 	}
@@ -342,6 +360,13 @@ func runWrk(b *testing.B, wrk, url string, dur time.Duration, noCache bool, bodi
 	}
 	rps, _ := strconv.ParseFloat(string(m[1]), 64)
 	b.ReportMetric(rps, "req/s")
+	// The server's CPU time per request (this process: the API, and the indexer when live)
+	// tells the cost of a request apart from what the other processes of the machine take.
+	if n := wrkCount.FindSubmatch(out); n != nil {
+		if reqs, _ := strconv.ParseFloat(string(n[1]), 64); reqs > 0 {
+			b.ReportMetric(float64(cpu.Microseconds())/1000/reqs, "cpu_ms/req")
+		}
+	}
 	for _, l := range wrkLatency.FindAllSubmatch(out, -1) {
 		v, _ := strconv.ParseFloat(string(l[2]), 64)
 		switch string(l[3]) {
@@ -353,6 +378,15 @@ func runWrk(b *testing.B, wrk, url string, dur time.Duration, noCache bool, bodi
 		b.ReportMetric(v, "p"+string(l[1])+"_ms")
 	}
 	b.ReportMetric(0, "ns/op") // wrk's figures are the result, not the benchmark loop's time
+}
+
+// processCPU is the user and system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

@@ -2,7 +2,7 @@ package generated
 
 // Written by hand (gqlgen leaves this file alone): the generated executor calls
 // marshalSliceInline where gqlgen wrote graphql.MarshalSliceConcurrently, see
-// graphql/internal/seqslice for why.
+// graphql/internal/execrewrite for why.
 
 import (
 	"context"
