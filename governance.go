@@ -260,6 +260,15 @@ type Account struct {
 	FirstSeen      Provenance     `json:"firstSeen"`
 }
 
+// IsDelegate reports whether the account is a delegate: at least one account (itself
+// included) delegates to it, or it has voting power. Voting power comes only from delegators'
+// balances, so the second part only matters within a transaction that moves a delegation
+// (the token emits the delegate change before the vote change). Every ordering of the API's
+// delegates lists exactly these accounts, those with no voting power included.
+func (a *Account) IsDelegate() bool {
+	return a.DelegatorCount > 0 || a.VotingPower != nil && a.VotingPower.Sign() > 0
+}
+
 // Delegation is one change of an account's delegate.
 type Delegation struct {
 	Delegator  common.Address `json:"delegator"`

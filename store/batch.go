@@ -317,6 +317,23 @@ func (b *Batch) zadd(key, member string, score float64) {
 	b.zwrite(undoOp{K: opZAdd, Key: key, F: member, S: score})
 }
 
+// zknown tells the batch whether member is in a sorted set, with score 0, when a record
+// loaded in this batch proves it (the members of orderings by amount carry the amount, so
+// the record says which member exists). It spares the ZSCORE round trip that writing an
+// unknown member costs inside the undo window. What the batch already knows is kept.
+func (b *Batch) zknown(key, member string, present bool) {
+	r := fieldRef{key, member}
+	if _, ok := b.zscores[r]; ok {
+		return
+	}
+	var zero float64
+	if present {
+		b.zscores[r] = &zero
+	} else {
+		b.zscores[r] = nil
+	}
+}
+
 // zrem removes member from a sorted set.
 func (b *Batch) zrem(key, member string) { b.zwrite(undoOp{K: opZRem, Key: key, F: member}) }
 

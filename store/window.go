@@ -181,3 +181,18 @@ func (s *Store) RollbackTo(ctx context.Context, from, ancestor Checkpoint, lease
 	}, s.keys.Checkpoint(), s.keys.Lease())
 	return s.commitError(err, "rollback")
 }
+
+// Rollback undoes the checkpoint block alone and returns the new checkpoint, its parent.
+// It fails with an ENOTFOUND error, touching nothing, outside the undo window.
+func (s *Store) Rollback(ctx context.Context, from Checkpoint, lease *Lease) (Checkpoint, error) {
+	w, err := s.Window(ctx, from)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	h, ok := w.Hashes[from.Number-1]
+	if !ok || from.Number == 0 {
+		return Checkpoint{}, modeldao.Errorf(modeldao.ENOTFOUND, "block %d is outside the undo window", from.Number)
+	}
+	parent := Checkpoint{Number: from.Number - 1, Hash: h}
+	return parent, s.RollbackTo(ctx, from, parent, lease)
+}
