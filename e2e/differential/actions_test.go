@@ -20,7 +20,7 @@ type driver struct {
 	s   *scenario.Scenario
 	rng *rand.Rand
 	// counts of what the driver's own actions did, to prove the hard cases happened
-	equalized, dust, timelockExecuted int
+	equalized, dust, timelockExecuted, emptied int
 }
 
 func newDriver(s *scenario.Scenario, seed uint64) *driver {
@@ -34,10 +34,12 @@ func (d *driver) run(ctx context.Context, n int) error {
 		switch r := d.rng.IntN(100); {
 		case r < 8:
 			err = d.equalize(ctx)
-		case r < 11:
-			err = d.executeByTimelock(ctx)
 		case r < 14:
+			err = d.executeByTimelock(ctx)
+		case r < 17:
 			err = d.dustTransfer(ctx)
+		case r < 20:
+			err = d.emptyDelegator(ctx)
 		default:
 			err = d.s.Random(ctx, 1)
 		}
@@ -64,8 +66,11 @@ func (d *driver) equalize(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if va.Cmp(vb) >= 0 {
+	switch va.Cmp(vb) {
+	case 0:
 		return nil
+	case 1:
+		a, va, vb = b, vb, va
 	}
 	// Someone whose votes count for a: a itself when self-delegated, else any delegator.
 	to := -1
@@ -102,21 +107,55 @@ func (d *driver) dustTransfer(ctx context.Context) error {
 	return nil
 }
 
+// emptyDelegator makes an account delegate to another that holds no tokens and then give
+// its whole balance away: the delegate has a delegator and no voting power.
+func (d *driver) emptyDelegator(ctx context.Context) error {
+	c, dao := d.s.Chain, d.s.DAO
+	from := scenario.Publisher1 + d.rng.IntN(scenario.Accounts-scenario.Publisher1)
+	to := scenario.Publisher1 + d.rng.IntN(scenario.Accounts-scenario.Publisher1)
+	opts := c.Opts(from)
+	opts.GasLimit = 500_000
+	if _, err := dao.Mined(ctx)(dao.Token.Delegate(opts, c.Accounts[to].Address)); err != nil {
+		return nil
+	}
+	bal, err := dao.Token.BalanceOf(nil, c.Accounts[from].Address)
+	if err != nil {
+		return err
+	}
+	if bal.Sign() > 0 {
+		opts := c.Opts(from)
+		opts.GasLimit = 500_000
+		if _, err := dao.Mined(ctx)(dao.Token.Transfer(opts, c.Accounts[d.rng.IntN(scenario.Holders)].Address, bal)); err != nil {
+			return nil
+		}
+	}
+	d.emptied++
+	return nil
+}
+
 // executeByTimelock executes a queued proposal's operation on the timelock itself, as
 // anyone may (the executor role is open), bypassing the governor's execute.
 func (d *driver) executeByTimelock(ctx context.Context) error {
 	c, dao := d.s.Chain, d.s.DAO
-	var queued []contracts.Proposal
+	var queued, succeeded []contracts.Proposal
 	for _, p := range d.s.Proposals {
 		st, err := dao.Governor.State(nil, p.ID())
 		if err != nil {
 			return err
 		}
-		if modeldao.ProposalState(st) == modeldao.ProposalQueued {
+		switch modeldao.ProposalState(st) {
+		case modeldao.ProposalQueued:
 			queued = append(queued, p)
+		case modeldao.ProposalSucceeded:
+			succeeded = append(succeeded, p)
 		}
 	}
 	if len(queued) == 0 {
+		// Queue one through the governor, for a later execution by the timelock.
+		if len(succeeded) > 0 {
+			p := succeeded[d.rng.IntN(len(succeeded))]
+			_, _ = dao.Mined(ctx)(dao.Queue(c.Opts(d.rng.IntN(scenario.Holders)), p))
+		}
 		return nil
 	}
 	p := queued[d.rng.IntN(len(queued))]
