@@ -34,6 +34,8 @@ func TestDifferential(t *testing.T) {
 		h.checkVotes(ctx, c, o)
 		h.checkAccounts(ctx, c, o, nobody)
 		h.checkGovLists(ctx, c, o, 3+i)
+		h.checkRegistry(ctx, c, o)
+		h.checkRegistryLists(ctx, c, o, 3+i)
 		c.report()
 	}
 	t.Logf("driver: %d equalized voting powers, %d dust transfers, %d executions by the timelock, %d emptied delegators", d.equalized, d.dust, d.timelockExecuted, d.emptied)
