@@ -190,3 +190,73 @@ func fmtKey(k []*big.Int) string {
 	}
 	return strings.Join(s, "/")
 }
+
+// saved is a cursor taken from a list at one checkpoint, with the item it points at.
+type saved struct {
+	spec   listSpec
+	cursor string
+	id     string
+}
+
+// save takes the cursor of the middle item of the list's first 1000.
+func (h *harness) save(ctx context.Context, c *checker, s listSpec) *saved {
+	ids, cur, _, _, _ := h.page(ctx, c, s, "first: 1000")
+	if len(ids) == 0 {
+		return nil
+	}
+	i := len(ids) / 2
+	return &saved{spec: s, cursor: cur[i], id: ids[i]}
+}
+
+// resume checks that a cursor saved before the list changed still gives the items after
+// its item in the list as it is now (want, whose keys are unique).
+func (h *harness) resume(ctx context.Context, c *checker, sv *saved, want []item, k int) {
+	kind := "cursor kept across checkpoints: " + sv.spec.name
+	s := sv.spec
+	s.want = want
+	w := slices.Clone(want)
+	slices.SortFunc(w, func(a, b item) int {
+		if s.desc {
+			return cmpKeys(b.key, a.key)
+		}
+		return cmpKeys(a.key, b.key)
+	})
+	all := ids(w)
+	i := slices.Index(all, sv.id)
+	if i < 0 {
+		c.fail(kind, sv.id, "the item of the saved cursor is gone from the chain's list")
+		return
+	}
+	got, _, _, _, _ := h.page(ctx, c, s, fmt.Sprintf("first: %d, after: %q", k, sv.cursor))
+	if exp := all[i+1 : min(len(all), i+1+k)]; !slices.Equal(got, exp) {
+		c.fail(kind, sv.id, "after the saved cursor: %v, want %v", got, exp)
+		return
+	}
+	c.ok(kind)
+}
+
+// checkOrderOnly checks the order of whatever the list holds against the chain's keys of
+// those items, apart from which items it holds (checked by checkList), so that an ordering
+// bug is seen even while a membership bug hides it from checkList.
+func (h *harness) checkOrderOnly(ctx context.Context, c *checker, s listSpec) {
+	kind := "list order of the listed items: " + s.name
+	got, _, _, _, _ := h.page(ctx, c, s, "first: 1000")
+	keys := map[string]item{}
+	for _, w := range s.want {
+		keys[w.id] = w
+	}
+	var sub []item
+	for _, id := range got {
+		w, ok := keys[id]
+		if !ok {
+			c.fail(kind, s.name, "lists %s, which the chain does not have in this list", id)
+			return
+		}
+		sub = append(sub, w)
+	}
+	if msg := matchOrder(got, sub, s.desc); msg != "" {
+		c.fail(kind, s.name, "%s", msg)
+		return
+	}
+	c.ok(kind)
+}
