@@ -10,13 +10,12 @@ import (
 	"math/big"
 	"os"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/modeldao/modeldao"
-	"github.com/modeldao/modeldao/contracts/bindings"
 )
 
 // Backend is what deployment and the DAO helpers need of a chain: ethclient.Client (any
@@ -24,6 +23,10 @@ import (
 type Backend interface {
 	bind.ContractBackend
 	bind.DeployBackend
+	// A resumed deployment asks whether the node still holds a transaction and whether the
+	// deployer's nonce was used; the CLI reads the deployer's balance.
+	ethereum.TransactionReader
+	ethereum.ChainStateReader
 	ChainID(ctx context.Context) (*big.Int, error)
 	BlockNumber(ctx context.Context) (uint64, error)
 }
@@ -40,7 +43,24 @@ type Config struct {
 	// Mint gives tokens to accounts in the deployment itself (the deployer keeps the right to
 	// mint; hand it to the timelock with Token.TransferOwnership for a real DAO).
 	Mint []Allocation
+	// Cancellers also get the timelock's CANCELLER_ROLE, next to the governor: a guardian
+	// that can stop a queued operation (the governor then reports the proposal Canceled).
+	Cancellers []common.Address
+	// TokenOwner is who may mint after the deployment: TokenOwnerDeployer (the default, for
+	// tests and dev chains), TokenOwnerTimelock (the DAO mints by proposal) or
+	// TokenOwnerNone (ownership renounced: the supply is fixed).
+	TokenOwner TokenOwner `json:",omitempty"`
 }
+
+// TokenOwner says who owns the token once deployed.
+type TokenOwner string
+
+// Token owners.
+const (
+	TokenOwnerDeployer TokenOwner = "deployer"
+	TokenOwnerTimelock TokenOwner = "timelock"
+	TokenOwnerNone     TokenOwner = "renounce"
+)
 
 // Allocation is an initial token balance.
 type Allocation struct {
@@ -105,134 +125,46 @@ func (d Deployment) WriteFile(path string) error {
 }
 
 // Deploy deploys token, timelock, governor and registry from auth's account and wires them:
-// the governor is the timelock's only proposer and canceller, anyone may execute a ready
-// operation, the deployer renounces the timelock admin role, and the timelock is the
-// registry's governance. All transactions are sent first and then awaited together; mine is
-// called after sending (pass the simulated backend's Commit, or nil for a chain that mines by
-// itself).
+// the governor is the timelock's only proposer and a canceller (with cfg.Cancellers), anyone
+// may execute a ready operation, the deployer renounces the timelock admin role, and the
+// timelock is the registry's governance. It runs the Plan of the deployer's next nonce
+// without a progress file; mine is called after sending (pass the simulated backend's
+// Commit, or nil for a chain that mines by itself).
 func Deploy(ctx context.Context, b Backend, auth *bind.TransactOpts, cfg Config, mine func()) (*Deployment, error) {
-	chainID, err := b.ChainID(ctx)
+	plan, err := NewPlan(ctx, b, auth.From, cfg, nil)
 	if err != nil {
-		return nil, modeldao.WrapError(modeldao.EUNAVAILABLE, err, "read chain id")
+		return nil, err
 	}
-	opts := *auth
-	opts.Context = ctx
-	// Nonces are assigned here: the pending nonce of a node's pool may lag behind a
-	// transaction just sent, and several are sent before any is mined.
-	nonce, err := b.PendingNonceAt(ctx, auth.From)
+	res, err := plan.Execute(ctx, b, auth, ExecOptions{Mine: mine})
 	if err != nil {
-		return nil, modeldao.WrapError(modeldao.EUNAVAILABLE, err, "read the deployer's nonce")
+		return nil, err
 	}
-	next := func() *bind.TransactOpts {
-		o := opts
-		o.Nonce = new(big.Int).SetUint64(nonce)
-		nonce++
-		return &o
-	}
-	var txs []*types.Transaction
-	// track records a sent transaction, so that all of them are awaited together.
-	track := func(what string) func(*types.Transaction, error) error {
-		return func(tx *types.Transaction, err error) error {
-			if err != nil {
-				return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "send %s", what)
-			}
-			txs = append(txs, tx)
-			return nil
-		}
-	}
+	return &res.Deployment, nil
+}
 
-	// flush mines what was sent and checks every receipt.
-	var first *types.Receipt
-	flush := func() error {
-		if mine != nil {
-			mine()
-		}
-		for i, tx := range txs {
-			var r *types.Receipt
-			if mine == nil {
-				var err error
-				if r, err = bind.WaitMined(ctx, b, tx); err != nil {
-					return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "wait for deployment transaction %s", tx.Hash())
-				}
-			} else {
-				// A chain mined on demand may seal only part of the pool in one block: mine
-				// until the transaction is in, a bounded number of times.
-				for attempt := 0; ; attempt++ {
-					if r, _ = b.TransactionReceipt(ctx, tx.Hash()); r != nil {
-						break
-					}
-					if attempt == 10 {
-						return modeldao.Errorf(modeldao.EUNAVAILABLE, "deployment transaction %s was not mined after 10 blocks", tx.Hash())
-					}
-					mine()
-				}
-			}
-			if r.Status != types.ReceiptStatusSuccessful {
-				return modeldao.Errorf(modeldao.EINTERNAL, "deployment transaction %d (%s) reverted", i, tx.Hash())
-			}
-			if first == nil {
-				first = r
-			}
-		}
-		txs = txs[:0]
-		return nil
+// WithGasMargin returns b with gas estimates raised by half plus 60000 gas (GasLimit).
+// Estimates run against the latest block, transactions in the next one: ERC20Votes then
+// writes new checkpoints where the estimate updated the latest ones in place, and a
+// delegation measured at 186k gas by eth_estimateGas was seen to use 294k; a deployment's
+// mints in one block revert the same way without it. Unused gas is not charged.
+func WithGasMargin(b Backend) Backend {
+	if _, ok := b.(margin); ok {
+		return b
 	}
+	return margin{b}
+}
 
-	tokenAddr, tx, token, err := bindings.DeployToken(next(), b, cfg.TokenName, cfg.TokenSymbol, auth.From)
-	if err := track("token deployment")(tx, err); err != nil {
-		return nil, err
+// GasLimit is the limit WithGasMargin sets for an estimate.
+func GasLimit(estimate uint64) uint64 { return estimate + estimate/2 + 60_000 }
+
+type margin struct{ Backend }
+
+func (m margin) EstimateGas(ctx context.Context, msg ethereum.CallMsg) (uint64, error) {
+	g, err := m.Backend.EstimateGas(ctx, msg)
+	if err != nil {
+		return 0, err
 	}
-	timelockAddr, tx, timelock, err := bindings.DeployTimelock(next(), b, new(big.Int).SetUint64(cfg.TimelockDelay),
-		nil, []common.Address{{}}, auth.From)
-	if err := track("timelock deployment")(tx, err); err != nil {
-		return nil, err
-	}
-	// The governor's constructor reads the token's clock, so the token must be mined first.
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	threshold := cfg.ProposalThreshold
-	if threshold == nil {
-		threshold = new(big.Int)
-	}
-	governorAddr, tx, _, err := bindings.DeployGovernor(next(), b, tokenAddr, timelockAddr,
-		new(big.Int).SetUint64(cfg.VotingDelay), cfg.VotingPeriod, threshold, new(big.Int).SetUint64(cfg.QuorumPercent))
-	if err := track("governor deployment")(tx, err); err != nil {
-		return nil, err
-	}
-	registryAddr, tx, _, err := bindings.DeployRegistry(next(), b, timelockAddr)
-	if err := track("registry deployment")(tx, err); err != nil {
-		return nil, err
-	}
-	// Role ids are constants of TimelockController; computing them locally saves calls
-	// against contracts that are not mined yet.
-	proposer, canceller := roleID("PROPOSER_ROLE"), roleID("CANCELLER_ROLE")
-	if err := track("proposer role grant")(timelock.GrantRole(next(), proposer, governorAddr)); err != nil {
-		return nil, err
-	}
-	if err := track("canceller role grant")(timelock.GrantRole(next(), canceller, governorAddr)); err != nil {
-		return nil, err
-	}
-	for _, a := range cfg.Mint {
-		if err := track("mint")(token.Mint(next(), a.To, a.Amount)); err != nil {
-			return nil, err
-		}
-	}
-	if err := track("admin renounce")(timelock.RenounceRole(next(), common.Hash{}, auth.From)); err != nil {
-		return nil, err
-	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	return &Deployment{
-		ChainID:   chainID.Uint64(),
-		Token:     tokenAddr,
-		Governor:  governorAddr,
-		Timelock:  timelockAddr,
-		Registry:  registryAddr,
-		Block:     first.BlockNumber.Uint64(),
-		BlockHash: first.BlockHash,
-	}, nil
+	return GasLimit(g), nil
 }
 
 func roleID(name string) [32]byte {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -20,21 +19,9 @@ import (
 	"github.com/modeldao/modeldao/contracts"
 )
 
-// WithGasMargin returns b with gas estimates raised by half plus 60000 gas. Estimates run
-// against the latest block, transactions in the next one: ERC20Votes then writes new
-// checkpoints where the estimate updated the latest ones in place, and a delegation measured
-// at 186k gas by eth_estimateGas was seen to use 294k. Unused gas is not charged.
-func WithGasMargin(b contracts.Backend) contracts.Backend { return margin{b} }
-
-type margin struct{ contracts.Backend }
-
-func (m margin) EstimateGas(ctx context.Context, msg ethereum.CallMsg) (uint64, error) {
-	g, err := m.Backend.EstimateGas(ctx, msg)
-	if err != nil {
-		return 0, err
-	}
-	return g + g/2 + 60_000, nil
-}
+// WithGasMargin returns b with gas estimates raised by half plus 60000 gas (see
+// contracts.WithGasMargin, where it lives so that deployments use it too).
+func WithGasMargin(b contracts.Backend) contracts.Backend { return contracts.WithGasMargin(b) }
 
 // ReceiptReader is what WaitMined needs.
 type ReceiptReader interface {
