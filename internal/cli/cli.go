@@ -64,7 +64,7 @@ func register(c *command) { commands = append(commands, c) }
 
 // groups lists the words that only introduce subcommands, with their summaries.
 var groups = map[string]string{
-	"propose":         "create governance proposals (approve, reject, revoke, policy, auditor)",
+	"propose":         "create governance proposals (approve, reject, revoke, policy, policy retire, auditor)",
 	"propose auditor": "propose to add or remove an auditor",
 	"audit":           "post bias audits",
 }
@@ -263,9 +263,9 @@ Usage: modeldao <command> [arguments] [flags]
 		title string
 		names []string
 	}{
-		{"Run the stack", []string{"dev", "serve", "index", "pin"}},
+		{"Run the stack", []string{"dev", "deploy", "serve", "index", "pin"}},
 		{"Publishers", []string{"publish"}},
-		{"Voters and proposers", []string{"propose approve", "propose reject", "propose revoke", "propose policy", "propose auditor add", "propose auditor remove", "vote", "delegate", "queue", "execute", "mine"}},
+		{"Voters and proposers", []string{"propose approve", "propose reject", "propose revoke", "propose policy", "propose policy retire", "propose auditor add", "propose auditor remove", "vote", "delegate", "queue", "execute", "mine"}},
 		{"Auditors", []string{"audit submit"}},
 		{"Everyone (through the GraphQL API)", []string{"proposals", "models", "status"}},
 		{"Operators", []string{"verify", "digest", "reindex"}},

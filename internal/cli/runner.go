@@ -128,6 +128,11 @@ func (r *runner) chainFlags(fs *flag.FlagSet) {
 // txFlags are the flags of commands that send transactions.
 func (r *runner) txFlags(fs *flag.FlagSet) {
 	r.chainFlags(fs)
+	r.keyFlags(fs)
+}
+
+// keyFlags choose the sending account and how long to wait for its transactions.
+func (r *runner) keyFlags(fs *flag.FlagSet) {
 	fs.StringVar(&r.keystoreFile, "keystore", r.getenv(EnvKeystore), "encrypted keystore file of the sending account (env "+EnvKeystore+"); default: the key in "+EnvPrivateKey)
 	fs.StringVar(&r.pwFile, "password-file", r.getenv(EnvPasswordFile), "file holding the keystore's password (env "+EnvPasswordFile+")")
 	fs.IntVar(&r.devAccount, "dev-account", -1, "send from this dev account of modeldao dev (0-9; dev chain only)")
