@@ -244,6 +244,9 @@ func setupDeploy(r *runner, fs *flag.FlagSet) func(context.Context, []string) er
 	dryRun := fs.Bool("dry-run", false, "print the plan, the contracts' addresses and the gas estimate; send nothing")
 	confirmations := fs.Uint64("confirmations", 1, "blocks (the deployment's last included) to wait for before checking and writing the file")
 	batch := fs.Int("batch", contracts.DefaultBatch, "transactions sent before waiting for them to be mined")
+	// DEPLOYMENT_FILE names the file deploy writes, not one to read: the configuration check
+	// of the other commands must not look for it.
+	r.hasDeployment, r.deploymentFile = true, ""
 	return func(ctx context.Context, args []string) error {
 		if err := needArgs(args, 0, ""); err != nil {
 			return err

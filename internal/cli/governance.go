@@ -803,13 +803,15 @@ func setupMine(r *runner, fs *flag.FlagSet) func(context.Context, []string) erro
 			}
 			return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "the node at %s", r.rpcURL)
 		}
-		if *blocks > 0 {
-			if err := c.CallContext(ctx, nil, "anvil_mine", hexutil.Uint64(*blocks)); err != nil {
+		// Time first: anvil's evm_increaseTime only moves the time of the next block, so the
+		// blocks mined after it carry the new time (the dev chain's mines one at once).
+		if *advance > 0 {
+			if err := c.CallContext(ctx, nil, "evm_increaseTime", uint64(*advance/time.Second)); err != nil {
 				return devErr(err)
 			}
 		}
-		if *advance > 0 {
-			if err := c.CallContext(ctx, nil, "evm_increaseTime", uint64(*advance/time.Second)); err != nil {
+		if *blocks > 0 {
+			if err := c.CallContext(ctx, nil, "anvil_mine", hexutil.Uint64(*blocks)); err != nil {
 				return devErr(err)
 			}
 		}
