@@ -227,7 +227,7 @@ func setupDeploy(r *runner, fs *flag.FlagSet) func(context.Context, []string) er
 	r.keyFlags(fs)
 	r.jsonFlag(fs)
 	out := fs.String("out", r.envOr(config.EnvDeploymentFile, "deployment.json"), "deployment file to write (env "+config.EnvDeploymentFile+")")
-	progress := fs.String("progress", "", "progress file of the transactions sent, to resume from (default: the --out file with .progress)")
+	progress := fs.String("progress", "", "progress file of the transactions sent, to resume from (default: the --out file with .progress.json in place of .json)")
 	name := fs.String("name", "ModelDAO", "token name")
 	symbol := fs.String("symbol", "MDAO", "token symbol")
 	dist := fs.String("distribution", "", "CSV file of address,amount: the initial token distribution")

@@ -144,7 +144,9 @@ func TestDeploy(t *testing.T) {
 			"deploy", "--distribution", dist, "--out", filepath.Join(t.TempDir(), "d.json"))
 		// No node, and a node that refuses every request.
 		fails(t, env{"ETH_RPC_URL": fmt.Sprintf("http://127.0.0.1:%d", freePort(t))}, ExitUnavailable, "no Ethereum node answers", deployArgs...)
-		refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "forbidden: bad API key", http.StatusForbidden) }))
+		refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "forbidden: bad API key", http.StatusForbidden)
+		}))
 		defer refusing.Close()
 		fails(t, env{"ETH_RPC_URL": refusing.URL}, ExitUnavailable, "403 Forbidden", deployArgs...)
 		if _, err := os.Stat(out); err == nil {
