@@ -135,7 +135,8 @@ func Deploy(ctx context.Context, b Backend, auth *bind.TransactOpts, cfg Config,
 	if err != nil {
 		return nil, err
 	}
-	res, err := plan.Execute(ctx, b, auth, ExecOptions{Mine: mine})
+	// One batch per phase, as before plans existed: tests and the dev stack count blocks.
+	res, err := plan.Execute(ctx, b, auth, ExecOptions{Mine: mine, Batch: len(plan.Steps)})
 	if err != nil {
 		return nil, err
 	}
