@@ -46,6 +46,18 @@ type Call struct {
 	Params json.RawMessage `json:"params"`
 }
 
+// Param decodes the i-th parameter of the call into v.
+func (c Call) Param(i int, v any) error {
+	var params []json.RawMessage
+	if err := json.Unmarshal(c.Params, &params); err != nil {
+		return fmt.Errorf("rpcproxy: params of %s: %w", c.Method, err)
+	}
+	if i >= len(params) {
+		return fmt.Errorf("rpcproxy: %s has %d params, not %d", c.Method, len(params), i+1)
+	}
+	return json.Unmarshal(params[i], v)
+}
+
 // Stage is where a hold stops a call.
 type Stage int
 
@@ -63,8 +75,9 @@ type Hold struct {
 	Match func(Call) bool
 	// Stage is where the call is stopped.
 	Stage Stage
-	// Then runs while the call is stopped; the call goes on when it returns.
-	Then func(ctx context.Context) error
+	// Then runs while the call is stopped, with the call that matched; the call goes on
+	// when it returns.
+	Then func(ctx context.Context, c Call) error
 	// Times is how many calls to hold (0 means 1).
 	Times int
 }
@@ -96,7 +109,7 @@ func (h *Held) Wait(ctx context.Context) error {
 	return errors.Join(h.errs...)
 }
 
-// Calls returns the calls of the requests held so far.
+// Calls returns the calls held so far.
 func (h *Held) Calls() []Call {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -258,8 +271,9 @@ func parse(body []byte) []Call {
 	return []Call{c}
 }
 
-// admit counts the calls, draws the delay and claims the first hold that matches.
-func (p *Proxy) admit(calls []Call) (time.Duration, *hold) {
+// admit counts the calls, draws the delay and claims the first hold that matches, returning
+// it with the call that matched.
+func (p *Proxy) admit(calls []Call) (time.Duration, *hold, Call) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range calls {
@@ -276,11 +290,11 @@ func (p *Proxy) admit(calls []Call) (time.Duration, *hold) {
 		for _, c := range calls {
 			if h.Match(c) {
 				h.left--
-				return d, h
+				return d, h, c
 			}
 		}
 	}
-	return d, nil
+	return d, nil, Call{}
 }
 
 // unclaim gives a hold back when its call ended before it was held (the client gave up
@@ -295,15 +309,15 @@ func (p *Proxy) unclaim(h *hold) {
 }
 
 // release runs a hold's Then and records its outcome.
-func (p *Proxy) release(ctx context.Context, h *hold, calls []Call) {
-	p.log.Info("rpc proxy holds a call", "method", calls[0].Method, "stage", h.Stage)
+func (p *Proxy) release(ctx context.Context, h *hold, c Call) {
+	p.log.Debug("rpc proxy holds a call", "method", c.Method, "params", string(c.Params), "stage", h.Stage)
 	var err error
 	if h.Then != nil {
 		// The test's change of the chain runs to its end even if the client gives up.
-		err = h.Then(context.WithoutCancel(ctx))
+		err = h.Then(context.WithoutCancel(ctx), c)
 	}
 	h.held.mu.Lock()
-	h.held.calls = append(h.held.calls, calls...)
+	h.held.calls = append(h.held.calls, c)
 	h.held.released++
 	if err != nil {
 		h.held.errs = append(h.held.errs, err)
@@ -322,7 +336,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	calls := parse(body)
-	delay, h := p.admit(calls)
+	delay, h, matched := p.admit(calls)
 	t := time.NewTimer(delay)
 	select {
 	case <-t.C:
@@ -332,7 +346,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h != nil && h.Stage == Request {
-		p.release(ctx, h, calls)
+		p.release(ctx, h, matched)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.opts.Target, bytes.NewReader(body))
 	if err != nil {
@@ -354,7 +368,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h != nil && h.Stage == Response {
-		p.release(ctx, h, calls)
+		p.release(ctx, h, matched)
 	}
 	if ctx.Err() != nil {
 		return // killed while held: the client sees a dropped connection

@@ -3,6 +3,7 @@ package rpcproxy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"sync"
@@ -117,7 +118,7 @@ func TestHoldResponseUntilTheChainChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The node answers 10; before the answer reaches the client, 4 blocks are rolled back.
-	held := p.Hold(rpcproxy.Hold{Match: rpcproxy.Method("eth_blockNumber"), Then: func(ctx context.Context) error {
+	held := p.Hold(rpcproxy.Hold{Match: rpcproxy.Method("eth_blockNumber"), Then: func(ctx context.Context, _ rpcproxy.Call) error {
 		return node.Rollback(ctx, 4)
 	}})
 	if n := blockNumber(t, c); n != 10 {
@@ -135,7 +136,11 @@ func TestHoldResponseUntilTheChainChanged(t *testing.T) {
 
 	// The same with the request held: the node sees it only after the rollback, and a log
 	// query past the new head is refused as out of range.
-	held = p.Hold(rpcproxy.Hold{Match: rpcproxy.Method("eth_getLogs"), Stage: rpcproxy.Request, Then: func(ctx context.Context) error {
+	held = p.Hold(rpcproxy.Hold{Match: rpcproxy.Method("eth_getLogs"), Stage: rpcproxy.Request, Then: func(ctx context.Context, c rpcproxy.Call) error {
+		var q struct{ FromBlock hexutil.Uint64 }
+		if err := c.Param(0, &q); err != nil || q.FromBlock != 5 {
+			return fmt.Errorf("held log query from block %d (%v), want 5", q.FromBlock, err)
+		}
 		return node.Rollback(ctx, 3)
 	}})
 	_, err := c.FilterLogs(ctx, ethereum.FilterQuery{FromBlock: big.NewInt(5), ToBlock: big.NewInt(6)})
@@ -159,7 +164,7 @@ func TestHoldNthCallAndThenError(t *testing.T) {
 	_, c := dial(t, p.URL())
 	boom := errors.New("boom")
 	held := p.Hold(rpcproxy.Hold{Match: rpcproxy.MethodWith("eth_getBlockByNumber", `"0x0"`), Times: 2,
-		Then: func(context.Context) error { return boom }})
+		Then: func(context.Context, rpcproxy.Call) error { return boom }})
 	for range 3 {
 		if _, err := c.HeaderByNumber(ctx, big.NewInt(1)); !errors.Is(err, ethereum.NotFound) {
 			t.Fatalf("block 1: %v", err) // does not match: not held
@@ -193,7 +198,7 @@ func TestKillStopAndRestartOnTheSamePort(t *testing.T) {
 
 	// Killed while a response is held: the client sees a broken call, not an answer.
 	entered, release := make(chan struct{}), make(chan struct{})
-	wait := func(context.Context) error {
+	wait := func(context.Context, rpcproxy.Call) error {
 		close(entered)
 		<-release
 		return nil
