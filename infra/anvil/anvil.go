@@ -214,8 +214,8 @@ func (n *Node) Client() *ethclient.Client { return n.client }
 // RPC returns the raw JSON-RPC client, for anvil's own methods.
 func (n *Node) RPC() *rpc.Client { return n.rpc }
 
-// Backend returns the client as what contract bindings and contracts.Deploy need.
-func (n *Node) Backend() contracts.Backend { return n.client }
+// Eth returns the client as what contract bindings and contracts.Deploy need.
+func (n *Node) Eth() contracts.Backend { return n.client }
 
 // Keys returns the private keys of the funded accounts, in anvil's order.
 func (n *Node) Keys() []*ecdsa.PrivateKey { return n.keys }
