@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,10 @@ type anvilRun struct {
 	// base is the last block of the set-up: no reorg or rollback goes below it, so the
 	// contracts stay deployed.
 	base uint64
+	// mu serialises what changes the chain outside the scenario (mining, reorgs, rollbacks):
+	// a held call's reorg runs on the proxy's goroutine, and anvil must not mine and reorg at
+	// once (a block then goes missing from its number index).
+	mu sync.Mutex
 	// what happened, for failure messages
 	events []string
 }
@@ -80,6 +85,8 @@ func (r *anvilRun) maxDepth(ctx context.Context, want int) (int, uint64, error) 
 // branch's first block always gets a new transaction, so that no reorged block can come out
 // identical to the one it replaced. It does not touch the scenario: call Resync after it.
 func (r *anvilRun) reorg(ctx context.Context, depth int, first bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	depth, head, err := r.maxDepth(ctx, depth)
 	if err != nil || depth == 0 {
 		return err
@@ -190,6 +197,8 @@ func (r *anvilRun) tokenTx(acct int, nonce uint64) (*types.Transaction, error) {
 
 // rollback shortens the chain by depth blocks (at most down to the set-up).
 func (r *anvilRun) rollback(ctx context.Context, depth int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	depth, head, err := r.maxDepth(ctx, depth)
 	if err != nil || depth == 0 {
 		return err
@@ -199,6 +208,13 @@ func (r *anvilRun) rollback(ctx context.Context, depth int) error {
 	}
 	r.logf("rollback of %d blocks from head %d", depth, head)
 	return nil
+}
+
+// mine mines n empty blocks.
+func (r *anvilRun) mine(ctx context.Context, n int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.node.MineBlocks(ctx, n)
 }
 
 // history returns what happened, for failure messages.
@@ -255,6 +271,7 @@ func (f *follower) waitFor(ctx context.Context, what string, timeout time.Durati
 		}
 		if time.Now().After(deadline) {
 			st, _ := f.st.Status(ctx)
+
 			return fmt.Errorf("%s: not %s after %v (checkpoint %s, last error %q)", f.name, what, timeout, cp, st.LastError)
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -78,7 +78,7 @@ func reorgsUnderLatency(t *testing.T, seed uint64, rounds int) {
 		t.Helper()
 		done := holding.Hold(h)
 		// New blocks without DAO logs for the follower to fetch while the hold is set.
-		if err := r.node.MineBlocks(ctx, empty); err != nil {
+		if err := r.mine(ctx, empty); err != nil {
 			fail(err)
 		}
 		wait, cancel := context.WithTimeout(ctx, catchUpTimeout)
@@ -101,7 +101,7 @@ func reorgsUnderLatency(t *testing.T, seed uint64, rounds int) {
 		empty = 1 + r.rng.IntN(5)
 		switch kind := round % 6; kind {
 		case 0, 1: // a reorg while the slow follower is fetching the new blocks
-			if err := r.node.MineBlocks(ctx, empty); err != nil {
+			if err := r.mine(ctx, empty); err != nil {
 				fail(err)
 			}
 			time.Sleep(time.Duration(r.rng.IntN(300)) * time.Millisecond)
@@ -132,7 +132,7 @@ func reorgsUnderLatency(t *testing.T, seed uint64, rounds int) {
 		}
 		// Blocks after the change, so that every follower has something to fetch on the new
 		// branch.
-		if err := r.node.MineBlocks(ctx, 1+r.rng.IntN(3)); err != nil {
+		if err := r.mine(ctx, 1+r.rng.IntN(3)); err != nil {
 			fail(err)
 		}
 		caughtUp()
@@ -195,7 +195,7 @@ func TestAnvilChainShorterWhileLogsInFlight(t *testing.T) {
 				}
 				return nil
 			}})
-		if err := r.node.MineBlocks(ctx, 1+r.rng.IntN(3)); err != nil {
+		if err := r.mine(ctx, 1+r.rng.IntN(3)); err != nil {
 			t.Fatal(err)
 		}
 		wait, cancel := context.WithTimeout(ctx, catchUpTimeout)
@@ -211,7 +211,7 @@ func TestAnvilChainShorterWhileLogsInFlight(t *testing.T) {
 		if err := r.s.Random(ctx, 5+r.rng.IntN(10)); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.node.MineBlocks(ctx, 2); err != nil {
+		if err := r.mine(ctx, 2); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.caughtUp(ctx, r.node, catchUpTimeout); err != nil {
@@ -290,3 +290,4 @@ func checkpointOf(t *testing.T, st *store.Store) store.Checkpoint {
 	}
 	return cp
 }
+
