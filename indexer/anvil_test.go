@@ -187,7 +187,9 @@ func TestAnvilChainShorterWhileLogsInFlight(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if err := r.rollback(ctx, int(head-uint64(q.FromBlock))+1+r.rng.IntN(3)); err != nil {
+				// Below the query's first block and below the follower's checkpoint (the block
+				// before it), so that the follower has a block to roll back.
+				if err := r.rollback(ctx, int(head-uint64(q.FromBlock))+2+r.rng.IntN(3)); err != nil {
 					return err
 				}
 				if h, err := r.node.Head(ctx); err != nil || h.Number.Uint64() >= uint64(q.FromBlock) {
@@ -203,6 +205,11 @@ func TestAnvilChainShorterWhileLogsInFlight(t *testing.T) {
 		cancel()
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Without a new block, the follower must see that its checkpoint is gone and roll
+		// back to the new head; retrying the refused query cannot get it there.
+		if err := f.caughtUp(ctx, r.node, 15*time.Second); err != nil {
+			t.Fatalf("after the chain got shorter under a log query in flight: %v\nhistory:\n  %s", err, r.history())
 		}
 		if err := r.s.Resync(ctx); err != nil {
 			t.Fatal(err)
