@@ -160,29 +160,29 @@ func (s *Scenario) step(ctx context.Context) error {
 		if s.Versions > 0 {
 			_, _ = s.Audit(ctx, 1+uint64(s.pick(int(s.Versions))), s.pick(4) != 0)
 		}
-	case r < 19:
+	case r < 24:
 		return s.propose(ctx, holder)
-	case r < 43:
+	case r < 44:
 		s.voteWithReason(ctx, holder)
 	case r < 49:
 		return s.voteBySig(ctx, holder)
-	case r < 53:
+	case r < 52:
 		s.voteWithParams(ctx, holder)
-	case r < 57:
+	case r < 56:
 		s.delegate(ctx, holder)
-	case r < 60:
+	case r < 59:
 		s.redelegate(ctx)
-	case r < 65:
+	case r < 64:
 		s.transfer(ctx)
-	case r < 68:
+	case r < 67:
 		s.mint(ctx)
-	case r < 78:
+	case r < 76:
 		return s.queueOrExecute(ctx, holder)
-	case r < 83:
+	case r < 81:
 		return s.executeOnTimelock(ctx)
-	case r < 85:
+	case r < 83:
 		return s.cancelOnTimelock(ctx)
-	case r < 87:
+	case r < 86:
 		s.cancelPending(ctx)
 	default: // let blocks pass
 		return s.Node.MineBlocks(ctx, 1+s.pick(8))

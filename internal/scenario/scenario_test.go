@@ -122,7 +122,7 @@ func TestRandomOnDevchain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Random(ctx, 400); err != nil {
+	if err := s.Random(ctx, 500); err != nil {
 		t.Fatal(err)
 	}
 	checkCensus(t, s)
@@ -140,7 +140,7 @@ func TestRandomOnAnvil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Random(ctx, 400); err != nil {
+	if err := s.Random(ctx, 500); err != nil {
 		t.Fatal(err)
 	}
 	checkCensus(t, s)
