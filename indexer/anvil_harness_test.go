@@ -35,8 +35,9 @@ type anvilRun struct {
 	// contracts stay deployed.
 	base uint64
 	// mu serialises what changes the chain outside the scenario (mining, reorgs, rollbacks):
-	// a held call's reorg runs on the proxy's goroutine, and anvil must not mine and reorg at
-	// once (a block then goes missing from its number index).
+	// a held call's reorg runs on the proxy's goroutine. Unserialised, anvil 1.7.1 was seen
+	// to lose a block from its number index (eth_getBlockByNumber null below the head), which
+	// no indexer can follow.
 	mu sync.Mutex
 	// what happened, for failure messages
 	events []string

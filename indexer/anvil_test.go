@@ -38,8 +38,8 @@ func proxy(t *testing.T, target string, minLat, maxLat time.Duration, seed uint6
 // node but not yet delivered. One follower reads through a proxy with 30–90 ms per call, the
 // other through a proxy that holds those calls.
 func TestAnvilReorgsUnderLatencyAndHeldCalls(t *testing.T) {
-	for _, seed := range []uint64{21, 22} {
-		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { reorgsUnderLatency(t, seed, 10) })
+	for _, seed := range []uint64{21, 22, 23} {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { reorgsUnderLatency(t, seed, 8) })
 	}
 }
 
