@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -34,13 +35,16 @@ func differential(t *testing.T, b backend, seed uint64, stretches []int) {
 	nobody := common.HexToAddress("0x00000000000000000000000000000000DeaDBeef")
 	var kept []*saved
 	for i, n := range stretches {
+		start := time.Now()
 		if err := d.run(ctx, n-1); err != nil {
 			t.Fatalf("actions: %v", err)
 		}
 		if err := d.closeCall(ctx); err != nil {
 			t.Fatalf("actions: %v", err)
 		}
+		acted := time.Now()
 		at := h.index(ctx, t)
+		indexed := time.Now()
 		o := newOracle(ctx, t, h.rpc, h.s.DAO.Deployment, known, at)
 		t.Logf("checkpoint %d at block %d: %d proposals, %d votes, %d accounts, %d versions, %d audits, %d policies",
 			i+1, at, len(o.proposals), len(o.votes), len(o.addrs), len(o.versions), len(o.audits), len(o.policies))
@@ -63,6 +67,9 @@ func differential(t *testing.T, b backend, seed uint64, stretches []int) {
 			}
 		}
 		c.report()
+		// Where the time goes, to keep the package within its budget on a busy machine.
+		t.Logf("checkpoint %d took %s: actions %s, indexing %s, checks %s", i+1, time.Since(start).Round(time.Millisecond),
+			acted.Sub(start).Round(time.Millisecond), indexed.Sub(acted).Round(time.Millisecond), time.Since(indexed).Round(time.Millisecond))
 	}
 	t.Logf("driver: %d equalized voting powers, %d dust transfers, %d executions by the timelock, %d emptied delegators", d.equalized, d.dust, d.timelockExecuted, d.emptied)
 	if d.equalized == 0 || d.timelockExecuted == 0 || d.emptied == 0 {
