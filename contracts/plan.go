@@ -497,7 +497,7 @@ func (p *Plan) waitMined(ctx context.Context, b Backend, opt ExecOptions, i int,
 		var err error
 		if r, err = pollReceipt(wctx, b, hash); err != nil {
 			return nil, modeldao.WrapError(modeldao.EUNAVAILABLE, err,
-				"the transaction to %s (%s) was not mined in time: is the chain producing blocks, is the gas price high enough? Run again to resume", st.Name, hash.Hex())
+				"the transaction to %s (%s) was not mined in time (is the chain producing blocks, is the gas price high enough?): run again to resume", st.Name, hash.Hex())
 		}
 	}
 	if r.Status != types.ReceiptStatusSuccessful {

@@ -2,14 +2,12 @@ package cli
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"fmt"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/modeldao/modeldao/contracts"
 	"github.com/modeldao/modeldao/devchain"
+	"github.com/modeldao/modeldao/infra/anvil"
 	"github.com/modeldao/modeldao/infra/redisserver"
 )
 
@@ -242,56 +241,35 @@ func TestDeploy(t *testing.T) {
 	})
 }
 
-// anvilKey is the first of anvil's well-known dev keys (its default mnemonic).
-const anvilKey = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-
-// startAnvil starts .bin/anvil on a free loopback port (the infra/anvil launcher of the
-// anvil branch is not on main yet) and returns its URL.
-func startAnvil(t *testing.T) string {
-	t.Helper()
-	bin, err := filepath.Abs("../../.bin/anvil")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("anvil is not built (make tools): %v", err)
-	}
-	port := freePort(t)
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--chain-id", "31337", "--silent")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitFor(t, "anvil to answer", func() (bool, error) {
-		c, err := ethclient.Dial(url)
-		if err != nil {
-			return false, err
-		}
-		defer c.Close()
-		_, err = c.ChainID(context.Background())
-		return err == nil, err
-	})
-	return url
-}
-
-// TestDeployAnvil deploys on anvil and governs with the result: delegate, propose a
-// policy, vote, queue, execute, then propose to retire it (modeldao propose policy retire).
+// TestDeployAnvil deploys on anvil, interrupted while anvil does not mine and resumed
+// after anvil forgot the transactions in its pool (they are sent again from the progress
+// file), then governs with the result: delegate, propose a policy, vote, queue, execute,
+// and propose to retire it (modeldao propose policy retire).
 func TestDeployAnvil(t *testing.T) {
-	url := startAnvil(t)
-	me := crypto.PubkeyToAddress(mustKey(t, anvilKey).PublicKey)
+	ctx := context.Background()
+	node := anvil.StartT(t, anvil.Options{Quiet: true, NoMining: true})
+	key := node.Keys()[0]
+	me := node.Address(0)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "deployment.json")
 	dist := writeFile(t, "dist.csv", me.Hex()+",1000000000000000000000\n")
-	e := env{"ETH_RPC_URL": url, EnvPrivateKey: anvilKey, "DEPLOYMENT_FILE": out}
+	e := env{"ETH_RPC_URL": node.URL(), EnvPrivateKey: fmt.Sprintf("%x", crypto.FromECDSA(key)), "DEPLOYMENT_FILE": out}
+	args := []string{"deploy", "--chain-id", "31337", "--distribution", dist, "--units", "base", "--voting-delay", "1", "--voting-period", "5",
+		"--timelock-delay", "60s", "--token-owner", "renounce"}
+	fails(t, e, ExitUnavailable, "run again to resume", append(args, "--timeout", "1s")...)
+	if err := node.DropSender(ctx, me); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.SetAutomine(ctx, true); err != nil {
+		t.Fatal(err)
+	}
 	var d deployResult
-	ok(t, e, &d, "deploy", "--chain-id", "31337", "--distribution", dist, "--units", "base", "--voting-delay", "1", "--voting-period", "5",
-		"--timelock-delay", "60s", "--token-owner", "renounce", "--json")
-	if d.Token == (common.Address{}) || d.Resumed != 0 {
-		t.Fatalf("deploy on anvil: %+v", d)
+	r := ok(t, e, &d, append(args, "--json")...)
+	if d.Token == (common.Address{}) || d.Resumed != 2 || strings.Count(r.stderr, "(the node did not have it)") != 2 {
+		t.Fatalf("resumed deploy on anvil: %+v\n%s", d, r.stderr)
+	}
+	if n, _ := node.Client().NonceAt(ctx, me, nil); n != d.Nonce+uint64(len(d.Steps)) {
+		t.Errorf("deployer nonce %d, want %d", n, d.Nonce+uint64(len(d.Steps)))
 	}
 	fails(t, e, ExitUsage, "not a policy id", "propose", "policy", "retire", "x")
 	fails(t, e, ExitFailure, "there is no policy 1 (the registry has 0)", "propose", "policy", "retire", "1")
@@ -329,13 +307,4 @@ func TestDeployAnvil(t *testing.T) {
 	if !p.CaughtUp || p.Events < 10 {
 		t.Errorf("index --once on anvil: %+v", p)
 	}
-}
-
-func mustKey(t *testing.T, hexKey string) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := crypto.HexToECDSA(strings.TrimPrefix(hexKey, "0x"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
