@@ -191,3 +191,43 @@ func TestPlanResumeNonceTaken(t *testing.T) {
 		t.Fatalf("resume over a taken nonce: %v", err)
 	}
 }
+
+// refusing is a node that answers every transaction with a JSON-RPC error.
+type refusing struct{ contracts.Backend }
+
+type rpcErr struct{}
+
+func (rpcErr) Error() string  { return "insufficient funds for gas * price + value" }
+func (rpcErr) ErrorCode() int { return -32000 }
+
+func (refusing) SendTransaction(context.Context, *types.Transaction) error { return rpcErr{} }
+
+// TestPlanRefused: a transaction the node refuses is not kept in the progress file (the
+// node holds no such transaction), so the next run signs it afresh.
+func TestPlanRefused(t *testing.T) {
+	ctx := context.Background()
+	chain, err := devchain.New(devchain.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	cfg := contracts.DefaultConfig()
+	plan, err := contracts.NewPlan(ctx, chain.Client, chain.Accounts[0].Address, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	progress := filepath.Join(t.TempDir(), "p.json")
+	opt := contracts.ExecOptions{Mine: func() { chain.Commit() }, ProgressFile: progress}
+	_, err = plan.Execute(ctx, refusing{chain.Client}, chain.Opts(0), opt)
+	if modeldao.ErrorCode(err) != modeldao.EINVALID || !strings.Contains(err.Error(), "the node refused the transaction to deploy the token") {
+		t.Fatalf("refused: %v", err)
+	}
+	prog, err := contracts.LoadProgress(progress)
+	if err != nil || prog == nil || len(prog.Sent) != 0 {
+		t.Fatalf("progress after a refusal: %+v %v", prog, err)
+	}
+	res, err := plan.Execute(ctx, chain.Client, chain.Opts(0), opt)
+	if err != nil || res.Resumed != 0 || res.Deployment.Token != plan.Token {
+		t.Fatalf("after the refusal: %+v %v", res, err)
+	}
+}

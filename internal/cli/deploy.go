@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/config"
@@ -76,7 +77,7 @@ type deployResult struct {
 	Gas            uint64           `json:"gas"`      // estimated gas of the steps still to send
 	GasPrice       string           `json:"gasPrice"` // wei
 	Cost           string           `json:"cost"`     // wei: Gas × GasPrice
-	Reserve        string           `json:"reserve"`  // wei the node wants available: the gas limits × GasPrice
+	Reserve        string           `json:"reserve"`  // wei the node wants available: the gas limits × the most a transaction may pay per gas
 	Balance        string           `json:"balance"`  // wei
 	Block          uint64           `json:"startBlock,omitempty"`
 	BlockHash      *common.Hash     `json:"startBlockHash,omitempty"`
@@ -115,6 +116,28 @@ func (d *deployResult) text(w io.Writer) {
 		fmt.Fprintf(w, "Resumed: %d of %d transactions were sent by an earlier run.\n", d.Resumed, len(d.Steps))
 	}
 	fmt.Fprintf(w, "Checked on chain. Deployment file: %s\nNext: DEPLOYMENT_FILE=%s modeldao index\n", d.DeploymentFile, d.DeploymentFile)
+}
+
+// gasPrices returns the price a deployment transaction is expected to pay per gas and the
+// most it may pay: on a chain with a base fee, go-ethereum's transactors offer twice the
+// base fee plus the tip, and a node accepts a transaction only when the balance covers its
+// gas limit at that cap.
+func gasPrices(ctx context.Context, eth *ethclient.Client) (price, capPrice *big.Int, err error) {
+	head, err := eth.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if head.BaseFee == nil {
+		p, err := eth.SuggestGasPrice(ctx)
+		return p, p, err
+	}
+	tip, err := eth.SuggestGasTipCap(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	price = new(big.Int).Add(head.BaseFee, tip)
+	capPrice = new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip)
+	return price, capPrice, nil
 }
 
 // formatUnits writes a decimal count of base units with decimals digits as a decimal.
@@ -242,7 +265,7 @@ func setupDeploy(r *runner, fs *flag.FlagSet) func(context.Context, []string) er
 	fs.Var(&cancellers, "canceller", "also give this address (a guardian) the timelock's canceller role (repeatable)")
 	chainID := fs.Uint64("chain-id", 0, "refuse to deploy unless the node serves this chain id")
 	dryRun := fs.Bool("dry-run", false, "print the plan, the contracts' addresses and the gas estimate; send nothing")
-	confirmations := fs.Uint64("confirmations", 1, "blocks (the deployment's last included) to wait for before checking and writing the file")
+	confirmations := fs.Uint64("confirmations", 1, "blocks (the deployment's last included) to wait for before checking and writing the file; more than 1 needs a chain that makes blocks without transactions")
 	batch := fs.Int("batch", contracts.DefaultBatch, "transactions sent before waiting for them to be mined")
 	// DEPLOYMENT_FILE names the file deploy writes, not one to read: the configuration check
 	// of the other commands must not look for it.
@@ -324,7 +347,7 @@ func setupDeploy(r *runner, fs *flag.FlagSet) func(context.Context, []string) er
 				limits += contracts.GasLimit(gas[i])
 			}
 		}
-		price, err := eth.SuggestGasPrice(ctx)
+		price, capPrice, err := gasPrices(ctx, eth)
 		if err != nil {
 			return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "read the gas price from %s", r.rpcURL)
 		}
@@ -333,7 +356,7 @@ func setupDeploy(r *runner, fs *flag.FlagSet) func(context.Context, []string) er
 			return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "read the balance of %s", opts.From.Hex())
 		}
 		cost := new(big.Int).Mul(new(big.Int).SetUint64(res.Gas), price)
-		reserve := new(big.Int).Mul(new(big.Int).SetUint64(limits), price)
+		reserve := new(big.Int).Mul(new(big.Int).SetUint64(limits), capPrice)
 		res.GasPrice, res.Cost, res.Reserve, res.Balance = price.String(), cost.String(), reserve.String(), balance.String()
 		if *dryRun {
 			return r.print(res, res.text)
