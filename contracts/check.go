@@ -35,11 +35,7 @@ func (p *Plan) Estimate(ctx context.Context) ([]uint64, error) {
 	if err != nil {
 		return nil, modeldao.WrapError(modeldao.EINTERNAL, err, "estimate: chain id")
 	}
-	cfg := p.Config
-	if cfg.TokenOwner == "" || cfg.TokenOwner == TokenOwnerDeployer {
-		cfg.TokenOwner = TokenOwnerDeployer
-	}
-	stand, err := PlanAt(id.Uint64(), from, p.Nonce, cfg)
+	stand, err := PlanAt(id.Uint64(), from, p.Nonce, p.Config)
 	if err != nil {
 		return nil, err
 	}
