@@ -260,6 +260,15 @@ type Account struct {
 	FirstSeen      Provenance     `json:"firstSeen"`
 }
 
+// IsDelegate reports whether the account is a delegate: at least one account (itself
+// included) delegates to it, or it has voting power. Voting power comes only from delegators'
+// balances, so the second part only matters within a transaction that moves a delegation
+// (the token emits the delegate change before the vote change). Every ordering of the API's
+// delegates lists exactly these accounts, those with no voting power included.
+func (a *Account) IsDelegate() bool {
+	return a.DelegatorCount > 0 || a.VotingPower != nil && a.VotingPower.Sign() > 0
+}
+
 // Delegation is one change of an account's delegate.
 type Delegation struct {
 	Delegator  common.Address `json:"delegator"`
@@ -292,5 +301,8 @@ type IndexerStatus struct {
 	Lag          uint64 `json:"lag"`
 	Reorgs       int    `json:"reorgs"`
 	LastError    string `json:"lastError,omitempty"`
-	UpdatedAt    int64  `json:"updatedAt"` // Unix milliseconds
+	LastErrorAt  int64  `json:"lastErrorAt,omitempty"` // Unix milliseconds
+	HeadSeenAt   int64  `json:"headSeenAt,omitempty"`  // Unix milliseconds of the last successful head read
+	Healthy      bool   `json:"healthy"`               // the last chain and Redis calls succeeded
+	UpdatedAt    int64  `json:"updatedAt"`             // Unix milliseconds
 }

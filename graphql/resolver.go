@@ -623,7 +623,7 @@ func (r *proposalResolver) Eta(ctx context.Context, obj *modeldao.Proposal) (*ti
 }
 
 func (r *proposalResolver) Tally(ctx context.Context, obj *modeldao.Proposal) (*model.Tally, error) {
-	return tally(obj), nil
+	return model.NewTally(obj.Tally.For, obj.Tally.Against, obj.Tally.Abstain, obj.Quorum), nil
 }
 
 func nz(x *big.Int) *big.Int {
@@ -631,30 +631,6 @@ func nz(x *big.Int) *big.Int {
 		return new(big.Int)
 	}
 	return x
-}
-
-// percent is 100 × a / b, 0 when b is 0.
-func percent(a, b *big.Int) float64 {
-	if b.Sign() == 0 {
-		return 0
-	}
-	f, _ := new(big.Rat).SetFrac(new(big.Int).Mul(a, big.NewInt(100)), b).Float64()
-	return f
-}
-
-func tally(p *modeldao.Proposal) *model.Tally {
-	t := &model.Tally{For: nz(p.Tally.For), Against: nz(p.Tally.Against), Abstain: nz(p.Tally.Abstain), Quorum: p.Quorum}
-	t.Total = new(big.Int).Add(new(big.Int).Add(t.For, t.Against), t.Abstain)
-	t.ForPercent, t.AgainstPercent, t.AbstainPercent = percent(t.For, t.Total), percent(t.Against, t.Total), percent(t.Abstain, t.Total)
-	if p.Quorum != nil {
-		counted := new(big.Int).Add(t.For, t.Abstain)
-		t.QuorumReached = counted.Cmp(p.Quorum) >= 0
-		if p.Quorum.Sign() > 0 {
-			q := percent(counted, p.Quorum)
-			t.QuorumPercent = &q
-		}
-	}
-	return t
 }
 
 func (r *proposalResolver) Actions(ctx context.Context, obj *modeldao.Proposal) ([]*model.Action, error) {

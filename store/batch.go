@@ -45,18 +45,6 @@ func (s *Store) Checkpoint(ctx context.Context) (Checkpoint, bool, error) {
 	return cp, err == nil, err
 }
 
-// BlockHash returns the hash recorded for block n inside the undo window, if any.
-func (s *Store) BlockHash(ctx context.Context, n uint64) (common.Hash, bool, error) {
-	v, err := s.rdb.HGet(ctx, s.keys.Blocks(), strconv.FormatUint(n, 10)).Result()
-	if errors.Is(err, redis.Nil) {
-		return common.Hash{}, false, nil
-	}
-	if err != nil {
-		return common.Hash{}, false, redisDown(err, "read block hash")
-	}
-	return common.HexToHash(v), true, nil
-}
-
 func redisDown(err error, what string) error {
 	return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "redis: %s", what)
 }
@@ -327,6 +315,23 @@ func (b *Batch) write(o undoOp) {
 // zadd sets member's score in a sorted set.
 func (b *Batch) zadd(key, member string, score float64) {
 	b.zwrite(undoOp{K: opZAdd, Key: key, F: member, S: score})
+}
+
+// zknown tells the batch whether member is in a sorted set, with score 0, when a record
+// loaded in this batch proves it (the members of orderings by amount carry the amount, so
+// the record says which member exists). It spares the ZSCORE round trip that writing an
+// unknown member costs inside the undo window. What the batch already knows is kept.
+func (b *Batch) zknown(key, member string, present bool) {
+	r := fieldRef{key, member}
+	if _, ok := b.zscores[r]; ok {
+		return
+	}
+	var zero float64
+	if present {
+		b.zscores[r] = &zero
+	} else {
+		b.zscores[r] = nil
+	}
 }
 
 // zrem removes member from a sorted set.

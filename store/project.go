@@ -46,15 +46,6 @@ func (j pinJob) fields() map[string]any {
 
 func decimal(x uint64) string { return strconv.FormatUint(x, 10) }
 
-// tokens converts base units (18 decimals) into whole tokens as a float64 score.
-func tokens(x *big.Int) float64 {
-	if x == nil {
-		return 0
-	}
-	f, _ := new(big.Float).Quo(new(big.Float).SetInt(x), big.NewFloat(1e18)).Float64()
-	return f
-}
-
 func add(x, y *big.Int) *big.Int {
 	r := new(big.Int)
 	if x != nil {
@@ -65,6 +56,9 @@ func add(x, y *big.Int) *big.Int {
 	}
 	return r
 }
+
+// totalVotes is for + against + abstain, the amount that orders proposals by votes.
+func totalVotes(t modeldao.Tally) *big.Int { return add(add(t.For, t.Against), t.Abstain) }
 
 func sub(x, y *big.Int) *big.Int { return add(x, new(big.Int).Neg(y)) }
 
@@ -233,13 +227,10 @@ func (b *Batch) apply(ev modeldao.Event) error {
 		if err != nil {
 			return err
 		}
+		was := *a
 		a.VotingPower = new(big.Int).Set(e.Current)
 		b.touch(k.Key(hAccount), Addr(e.Delegate))
-		if e.Current.Sign() > 0 {
-			b.zadd(k.Key("accounts", "power"), Addr(e.Delegate), tokens(e.Current))
-		} else {
-			b.zrem(k.Key("accounts", "power"), Addr(e.Delegate))
-		}
+		b.indexDelegate(e.Delegate, &was, a)
 	case *modeldao.ModelRegistered:
 		m, _, err := load[modeldao.Model](b, k.Key(hModel), e.ModelID.Hex(), false)
 		if err != nil {
@@ -344,7 +335,7 @@ func (b *Batch) proposalCreated(e *modeldao.ProposalCreated) error {
 	ord := Ordinal(e.Provenance)
 	b.zadd(k.Key("proposals"), id, ord)
 	b.zadd(k.Key("proposals", "deadline"), id, float64(e.VoteEnd))
-	b.zadd(k.Key("proposals", "votes"), id, 0)
+	b.zadd(k.Key("proposals", "votes"), AmountMember(nil, TotalDigits, id), 0)
 	b.zadd(k.Key("proposals", "state", p.State.String()), id, ord)
 	b.zadd(k.Key("proposals", "proposer", Addr(e.Proposer)), id, ord)
 	b.zadd(k.Key("proposals", "open"), id, float64(e.VoteEnd))
@@ -429,6 +420,7 @@ func (b *Batch) voteCast(e *modeldao.VoteCast) error {
 	if p == nil || err != nil {
 		return err
 	}
+	oldTotal := AmountMember(totalVotes(p.Tally), TotalDigits, p.ID)
 	switch e.Support {
 	case modeldao.SupportFor:
 		p.Tally.For = add(p.Tally.For, e.Weight)
@@ -446,9 +438,19 @@ func (b *Batch) voteCast(e *modeldao.VoteCast) error {
 	ord := Ordinal(e.Provenance)
 	b.zadd(k.Key("votes"), vid, ord)
 	b.zadd(k.Key("votes", "p", p.ID), Addr(e.Voter), ord)
-	b.zadd(k.Key("votes", "p", p.ID, "weight"), Addr(e.Voter), tokens(e.Weight))
+	// A voter votes once on a proposal (the governor refuses a second vote), so the weight's
+	// member is new; the total's old member is the one the tally before this vote gives.
+	weights, totals := k.Key("votes", "p", p.ID, "weight"), k.Key("proposals", "votes")
+	wm := AmountMember(e.Weight, AmountDigits, Addr(e.Voter))
+	b.zknown(weights, wm, false)
+	b.zadd(weights, wm, 0)
 	b.zadd(k.Key("votes", "v", Addr(e.Voter)), p.ID, ord)
-	b.zadd(k.Key("proposals", "votes"), p.ID, tokens(add(add(p.Tally.For, p.Tally.Against), p.Tally.Abstain)))
+	if newTotal := AmountMember(totalVotes(p.Tally), TotalDigits, p.ID); newTotal != oldTotal {
+		b.zknown(totals, oldTotal, true)
+		b.zknown(totals, newTotal, false)
+		b.zrem(totals, oldTotal)
+		b.zadd(totals, newTotal, 0)
+	}
 	a, err := b.account(e.Voter, e.Provenance)
 	if err != nil {
 		return err
@@ -541,31 +543,52 @@ func (b *Batch) delegateChanged(e *modeldao.DelegateChanged) error {
 		if err != nil {
 			return err
 		}
+		was := *from
 		from.DelegatorCount--
 		b.touch(k.Key(hAccount), Addr(e.From))
 		b.zrem(k.Key("delegators", Addr(e.From)), Addr(e.Delegator))
-		b.delegatorIndex(e.From, from.DelegatorCount)
+		b.indexDelegate(e.From, &was, from)
 	}
 	if e.To != zero {
 		to, err := b.account(e.To, e.Provenance)
 		if err != nil {
 			return err
 		}
+		was := *to
 		to.DelegatorCount++
 		b.touch(k.Key(hAccount), Addr(e.To))
 		b.zadd(k.Key("delegators", Addr(e.To)), Addr(e.Delegator), ord)
-		b.delegatorIndex(e.To, to.DelegatorCount)
+		b.indexDelegate(e.To, &was, to)
 	}
 	buf, _ := json.Marshal(modeldao.Delegation{Delegator: e.Delegator, From: e.From, To: e.To, Provenance: e.Provenance})
 	b.zadd(k.Key("delegations", Addr(e.Delegator)), string(buf), ord)
 	return nil
 }
 
-func (b *Batch) delegatorIndex(a common.Address, count int) {
-	if count > 0 {
-		b.zadd(b.s.keys.Key("accounts", "delegators"), Addr(a), float64(count))
-	} else {
-		b.zrem(b.s.keys.Key("accounts", "delegators"), Addr(a))
+// indexDelegate moves account a from its old place (was, the record before the change) to
+// its new one in the two orderings of delegates. Both hold exactly the accounts that are
+// delegates (Account.IsDelegate), so every ordering lists the same accounts.
+func (b *Batch) indexDelegate(a common.Address, was, now *modeldao.Account) {
+	k := b.s.keys
+	power, count := k.Key("accounts", "power"), k.Key("accounts", "delegators")
+	id := Addr(a)
+	oldM, newM := AmountMember(was.VotingPower, AmountDigits, id), AmountMember(now.VotingPower, AmountDigits, id)
+	in, wasIn := now.IsDelegate(), was.IsDelegate()
+	b.zknown(power, oldM, wasIn)
+	if oldM != newM {
+		b.zknown(power, newM, false)
+	}
+	if wasIn && (!in || oldM != newM) {
+		b.zrem(power, oldM)
+	}
+	if in && (!wasIn || oldM != newM) {
+		b.zadd(power, newM, 0)
+	}
+	switch {
+	case in && (!wasIn || was.DelegatorCount != now.DelegatorCount):
+		b.zadd(count, id, float64(now.DelegatorCount))
+	case !in && wasIn:
+		b.zrem(count, id)
 	}
 }
 

@@ -206,8 +206,9 @@ type VoteWhere struct {
 type DelegateOrderField string
 
 const (
+	// Voting power, exactly to the wei; ties by address (DESC reverses both).
 	DelegateOrderFieldVotingPower DelegateOrderField = "VOTING_POWER"
-	// Number of accounts delegating to the delegate.
+	// Number of accounts delegating to the delegate; ties by address (DESC reverses both).
 	DelegateOrderFieldDelegators DelegateOrderField = "DELEGATORS"
 )
 
@@ -321,7 +322,7 @@ const (
 	ProposalOrderFieldCreated ProposalOrderField = "CREATED"
 	// The last block of voting.
 	ProposalOrderFieldVotingEnds ProposalOrderField = "VOTING_ENDS"
-	// Votes cast (for + against + abstain).
+	// Votes cast (for + against + abstain), exactly to the wei; ties by id compared as text (DESC reverses both).
 	ProposalOrderFieldVotes ProposalOrderField = "VOTES"
 )
 
@@ -379,7 +380,7 @@ type VoteOrderField string
 const (
 	// Block and log of the vote.
 	VoteOrderFieldTime VoteOrderField = "TIME"
-	// Voting weight; only within one proposal.
+	// Voting weight, exactly to the wei; ties by voter address (DESC reverses both); only within one proposal.
 	VoteOrderFieldWeight VoteOrderField = "WEIGHT"
 )
 
