@@ -9,13 +9,12 @@ import (
 	"io"
 	"log"
 	"math/rand/v2"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/modeldao/modeldao/indexer"
 	"github.com/modeldao/modeldao/infra/procutil"
 	"github.com/modeldao/modeldao/infra/redisserver"
+	"github.com/modeldao/modeldao/infra/rpcproxy"
 	"github.com/modeldao/modeldao/internal/scenario"
 	"github.com/modeldao/modeldao/store"
 )
@@ -53,7 +53,7 @@ func TestIndexSurvivesKillsRestartsAndOutages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Hostile(ctx, seed, 260); err != nil {
+	if err := s.Hostile(ctx, seed, 180); err != nil {
 		t.Fatal(err)
 	}
 	d := s.DAO.Deployment
@@ -80,18 +80,25 @@ func TestIndexSurvivesKillsRestartsAndOutages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The subject: redis-server persisting every write before it answers, and a proxy that
-	// serves log queries of at most 4 blocks (as providers limit ranges), so that the
-	// backfill is many commits long and the faults land inside it.
+	// The subject: redis-server persisting every write before it answers, and the RPC proxy
+	// (infra/rpcproxy, a little latency) in front of a node that serves log queries of at
+	// most 8 blocks (as providers limit ranges), so that the backfill is many commits long
+	// and the faults land inside it.
 	rs := redisserver.StartT(t, redisserver.Options{Args: []string{"--appendonly", "yes", "--appendfsync", "always"}})
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr(), MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second})
 	defer rdb.Close()
 	st := store.New(rdb, keys, quietLog)
-	proxy, err := startRPCProxy(s.Chain.URL(), 4)
+	limited, err := rangeLimited(s.Chain.URL(), 8)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer proxy.kill()
+	node := httptest.NewServer(limited)
+	defer node.Close()
+	proxy, err := rpcproxy.Start(rpcproxy.Options{Target: node.URL, MaxLatency: 3 * time.Millisecond, Seed: seed, Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
 	dep := filepath.Join(t.TempDir(), "deployment.json")
 	if err := d.WriteFile(dep); err != nil {
 		t.Fatal(err)
@@ -100,7 +107,7 @@ func TestIndexSurvivesKillsRestartsAndOutages(t *testing.T) {
 	startIndexer := func() {
 		t.Helper()
 		p, err := procutil.Start(ctx, procutil.Config{Name: "modeldao index", Path: bin, Args: []string{"index"},
-			Env: []string{"REDIS_URL=" + rs.URL(), "ETH_RPC_URL=" + proxy.url(), "DEPLOYMENT_FILE=" + dep,
+			Env: []string{"REDIS_URL=" + rs.URL(), "ETH_RPC_URL=" + proxy.URL(), "DEPLOYMENT_FILE=" + dep,
 				"POLL_INTERVAL=50ms", "CONFIRMATIONS=0", "LOG_LEVEL=warn"},
 			Logger: quietLog})
 		if err != nil {
@@ -125,7 +132,7 @@ func TestIndexSurvivesKillsRestartsAndOutages(t *testing.T) {
 	defer func() { _ = proc.Kill() }()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		time.Sleep(time.Duration(20+rng.IntN(150)) * time.Millisecond)
+		time.Sleep(time.Duration(40+rng.IntN(200)) * time.Millisecond)
 		before := checkpoint()
 		if before == wantCP.Number {
 			break
@@ -158,9 +165,11 @@ func TestIndexSurvivesKillsRestartsAndOutages(t *testing.T) {
 			}
 			counts["redis-server killed and restarted"]++
 		case 2:
-			proxy.kill()
+			if err := proxy.Kill(); err != nil {
+				t.Fatal(err)
+			}
 			time.Sleep(time.Duration(50+rng.IntN(400)) * time.Millisecond)
-			if err := proxy.restart(); err != nil {
+			if err := proxy.Restart(); err != nil {
 				t.Fatal(err)
 			}
 			counts["RPC proxy killed and restarted"]++
@@ -199,56 +208,30 @@ func TestIndexSurvivesKillsRestartsAndOutages(t *testing.T) {
 	t.Logf("faults during the backfill of %d blocks: %v", wantCP.Number-d.Block, counts)
 }
 
-// rpcProxy is a minimal JSON-RPC reverse proxy that can be killed (listener and open
-// connections closed) and restarted on the same port. It refuses log queries wider than
-// maxRange blocks with -32005, as providers do, which the indexer answers by splitting.
-// (infra/rpcproxy, from the anvil branch, has more; it was not on main yet.)
-type rpcProxy struct {
-	addr     string
-	target   *url.URL
-	maxRange uint64
-	mu       sync.Mutex
-	srv      *http.Server
-}
-
-func startRPCProxy(target string, maxRange uint64) (*rpcProxy, error) {
+// rangeLimited is the node as a provider serves it: log queries wider than maxRange blocks
+// are refused with -32005, which the indexer answers by splitting the range.
+func rangeLimited(target string, maxRange uint64) (http.Handler, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	p := &rpcProxy{addr: l.Addr().String(), target: u, maxRange: maxRange}
-	p.serve(l)
-	return p, nil
-}
-
-func (p *rpcProxy) url() string { return "http://" + p.addr }
-
-func (p *rpcProxy) serve(l net.Listener) {
-	rp := httputil.NewSingleHostReverseProxy(p.target)
-	rp.ErrorLog = log.New(io.Discard, "", 0) // requests cut by a kill are expected
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ErrorLog = log.New(io.Discard, "", 0) // calls cut by a killed proxy in front are expected
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if id, wide := p.tooWide(body); wide {
+		if id, wide := tooWide(body, maxRange); wide {
 			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32005,"message":"block range too large: at most %d blocks"}}`, id, p.maxRange)
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32005,"message":"block range too large: at most %d blocks"}}`, id, maxRange)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		rp.ServeHTTP(w, r)
-	})}
-	p.mu.Lock()
-	p.srv = srv
-	p.mu.Unlock()
-	go func() { _ = srv.Serve(l) }()
+	}), nil
 }
 
-// tooWide reports whether body is an eth_getLogs call over more than maxRange blocks.
-func (p *rpcProxy) tooWide(body []byte) (id string, wide bool) {
+// tooWide reports whether body is one eth_getLogs call over more than maxRange blocks.
+func tooWide(body []byte, maxRange uint64) (id string, wide bool) {
 	var call struct {
 		ID     json.RawMessage `json:"id"`
 		Method string          `json:"method"`
@@ -264,32 +247,5 @@ func (p *rpcProxy) tooWide(body []byte) (id string, wide bool) {
 	if err1 != nil || err2 != nil || to < from {
 		return "", false
 	}
-	return string(call.ID), to-from+1 > p.maxRange
-}
-
-// kill closes the listener and every open connection, as a crashed proxy would.
-func (p *rpcProxy) kill() {
-	p.mu.Lock()
-	srv := p.srv
-	p.mu.Unlock()
-	if srv != nil {
-		_ = srv.Close()
-	}
-}
-
-// restart listens on the same port again.
-func (p *rpcProxy) restart() error {
-	var l net.Listener
-	var err error
-	for range 50 {
-		if l, err = net.Listen("tcp", p.addr); err == nil {
-			p.serve(l)
-			return nil
-		}
-		if !procutil.AddrInUse(err) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("restart the RPC proxy on %s: %w", p.addr, err)
+	return string(call.ID), to-from+1 > maxRange
 }
