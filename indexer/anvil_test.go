@@ -297,4 +297,3 @@ func checkpointOf(t *testing.T, st *store.Store) store.Checkpoint {
 	}
 	return cp
 }
-

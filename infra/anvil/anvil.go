@@ -84,8 +84,6 @@ type Options struct {
 	Binary string
 	// Port to listen on (127.0.0.1 only); 0 picks a free one.
 	Port int
-	// Quiet keeps anvil from logging every call (a busy test makes megabytes of it).
-	Quiet bool
 	// NoMining starts without automine: transactions wait in the pool until a block is
 	// mined (MineBlocks, or Receipt which mines one).
 	NoMining bool
@@ -160,9 +158,6 @@ func (n *Node) start(ctx context.Context) error {
 	if n.opts.NoMining {
 		args = append(args, "--no-mining")
 	}
-	if n.opts.Quiet {
-		args = append(args, "--quiet")
-	}
 	args = append(args, n.opts.Args...)
 	proc, err := procutil.Start(ctx, procutil.Config{
 		Name:   "anvil",
@@ -180,7 +175,12 @@ func (n *Node) start(ctx context.Context) error {
 		_ = proc.Stop()
 		return fmt.Errorf("anvil: %w", err)
 	}
-	// Readiness is an answer, not a line of output: --quiet prints none.
+	// Its own "Listening on" line first: an answer alone might come from another process
+	// on the port (anvil then exits with "Address already in use"). So no --quiet, which
+	// prints nothing; procutil keeps only the last megabyte of the log.
+	if err := proc.WaitForOutput(waitCtx, "Listening on "+procutil.LoopbackAddr(n.port)); err != nil {
+		return fail(err)
+	}
 	c, err := rpc.DialContext(waitCtx, n.URL())
 	if err != nil {
 		return fail(err)
