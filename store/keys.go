@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -15,7 +16,11 @@ import (
 // MULTI/EXEC on one node, on Redis Cluster and ElastiCache in cluster mode alike.
 //
 // Layout (entity records are JSON of the root package's types; "ordinal" is the score
-// block*1e5+logIndex, see Ordinal):
+// block*1e5+logIndex, see Ordinal; "by amount" is an exact uint256 ordering: every member
+// has score 0 and is AmountMember(value, id), so Redis orders the set by value, then id).
+// Strings from the chain are any bytes: records hold them as modeldao.Text (a JSON string
+// when valid UTF-8, {"hex":…} otherwise), and keys that carry one (versions:tag:<t>,
+// versions:license:<l>) hold its exact bytes, as does the undo log:
 //
 //	cp                      string  "<block>:<hash>" of the last applied block (the checkpoint)
 //	lease                   string  "<owner>:<fence>" of the indexer that may write, with a TTL
@@ -30,7 +35,7 @@ import (
 //	proposal                hash    id → JSON modeldao.Proposal
 //	proposals               zset    id by ordinal of creation
 //	proposals:deadline      zset    id by deadline block
-//	proposals:votes         zset    id by total votes cast (for+against+abstain, in whole tokens, approximate)
+//	proposals:votes         zset    by amount: id by total votes cast (for+against+abstain, 66 digits)
 //	proposals:state:<S>     zset    id by ordinal of creation, for each modeldao.ProposalState name
 //	proposals:proposer:<a>  zset    id by ordinal, per proposer (lower-case hex address)
 //	proposals:version:<v>   zset    id by ordinal, per model version the proposal concerns
@@ -39,11 +44,11 @@ import (
 //	vote                    hash    "<proposalId>:<voter>" → JSON modeldao.Vote
 //	votes                   zset    "<proposalId>:<voter>" by ordinal
 //	votes:p:<id>            zset    voter by ordinal
-//	votes:p:<id>:weight     zset    voter by weight in whole tokens (approximate)
+//	votes:p:<id>:weight     zset    by amount: voter by weight
 //	votes:v:<voter>         zset    proposal id by ordinal
 //	account                 hash    address → JSON modeldao.Account
-//	accounts:power          zset    address by voting power in whole tokens (approximate), delegates with power > 0
-//	accounts:delegators     zset    address by delegator count, delegates with count > 0
+//	accounts:power          zset    by amount: address by voting power, for every delegate (see IsDelegate)
+//	accounts:delegators     zset    address by delegator count, for every delegate (see IsDelegate)
 //	delegators:<a>          zset    delegator address by ordinal of its delegation
 //	delegations:<a>         zset    JSON modeldao.Delegation by ordinal: history of a's delegate changes
 //	model                   hash    model id (hex) → JSON modeldao.Model
@@ -109,6 +114,38 @@ func VoteID(proposalID string, voter common.Address) string { return proposalID 
 // Ordinal orders facts by their place in the chain: block*1e5 + log index. It is exact as a
 // float64 score for blocks below 9e10.
 func Ordinal(p modeldao.Provenance) float64 { return float64(p.BlockNumber)*1e5 + float64(p.LogIndex) }
+
+// Widths, in hex digits, of the amounts in AmountMember: a uint256, and a sum of three of
+// them (a proposal's votes for + against + abstain, which the governor adds as uint256 each).
+const (
+	AmountDigits = 64
+	TotalDigits  = 66
+)
+
+// AmountMember is the member of an exact ordering by amount: the amount as fixed-width
+// big-endian hex (digits wide), ':', then the id. With every score 0, Redis orders such a set
+// by member bytewise, which is by amount exactly and then by id, for every uint256 (a float64
+// score cannot tell 7 tokens + 1 wei from 7 tokens + 2 wei, nor 2^128 from 2^128 + 1). Paging
+// and cursors work unchanged: a cursor holds the member, and ties on the score (all of them)
+// are broken on the member. Values decoded from the chain as uint256 always fit; a negative
+// amount counts as 0 and a wider one as the largest of the width, so the set stays ordered.
+func AmountMember(x *big.Int, digits int, id string) string {
+	var h string
+	if x != nil && x.Sign() > 0 {
+		h = x.Text(16)
+	}
+	if len(h) > digits {
+		h = strings.Repeat("f", digits)
+	}
+	b := make([]byte, 0, digits+1+len(id))
+	for i := len(h); i < digits; i++ {
+		b = append(b, '0')
+	}
+	b = append(b, h...)
+	b = append(b, ':')
+	b = append(b, id...)
+	return string(b)
+}
 
 // nonDigest lists the key names (after the prefix, up to the first ':') that are
 // bookkeeping rather than projection, and so stay out of the digest: they depend on when

@@ -46,15 +46,6 @@ func (j pinJob) fields() map[string]any {
 
 func decimal(x uint64) string { return strconv.FormatUint(x, 10) }
 
-// tokens converts base units (18 decimals) into whole tokens as a float64 score.
-func tokens(x *big.Int) float64 {
-	if x == nil {
-		return 0
-	}
-	f, _ := new(big.Float).Quo(new(big.Float).SetInt(x), big.NewFloat(1e18)).Float64()
-	return f
-}
-
 func add(x, y *big.Int) *big.Int {
 	r := new(big.Int)
 	if x != nil {
@@ -65,6 +56,9 @@ func add(x, y *big.Int) *big.Int {
 	}
 	return r
 }
+
+// totalVotes is for + against + abstain, the amount that orders proposals by votes.
+func totalVotes(t modeldao.Tally) *big.Int { return add(add(t.For, t.Against), t.Abstain) }
 
 func sub(x, y *big.Int) *big.Int { return add(x, new(big.Int).Neg(y)) }
 
@@ -184,21 +178,37 @@ func (b *Batch) apply(ev modeldao.Event) error {
 	case *modeldao.VoteCast:
 		return b.voteCast(e)
 	case *modeldao.ProposalQueuedEvent:
-		return b.updateProposal(e.ProposalID, "QUEUED", at, func(p *modeldao.Proposal) { p.Queued, p.Eta = true, e.Eta })
+		return b.updateProposal(e.ProposalID, at, func(p *modeldao.Proposal) {
+			p.Queued, p.Eta = true, e.Eta
+			p.Timeline = append(p.Timeline, modeldao.ProposalChange{Kind: "QUEUED", Provenance: at})
+		})
 	case *modeldao.ProposalExecutedEvent:
-		return b.updateProposal(e.ProposalID, "EXECUTED", at, func(p *modeldao.Proposal) {
+		return b.updateProposal(e.ProposalID, at, func(p *modeldao.Proposal) {
 			p.Executed = true
 			b.linkProposal(p, at)
+			p.RecordEnd("EXECUTED", at, true)
 		})
 	case *modeldao.ProposalCanceledEvent:
-		return b.updateProposal(e.ProposalID, "CANCELED", at, func(p *modeldao.Proposal) { p.Canceled = true })
+		return b.updateProposal(e.ProposalID, at, func(p *modeldao.Proposal) {
+			p.Canceled = true
+			p.RecordEnd("CANCELED", at, true)
+		})
 	case *modeldao.CallExecuted:
 		return b.timelockOp(e.OperationID, func(p *modeldao.Proposal) {
 			p.OpDone = true
 			b.linkProposal(p, at)
+			// Only a queued proposal's state follows its operation (GovernorTimelockControl).
+			if p.Queued {
+				p.RecordEnd("EXECUTED", at, false)
+			}
 		})
 	case *modeldao.OperationCancelled:
-		return b.timelockOp(e.OperationID, func(p *modeldao.Proposal) { p.OpCanceled = true })
+		return b.timelockOp(e.OperationID, func(p *modeldao.Proposal) {
+			p.OpCanceled = true
+			if p.Queued {
+				p.RecordEnd("CANCELED", at, false)
+			}
+		})
 	case *modeldao.GovernorSettingChanged:
 		return b.setting(e)
 	case *modeldao.MinDelayChanged:
@@ -217,19 +227,16 @@ func (b *Batch) apply(ev modeldao.Event) error {
 		if err != nil {
 			return err
 		}
+		was := *a
 		a.VotingPower = new(big.Int).Set(e.Current)
 		b.touch(k.Key(hAccount), Addr(e.Delegate))
-		if e.Current.Sign() > 0 {
-			b.zadd(k.Key("accounts", "power"), Addr(e.Delegate), tokens(e.Current))
-		} else {
-			b.zrem(k.Key("accounts", "power"), Addr(e.Delegate))
-		}
+		b.indexDelegate(e.Delegate, &was, a)
 	case *modeldao.ModelRegistered:
 		m, _, err := load[modeldao.Model](b, k.Key(hModel), e.ModelID.Hex(), false)
 		if err != nil {
 			return err
 		}
-		*m = modeldao.Model{ID: e.ModelID, Name: e.Name, Owner: e.Owner, Provenance: at}
+		*m = modeldao.Model{ID: e.ModelID, Name: modeldao.Text(e.Name), Owner: e.Owner, Provenance: at}
 		b.touch(k.Key(hModel), e.ModelID.Hex())
 		b.zadd(k.Key("models"), e.ModelID.Hex(), Ordinal(at))
 	case *modeldao.VersionSubmittedEvent:
@@ -237,15 +244,15 @@ func (b *Batch) apply(ev modeldao.Event) error {
 	case *modeldao.VersionApprovedEvent:
 		return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionApproved, PolicyID: e.PolicyID, AuditID: e.AuditID, Provenance: at})
 	case *modeldao.VersionRejectedEvent:
-		return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionRejected, Reason: e.Reason, Provenance: at})
+		return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionRejected, Reason: modeldao.Text(e.Reason), Provenance: at})
 	case *modeldao.VersionRevokedEvent:
-		return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionRevoked, Reason: e.Reason, Provenance: at})
+		return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionRevoked, Reason: modeldao.Text(e.Reason), Provenance: at})
 	case *modeldao.AuditorAdded:
 		a, existed, err := load[modeldao.Auditor](b, k.Key(hAuditor), Addr(e.Auditor), false)
 		if err != nil {
 			return err
 		}
-		a.Address, a.Name, a.Active, a.Added, a.Removed = e.Auditor, e.Name, true, at, nil
+		a.Address, a.Name, a.Active, a.Added, a.Removed = e.Auditor, modeldao.Text(e.Name), true, at, nil
 		b.touch(k.Key(hAuditor), Addr(e.Auditor))
 		if !existed {
 			b.zadd(k.Key("auditors"), Addr(e.Auditor), Ordinal(at))
@@ -309,8 +316,8 @@ func (b *Batch) proposalCreated(e *modeldao.ProposalCreated) error {
 		return err
 	}
 	*p = modeldao.Proposal{
-		ID: id, Proposer: e.Proposer, Actions: e.Actions, Description: e.Description,
-		Title: modeldao.ProposalTitle(e.Description), Snapshot: e.VoteStart, Deadline: e.VoteEnd,
+		ID: id, Proposer: e.Proposer, Actions: e.Actions, Description: modeldao.Text(e.Description),
+		Title: modeldao.Text(modeldao.ProposalTitle(e.Description)), Snapshot: e.VoteStart, Deadline: e.VoteEnd,
 		Tally:        modeldao.Tally{For: new(big.Int), Against: new(big.Int), Abstain: new(big.Int)},
 		State:        modeldao.ProposalPending,
 		TimelockOpID: e.TimelockOpID, Created: e.Provenance,
@@ -328,7 +335,7 @@ func (b *Batch) proposalCreated(e *modeldao.ProposalCreated) error {
 	ord := Ordinal(e.Provenance)
 	b.zadd(k.Key("proposals"), id, ord)
 	b.zadd(k.Key("proposals", "deadline"), id, float64(e.VoteEnd))
-	b.zadd(k.Key("proposals", "votes"), id, 0)
+	b.zadd(k.Key("proposals", "votes"), AmountMember(nil, TotalDigits, id), 0)
 	b.zadd(k.Key("proposals", "state", p.State.String()), id, ord)
 	b.zadd(k.Key("proposals", "proposer", Addr(e.Proposer)), id, ord)
 	b.zadd(k.Key("proposals", "open"), id, float64(e.VoteEnd))
@@ -351,13 +358,12 @@ func (b *Batch) proposal(id *big.Int, at modeldao.Provenance) (*modeldao.Proposa
 	return p, nil
 }
 
-func (b *Batch) updateProposal(id *big.Int, kind string, at modeldao.Provenance, f func(*modeldao.Proposal)) error {
+func (b *Batch) updateProposal(id *big.Int, at modeldao.Provenance, f func(*modeldao.Proposal)) error {
 	p, err := b.proposal(id, at)
 	if p == nil || err != nil {
 		return err
 	}
 	f(p)
-	p.Timeline = append(p.Timeline, modeldao.ProposalChange{Kind: kind, Provenance: at})
 	b.touch(b.s.keys.Key(hProposal), p.ID)
 	return nil
 }
@@ -414,6 +420,7 @@ func (b *Batch) voteCast(e *modeldao.VoteCast) error {
 	if p == nil || err != nil {
 		return err
 	}
+	oldTotal := AmountMember(totalVotes(p.Tally), TotalDigits, p.ID)
 	switch e.Support {
 	case modeldao.SupportFor:
 		p.Tally.For = add(p.Tally.For, e.Weight)
@@ -424,16 +431,26 @@ func (b *Batch) voteCast(e *modeldao.VoteCast) error {
 	}
 	p.Voters++
 	b.touch(k.Key(hProposal), p.ID)
-	vote := modeldao.Vote{ProposalID: p.ID, Voter: e.Voter, Support: e.Support, Weight: e.Weight, Reason: e.Reason, Params: e.Params, Provenance: e.Provenance}
+	vote := modeldao.Vote{ProposalID: p.ID, Voter: e.Voter, Support: e.Support, Weight: e.Weight, Reason: modeldao.Text(e.Reason), Params: e.Params, Provenance: e.Provenance}
 	buf, _ := json.Marshal(vote)
 	vid := VoteID(p.ID, e.Voter)
 	b.write(undoOp{K: opHSet, Key: k.Key(hVote), F: vid, V: string(buf)})
 	ord := Ordinal(e.Provenance)
 	b.zadd(k.Key("votes"), vid, ord)
 	b.zadd(k.Key("votes", "p", p.ID), Addr(e.Voter), ord)
-	b.zadd(k.Key("votes", "p", p.ID, "weight"), Addr(e.Voter), tokens(e.Weight))
+	// A voter votes once on a proposal (the governor refuses a second vote), so the weight's
+	// member is new; the total's old member is the one the tally before this vote gives.
+	weights, totals := k.Key("votes", "p", p.ID, "weight"), k.Key("proposals", "votes")
+	wm := AmountMember(e.Weight, AmountDigits, Addr(e.Voter))
+	b.zknown(weights, wm, false)
+	b.zadd(weights, wm, 0)
 	b.zadd(k.Key("votes", "v", Addr(e.Voter)), p.ID, ord)
-	b.zadd(k.Key("proposals", "votes"), p.ID, tokens(add(add(p.Tally.For, p.Tally.Against), p.Tally.Abstain)))
+	if newTotal := AmountMember(totalVotes(p.Tally), TotalDigits, p.ID); newTotal != oldTotal {
+		b.zknown(totals, oldTotal, true)
+		b.zknown(totals, newTotal, false)
+		b.zrem(totals, oldTotal)
+		b.zadd(totals, newTotal, 0)
+	}
 	a, err := b.account(e.Voter, e.Provenance)
 	if err != nil {
 		return err
@@ -526,31 +543,52 @@ func (b *Batch) delegateChanged(e *modeldao.DelegateChanged) error {
 		if err != nil {
 			return err
 		}
+		was := *from
 		from.DelegatorCount--
 		b.touch(k.Key(hAccount), Addr(e.From))
 		b.zrem(k.Key("delegators", Addr(e.From)), Addr(e.Delegator))
-		b.delegatorIndex(e.From, from.DelegatorCount)
+		b.indexDelegate(e.From, &was, from)
 	}
 	if e.To != zero {
 		to, err := b.account(e.To, e.Provenance)
 		if err != nil {
 			return err
 		}
+		was := *to
 		to.DelegatorCount++
 		b.touch(k.Key(hAccount), Addr(e.To))
 		b.zadd(k.Key("delegators", Addr(e.To)), Addr(e.Delegator), ord)
-		b.delegatorIndex(e.To, to.DelegatorCount)
+		b.indexDelegate(e.To, &was, to)
 	}
 	buf, _ := json.Marshal(modeldao.Delegation{Delegator: e.Delegator, From: e.From, To: e.To, Provenance: e.Provenance})
 	b.zadd(k.Key("delegations", Addr(e.Delegator)), string(buf), ord)
 	return nil
 }
 
-func (b *Batch) delegatorIndex(a common.Address, count int) {
-	if count > 0 {
-		b.zadd(b.s.keys.Key("accounts", "delegators"), Addr(a), float64(count))
-	} else {
-		b.zrem(b.s.keys.Key("accounts", "delegators"), Addr(a))
+// indexDelegate moves account a from its old place (was, the record before the change) to
+// its new one in the two orderings of delegates. Both hold exactly the accounts that are
+// delegates (Account.IsDelegate), so every ordering lists the same accounts.
+func (b *Batch) indexDelegate(a common.Address, was, now *modeldao.Account) {
+	k := b.s.keys
+	power, count := k.Key("accounts", "power"), k.Key("accounts", "delegators")
+	id := Addr(a)
+	oldM, newM := AmountMember(was.VotingPower, AmountDigits, id), AmountMember(now.VotingPower, AmountDigits, id)
+	in, wasIn := now.IsDelegate(), was.IsDelegate()
+	b.zknown(power, oldM, wasIn)
+	if oldM != newM {
+		b.zknown(power, newM, false)
+	}
+	if wasIn && (!in || oldM != newM) {
+		b.zrem(power, oldM)
+	}
+	if in && (!wasIn || oldM != newM) {
+		b.zadd(power, newM, 0)
+	}
+	switch {
+	case in && (!wasIn || was.DelegatorCount != now.DelegatorCount):
+		b.zadd(count, id, float64(now.DelegatorCount))
+	case !in && wasIn:
+		b.zrem(count, id)
 	}
 }
 
@@ -562,13 +600,13 @@ func (b *Batch) versionSubmitted(e *modeldao.VersionSubmittedEvent) error {
 		return err
 	}
 	s := e.Submission
-	tags := s.Tags
+	tags := modeldao.Texts(s.Tags)
 	if tags == nil {
-		tags = []string{}
+		tags = []modeldao.Text{}
 	}
 	*v = modeldao.ModelVersion{
-		ID: e.VersionID, ModelID: e.ModelID, ModelName: s.ModelName, Label: s.Label, Publisher: e.Publisher,
-		WeightsCID: s.WeightsCID, WeightsSHA256: s.WeightsSHA256, ModelCardCID: s.ModelCardCID, License: s.License,
+		ID: e.VersionID, ModelID: e.ModelID, ModelName: modeldao.Text(s.ModelName), Label: modeldao.Text(s.Label), Publisher: e.Publisher,
+		WeightsCID: modeldao.Text(s.WeightsCID), WeightsSHA256: s.WeightsSHA256, ModelCardCID: modeldao.Text(s.ModelCardCID), License: modeldao.Text(s.License),
 		Tags: tags, Status: modeldao.VersionSubmitted, Submitted: e.Provenance,
 		History: []modeldao.StatusChange{{Status: modeldao.VersionSubmitted, Provenance: e.Provenance}},
 	}
@@ -580,7 +618,7 @@ func (b *Batch) versionSubmitted(e *modeldao.VersionSubmittedEvent) error {
 	b.zadd(k.Key("versions", "model", e.ModelID.Hex()), id, score)
 	b.zadd(k.Key("versions", "license", s.License), id, score)
 	for _, t := range tags {
-		b.zadd(k.Key("versions", "tag", t), id, score)
+		b.zadd(k.Key("versions", "tag", string(t)), id, score)
 	}
 	m, existed, err := load[modeldao.Model](b, k.Key(hModel), e.ModelID.Hex(), false)
 	if err != nil {
@@ -615,9 +653,9 @@ func (b *Batch) versionStatus(versionID uint64, c modeldao.StatusChange) error {
 		pin := modeldao.Pin{VersionID: versionID, CID: v.WeightsCID, Status: modeldao.PinQueued}
 		buf, _ := json.Marshal(pin)
 		b.write(undoOp{K: opHSet, Key: k.Pin(), F: id, V: string(buf)})
-		b.pinJobs = append(b.pinJobs, pinJob{Op: "pin", VersionID: versionID, CID: v.WeightsCID, SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
+		b.pinJobs = append(b.pinJobs, pinJob{Op: "pin", VersionID: versionID, CID: string(v.WeightsCID), SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
 	case modeldao.VersionRevoked:
-		b.pinJobs = append(b.pinJobs, pinJob{Op: "unpin", VersionID: versionID, CID: v.WeightsCID, SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
+		b.pinJobs = append(b.pinJobs, pinJob{Op: "unpin", VersionID: versionID, CID: string(v.WeightsCID), SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
 	}
 	b.touch(k.Key(hVersion), id)
 	return nil

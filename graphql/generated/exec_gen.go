@@ -367,7 +367,7 @@ type ComplexityRoot struct {
 		Dao           func(childComplexity int) int
 		Delegates     func(childComplexity int, orderBy *model.DelegateOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
 		IndexerStatus func(childComplexity int) int
-		Model         func(childComplexity int, name *string, id *string) int
+		Model         func(childComplexity int, name *string, nameRaw []byte, id *string) int
 		ModelVersion  func(childComplexity int, id string) int
 		ModelVersions func(childComplexity int, where *model.ModelVersionWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
 		Models        func(childComplexity int, where *model.ModelWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
@@ -511,7 +511,7 @@ type QueryResolver interface {
 	Delegates(ctx context.Context, orderBy *model.DelegateOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AccountConnection, error)
 	Account(ctx context.Context, address common.Address) (*modeldao.Account, error)
 	Models(ctx context.Context, where *model.ModelWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelConnection, error)
-	Model(ctx context.Context, name *string, id *string) (*modeldao.Model, error)
+	Model(ctx context.Context, name *string, nameRaw []byte, id *string) (*modeldao.Model, error)
 	ModelVersions(ctx context.Context, where *model.ModelVersionWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelVersionConnection, error)
 	ModelVersion(ctx context.Context, id string) (*modeldao.ModelVersion, error)
 	Audits(ctx context.Context, where *model.AuditWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error)
@@ -714,7 +714,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ActionArg.Name(childComplexity), true
-	case "ActionArg.value":
+	case "ActionArg.value", "ActionArg.valueRaw":
 		if e.ComplexityRoot.ActionArg.Value == nil {
 			break
 		}
@@ -763,7 +763,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Audit.Provenance(childComplexity), true
-	case "Audit.reportCid":
+	case "Audit.reportCid", "Audit.reportCidRaw":
 		if e.ComplexityRoot.Audit.ReportCID == nil {
 			break
 		}
@@ -855,7 +855,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Auditor.ID(childComplexity), true
-	case "Auditor.name":
+	case "Auditor.name", "Auditor.nameRaw":
 		if e.ComplexityRoot.Auditor.Name == nil {
 			break
 		}
@@ -1158,7 +1158,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metric.Passed(childComplexity), true
-	case "Metric.sensitiveFeature":
+	case "Metric.sensitiveFeature", "Metric.sensitiveFeatureRaw":
 		if e.ComplexityRoot.Metric.SensitiveFeature == nil {
 			break
 		}
@@ -1202,7 +1202,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.ID(childComplexity), true
-	case "Model.name":
+	case "Model.name", "Model.nameRaw":
 		if e.ComplexityRoot.Model.Name == nil {
 			break
 		}
@@ -1299,13 +1299,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.ID(childComplexity), true
-	case "ModelVersion.label":
+	case "ModelVersion.label", "ModelVersion.labelRaw":
 		if e.ComplexityRoot.ModelVersion.Label == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ModelVersion.Label(childComplexity), true
-	case "ModelVersion.license":
+	case "ModelVersion.license", "ModelVersion.licenseRaw":
 		if e.ComplexityRoot.ModelVersion.License == nil {
 			break
 		}
@@ -1317,13 +1317,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Model(childComplexity), true
-	case "ModelVersion.modelCardCid":
+	case "ModelVersion.modelCardCid", "ModelVersion.modelCardCidRaw":
 		if e.ComplexityRoot.ModelVersion.ModelCardCID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ModelVersion.ModelCardCID(childComplexity), true
-	case "ModelVersion.modelName":
+	case "ModelVersion.modelName", "ModelVersion.modelNameRaw":
 		if e.ComplexityRoot.ModelVersion.ModelName == nil {
 			break
 		}
@@ -1370,13 +1370,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Submitted(childComplexity), true
-	case "ModelVersion.tags":
+	case "ModelVersion.tags", "ModelVersion.tagsRaw":
 		if e.ComplexityRoot.ModelVersion.Tags == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ModelVersion.Tags(childComplexity), true
-	case "ModelVersion.weightsCid":
+	case "ModelVersion.weightsCid", "ModelVersion.weightsCidRaw":
 		if e.ComplexityRoot.ModelVersion.WeightsCID == nil {
 			break
 		}
@@ -1452,7 +1452,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Pin.Attempts(childComplexity), true
-	case "Pin.cid":
+	case "Pin.cid", "Pin.cidRaw":
 		if e.ComplexityRoot.Pin.CID == nil {
 			break
 		}
@@ -1578,7 +1578,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Policy.Bounds(childComplexity), true
-	case "Policy.documentCid":
+	case "Policy.documentCid", "Policy.documentCidRaw":
 		if e.ComplexityRoot.Policy.DocumentCID == nil {
 			break
 		}
@@ -1590,7 +1590,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Policy.ID(childComplexity), true
-	case "Policy.name":
+	case "Policy.name", "Policy.nameRaw":
 		if e.ComplexityRoot.Policy.Name == nil {
 			break
 		}
@@ -1602,7 +1602,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Policy.Retired(childComplexity), true
-	case "Policy.version":
+	case "Policy.version", "Policy.versionRaw":
 		if e.ComplexityRoot.Policy.Version == nil {
 			break
 		}
@@ -1659,7 +1659,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.Deadline(childComplexity), true
-	case "Proposal.description":
+	case "Proposal.description", "Proposal.descriptionRaw":
 		if e.ComplexityRoot.Proposal.Description == nil {
 			break
 		}
@@ -1725,7 +1725,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.TimelockOpID(childComplexity), true
-	case "Proposal.title":
+	case "Proposal.title", "Proposal.titleRaw":
 		if e.ComplexityRoot.Proposal.Title == nil {
 			break
 		}
@@ -1903,7 +1903,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Model(childComplexity, args["name"].(*string), args["id"].(*string)), true
+		return e.ComplexityRoot.Query.Model(childComplexity, args["name"].(*string), args["nameRaw"].([]byte), args["id"].(*string)), true
 	case "Query.modelVersion":
 		if e.ComplexityRoot.Query.ModelVersion == nil {
 			break
@@ -2023,7 +2023,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StatusChange.Provenance(childComplexity), true
-	case "StatusChange.reason":
+	case "StatusChange.reason", "StatusChange.reasonRaw":
 		if e.ComplexityRoot.StatusChange.Reason == nil {
 			break
 		}
@@ -2121,7 +2121,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Vote.Provenance(childComplexity), true
-	case "Vote.reason":
+	case "Vote.reason", "Vote.reasonRaw":
 		if e.ComplexityRoot.Vote.Reason == nil {
 			break
 		}
@@ -2267,6 +2267,13 @@ Conventions:
 - Every object that came from the chain carries its provenance: block, timestamp,
   transaction hash and log index.
 - Accounts and contracts have CAIP-10 ids: eip155:<chainId>:<address>.
+- Strings from the chain (names, labels, CIDs, licences, tags, reasons, descriptions…) are
+  any bytes: contracts do not require UTF-8. A String field shows them as valid UTF-8, each
+  byte that does not start a valid UTF-8 sequence replaced by U+FFFD (as Go's range loop
+  decodes; a decoder that replaces maximal ill-formed subparts, such as WHATWG TextDecoder,
+  may show fewer U+FFFD). Its …Raw companion (Bytes) gives the chain's exact bytes: compare
+  those with contract calls. Filters on such strings match the exact bytes: a String filter
+  matches the bytes of its UTF-8 text, a …Raw filter any bytes.
 - Errors carry a code in extensions.code: BAD_USER_INPUT, NOT_FOUND, UNAVAILABLE, INTERNAL,
   GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, COMPLEXITY_LIMIT_EXCEEDED,
   DEPTH_LIMIT_EXCEEDED, TOO_MANY_FIELDS, REQUEST_TOO_LARGE.
@@ -2319,7 +2326,11 @@ type Query {
     last: Int
     before: String
   ): VoteConnection!
-  "Accounts with voting power (or with delegators), the strongest first."
+  """
+  The delegates: accounts that at least one account (themselves included) delegates to.
+  Every orderBy lists exactly these accounts, those whose delegators hold no tokens (no
+  voting power) included; the strongest first.
+  """
   delegates(
     orderBy: DelegateOrderField = VOTING_POWER
     orderDirection: OrderDirection = DESC
@@ -2339,8 +2350,8 @@ type Query {
     last: Int
     before: String
   ): ModelConnection!
-  "A model by its name or its id (keccak256 of the name); give one of them."
-  model(name: String, id: ID): Model
+  "A model by its name, its name's bytes, or its id (keccak256 of the name); give one of them."
+  model(name: String, nameRaw: Bytes, id: ID): Model
   "Model versions, by id, newest first."
   modelVersions(
     where: ModelVersionWhere
@@ -2399,20 +2410,21 @@ enum ProposalOrderField {
   CREATED
   "The last block of voting."
   VOTING_ENDS
-  "Votes cast (for + against + abstain)."
+  "Votes cast (for + against + abstain), exactly to the wei; ties by id compared as text (DESC reverses both)."
   VOTES
 }
 
 enum VoteOrderField {
   "Block and log of the vote."
   TIME
-  "Voting weight; only within one proposal."
+  "Voting weight, exactly to the wei; ties by voter address (DESC reverses both); only within one proposal."
   WEIGHT
 }
 
 enum DelegateOrderField {
+  "Voting power, exactly to the wei; ties by address (DESC reverses both)."
   VOTING_POWER
-  "Number of accounts delegating to the delegate."
+  "Number of accounts delegating to the delegate; ties by address (DESC reverses both)."
   DELEGATORS
 }
 
@@ -2464,7 +2476,7 @@ input ProposalWhere {
   createdAfter: DateTime
   "Created strictly before this instant (block timestamp)."
   createdBefore: DateTime
-  "Case-insensitive substring of the title."
+  "Case-insensitive substring of the title as shown (invalid bytes are U+FFFD)."
   titleContains: String
 }
 
@@ -2477,7 +2489,7 @@ input VoteWhere {
 
 input ModelWhere {
   owner: Address
-  "Case-insensitive substring of the name."
+  "Case-insensitive substring of the name as shown (invalid bytes are U+FFFD)."
   nameContains: String
 }
 
@@ -2486,9 +2498,14 @@ input ModelVersionWhere {
   publisher: Address
   "The exact model name, e.g. \"acme/sentiment\"."
   model: String
+  "The exact model name as bytes (for names that are not valid UTF-8)."
+  modelRaw: Bytes
+  "A tag, exactly."
   tag: String
-  "SPDX identifier, e.g. \"Apache-2.0\"."
+  tagRaw: Bytes
+  "SPDX identifier, e.g. \"Apache-2.0\", exactly."
   license: String
+  licenseRaw: Bytes
   "Approved under this policy id."
   policy: ID
   "Shorthand for metrics: [{kind: DEMOGRAPHIC_PARITY_DIFFERENCE, max: …}]."
@@ -2570,7 +2587,7 @@ type DAO {
   timelockDelay: Int!
   totalSupply: BigInt!
   proposalCount: Int!
-  "Accounts with voting power."
+  "Delegates (see Query.delegates): accounts that at least one account delegates to."
   delegateCount: Int!
   "Accounts the index has seen."
   accountCount: Int!
@@ -2587,7 +2604,11 @@ type Proposal {
   proposer: Account!
   "The first line of the description, without a leading #."
   title: String!
+  "The title's exact bytes."
+  titleRaw: Bytes!
   description: String!
+  "The description's exact bytes."
+  descriptionRaw: Bytes!
   state: ProposalState!
   "voteStart: votes count at this block."
   snapshot: Int!
@@ -2612,7 +2633,12 @@ type Proposal {
     last: Int
     before: String
   ): VoteConnection!
-  "Created, queued, executed, canceled: oldest first."
+  """
+  Created, queued, executed, canceled: oldest first. EXECUTED and CANCELED appear once,
+  also when the timelock acted without the governor (anyone calling executeBatch on it, or a
+  canceller calling cancel): they cite the governor's ProposalExecuted / ProposalCanceled when
+  the governor acted, else the timelock's first CallExecuted / its Cancelled.
+  """
   timeline: [ProposalEvent!]!
   created: Provenance!
 }
@@ -2657,7 +2683,10 @@ type Action {
 
 type ActionArg {
   name: String!
+  "A string argument as text; other arguments in canonical form (decimal, checksummed address)."
   value: String!
+  "The value's exact bytes (a string argument's bytes as sent)."
+  valueRaw: Bytes!
 }
 
 type Vote {
@@ -2670,6 +2699,7 @@ type Vote {
   weight: BigInt!
   "The voter's reason; empty when none was given."
   reason: String!
+  reasonRaw: Bytes!
   "Extra parameters of castVoteWithReasonAndParams; null when none."
   params: Bytes
   provenance: Provenance!
@@ -2725,6 +2755,7 @@ type Model {
   "keccak256 of the name."
   id: ID!
   name: String!
+  nameRaw: Bytes!
   "The first publisher of a version of it."
   owner: Account!
   versionCount: Int!
@@ -2742,14 +2773,21 @@ type ModelVersion {
   id: ID!
   model: Model!
   modelName: String!
+  modelNameRaw: Bytes!
   label: String!
+  labelRaw: Bytes!
   publisher: Account!
   weightsCid: String!
+  weightsCidRaw: Bytes!
   weightsSha256: Bytes32!
   modelCardCid: String!
+  modelCardCidRaw: Bytes!
   "SPDX identifier."
   license: String!
+  licenseRaw: Bytes!
   tags: [String!]!
+  "The tags' exact bytes, in the order of tags."
+  tagsRaw: [Bytes!]!
   status: VersionStatus!
   "The policy the approval names; null unless approved (or revoked after approval)."
   policy: Policy
@@ -2781,6 +2819,7 @@ type StatusChange {
   status: VersionStatus!
   "The reason of a rejection or revocation; empty otherwise."
   reason: String!
+  reasonRaw: Bytes!
   policy: Policy
   audit: Audit
   "The proposal whose execution made the change."
@@ -2791,6 +2830,7 @@ type StatusChange {
 type Pin {
   status: PinStatus!
   cid: String!
+  cidRaw: Bytes!
   attempts: Int!
   "The last pinning error; empty when none."
   lastError: String!
@@ -2816,6 +2856,7 @@ type Audit {
   policy: Policy!
   auditor: Auditor!
   reportCid: String!
+  reportCidRaw: Bytes!
   reportSha256: Bytes32!
   metrics: [Metric!]!
   "The auditor's verdict: every metric passed."
@@ -2826,6 +2867,7 @@ type Audit {
 type Metric {
   kind: MetricKind!
   sensitiveFeature: String!
+  sensitiveFeatureRaw: Bytes!
   value: Fixed!
   "The auditor's own threshold."
   threshold: Fixed!
@@ -2835,8 +2877,11 @@ type Metric {
 type Policy {
   id: ID!
   name: String!
+  nameRaw: Bytes!
   version: String!
+  versionRaw: Bytes!
   documentCid: String!
+  documentCidRaw: Bytes!
   auditRequired: Boolean!
   bounds: [MetricBound!]!
   active: Boolean!
@@ -2871,6 +2916,7 @@ type Auditor {
   id: ID!
   address: Address!
   name: String!
+  nameRaw: Bytes!
   active: Boolean!
   auditCount: Int!
   added: Provenance!
@@ -3081,6 +3127,8 @@ func (ec *executionContext) childFields_ActionArg(ctx context.Context, field gra
 		return ec.fieldContext_ActionArg_name(ctx, field)
 	case "value":
 		return ec.fieldContext_ActionArg_value(ctx, field)
+	case "valueRaw":
+		return ec.fieldContext_ActionArg_valueRaw(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ActionArg", field.Name)
 }
@@ -3097,6 +3145,8 @@ func (ec *executionContext) childFields_Audit(ctx context.Context, field graphql
 		return ec.fieldContext_Audit_auditor(ctx, field)
 	case "reportCid":
 		return ec.fieldContext_Audit_reportCid(ctx, field)
+	case "reportCidRaw":
+		return ec.fieldContext_Audit_reportCidRaw(ctx, field)
 	case "reportSha256":
 		return ec.fieldContext_Audit_reportSha256(ctx, field)
 	case "metrics":
@@ -3139,6 +3189,8 @@ func (ec *executionContext) childFields_Auditor(ctx context.Context, field graph
 		return ec.fieldContext_Auditor_address(ctx, field)
 	case "name":
 		return ec.fieldContext_Auditor_name(ctx, field)
+	case "nameRaw":
+		return ec.fieldContext_Auditor_nameRaw(ctx, field)
 	case "active":
 		return ec.fieldContext_Auditor_active(ctx, field)
 	case "auditCount":
@@ -3299,6 +3351,8 @@ func (ec *executionContext) childFields_Metric(ctx context.Context, field graphq
 		return ec.fieldContext_Metric_kind(ctx, field)
 	case "sensitiveFeature":
 		return ec.fieldContext_Metric_sensitiveFeature(ctx, field)
+	case "sensitiveFeatureRaw":
+		return ec.fieldContext_Metric_sensitiveFeatureRaw(ctx, field)
 	case "value":
 		return ec.fieldContext_Metric_value(ctx, field)
 	case "threshold":
@@ -3327,6 +3381,8 @@ func (ec *executionContext) childFields_Model(ctx context.Context, field graphql
 		return ec.fieldContext_Model_id(ctx, field)
 	case "name":
 		return ec.fieldContext_Model_name(ctx, field)
+	case "nameRaw":
+		return ec.fieldContext_Model_nameRaw(ctx, field)
 	case "owner":
 		return ec.fieldContext_Model_owner(ctx, field)
 	case "versionCount":
@@ -3369,20 +3425,32 @@ func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field 
 		return ec.fieldContext_ModelVersion_model(ctx, field)
 	case "modelName":
 		return ec.fieldContext_ModelVersion_modelName(ctx, field)
+	case "modelNameRaw":
+		return ec.fieldContext_ModelVersion_modelNameRaw(ctx, field)
 	case "label":
 		return ec.fieldContext_ModelVersion_label(ctx, field)
+	case "labelRaw":
+		return ec.fieldContext_ModelVersion_labelRaw(ctx, field)
 	case "publisher":
 		return ec.fieldContext_ModelVersion_publisher(ctx, field)
 	case "weightsCid":
 		return ec.fieldContext_ModelVersion_weightsCid(ctx, field)
+	case "weightsCidRaw":
+		return ec.fieldContext_ModelVersion_weightsCidRaw(ctx, field)
 	case "weightsSha256":
 		return ec.fieldContext_ModelVersion_weightsSha256(ctx, field)
 	case "modelCardCid":
 		return ec.fieldContext_ModelVersion_modelCardCid(ctx, field)
+	case "modelCardCidRaw":
+		return ec.fieldContext_ModelVersion_modelCardCidRaw(ctx, field)
 	case "license":
 		return ec.fieldContext_ModelVersion_license(ctx, field)
+	case "licenseRaw":
+		return ec.fieldContext_ModelVersion_licenseRaw(ctx, field)
 	case "tags":
 		return ec.fieldContext_ModelVersion_tags(ctx, field)
+	case "tagsRaw":
+		return ec.fieldContext_ModelVersion_tagsRaw(ctx, field)
 	case "status":
 		return ec.fieldContext_ModelVersion_status(ctx, field)
 	case "policy":
@@ -3445,6 +3513,8 @@ func (ec *executionContext) childFields_Pin(ctx context.Context, field graphql.C
 		return ec.fieldContext_Pin_status(ctx, field)
 	case "cid":
 		return ec.fieldContext_Pin_cid(ctx, field)
+	case "cidRaw":
+		return ec.fieldContext_Pin_cidRaw(ctx, field)
 	case "attempts":
 		return ec.fieldContext_Pin_attempts(ctx, field)
 	case "lastError":
@@ -3485,10 +3555,16 @@ func (ec *executionContext) childFields_Policy(ctx context.Context, field graphq
 		return ec.fieldContext_Policy_id(ctx, field)
 	case "name":
 		return ec.fieldContext_Policy_name(ctx, field)
+	case "nameRaw":
+		return ec.fieldContext_Policy_nameRaw(ctx, field)
 	case "version":
 		return ec.fieldContext_Policy_version(ctx, field)
+	case "versionRaw":
+		return ec.fieldContext_Policy_versionRaw(ctx, field)
 	case "documentCid":
 		return ec.fieldContext_Policy_documentCid(ctx, field)
+	case "documentCidRaw":
+		return ec.fieldContext_Policy_documentCidRaw(ctx, field)
 	case "auditRequired":
 		return ec.fieldContext_Policy_auditRequired(ctx, field)
 	case "bounds":
@@ -3537,8 +3613,12 @@ func (ec *executionContext) childFields_Proposal(ctx context.Context, field grap
 		return ec.fieldContext_Proposal_proposer(ctx, field)
 	case "title":
 		return ec.fieldContext_Proposal_title(ctx, field)
+	case "titleRaw":
+		return ec.fieldContext_Proposal_titleRaw(ctx, field)
 	case "description":
 		return ec.fieldContext_Proposal_description(ctx, field)
+	case "descriptionRaw":
+		return ec.fieldContext_Proposal_descriptionRaw(ctx, field)
 	case "state":
 		return ec.fieldContext_Proposal_state(ctx, field)
 	case "snapshot":
@@ -3623,6 +3703,8 @@ func (ec *executionContext) childFields_StatusChange(ctx context.Context, field 
 		return ec.fieldContext_StatusChange_status(ctx, field)
 	case "reason":
 		return ec.fieldContext_StatusChange_reason(ctx, field)
+	case "reasonRaw":
+		return ec.fieldContext_StatusChange_reasonRaw(ctx, field)
 	case "policy":
 		return ec.fieldContext_StatusChange_policy(ctx, field)
 	case "audit":
@@ -3675,6 +3757,8 @@ func (ec *executionContext) childFields_Vote(ctx context.Context, field graphql.
 		return ec.fieldContext_Vote_weight(ctx, field)
 	case "reason":
 		return ec.fieldContext_Vote_reason(ctx, field)
+	case "reasonRaw":
+		return ec.fieldContext_Vote_reasonRaw(ctx, field)
 	case "params":
 		return ec.fieldContext_Vote_params(ctx, field)
 	case "provenance":
@@ -4572,14 +4656,22 @@ func (ec *executionContext) field_Query_model_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["name"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "nameRaw",
+		func(ctx context.Context, v any) ([]byte, error) {
+			return ec.unmarshalOBytes2ᚕbyte(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nameRaw"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "id",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOID2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["id"] = arg1
+	args["id"] = arg2
 	return args, nil
 }
 
@@ -4941,23 +5033,8 @@ func (ec *executionContext) fieldContext_Account_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Account_address(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Account_address(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Address, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v common.Address) graphql.Marshaler {
-			return ec.marshalNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(ctx, field.Selections, obj.Address)
 }
 func (ec *executionContext) fieldContext_Account_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "Address")
@@ -5042,46 +5119,16 @@ func (ec *executionContext) fieldContext_Account_delegate(_ context.Context, fie
 }
 
 func (ec *executionContext) _Account_delegatorCount(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Account_delegatorCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DelegatorCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.DelegatorCount)
 }
 func (ec *executionContext) fieldContext_Account_delegatorCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Account_voteCount(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Account_voteCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.VoteCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.VoteCount)
 }
 func (ec *executionContext) fieldContext_Account_voteCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Account", field, false, false, "Int")
@@ -5316,46 +5363,16 @@ func (ec *executionContext) fieldContext_AccountConnection_pageInfo(_ context.Co
 }
 
 func (ec *executionContext) _AccountConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AccountConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccountConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 func (ec *executionContext) fieldContext_AccountConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccountConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AccountEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AccountEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AccountEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_AccountEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccountEdge", field, false, false, "String")
@@ -5394,23 +5411,8 @@ func (ec *executionContext) fieldContext_AccountEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _Action_index(ctx context.Context, field graphql.CollectedField, obj *model.Action) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Action_index(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Index, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Index)
 }
 func (ec *executionContext) fieldContext_Action_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Action", field, false, false, "Int")
@@ -5582,69 +5584,32 @@ func (ec *executionContext) fieldContext_Action_modelVersion(_ context.Context, 
 }
 
 func (ec *executionContext) _ActionArg_name(ctx context.Context, field graphql.CollectedField, obj *model.ActionArg) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ActionArg_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext_ActionArg_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ActionArg", field, false, false, "String")
 }
 
 func (ec *executionContext) _ActionArg_value(ctx context.Context, field graphql.CollectedField, obj *model.ActionArg) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ActionArg_value(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Value, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Value)
 }
 func (ec *executionContext) fieldContext_ActionArg_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ActionArg", field, false, false, "String")
 }
 
+func (ec *executionContext) _ActionArg_valueRaw(ctx context.Context, field graphql.CollectedField, obj *model.ActionArg) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Value)
+}
+func (ec *executionContext) fieldContext_ActionArg_valueRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionArg", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Audit_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Audit_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Audit_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Audit", field, false, false, "ID")
@@ -5747,46 +5712,24 @@ func (ec *executionContext) fieldContext_Audit_auditor(_ context.Context, field 
 }
 
 func (ec *executionContext) _Audit_reportCid(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Audit_reportCid(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReportCID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ReportCID)
 }
 func (ec *executionContext) fieldContext_Audit_reportCid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Audit", field, false, false, "String")
 }
 
+func (ec *executionContext) _Audit_reportCidRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ReportCID)
+}
+func (ec *executionContext) fieldContext_Audit_reportCidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audit", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Audit_reportSha256(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Audit_reportSha256(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReportSHA256, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v common.Hash) graphql.Marshaler {
-			return ec.marshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, field.Selections, obj.ReportSHA256)
 }
 func (ec *executionContext) fieldContext_Audit_reportSha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Audit", field, false, false, "Bytes32")
@@ -5825,46 +5768,16 @@ func (ec *executionContext) fieldContext_Audit_metrics(_ context.Context, field 
 }
 
 func (ec *executionContext) _Audit_passed(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Audit_passed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Passed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Passed)
 }
 func (ec *executionContext) fieldContext_Audit_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Audit", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Audit_provenance(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Audit_provenance(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Provenance, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Provenance) graphql.Marshaler {
-			return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Provenance)
 }
 func (ec *executionContext) fieldContext_Audit_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -5944,46 +5857,16 @@ func (ec *executionContext) fieldContext_AuditConnection_pageInfo(_ context.Cont
 }
 
 func (ec *executionContext) _AuditConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AuditConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 func (ec *executionContext) fieldContext_AuditConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AuditEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AuditEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_AuditEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEdge", field, false, false, "String")
@@ -6045,115 +5928,48 @@ func (ec *executionContext) fieldContext_Auditor_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Auditor_address(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Auditor_address(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Address, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v common.Address) graphql.Marshaler {
-			return ec.marshalNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(ctx, field.Selections, obj.Address)
 }
 func (ec *executionContext) fieldContext_Auditor_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Auditor", field, false, false, "Address")
 }
 
 func (ec *executionContext) _Auditor_name(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Auditor_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext_Auditor_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Auditor", field, false, false, "String")
 }
 
+func (ec *executionContext) _Auditor_nameRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
+}
+func (ec *executionContext) fieldContext_Auditor_nameRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Auditor", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Auditor_active(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Auditor_active(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Active, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Active)
 }
 func (ec *executionContext) fieldContext_Auditor_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Auditor", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Auditor_auditCount(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Auditor_auditCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AuditCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.AuditCount)
 }
 func (ec *executionContext) fieldContext_Auditor_auditCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Auditor", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Auditor_added(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Auditor_added(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Added, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Provenance) graphql.Marshaler {
-			return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Added)
 }
 func (ec *executionContext) fieldContext_Auditor_added(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -6341,46 +6157,16 @@ func (ec *executionContext) fieldContext_AuditorConnection_pageInfo(_ context.Co
 }
 
 func (ec *executionContext) _AuditorConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AuditorConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditorConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 func (ec *executionContext) fieldContext_AuditorConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditorConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AuditorEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AuditorEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditorEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_AuditorEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditorEdge", field, false, false, "String")
@@ -6419,46 +6205,16 @@ func (ec *executionContext) fieldContext_AuditorEdge_node(_ context.Context, fie
 }
 
 func (ec *executionContext) _Contract_id(ctx context.Context, field graphql.CollectedField, obj *model.Contract) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Contract_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Contract_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Contract", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Contract_address(ctx context.Context, field graphql.CollectedField, obj *model.Contract) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Contract_address(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Address, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v common.Address) graphql.Marshaler {
-			return ec.marshalNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(ctx, field.Selections, obj.Address)
 }
 func (ec *executionContext) fieldContext_Contract_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Contract", field, false, false, "Address")
@@ -6488,23 +6244,8 @@ func (ec *executionContext) fieldContext_DAO_id(_ context.Context, field graphql
 }
 
 func (ec *executionContext) _DAO_chainId(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_chainId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ChainID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.ChainID)
 }
 func (ec *executionContext) fieldContext_DAO_chainId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
@@ -6639,69 +6380,24 @@ func (ec *executionContext) fieldContext_DAO_registry(_ context.Context, field g
 }
 
 func (ec *executionContext) _DAO_startBlock(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_startBlock(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StartBlock, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.StartBlock)
 }
 func (ec *executionContext) fieldContext_DAO_startBlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DAO_votingDelay(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_votingDelay(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.VotingDelay, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.VotingDelay)
 }
 func (ec *executionContext) fieldContext_DAO_votingDelay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DAO_votingPeriod(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_votingPeriod(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.VotingPeriod, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.VotingPeriod)
 }
 func (ec *executionContext) fieldContext_DAO_votingPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
@@ -6731,23 +6427,8 @@ func (ec *executionContext) fieldContext_DAO_proposalThreshold(_ context.Context
 }
 
 func (ec *executionContext) _DAO_quorumNumerator(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_quorumNumerator(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.QuorumNumerator, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.QuorumNumerator)
 }
 func (ec *executionContext) fieldContext_DAO_quorumNumerator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
@@ -6777,23 +6458,8 @@ func (ec *executionContext) fieldContext_DAO_quorum(_ context.Context, field gra
 }
 
 func (ec *executionContext) _DAO_timelockDelay(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_timelockDelay(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TimelockDelay, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.TimelockDelay)
 }
 func (ec *executionContext) fieldContext_DAO_timelockDelay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
@@ -6823,184 +6489,64 @@ func (ec *executionContext) fieldContext_DAO_totalSupply(_ context.Context, fiel
 }
 
 func (ec *executionContext) _DAO_proposalCount(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_proposalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ProposalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.ProposalCount)
 }
 func (ec *executionContext) fieldContext_DAO_proposalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DAO_delegateCount(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_delegateCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DelegateCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.DelegateCount)
 }
 func (ec *executionContext) fieldContext_DAO_delegateCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DAO_accountCount(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_accountCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AccountCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.AccountCount)
 }
 func (ec *executionContext) fieldContext_DAO_accountCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DAO_modelCount(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_modelCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ModelCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.ModelCount)
 }
 func (ec *executionContext) fieldContext_DAO_modelCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DAO_modelVersionCount(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_modelVersionCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.VersionCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.VersionCount)
 }
 func (ec *executionContext) fieldContext_DAO_modelVersionCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DAO_auditCount(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_auditCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AuditCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.AuditCount)
 }
 func (ec *executionContext) fieldContext_DAO_auditCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DAO_policyCount(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_policyCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PolicyCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.PolicyCount)
 }
 func (ec *executionContext) fieldContext_DAO_policyCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DAO_auditorCount(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DAO_auditorCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AuditorCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.AuditorCount)
 }
 func (ec *executionContext) fieldContext_DAO_auditorCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
@@ -7103,23 +6649,8 @@ func (ec *executionContext) fieldContext_Delegation_to(_ context.Context, field 
 }
 
 func (ec *executionContext) _Delegation_provenance(ctx context.Context, field graphql.CollectedField, obj *modeldao.Delegation) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Delegation_provenance(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Provenance, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Provenance) graphql.Marshaler {
-			return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Provenance)
 }
 func (ec *executionContext) fieldContext_Delegation_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -7199,46 +6730,16 @@ func (ec *executionContext) fieldContext_DelegationConnection_pageInfo(_ context
 }
 
 func (ec *executionContext) _DelegationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.DelegationConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DelegationConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 func (ec *executionContext) fieldContext_DelegationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DelegationConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DelegationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.DelegationEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DelegationEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_DelegationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DelegationEdge", field, false, false, "String")
@@ -7277,46 +6778,16 @@ func (ec *executionContext) fieldContext_DelegationEdge_node(_ context.Context, 
 }
 
 func (ec *executionContext) _IndexerStatus_chainHead(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IndexerStatus_chainHead(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ChainHead, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.ChainHead)
 }
 func (ec *executionContext) fieldContext_IndexerStatus_chainHead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IndexerStatus", field, false, false, "Int")
 }
 
 func (ec *executionContext) _IndexerStatus_indexedBlock(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IndexerStatus_indexedBlock(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.IndexedBlock, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.IndexedBlock)
 }
 func (ec *executionContext) fieldContext_IndexerStatus_indexedBlock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IndexerStatus", field, false, false, "Int")
@@ -7346,46 +6817,16 @@ func (ec *executionContext) fieldContext_IndexerStatus_indexedHash(_ context.Con
 }
 
 func (ec *executionContext) _IndexerStatus_lag(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IndexerStatus_lag(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Lag, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.Lag)
 }
 func (ec *executionContext) fieldContext_IndexerStatus_lag(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IndexerStatus", field, false, false, "Int")
 }
 
 func (ec *executionContext) _IndexerStatus_reorgs(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IndexerStatus_reorgs(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reorgs, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Reorgs)
 }
 func (ec *executionContext) fieldContext_IndexerStatus_reorgs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IndexerStatus", field, false, false, "Int")
@@ -7438,233 +6879,99 @@ func (ec *executionContext) fieldContext_IndexerStatus_updatedAt(_ context.Conte
 }
 
 func (ec *executionContext) _Metric_kind(ctx context.Context, field graphql.CollectedField, obj *modeldao.Metric) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Metric_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.MetricKind) graphql.Marshaler {
-			return ec.marshalNMetricKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNMetricKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_Metric_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Metric", field, false, false, "MetricKind")
 }
 
 func (ec *executionContext) _Metric_sensitiveFeature(ctx context.Context, field graphql.CollectedField, obj *modeldao.Metric) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Metric_sensitiveFeature(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.SensitiveFeature, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.SensitiveFeature)
 }
 func (ec *executionContext) fieldContext_Metric_sensitiveFeature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Metric", field, false, false, "String")
 }
 
+func (ec *executionContext) _Metric_sensitiveFeatureRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Metric) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.SensitiveFeature)
+}
+func (ec *executionContext) fieldContext_Metric_sensitiveFeatureRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Metric", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Metric_value(ctx context.Context, field graphql.CollectedField, obj *modeldao.Metric) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Metric_value(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Value, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Fixed6) graphql.Marshaler {
-			return ec.marshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, obj.Value)
 }
 func (ec *executionContext) fieldContext_Metric_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Metric", field, false, false, "Fixed")
 }
 
 func (ec *executionContext) _Metric_threshold(ctx context.Context, field graphql.CollectedField, obj *modeldao.Metric) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Metric_threshold(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Threshold, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Fixed6) graphql.Marshaler {
-			return ec.marshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, obj.Threshold)
 }
 func (ec *executionContext) fieldContext_Metric_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Metric", field, false, false, "Fixed")
 }
 
 func (ec *executionContext) _Metric_passed(ctx context.Context, field graphql.CollectedField, obj *modeldao.Metric) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Metric_passed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Passed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Passed)
 }
 func (ec *executionContext) fieldContext_Metric_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Metric", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _MetricBound_kind(ctx context.Context, field graphql.CollectedField, obj *modeldao.MetricBound) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MetricBound_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.MetricKind) graphql.Marshaler {
-			return ec.marshalNMetricKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNMetricKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_MetricBound_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MetricBound", field, false, false, "MetricKind")
 }
 
 func (ec *executionContext) _MetricBound_isMinimum(ctx context.Context, field graphql.CollectedField, obj *modeldao.MetricBound) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MetricBound_isMinimum(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.IsMinimum, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsMinimum)
 }
 func (ec *executionContext) fieldContext_MetricBound_isMinimum(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MetricBound", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _MetricBound_limit(ctx context.Context, field graphql.CollectedField, obj *modeldao.MetricBound) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MetricBound_limit(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Limit, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Fixed6) graphql.Marshaler {
-			return ec.marshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, obj.Limit)
 }
 func (ec *executionContext) fieldContext_MetricBound_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MetricBound", field, false, false, "Fixed")
 }
 
 func (ec *executionContext) _Model_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Model_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v common.Hash) graphql.Marshaler {
-			return ec.marshalNID2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNID2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Model_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Model", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Model_name(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Model_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext_Model_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Model", field, false, false, "String")
+}
+
+func (ec *executionContext) _Model_nameRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
+}
+func (ec *executionContext) fieldContext_Model_nameRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Model", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _Model_owner(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
@@ -7700,23 +7007,8 @@ func (ec *executionContext) fieldContext_Model_owner(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Model_versionCount(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Model_versionCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.VersionCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.VersionCount)
 }
 func (ec *executionContext) fieldContext_Model_versionCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Model", field, false, false, "Int")
@@ -7767,23 +7059,8 @@ func (ec *executionContext) fieldContext_Model_versions(ctx context.Context, fie
 }
 
 func (ec *executionContext) _Model_provenance(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Model_provenance(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Provenance, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Provenance) graphql.Marshaler {
-			return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Provenance)
 }
 func (ec *executionContext) fieldContext_Model_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -7863,46 +7140,16 @@ func (ec *executionContext) fieldContext_ModelConnection_pageInfo(_ context.Cont
 }
 
 func (ec *executionContext) _ModelConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ModelConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 func (ec *executionContext) fieldContext_ModelConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ModelEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ModelEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_ModelEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelEdge", field, false, false, "String")
@@ -7941,23 +7188,8 @@ func (ec *executionContext) fieldContext_ModelEdge_node(_ context.Context, field
 }
 
 func (ec *executionContext) _ModelVersion_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelVersion_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_ModelVersion_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "ID")
@@ -7996,49 +7228,35 @@ func (ec *executionContext) fieldContext_ModelVersion_model(_ context.Context, f
 }
 
 func (ec *executionContext) _ModelVersion_modelName(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelVersion_modelName(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ModelName, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ModelName)
 }
 func (ec *executionContext) fieldContext_ModelVersion_modelName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
 }
 
+func (ec *executionContext) _ModelVersion_modelNameRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ModelName)
+}
+func (ec *executionContext) fieldContext_ModelVersion_modelNameRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _ModelVersion_label(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelVersion_label(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Label, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Label)
 }
 func (ec *executionContext) fieldContext_ModelVersion_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelVersion_labelRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Label)
+}
+func (ec *executionContext) fieldContext_ModelVersion_labelRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _ModelVersion_publisher(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
@@ -8074,95 +7292,59 @@ func (ec *executionContext) fieldContext_ModelVersion_publisher(_ context.Contex
 }
 
 func (ec *executionContext) _ModelVersion_weightsCid(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelVersion_weightsCid(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.WeightsCID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.WeightsCID)
 }
 func (ec *executionContext) fieldContext_ModelVersion_weightsCid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
 }
 
+func (ec *executionContext) _ModelVersion_weightsCidRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.WeightsCID)
+}
+func (ec *executionContext) fieldContext_ModelVersion_weightsCidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _ModelVersion_weightsSha256(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelVersion_weightsSha256(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.WeightsSHA256, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v common.Hash) graphql.Marshaler {
-			return ec.marshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, field.Selections, obj.WeightsSHA256)
 }
 func (ec *executionContext) fieldContext_ModelVersion_weightsSha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes32")
 }
 
 func (ec *executionContext) _ModelVersion_modelCardCid(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelVersion_modelCardCid(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ModelCardCID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ModelCardCID)
 }
 func (ec *executionContext) fieldContext_ModelVersion_modelCardCid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
 }
 
+func (ec *executionContext) _ModelVersion_modelCardCidRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ModelCardCID)
+}
+func (ec *executionContext) fieldContext_ModelVersion_modelCardCidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _ModelVersion_license(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelVersion_license(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.License, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.License)
 }
 func (ec *executionContext) fieldContext_ModelVersion_license(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelVersion_licenseRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.License)
+}
+func (ec *executionContext) fieldContext_ModelVersion_licenseRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _ModelVersion_tags(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
@@ -8177,8 +7359,8 @@ func (ec *executionContext) _ModelVersion_tags(ctx context.Context, field graphq
 			return obj.Tags, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []modeldao.Text) graphql.Marshaler {
+			return ec.marshalNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8188,24 +7370,32 @@ func (ec *executionContext) fieldContext_ModelVersion_tags(_ context.Context, fi
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
 }
 
-func (ec *executionContext) _ModelVersion_status(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+func (ec *executionContext) _ModelVersion_tagsRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelVersion_status(ctx, field)
+			return ec.fieldContext_ModelVersion_tagsRaw(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
+			return obj.Tags, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.VersionStatus) graphql.Marshaler {
-			return ec.marshalNVersionStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []modeldao.Text) graphql.Marshaler {
+			return ec.marshalNBytes2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx, selections, v)
 		},
 		true,
 		true,
 	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_tagsRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
+}
+
+func (ec *executionContext) _ModelVersion_status(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNVersionStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_ModelVersion_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "VersionStatus")
@@ -8428,23 +7618,8 @@ func (ec *executionContext) fieldContext_ModelVersion_pin(_ context.Context, fie
 }
 
 func (ec *executionContext) _ModelVersion_submitted(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelVersion_submitted(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Submitted, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Provenance) graphql.Marshaler {
-			return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Submitted)
 }
 func (ec *executionContext) fieldContext_ModelVersion_submitted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -8524,46 +7699,16 @@ func (ec *executionContext) fieldContext_ModelVersionConnection_pageInfo(_ conte
 }
 
 func (ec *executionContext) _ModelVersionConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersionConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelVersionConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 func (ec *executionContext) fieldContext_ModelVersionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersionConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ModelVersionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ModelVersionEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ModelVersionEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_ModelVersionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersionEdge", field, false, false, "String")
@@ -8602,46 +7747,16 @@ func (ec *executionContext) fieldContext_ModelVersionEdge_node(_ context.Context
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HasNextPage, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasNextPage)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.HasPreviousPage, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.HasPreviousPage)
 }
 func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
@@ -8694,92 +7809,40 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 }
 
 func (ec *executionContext) _Pin_status(ctx context.Context, field graphql.CollectedField, obj *modeldao.Pin) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Pin_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.PinStatus) graphql.Marshaler {
-			return ec.marshalNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_Pin_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Pin", field, false, false, "PinStatus")
 }
 
 func (ec *executionContext) _Pin_cid(ctx context.Context, field graphql.CollectedField, obj *modeldao.Pin) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Pin_cid(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.CID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.CID)
 }
 func (ec *executionContext) fieldContext_Pin_cid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Pin", field, false, false, "String")
 }
 
+func (ec *executionContext) _Pin_cidRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Pin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.CID)
+}
+func (ec *executionContext) fieldContext_Pin_cidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pin", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Pin_attempts(ctx context.Context, field graphql.CollectedField, obj *modeldao.Pin) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Pin_attempts(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Attempts, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Attempts)
 }
 func (ec *executionContext) fieldContext_Pin_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Pin", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Pin_lastError(ctx context.Context, field graphql.CollectedField, obj *modeldao.Pin) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Pin_lastError(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.LastError, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.LastError)
 }
 func (ec *executionContext) fieldContext_Pin_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Pin", field, false, false, "String")
@@ -8855,276 +7918,120 @@ func (ec *executionContext) fieldContext_Pin_updatedAt(_ context.Context, field 
 }
 
 func (ec *executionContext) _PinStatusCounts_total(ctx context.Context, field graphql.CollectedField, obj *model.PinStatusCounts) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PinStatusCounts_total(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Total)
 }
 func (ec *executionContext) fieldContext_PinStatusCounts_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PinStatusCounts", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PinStatusCounts_none(ctx context.Context, field graphql.CollectedField, obj *model.PinStatusCounts) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PinStatusCounts_none(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.None, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.None)
 }
 func (ec *executionContext) fieldContext_PinStatusCounts_none(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PinStatusCounts", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PinStatusCounts_queued(ctx context.Context, field graphql.CollectedField, obj *model.PinStatusCounts) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PinStatusCounts_queued(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Queued, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Queued)
 }
 func (ec *executionContext) fieldContext_PinStatusCounts_queued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PinStatusCounts", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PinStatusCounts_pinning(ctx context.Context, field graphql.CollectedField, obj *model.PinStatusCounts) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PinStatusCounts_pinning(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Pinning, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Pinning)
 }
 func (ec *executionContext) fieldContext_PinStatusCounts_pinning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PinStatusCounts", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PinStatusCounts_pinned(ctx context.Context, field graphql.CollectedField, obj *model.PinStatusCounts) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PinStatusCounts_pinned(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Pinned, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Pinned)
 }
 func (ec *executionContext) fieldContext_PinStatusCounts_pinned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PinStatusCounts", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PinStatusCounts_failed(ctx context.Context, field graphql.CollectedField, obj *model.PinStatusCounts) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PinStatusCounts_failed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Failed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Failed)
 }
 func (ec *executionContext) fieldContext_PinStatusCounts_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PinStatusCounts", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PinStatusCounts_unpinned(ctx context.Context, field graphql.CollectedField, obj *model.PinStatusCounts) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PinStatusCounts_unpinned(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Unpinned, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Unpinned)
 }
 func (ec *executionContext) fieldContext_PinStatusCounts_unpinned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PinStatusCounts", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Policy_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Policy_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNID2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNID2uint64(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Policy_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Policy", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Policy_name(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Policy_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext_Policy_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Policy", field, false, false, "String")
 }
 
+func (ec *executionContext) _Policy_nameRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
+}
+func (ec *executionContext) fieldContext_Policy_nameRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Policy", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Policy_version(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Policy_version(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Version, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Version)
 }
 func (ec *executionContext) fieldContext_Policy_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Policy", field, false, false, "String")
 }
 
+func (ec *executionContext) _Policy_versionRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Version)
+}
+func (ec *executionContext) fieldContext_Policy_versionRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Policy", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Policy_documentCid(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Policy_documentCid(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DocumentCID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.DocumentCID)
 }
 func (ec *executionContext) fieldContext_Policy_documentCid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Policy", field, false, false, "String")
 }
 
+func (ec *executionContext) _Policy_documentCidRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.DocumentCID)
+}
+func (ec *executionContext) fieldContext_Policy_documentCidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Policy", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Policy_auditRequired(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Policy_auditRequired(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AuditRequired, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.AuditRequired)
 }
 func (ec *executionContext) fieldContext_Policy_auditRequired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Policy", field, false, false, "Boolean")
@@ -9163,46 +8070,16 @@ func (ec *executionContext) fieldContext_Policy_bounds(_ context.Context, field 
 }
 
 func (ec *executionContext) _Policy_active(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Policy_active(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Active, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Active)
 }
 func (ec *executionContext) fieldContext_Policy_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Policy", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Policy_adopted(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Policy_adopted(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Adopted, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Provenance) graphql.Marshaler {
-			return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Adopted)
 }
 func (ec *executionContext) fieldContext_Policy_adopted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -9402,46 +8279,16 @@ func (ec *executionContext) fieldContext_PolicyConnection_pageInfo(_ context.Con
 }
 
 func (ec *executionContext) _PolicyConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PolicyConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PolicyConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 func (ec *executionContext) fieldContext_PolicyConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PolicyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PolicyEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PolicyEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_PolicyEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyEdge", field, false, false, "String")
@@ -9480,23 +8327,8 @@ func (ec *executionContext) fieldContext_PolicyEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Proposal_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Proposal_id(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
 }
 func (ec *executionContext) fieldContext_Proposal_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "ID")
@@ -9535,115 +8367,56 @@ func (ec *executionContext) fieldContext_Proposal_proposer(_ context.Context, fi
 }
 
 func (ec *executionContext) _Proposal_title(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Proposal_title(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Title, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Title)
 }
 func (ec *executionContext) fieldContext_Proposal_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "String")
 }
 
+func (ec *executionContext) _Proposal_titleRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Title)
+}
+func (ec *executionContext) fieldContext_Proposal_titleRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Proposal_description(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Proposal_description(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Description, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Description)
 }
 func (ec *executionContext) fieldContext_Proposal_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "String")
 }
 
+func (ec *executionContext) _Proposal_descriptionRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Description)
+}
+func (ec *executionContext) fieldContext_Proposal_descriptionRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Proposal_state(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Proposal_state(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.State, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.ProposalState) graphql.Marshaler {
-			return ec.marshalNProposalState2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalState(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProposalState2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalState(ctx, field.Selections, obj.State)
 }
 func (ec *executionContext) fieldContext_Proposal_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "ProposalState")
 }
 
 func (ec *executionContext) _Proposal_snapshot(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Proposal_snapshot(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Snapshot, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.Snapshot)
 }
 func (ec *executionContext) fieldContext_Proposal_snapshot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Proposal_deadline(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Proposal_deadline(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Deadline, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.Deadline)
 }
 func (ec *executionContext) fieldContext_Proposal_deadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Int")
@@ -9728,46 +8501,16 @@ func (ec *executionContext) fieldContext_Proposal_tally(_ context.Context, field
 }
 
 func (ec *executionContext) _Proposal_voterCount(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Proposal_voterCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Voters, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Voters)
 }
 func (ec *executionContext) fieldContext_Proposal_voterCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Proposal_timelockOperationId(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Proposal_timelockOperationId(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TimelockOpID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v common.Hash) graphql.Marshaler {
-			return ec.marshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, field.Selections, obj.TimelockOpID)
 }
 func (ec *executionContext) fieldContext_Proposal_timelockOperationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Bytes32")
@@ -9914,23 +8657,8 @@ func (ec *executionContext) fieldContext_Proposal_timeline(_ context.Context, fi
 }
 
 func (ec *executionContext) _Proposal_created(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Proposal_created(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Created, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Provenance) graphql.Marshaler {
-			return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Created)
 }
 func (ec *executionContext) fieldContext_Proposal_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -10010,46 +8738,16 @@ func (ec *executionContext) fieldContext_ProposalConnection_pageInfo(_ context.C
 }
 
 func (ec *executionContext) _ProposalConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ProposalConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProposalConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 func (ec *executionContext) fieldContext_ProposalConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProposalConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ProposalEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ProposalEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProposalEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_ProposalEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProposalEdge", field, false, false, "String")
@@ -10088,46 +8786,16 @@ func (ec *executionContext) fieldContext_ProposalEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _ProposalEvent_kind(ctx context.Context, field graphql.CollectedField, obj *modeldao.ProposalChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProposalEvent_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Kind)
 }
 func (ec *executionContext) fieldContext_ProposalEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProposalEvent", field, false, false, "String")
 }
 
 func (ec *executionContext) _ProposalEvent_provenance(ctx context.Context, field graphql.CollectedField, obj *modeldao.ProposalChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProposalEvent_provenance(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Provenance, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Provenance) graphql.Marshaler {
-			return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Provenance)
 }
 func (ec *executionContext) fieldContext_ProposalEvent_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -10143,115 +8811,40 @@ func (ec *executionContext) fieldContext_ProposalEvent_provenance(_ context.Cont
 }
 
 func (ec *executionContext) _Provenance_blockNumber(ctx context.Context, field graphql.CollectedField, obj *modeldao.Provenance) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Provenance_blockNumber(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BlockNumber, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNInt2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint64(ctx, field.Selections, obj.BlockNumber)
 }
 func (ec *executionContext) fieldContext_Provenance_blockNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Provenance", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Provenance_blockHash(ctx context.Context, field graphql.CollectedField, obj *modeldao.Provenance) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Provenance_blockHash(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.BlockHash, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v common.Hash) graphql.Marshaler {
-			return ec.marshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, field.Selections, obj.BlockHash)
 }
 func (ec *executionContext) fieldContext_Provenance_blockHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Provenance", field, false, false, "Bytes32")
 }
 
 func (ec *executionContext) _Provenance_timestamp(ctx context.Context, field graphql.CollectedField, obj *modeldao.Provenance) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Provenance_timestamp(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Timestamp, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
-			return ec.marshalNDateTime2uint64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNDateTime2uint64(ctx, field.Selections, obj.Timestamp)
 }
 func (ec *executionContext) fieldContext_Provenance_timestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Provenance", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _Provenance_txHash(ctx context.Context, field graphql.CollectedField, obj *modeldao.Provenance) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Provenance_txHash(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TxHash, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v common.Hash) graphql.Marshaler {
-			return ec.marshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, field.Selections, obj.TxHash)
 }
 func (ec *executionContext) fieldContext_Provenance_txHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Provenance", field, false, false, "Bytes32")
 }
 
 func (ec *executionContext) _Provenance_logIndex(ctx context.Context, field graphql.CollectedField, obj *modeldao.Provenance) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Provenance_logIndex(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.LogIndex, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v uint) graphql.Marshaler {
-			return ec.marshalNInt2uint(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2uint(ctx, field.Selections, obj.LogIndex)
 }
 func (ec *executionContext) fieldContext_Provenance_logIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Provenance", field, false, false, "Int")
@@ -10563,7 +9156,7 @@ func (ec *executionContext) _Query_model(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Model(ctx, fc.Args["name"].(*string), fc.Args["id"].(*string))
+			return ec.Resolvers.Query().Model(ctx, fc.Args["name"].(*string), fc.Args["nameRaw"].([]byte), fc.Args["id"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Model) graphql.Marshaler {
@@ -11046,49 +9639,27 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _StatusChange_status(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_StatusChange_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.VersionStatus) graphql.Marshaler {
-			return ec.marshalNVersionStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNVersionStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(ctx, field.Selections, obj.Status)
 }
 func (ec *executionContext) fieldContext_StatusChange_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StatusChange", field, false, false, "VersionStatus")
 }
 
 func (ec *executionContext) _StatusChange_reason(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_StatusChange_reason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Reason)
 }
 func (ec *executionContext) fieldContext_StatusChange_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusChange_reasonRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Reason)
+}
+func (ec *executionContext) fieldContext_StatusChange_reasonRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusChange", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _StatusChange_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
@@ -11188,23 +9759,8 @@ func (ec *executionContext) fieldContext_StatusChange_proposal(_ context.Context
 }
 
 func (ec *executionContext) _StatusChange_provenance(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_StatusChange_provenance(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Provenance, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Provenance) graphql.Marshaler {
-			return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Provenance)
 }
 func (ec *executionContext) fieldContext_StatusChange_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -11228,7 +9784,7 @@ func (ec *executionContext) _Tally_for(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_Tally_for(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.For, nil
+			return obj.For(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
@@ -11239,7 +9795,7 @@ func (ec *executionContext) _Tally_for(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_Tally_for(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "BigInt")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "BigInt")
 }
 
 func (ec *executionContext) _Tally_against(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11251,7 +9807,7 @@ func (ec *executionContext) _Tally_against(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Tally_against(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Against, nil
+			return obj.Against(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
@@ -11262,7 +9818,7 @@ func (ec *executionContext) _Tally_against(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Tally_against(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "BigInt")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "BigInt")
 }
 
 func (ec *executionContext) _Tally_abstain(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11274,7 +9830,7 @@ func (ec *executionContext) _Tally_abstain(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Tally_abstain(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Abstain, nil
+			return obj.Abstain(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
@@ -11285,7 +9841,7 @@ func (ec *executionContext) _Tally_abstain(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Tally_abstain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "BigInt")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "BigInt")
 }
 
 func (ec *executionContext) _Tally_total(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11297,7 +9853,7 @@ func (ec *executionContext) _Tally_total(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Tally_total(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Total, nil
+			return obj.Total(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
@@ -11308,76 +9864,31 @@ func (ec *executionContext) _Tally_total(ctx context.Context, field graphql.Coll
 	)
 }
 func (ec *executionContext) fieldContext_Tally_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "BigInt")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "BigInt")
 }
 
 func (ec *executionContext) _Tally_forPercent(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Tally_forPercent(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ForPercent, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
-			return ec.marshalNFloat2float64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNFloat2float64(ctx, field.Selections, obj.ForPercent())
 }
 func (ec *executionContext) fieldContext_Tally_forPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "Float")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Tally_againstPercent(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Tally_againstPercent(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AgainstPercent, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
-			return ec.marshalNFloat2float64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNFloat2float64(ctx, field.Selections, obj.AgainstPercent())
 }
 func (ec *executionContext) fieldContext_Tally_againstPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "Float")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Tally_abstainPercent(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Tally_abstainPercent(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.AbstainPercent, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
-			return ec.marshalNFloat2float64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNFloat2float64(ctx, field.Selections, obj.AbstainPercent())
 }
 func (ec *executionContext) fieldContext_Tally_abstainPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "Float")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Tally_quorum(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11389,7 +9900,7 @@ func (ec *executionContext) _Tally_quorum(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Tally_quorum(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Quorum, nil
+			return obj.Quorum(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
@@ -11400,30 +9911,15 @@ func (ec *executionContext) _Tally_quorum(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Tally_quorum(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "BigInt")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "BigInt")
 }
 
 func (ec *executionContext) _Tally_quorumReached(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Tally_quorumReached(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.QuorumReached, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.QuorumReached())
 }
 func (ec *executionContext) fieldContext_Tally_quorumReached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "Boolean")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Tally_quorumPercent(ctx context.Context, field graphql.CollectedField, obj *model.Tally) (ret graphql.Marshaler) {
@@ -11435,7 +9931,7 @@ func (ec *executionContext) _Tally_quorumPercent(ctx context.Context, field grap
 			return ec.fieldContext_Tally_quorumPercent(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.QuorumPercent, nil
+			return obj.QuorumPercent(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
@@ -11446,7 +9942,7 @@ func (ec *executionContext) _Tally_quorumPercent(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Tally_quorumPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Tally", field, false, false, "Float")
+	return graphql.NewScalarFieldContext("Tally", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Vote_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
@@ -11537,23 +10033,8 @@ func (ec *executionContext) fieldContext_Vote_voter(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Vote_support(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Vote_support(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Support, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.VoteSupport) graphql.Marshaler {
-			return ec.marshalNVoteSupport2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVoteSupport(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNVoteSupport2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVoteSupport(ctx, field.Selections, obj.Support)
 }
 func (ec *executionContext) fieldContext_Vote_support(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vote", field, false, false, "VoteSupport")
@@ -11583,26 +10064,19 @@ func (ec *executionContext) fieldContext_Vote_weight(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Vote_reason(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Vote_reason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Reason)
 }
 func (ec *executionContext) fieldContext_Vote_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vote", field, false, false, "String")
+}
+
+func (ec *executionContext) _Vote_reasonRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Reason)
+}
+func (ec *executionContext) fieldContext_Vote_reasonRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vote", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _Vote_params(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
@@ -11629,23 +10103,8 @@ func (ec *executionContext) fieldContext_Vote_params(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Vote_provenance(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Vote_provenance(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Provenance, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modeldao.Provenance) graphql.Marshaler {
-			return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Provenance)
 }
 func (ec *executionContext) fieldContext_Vote_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -11725,46 +10184,16 @@ func (ec *executionContext) fieldContext_VoteConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _VoteConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.VoteConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VoteConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
 }
 func (ec *executionContext) fieldContext_VoteConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VoteConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _VoteEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.VoteEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_VoteEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_VoteEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VoteEdge", field, false, false, "String")
@@ -11803,23 +10232,8 @@ func (ec *executionContext) fieldContext_VoteEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___Directive_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext___Directive_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Directive", field, false, false, "String")
@@ -11849,23 +10263,8 @@ func (ec *executionContext) fieldContext___Directive_description(_ context.Conte
 }
 
 func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___Directive_isRepeatable(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.IsRepeatable, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsRepeatable)
 }
 func (ec *executionContext) fieldContext___Directive_isRepeatable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Directive", field, false, false, "Boolean")
@@ -11939,23 +10338,8 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 }
 
 func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___EnumValue_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext___EnumValue_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__EnumValue", field, false, false, "String")
@@ -11985,23 +10369,8 @@ func (ec *executionContext) fieldContext___EnumValue_description(_ context.Conte
 }
 
 func (ec *executionContext) ___EnumValue_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___EnumValue_isDeprecated(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.IsDeprecated(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsDeprecated())
 }
 func (ec *executionContext) fieldContext___EnumValue_isDeprecated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__EnumValue", field, true, false, "Boolean")
@@ -12031,23 +10400,8 @@ func (ec *executionContext) fieldContext___EnumValue_deprecationReason(_ context
 }
 
 func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___Field_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext___Field_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Field", field, false, false, "String")
@@ -12153,23 +10507,8 @@ func (ec *executionContext) fieldContext___Field_type(_ context.Context, field g
 }
 
 func (ec *executionContext) ___Field_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___Field_isDeprecated(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.IsDeprecated(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsDeprecated())
 }
 func (ec *executionContext) fieldContext___Field_isDeprecated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Field", field, true, false, "Boolean")
@@ -12199,23 +10538,8 @@ func (ec *executionContext) fieldContext___Field_deprecationReason(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___InputValue_name(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext___InputValue_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__InputValue", field, false, false, "String")
@@ -12300,23 +10624,8 @@ func (ec *executionContext) fieldContext___InputValue_defaultValue(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_isDeprecated(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___InputValue_isDeprecated(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.IsDeprecated(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.IsDeprecated())
 }
 func (ec *executionContext) fieldContext___InputValue_isDeprecated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__InputValue", field, true, false, "Boolean")
@@ -12529,23 +10838,8 @@ func (ec *executionContext) fieldContext___Schema_directives(_ context.Context, 
 }
 
 func (ec *executionContext) ___Type_kind(ctx context.Context, field graphql.CollectedField, obj *introspection.Type) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___Type_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Kind(), nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalN__TypeKind2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalN__TypeKind2string(ctx, field.Selections, obj.Kind())
 }
 func (ec *executionContext) fieldContext___Type_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Type", field, true, false, "__TypeKind")
@@ -13054,7 +11348,7 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "publisher", "model", "tag", "license", "policy", "demographicParityDifferenceMax", "metrics"}
+	fieldsInOrder := [...]string{"status", "publisher", "model", "modelRaw", "tag", "tagRaw", "license", "licenseRaw", "policy", "demographicParityDifferenceMax", "metrics"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13082,6 +11376,13 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 				return it, err
 			}
 			it.Model = data
+		case "modelRaw":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelRaw"))
+			data, err := ec.unmarshalOBytes2ᚕbyte(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelRaw = data
 		case "tag":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tag"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -13089,6 +11390,13 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 				return it, err
 			}
 			it.Tag = data
+		case "tagRaw":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tagRaw"))
+			data, err := ec.unmarshalOBytes2ᚕbyte(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TagRaw = data
 		case "license":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("license"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -13096,6 +11404,13 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 				return it, err
 			}
 			it.License = data
+		case "licenseRaw":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("licenseRaw"))
+			data, err := ec.unmarshalOBytes2ᚕbyte(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LicenseRaw = data
 		case "policy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policy"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -13621,6 +11936,11 @@ func (ec *executionContext) _ActionArg(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "valueRaw":
+			out.Values[i] = ec._ActionArg_valueRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13674,6 +11994,11 @@ func (ec *executionContext) _Audit(ctx context.Context, sel ast.SelectionSet, ob
 				})
 		case "reportCid":
 			out.Values[i] = ec._Audit_reportCid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reportCidRaw":
+			out.Values[i] = ec._Audit_reportCidRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13819,6 +12144,11 @@ func (ec *executionContext) _Auditor(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "name":
 			out.Values[i] = ec._Auditor_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nameRaw":
+			out.Values[i] = ec._Auditor_nameRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14352,6 +12682,11 @@ func (ec *executionContext) _Metric(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "sensitiveFeatureRaw":
+			out.Values[i] = ec._Metric_sensitiveFeatureRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "value":
 			out.Values[i] = ec._Metric_value(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14445,6 +12780,11 @@ func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "name":
 			out.Values[i] = ec._Model_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nameRaw":
+			out.Values[i] = ec._Model_nameRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14595,8 +12935,18 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "modelNameRaw":
+			out.Values[i] = ec._ModelVersion_modelNameRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "label":
 			out.Values[i] = ec._ModelVersion_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "labelRaw":
+			out.Values[i] = ec._ModelVersion_labelRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14611,6 +12961,11 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "weightsCidRaw":
+			out.Values[i] = ec._ModelVersion_weightsCidRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "weightsSha256":
 			out.Values[i] = ec._ModelVersion_weightsSha256(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14621,13 +12976,28 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "modelCardCidRaw":
+			out.Values[i] = ec._ModelVersion_modelCardCidRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "license":
 			out.Values[i] = ec._ModelVersion_license(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "licenseRaw":
+			out.Values[i] = ec._ModelVersion_licenseRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "tags":
 			out.Values[i] = ec._ModelVersion_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tagsRaw":
+			out.Values[i] = ec._ModelVersion_tagsRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14844,6 +13214,11 @@ func (ec *executionContext) _Pin(ctx context.Context, sel ast.SelectionSet, obj 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "cidRaw":
+			out.Values[i] = ec._Pin_cidRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "attempts":
 			out.Values[i] = ec._Pin_attempts(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14970,13 +13345,28 @@ func (ec *executionContext) _Policy(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "nameRaw":
+			out.Values[i] = ec._Policy_nameRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "version":
 			out.Values[i] = ec._Policy_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "versionRaw":
+			out.Values[i] = ec._Policy_versionRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "documentCid":
 			out.Values[i] = ec._Policy_documentCid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "documentCidRaw":
+			out.Values[i] = ec._Policy_documentCidRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15142,8 +13532,18 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "titleRaw":
+			out.Values[i] = ec._Proposal_titleRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "description":
 			out.Values[i] = ec._Proposal_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "descriptionRaw":
+			out.Values[i] = ec._Proposal_descriptionRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15579,6 +13979,11 @@ func (ec *executionContext) _StatusChange(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "reasonRaw":
+			out.Values[i] = ec._StatusChange_reasonRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "policy":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -15738,6 +14143,11 @@ func (ec *executionContext) _Vote(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "reason":
 			out.Values[i] = ec._Vote_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reasonRaw":
+			out.Values[i] = ec._Vote_reasonRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -16228,7 +14638,7 @@ func (ec *executionContext) marshalNAccountConnection2ᚖgithubᚗcomᚋmodeldao
 }
 
 func (ec *executionContext) marshalNAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AccountEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAccountEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdge(ctx, sel, v[i])
@@ -16252,7 +14662,7 @@ func (ec *executionContext) marshalNAccountEdge2ᚖgithubᚗcomᚋmodeldaoᚋmod
 }
 
 func (ec *executionContext) marshalNAction2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Action) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAction2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAction(ctx, sel, v[i])
@@ -16276,7 +14686,7 @@ func (ec *executionContext) marshalNAction2ᚖgithubᚗcomᚋmodeldaoᚋmodeldao
 }
 
 func (ec *executionContext) marshalNActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ActionArg) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNActionArg2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArg(ctx, sel, v[i])
@@ -16330,7 +14740,7 @@ func (ec *executionContext) marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldao�
 }
 
 func (ec *executionContext) marshalNAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAuditEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdge(ctx, sel, v[i])
@@ -16370,7 +14780,7 @@ func (ec *executionContext) marshalNAuditorConnection2ᚖgithubᚗcomᚋmodeldao
 }
 
 func (ec *executionContext) marshalNAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditorEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAuditorEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdge(ctx, sel, v[i])
@@ -16425,6 +14835,20 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx context.Context, v any) (modeldao.Text, error) {
+	res, err := scalar.UnmarshalTextBytes(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx context.Context, sel ast.SelectionSet, v modeldao.Text) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalTextBytes(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Bytes!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNBytes2ᚕbyte(ctx context.Context, v any) ([]byte, error) {
 	res, err := scalar.UnmarshalBytes(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16441,6 +14865,35 @@ func (ec *executionContext) marshalNBytes2ᚕbyte(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Bytes!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNBytes2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx context.Context, v any) ([]modeldao.Text, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]modeldao.Text, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNBytes2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx context.Context, sel ast.SelectionSet, v []modeldao.Text) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx context.Context, v any) (common.Hash, error) {
@@ -16504,7 +14957,7 @@ func (ec *executionContext) marshalNDelegationConnection2ᚖgithubᚗcomᚋmodel
 }
 
 func (ec *executionContext) marshalNDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DelegationEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDelegationEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdge(ctx, sel, v[i])
@@ -16652,7 +15105,7 @@ func (ec *executionContext) marshalNMetric2githubᚗcomᚋmodeldaoᚋmodeldaoᚐ
 }
 
 func (ec *executionContext) marshalNMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ(ctx context.Context, sel ast.SelectionSet, v []modeldao.Metric) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMetric2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetric(ctx, sel, v[i])
@@ -16672,7 +15125,7 @@ func (ec *executionContext) marshalNMetricBound2githubᚗcomᚋmodeldaoᚋmodeld
 }
 
 func (ec *executionContext) marshalNMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(ctx context.Context, sel ast.SelectionSet, v []modeldao.MetricBound) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMetricBound2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBound(ctx, sel, v[i])
@@ -16723,7 +15176,7 @@ func (ec *executionContext) marshalNModelConnection2ᚖgithubᚗcomᚋmodeldao�
 }
 
 func (ec *executionContext) marshalNModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ModelEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNModelEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdge(ctx, sel, v[i])
@@ -16747,7 +15200,7 @@ func (ec *executionContext) marshalNModelEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodel
 }
 
 func (ec *executionContext) marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*modeldao.ModelVersion) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, sel, v[i])
@@ -16779,7 +15232,7 @@ func (ec *executionContext) marshalNModelVersionConnection2ᚖgithubᚗcomᚋmod
 }
 
 func (ec *executionContext) marshalNModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ModelVersionEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNModelVersionEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdge(ctx, sel, v[i])
@@ -16869,7 +15322,7 @@ func (ec *executionContext) marshalNPolicyConnection2ᚖgithubᚗcomᚋmodeldao�
 }
 
 func (ec *executionContext) marshalNPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PolicyEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPolicyEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdge(ctx, sel, v[i])
@@ -16909,7 +15362,7 @@ func (ec *executionContext) marshalNProposalConnection2ᚖgithubᚗcomᚋmodelda
 }
 
 func (ec *executionContext) marshalNProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProposalEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProposalEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdge(ctx, sel, v[i])
@@ -16937,7 +15390,7 @@ func (ec *executionContext) marshalNProposalEvent2githubᚗcomᚋmodeldaoᚋmode
 }
 
 func (ec *executionContext) marshalNProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []modeldao.ProposalChange) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProposalEvent2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChange(ctx, sel, v[i])
@@ -16995,7 +15448,7 @@ func (ec *executionContext) marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodelda
 }
 
 func (ec *executionContext) marshalNStatusChange2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*modeldao.StatusChange) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStatusChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStatusChange(ctx, sel, v[i])
@@ -17018,6 +15471,20 @@ func (ec *executionContext) marshalNStatusChange2ᚖgithubᚗcomᚋmodeldaoᚋmo
 	return ec._StatusChange(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx context.Context, v any) (modeldao.Text, error) {
+	res, err := scalar.UnmarshalChainText(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx context.Context, sel ast.SelectionSet, v modeldao.Text) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalChainText(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17032,13 +15499,13 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
-func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+func (ec *executionContext) unmarshalNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx context.Context, v any) ([]modeldao.Text, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]string, len(vSlice))
+	res := make([]modeldao.Text, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -17046,10 +15513,10 @@ func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v
 	return res, nil
 }
 
-func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+func (ec *executionContext) marshalNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx context.Context, sel ast.SelectionSet, v []modeldao.Text) graphql.Marshaler {
 	ret := make(graphql.Array, len(v))
 	for i := range v {
-		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+		ret[i] = ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, sel, v[i])
 	}
 
 	for _, e := range ret {
@@ -17116,7 +15583,7 @@ func (ec *executionContext) marshalNVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋ
 }
 
 func (ec *executionContext) marshalNVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.VoteEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNVoteEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdge(ctx, sel, v[i])
@@ -17172,7 +15639,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -17216,7 +15683,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -17244,7 +15711,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -17272,7 +15739,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -17847,7 +16314,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -17866,7 +16333,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -17885,7 +16352,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -17904,7 +16371,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

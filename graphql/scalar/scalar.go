@@ -13,6 +13,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -79,7 +81,41 @@ func UnmarshalUint64BigInt(v any) (uint64, error) {
 }
 
 // MarshalAddress writes an address EIP-55 checksummed.
-func MarshalAddress(a common.Address) graphql.Marshaler { return quoted(a.Hex()) }
+func MarshalAddress(a common.Address) graphql.Marshaler { return checksummed(a) }
+
+// The EIP-55 checksummed form of an address costs a keccak256; a page of 50 proposals
+// with their voters writes the same few hundred addresses thousands of times. So the form
+// of each address, quoted for JSON, is computed once and kept (a DAO has thousands of
+// addresses, not millions; past maxChecksums the memo starts afresh rather than grow).
+var (
+	checksums     sync.Map // common.Address → *jsonString
+	checksumCount atomic.Int64
+)
+
+const maxChecksums = 1 << 16
+
+// jsonString is a JSON value written as is; a pointer, so that it is a Marshaler without
+// an allocation.
+type jsonString struct{ quoted, plain string }
+
+func (j *jsonString) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, j.quoted) }
+
+func checksummed(a common.Address) *jsonString {
+	if v, ok := checksums.Load(a); ok {
+		return v.(*jsonString)
+	}
+	h := a.Hex()
+	j := &jsonString{quoted: strconv.Quote(h), plain: h}
+	if checksumCount.Add(1) > maxChecksums {
+		checksums.Clear()
+		checksumCount.Store(1)
+	}
+	checksums.Store(a, j)
+	return j
+}
+
+// Checksum is a.Hex() (EIP-55), computed once per address.
+func Checksum(a common.Address) string { return checksummed(a).plain }
 
 // UnmarshalAddress reads 0x and 40 hex digits, in any case.
 func UnmarshalAddress(v any) (common.Address, error) {
@@ -233,5 +269,29 @@ func ParseProposalID(arg, s string) (string, error) {
 	return x.String(), nil
 }
 
-// CAIP10 is the CAIP-10 id of an address on a chain.
-func CAIP10(chainID uint64, a common.Address) string { return modeldao.AccountID(chainID, a) }
+// CAIP10 is the CAIP-10 id of an address on a chain: modeldao.AccountID, with the checksum
+// computed once per address.
+func CAIP10(chainID uint64, a common.Address) string {
+	return "eip155:" + strconv.FormatUint(chainID, 10) + ":" + Checksum(a)
+}
+
+// MarshalChainText writes a string from the chain as a String: its display form, valid
+// UTF-8 with U+FFFD for each byte that does not start a valid sequence.
+func MarshalChainText(t modeldao.Text) graphql.Marshaler { return graphql.MarshalString(t.String()) }
+
+// UnmarshalChainText reads a String as the bytes of its UTF-8 text.
+func UnmarshalChainText(v any) (modeldao.Text, error) {
+	s, err := graphql.UnmarshalString(v)
+	return modeldao.Text(s), err
+}
+
+// MarshalTextBytes writes a string from the chain as Bytes: its exact bytes in 0x hex.
+func MarshalTextBytes(t modeldao.Text) graphql.Marshaler {
+	return quoted("0x" + hex.EncodeToString([]byte(t)))
+}
+
+// UnmarshalTextBytes reads Bytes as a string's exact bytes.
+func UnmarshalTextBytes(v any) (modeldao.Text, error) {
+	b, err := UnmarshalBytes(v)
+	return modeldao.Text(b), err
+}

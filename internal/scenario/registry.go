@@ -76,7 +76,7 @@ func (s *Scenario) randomCalls() []contracts.RegistryCall {
 		return []contracts.RegistryCall{contracts.AddAuditor(s.addrs[Extra1+s.pick(2)], s.str(Name, "Second Auditor"))}
 	default:
 		s.n++
-		return []contracts.RegistryCall{contracts.AdoptPolicy(modeldao.Policy{Name: s.str(Name, fmt.Sprintf("policy-%d", s.n)), Version: s.str(Name, "1"),
-			DocumentCID: s.str(CID, FakeCID("p")), AuditRequired: false})}
+		return []contracts.RegistryCall{contracts.AdoptPolicy(modeldao.Policy{Name: modeldao.Text(s.str(Name, fmt.Sprintf("policy-%d", s.n))), Version: modeldao.Text(s.str(Name, "1")),
+			DocumentCID: modeldao.Text(s.str(CID, FakeCID("p"))), AuditRequired: false})}
 	}
 }

@@ -110,7 +110,7 @@ func NewWith(ctx context.Context, opts Options) (_ *Scenario, err error) {
 	if s.DAO, err = devchain.DeployOn(ctx, s.Node, cfg, Holders); err != nil {
 		return nil, err
 	}
-	policy := modeldao.Policy{Name: s.str(Name, "fairness-baseline"), Version: s.str(Name, "1.0"), DocumentCID: s.str(CID, FakeCID("policy")), AuditRequired: true,
+	policy := modeldao.Policy{Name: modeldao.Text(s.str(Name, "fairness-baseline")), Version: modeldao.Text(s.str(Name, "1.0")), DocumentCID: modeldao.Text(s.str(CID, FakeCID("policy"))), AuditRequired: true,
 		Bounds: []modeldao.MetricBound{{Kind: modeldao.DemographicParityDifference, Limit: 100000}, {Kind: modeldao.DisparateImpactRatio, IsMinimum: true, Limit: 800000}}}
 	if _, err := s.DAO.Pass(ctx, s.str(Description, "# Set up auditing\nRegister the first auditor and the baseline policy."), []int{0, 1, 2},
 		contracts.AddAuditor(s.addrs[Auditor], s.str(Name, "Fair Audits Ltd")), contracts.AdoptPolicy(policy)); err != nil {

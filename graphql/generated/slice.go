@@ -1,0 +1,40 @@
+package generated
+
+// Written by hand (gqlgen leaves this file alone): the generated executor calls
+// marshalSliceInline where gqlgen wrote graphql.MarshalSliceConcurrently, see
+// graphql/internal/execrewrite for why.
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// marshalSliceInline marshals the elements of a list one after the other in the calling
+// goroutine, each under its own field context (the index, for paths in errors), recovering
+// a panic of one element into an error and a null as gqlgen does. workerLimit is ignored:
+// there are no workers.
+func marshalSliceInline(ctx context.Context, length int, workerLimit int64, omitPanicHandler bool,
+	marshalElement func(ctx context.Context, i int) graphql.Marshaler,
+) graphql.Array {
+	_ = workerLimit
+	ret := make(graphql.Array, length)
+	for i := range length {
+		idx := i
+		childCtx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &idx})
+		if omitPanicHandler {
+			ret[i] = marshalElement(childCtx, i)
+			continue
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					graphql.AddError(childCtx, graphql.Recover(childCtx, r))
+					ret[i] = graphql.Null
+				}
+			}()
+			ret[i] = marshalElement(childCtx, i)
+		}()
+	}
+	return ret
+}

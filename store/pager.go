@@ -1,0 +1,642 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/modeldao/modeldao"
+	"github.com/redis/go-redis/v9"
+)
+
+// The pager: how a list of the layout is read a page at a time, in Redis (pageScript) or
+// in Go (listCandidates + pageSorted), and its records read in one HMGET per hash.
+
+// pageList describes one list of the layout.
+type pageList struct {
+	name string // the cursor's list name: a list and its ordering, e.g. "proposals:votes"
+	zset string // the sorted set whose scores order the list
+	desc bool
+	// filters are sorted sets whose members are members of zset: an item is in the list when
+	// it is in all of them. sameScores says that filters[0] has zset's scores, so that a
+	// single filter is paged directly.
+	filters    []string
+	sameScores bool
+	// only, if not nil, is one more filter held in memory.
+	only map[string]bool
+	// hash holds the records, field = prefix + member + suffix; "" means that the member is
+	// the record itself (delegations).
+	hash           string
+	prefix, suffix string
+	// keyLen is the length of the ordering key in front of each member of zset (an ordering
+	// by amount, see AmountMember): the id is what follows it. The filter sets and the
+	// records know the id only.
+	keyLen int
+}
+
+// id is the id of a member of zset.
+func (l pageList) id(member string) string {
+	if l.keyLen > 0 && len(member) >= l.keyLen {
+		return member[l.keyLen:]
+	}
+	return member
+}
+
+func (l pageList) field(member string) string { return l.prefix + l.id(member) + l.suffix }
+
+// byAmount makes l an ordering by amount whose members have an amount of digits hex digits.
+func (l pageList) byAmount(digits int) pageList {
+	l.keyLen = digits + 1
+	return l
+}
+
+// inRedis reports whether the list can be paged by the script.
+func (l pageList) inRedis() bool {
+	return l.only == nil && (len(l.filters) == 0 || len(l.filters) == 1 && l.sameScores && l.keyLen == 0)
+}
+
+// pageScript pages a sorted set from a cursor: it finds the cursors' positions with ZCOUNT
+// and a binary search over ties, and reads the page's members and scores. Records are read
+// afterwards with one plain HMGET for all pages: moving large records through Lua costs
+// Redis far more CPU than the script itself.
+//
+// KEYS: zset. ARGV: desc, hasAfter, afterScore, afterMember, hasBefore, beforeScore,
+// beforeMember, n, fromEnd.
+// Reply: {total, start, stop, a, b, {member, score, ...}} where [a, b) is the part of the
+// list between the cursors and [start, stop) the page, as indexes in list order.
+//
+// Members are compared byte by byte (as Redis orders ties), not with Lua's '<', which uses
+// the server's locale.
+var pageScript = redis.NewScript(`
+local z = KEYS[1]
+local desc = ARGV[1] == '1'
+local function lt(a, b)
+  local la, lb = #a, #b
+  local m = la < lb and la or lb
+  for i = 1, m do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return la < lb
+end
+-- count of items before the position (s, m) in list order: those at or before it when
+-- inclusive, strictly before it otherwise
+local function count(s, m, inclusive)
+  local lo, hi
+  if desc then
+    lo = redis.call('ZCOUNT', z, '(' .. s, '+inf')
+    hi = redis.call('ZCOUNT', z, s, '+inf')
+  else
+    lo = redis.call('ZCOUNT', z, '-inf', '(' .. s)
+    hi = redis.call('ZCOUNT', z, '-inf', s)
+  end
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    local x
+    if desc then x = redis.call('ZREVRANGE', z, mid, mid)[1] else x = redis.call('ZRANGE', z, mid, mid)[1] end
+    local past
+    if desc then
+      if inclusive then past = lt(x, m) else past = not lt(m, x) end
+    else
+      if inclusive then past = lt(m, x) else past = not lt(x, m) end
+    end
+    if past then hi = mid else lo = mid + 1 end
+  end
+  return lo
+end
+local total = redis.call('ZCARD', z)
+local a, b = 0, total
+if ARGV[2] == '1' then a = count(ARGV[3], ARGV[4], true) end
+if ARGV[5] == '1' then b = count(ARGV[6], ARGV[7], false) end
+if b < a then b = a end
+local n = tonumber(ARGV[8])
+local start, stop
+if ARGV[9] == '1' then
+  start = b - n
+  if start < a then start = a end
+  stop = b
+else
+  start = a
+  stop = a + n
+  if stop > b then stop = b end
+end
+local items = {}
+if stop > start then
+  if desc then
+    items = redis.call('ZREVRANGE', z, start, stop - 1, 'WITHSCORES')
+  else
+    items = redis.call('ZRANGE', z, start, stop - 1, 'WITHSCORES')
+  end
+end
+return {total, start, stop, a, b, items}
+`)
+
+func scoreArg(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// key is the sorted set that l pages in Redis: its only filter, or the list itself.
+func (l pageList) key() string {
+	if len(l.filters) == 1 {
+		return l.filters[0]
+	}
+	return l.zset
+}
+
+// scriptArgs returns the arguments of pageScript for l.
+func (l pageList) scriptArgs(w pageWindow) []any {
+	args := []any{boolArg(l.desc), "0", "", "", "0", "", "", w.n, boolArg(w.fromEnd)}
+	if w.after != nil {
+		args[1], args[2], args[3] = "1", scoreArg(w.after.score), w.after.member
+	}
+	if w.before != nil {
+		args[4], args[5], args[6] = "1", scoreArg(w.before.score), w.before.member
+	}
+	return args
+}
+
+// rawPage is a page before its records are decoded.
+type rawPage struct {
+	members []string
+	scores  []float64
+	records []string // "" where the record is missing
+	hasNext bool
+	hasPrev bool
+	total   int
+}
+
+func parseScriptReply(v any, w pageWindow) (rawPage, error) {
+	var p rawPage
+	r, ok := v.([]any)
+	if !ok || len(r) != 6 {
+		return p, errors.New("unexpected reply of the page script")
+	}
+	nums := make([]int, 5)
+	for i := range nums {
+		n, ok := r[i].(int64)
+		if !ok {
+			return p, errors.New("unexpected reply of the page script")
+		}
+		nums[i] = int(n)
+	}
+	total, start, stop, a, b := nums[0], nums[1], nums[2], nums[3], nums[4]
+	items, _ := r[5].([]any)
+	for i := 0; i+1 < len(items); i += 2 {
+		m, _ := items[i].(string)
+		ss, _ := items[i+1].(string)
+		sc, err := strconv.ParseFloat(ss, 64)
+		if err != nil {
+			return p, errors.New("unexpected score in the page script's reply")
+		}
+		p.members = append(p.members, m)
+		p.scores = append(p.scores, sc)
+	}
+	if stop-start != len(p.members) {
+		return p, errors.New("page script returned a short page")
+	}
+	p.total = total
+	p.hasNext, p.hasPrev = pageFlags(total, a, b, start, stop, w.fromEnd)
+	return p, nil
+}
+
+// pageFlags follows the Relay specification: paging forward, hasNextPage says that the
+// items between the cursors go on past the page and hasPreviousPage that items precede
+// the after cursor; paging backward, the mirror image.
+func pageFlags(total, a, b, start, stop int, fromEnd bool) (hasNext, hasPrev bool) {
+	if fromEnd {
+		return b < total, start > a
+	}
+	return stop < b, a > 0
+}
+
+// readErr wraps an error of Redis met while reading.
+func readErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *modeldao.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "the request ran out of time reading Redis: ask for fewer items")
+	}
+	return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "Redis did not answer; retry later")
+}
+
+// live fails when the request's context is done: go-redis does not watch contexts unless
+// told to (ContextTimeoutEnabled), so every read checks before its round trip.
+func live(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return readErr(err)
+	}
+	return nil
+}
+
+// pagesInRedis reads one page of each list in two round trips, whatever the number of
+// lists: first the members of every page in one pipeline (a page without cursors, the
+// usual first page, with plain ZCARD and ZRANGE; a page from a cursor with pageScript),
+// then the records of all pages with one HMGET per hash. When Redis does not know the
+// script yet (first use, restart, SCRIPT FLUSH), it is loaded and the pipeline sent again.
+func (s *Store) pagesInRedis(ctx context.Context, ls []pageList, ws []pageWindow) ([]rawPage, error) {
+	if len(ls) == 0 {
+		return nil, nil
+	}
+	if err := live(ctx); err != nil {
+		return nil, err
+	}
+	out := make([]rawPage, len(ls))
+	for attempt := 0; ; attempt++ {
+		scripts := make([]*redis.Cmd, len(ls))
+		cards := make([]*redis.IntCmd, len(ls))
+		ranges := make([]*redis.ZSliceCmd, len(ls))
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, l := range ls {
+				w := ws[i]
+				if w.after != nil || w.before != nil {
+					scripts[i] = pageScript.EvalSha(ctx, p, []string{l.key()}, l.scriptArgs(w)...)
+					continue
+				}
+				cards[i] = p.ZCard(ctx, l.key())
+				if w.n == 0 {
+					continue
+				}
+				start, stop := int64(0), int64(w.n-1)
+				if w.fromEnd {
+					start, stop = int64(-w.n), -1
+				}
+				if l.desc {
+					ranges[i] = p.ZRevRangeWithScores(ctx, l.key(), start, stop)
+				} else {
+					ranges[i] = p.ZRangeWithScores(ctx, l.key(), start, stop)
+				}
+			}
+			return nil
+		})
+		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			if err := pageScript.Load(ctx, s.rdb).Err(); err != nil {
+				return nil, readErr(err)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, readErr(err)
+		}
+		for i := range ls {
+			if scripts[i] != nil {
+				if out[i], err = parseScriptReply(scripts[i].Val(), ws[i]); err != nil {
+					return nil, modeldao.WrapError(modeldao.EINTERNAL, err, "page %s", ls[i].name)
+				}
+				continue
+			}
+			p := rawPage{total: int(cards[i].Val())}
+			if ranges[i] != nil {
+				for _, z := range ranges[i].Val() {
+					m, _ := z.Member.(string)
+					p.members = append(p.members, m)
+					p.scores = append(p.scores, z.Score)
+				}
+			}
+			// Without cursors the part between them is the whole list: [0, total).
+			start, stop := 0, len(p.members)
+			if ws[i].fromEnd {
+				start, stop = p.total-len(p.members), p.total
+			}
+			p.hasNext, p.hasPrev = pageFlags(p.total, 0, p.total, start, stop, ws[i].fromEnd)
+			out[i] = p
+		}
+		break
+	}
+	return out, s.readRecords(ctx, ls, out)
+}
+
+// readRecords fills in the records of raw pages: one HMGET per hash for all of them.
+func (s *Store) readRecords(ctx context.Context, ls []pageList, pages []rawPage) error {
+	type ref struct{ page, item int }
+	fields := map[string][]string{}
+	refs := map[string][]ref{}
+	for i, l := range ls {
+		if l.hash == "" {
+			continue
+		}
+		pages[i].records = make([]string, len(pages[i].members))
+		for j, m := range pages[i].members {
+			fields[l.hash] = append(fields[l.hash], l.field(m))
+			refs[l.hash] = append(refs[l.hash], ref{i, j})
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	if err := live(ctx); err != nil {
+		return err
+	}
+	cmds := map[string]*redis.SliceCmd{}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for h, fs := range fields {
+			cmds[h] = p.HMGet(ctx, h, fs...)
+		}
+		return nil
+	})
+	if err != nil {
+		return readErr(err)
+	}
+	for h, c := range cmds {
+		for k, v := range c.Val() {
+			r := refs[h][k]
+			pages[r.page].records[r.item], _ = v.(string)
+		}
+	}
+	return nil
+}
+
+// candidates reads the members of l (all of zset, or the intersection of its filters) in
+// list order, with their scores.
+func (s *Store) listCandidates(ctx context.Context, l pageList) ([]scoredMember, error) {
+	if err := live(ctx); err != nil {
+		return nil, err
+	}
+	var items []scoredMember
+	switch {
+	case len(l.filters) == 0 || len(l.filters) == 1 && l.sameScores && l.keyLen == 0:
+		key := l.zset
+		if len(l.filters) == 1 {
+			key = l.filters[0]
+		}
+		zs, err := s.rdb.ZRangeWithScores(ctx, key, 0, -1).Result()
+		if err != nil {
+			return nil, readErr(err)
+		}
+		items = make([]scoredMember, 0, len(zs))
+		for _, z := range zs {
+			if m, _ := z.Member.(string); l.only == nil || l.only[l.id(m)] {
+				items = append(items, scoredMember{m, z.Score})
+			}
+		}
+	case l.keyLen > 0:
+		// The members of an ordering by amount are not those of the filters: read the whole
+		// ordering (already in list order) and keep the members whose id is in every filter.
+		var order *redis.StringSliceCmd
+		cmds := make([]*redis.StringSliceCmd, len(l.filters))
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			order = p.ZRange(ctx, l.zset, 0, -1)
+			for i, f := range l.filters {
+				cmds[i] = p.ZRange(ctx, f, 0, -1)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, readErr(err)
+		}
+		count := make(map[string]int)
+		for _, c := range cmds {
+			for _, m := range c.Val() {
+				count[m]++
+			}
+		}
+		for _, m := range order.Val() {
+			id := l.id(m)
+			if count[id] == len(cmds) && (l.only == nil || l.only[id]) {
+				items = append(items, scoredMember{m, 0})
+			}
+		}
+	default:
+		cmds := make([]*redis.StringSliceCmd, len(l.filters))
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, f := range l.filters {
+				cmds[i] = p.ZRange(ctx, f, 0, -1)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, readErr(err)
+		}
+		// Intersect, starting from the smallest set.
+		sets := make([][]string, len(cmds))
+		for i, c := range cmds {
+			sets[i] = c.Val()
+		}
+		slices.SortFunc(sets, func(a, b []string) int { return len(a) - len(b) })
+		keep := sets[0]
+		for _, other := range sets[1:] {
+			in := make(map[string]bool, len(other))
+			for _, m := range other {
+				in[m] = true
+			}
+			keep = slices.DeleteFunc(slices.Clone(keep), func(m string) bool { return !in[m] })
+		}
+		if l.only != nil {
+			keep = slices.DeleteFunc(keep, func(m string) bool { return !l.only[m] })
+		}
+		if len(keep) == 0 {
+			return nil, nil
+		}
+		args := make([]any, 0, len(keep)+2)
+		args = append(args, "ZMSCORE", l.zset)
+		for _, m := range keep {
+			args = append(args, m)
+		}
+		res, err := s.rdb.Do(ctx, args...).Slice()
+		if err != nil {
+			return nil, readErr(err)
+		}
+		for i, v := range res {
+			if v == nil || i >= len(keep) {
+				continue // in a filter set but not in the list: the list is the authority
+			}
+			sc, err := scoreOf(v)
+			if err != nil {
+				return nil, modeldao.WrapError(modeldao.EINTERNAL, err, "score of %s in %s", keep[i], l.zset)
+			}
+			items = append(items, scoredMember{keep[i], sc})
+		}
+	}
+	sortList(items, l.desc)
+	return items, nil
+}
+
+func scoreOf(v any) (float64, error) {
+	switch x := v.(type) {
+	case float64:
+		return x, nil
+	case string:
+		return strconv.ParseFloat(x, 64)
+	case int64:
+		return float64(x), nil
+	}
+	return 0, errors.New("not a number")
+}
+
+// hmget reads fields of a hash in one command; missing fields are "".
+func (s *Store) hmgetStrings(ctx context.Context, hash string, fields []string) ([]string, error) {
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	if err := live(ctx); err != nil {
+		return nil, err
+	}
+	vals, err := s.rdb.HMGet(ctx, hash, fields...).Result()
+	if err != nil {
+		return nil, readErr(err)
+	}
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i], _ = v.(string)
+	}
+	return out, nil
+}
+
+// fetchList reads one page of l. keep, if not nil, filters on the records (it forces the Go
+// path, which reads the records of every candidate).
+func fetchList[T any](ctx context.Context, s *Store, l pageList, args PageArgs, keep func(*T) bool) (*Page[*T], error) {
+	w, err := args.window(l.name)
+	if err != nil {
+		return nil, err
+	}
+	if keep == nil && l.inRedis() {
+		raws, err := s.pagesInRedis(ctx, []pageList{l}, []pageWindow{w})
+		if err != nil {
+			return nil, err
+		}
+		return buildPage[T](s, l, raws[0])
+	}
+	items, err := s.listCandidates(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	var recs []string
+	if keep != nil && len(items) > 0 {
+		// Read every candidate's record, keep those that pass.
+		fields := make([]string, len(items))
+		for i, it := range items {
+			fields[i] = l.field(it.member)
+		}
+		if l.hash == "" {
+			recs = fields
+		} else if recs, err = s.hmgetStrings(ctx, l.hash, fields); err != nil {
+			return nil, err
+		}
+		n := 0
+		for i, it := range items {
+			if recs[i] == "" {
+				continue
+			}
+			v, err := readRecord[T](s, recs[i], l.hash, fields[i])
+			if err != nil {
+				return nil, err
+			}
+			if keep(v) {
+				items[n], recs[n] = it, recs[i]
+				n++
+			}
+		}
+		items, recs = items[:n], recs[:n]
+	}
+	start, stop, hasNext, hasPrev := pageSorted(items, l.desc, w)
+	raw := rawPage{total: len(items), hasNext: hasNext, hasPrev: hasPrev}
+	for _, it := range items[start:stop] {
+		raw.members = append(raw.members, it.member)
+		raw.scores = append(raw.scores, it.score)
+	}
+	switch {
+	case recs != nil:
+		raw.records = recs[start:stop]
+	case l.hash == "":
+	default:
+		fields := make([]string, len(raw.members))
+		for i, m := range raw.members {
+			fields[i] = l.field(m)
+		}
+		if raw.records, err = s.hmgetStrings(ctx, l.hash, fields); err != nil {
+			return nil, err
+		}
+	}
+	return buildPage[T](s, l, raw)
+}
+
+// fetchLists reads one page of each list (all without filters) in one round trip.
+func fetchLists[T any](ctx context.Context, s *Store, ls []pageList, args PageArgs) ([]*Page[*T], error) {
+	ws := make([]pageWindow, len(ls))
+	for i, l := range ls {
+		if !l.inRedis() {
+			return nil, modeldao.Errorf(modeldao.EINTERNAL, "list %s cannot be paged in a batch", l.name)
+		}
+		w, err := args.window(l.name)
+		if err != nil {
+			return nil, err
+		}
+		ws[i] = w
+	}
+	raws, err := s.pagesInRedis(ctx, ls, ws)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Page[*T], len(ls))
+	for i := range ls {
+		if out[i], err = buildPage[T](s, ls[i], raws[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// buildPage decodes the records of a raw page and makes its cursors. An item whose record
+// is missing (the indexer writes both in one transaction, so this is a broken invariant) is
+// left out and logged.
+func buildPage[T any](s *Store, l pageList, raw rawPage) (*Page[*T], error) {
+	p := &Page[*T]{HasNextPage: raw.hasNext, HasPreviousPage: raw.hasPrev, TotalCount: raw.total,
+		Items: make([]*T, 0, len(raw.members)), Cursors: make([]string, 0, len(raw.members))}
+	for i, m := range raw.members {
+		rec := m
+		if l.hash != "" {
+			if i >= len(raw.records) || raw.records[i] == "" {
+				s.log.Warn("store: list member without a record", "list", l.zset, "member", m, "hash", l.hash)
+				continue
+			}
+			rec = raw.records[i]
+		}
+		v, err := readRecord[T](s, rec, l.hash, l.field(m))
+		if err != nil {
+			return nil, err
+		}
+		p.Items = append(p.Items, v)
+		p.Cursors = append(p.Cursors, EncodeCursor(l.name, raw.scores[i], m))
+	}
+	return p, nil
+}
+
+// readMany reads records by hash field, in one HMGET; nil where there is none.
+func readMany[T any](ctx context.Context, s *Store, hash string, fields []string) ([]*T, error) {
+	recs, err := s.hmgetStrings(ctx, hash, fields)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, len(fields))
+	for i, r := range recs {
+		if r == "" {
+			continue
+		}
+		if out[i], err = readRecord[T](s, r, hash, fields[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func decIDs(ids []uint64) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = decID(id)
+	}
+	return out
+}
+
+func hexID(h common.Hash) string { return strings.ToLower(h.Hex()) }
