@@ -46,7 +46,7 @@ type anvilRun struct {
 func newAnvilRun(t *testing.T, seed uint64) *anvilRun {
 	t.Helper()
 	ctx := context.Background()
-	node := anvil.StartT(t)
+	node := anvil.StartT(t, anvil.Options{Quiet: true})
 	s, err := scenario.NewWith(ctx, scenario.Options{Seed: seed, Node: node})
 	if err != nil {
 		t.Fatal(err)

@@ -176,11 +176,14 @@ func transfer(t *testing.T, n *Node, i int) *types.Transaction {
 	return tx
 }
 
-func TestPortTaken(t *testing.T) {
-	n := StartT(t)
+func TestQuietAndPortTaken(t *testing.T) {
+	n := StartT(t, Options{Quiet: true})
+	if _, err := n.Client().BlockNumber(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	// A port given explicitly is not replaced: a taken one is an error that says so (what
 	// Start's retry on a picked port looks for).
-	_, err := Start(context.Background(), Options{Port: n.Port(), StartTimeout: 10 * time.Second})
+	_, err := Start(context.Background(), Options{Quiet: true, Port: n.Port(), StartTimeout: 10 * time.Second})
 	if err == nil {
 		t.Fatal("a second anvil started on a taken port")
 	}
