@@ -17,6 +17,11 @@
 //     so that it can be neither null nor an error, is marshalled without that machinery.
 //     Only error paths could differ, and such a field has none.
 //
+//  3. Each object's group of @defer fields is made only when one of its fields is deferred
+//     (newDeferredGroup, generated/slice.go). gqlgen makes one for every object it writes,
+//     computing the object's path and a map each time (6 % of a CPU profile of 50
+//     proposals); without @defer in the query the group is never used.
+//
 // Usage (from graphql/generate.go): go run ./internal/execrewrite generated/exec_gen.go
 package main
 
@@ -30,6 +35,8 @@ import (
 var (
 	sliceFrom = []byte("graphql.MarshalSliceConcurrently(")
 	sliceTo   = []byte("marshalSliceInline(")
+	groupFrom = []byte("deferred := graphql.NewDeferredGroup(ctx)")
+	groupTo   = []byte("deferred := newDeferredGroup(ctx, fields)")
 	// A field read from the object, marshalled by a non-null marshaler of a value type.
 	plainField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (_\w+)\(ctx context\.Context, field graphql\.CollectedField, obj (\S+)\) \(ret graphql\.Marshaler\) \{
 	return graphql\.ResolveField\(
@@ -66,6 +73,8 @@ func main() {
 	}
 	slices := bytes.Count(src, sliceFrom)
 	out := bytes.ReplaceAll(src, sliceFrom, sliceTo)
+	groups := bytes.Count(out, groupFrom)
+	out = bytes.ReplaceAll(out, groupFrom, groupTo)
 	fields := 0
 	out = plainField.ReplaceAllFunc(out, func(m []byte) []byte {
 		fields++
@@ -81,5 +90,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Printf("execrewrite: %d lists, %d plain fields rewritten\n", slices, fields)
+	fmt.Printf("execrewrite: %d lists, %d plain fields, %d deferred groups rewritten\n", slices, fields, groups)
 }
