@@ -138,7 +138,7 @@ func ParseMetricKind(s string) (MetricKind, error) {
 // Metric is one fairness measurement of an audit.
 type Metric struct {
 	Kind             MetricKind `json:"kind"`
-	SensitiveFeature string     `json:"sensitiveFeature"` // e.g. "sex", "race"
+	SensitiveFeature Text       `json:"sensitiveFeature"` // e.g. "sex", "race"
 	Value            Fixed6     `json:"value"`
 	Threshold        Fixed6     `json:"threshold"` // the auditor's own threshold
 	Passed           bool       `json:"passed"`
@@ -150,7 +150,7 @@ type Audit struct {
 	VersionID    uint64         `json:"versionId"`
 	PolicyID     uint64         `json:"policyId"`
 	Auditor      common.Address `json:"auditor"`
-	ReportCID    string         `json:"reportCid"`
+	ReportCID    Text           `json:"reportCid"`
 	ReportSHA256 common.Hash    `json:"reportSha256"`
 	Metrics      []Metric       `json:"metrics"`
 	Passed       bool           `json:"passed"`
@@ -165,7 +165,7 @@ func (a Audit) Validate() error {
 	if a.PolicyID == 0 {
 		return Errorf(EINVALID, "audit names no policy")
 	}
-	if err := ValidateCID("report CID", a.ReportCID); err != nil {
+	if err := ValidateCID("report CID", string(a.ReportCID)); err != nil {
 		return err
 	}
 	if a.ReportSHA256 == (common.Hash{}) {
@@ -181,7 +181,7 @@ func (a Audit) Validate() error {
 		if m.Kind > MaxMetricKind {
 			return Errorf(EINVALID, "metric kind %d is out of range 0..%d", m.Kind, MaxMetricKind)
 		}
-		if err := checkString("sensitive feature", m.SensitiveFeature, MaxFeatureLength); err != nil {
+		if err := checkString("sensitive feature", string(m.SensitiveFeature), MaxFeatureLength); err != nil {
 			return err
 		}
 		if a.Passed && !m.Passed {
@@ -210,9 +210,9 @@ func (b MetricBound) Allows(value Fixed6) bool {
 // Policy is an alignment policy adopted by the DAO.
 type Policy struct {
 	ID            uint64        `json:"id"`
-	Name          string        `json:"name"`
-	Version       string        `json:"version"`
-	DocumentCID   string        `json:"documentCid"`
+	Name          Text          `json:"name"`
+	Version       Text          `json:"version"`
+	DocumentCID   Text          `json:"documentCid"`
 	AuditRequired bool          `json:"auditRequired"`
 	Bounds        []MetricBound `json:"bounds"`
 	Active        bool          `json:"active"`
@@ -252,7 +252,7 @@ func (p Policy) Check(a Audit) error {
 // Auditor is an address the DAO registered to post audits.
 type Auditor struct {
 	Address    common.Address `json:"address"`
-	Name       string         `json:"name"`
+	Name       Text           `json:"name"`
 	Active     bool           `json:"active"`
 	Added      Provenance     `json:"added"`
 	Removed    *Provenance    `json:"removed,omitempty"`

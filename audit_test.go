@@ -224,7 +224,7 @@ func testPolicy() Policy {
 }
 
 func metric(k MetricKind, feature string, value Fixed6) Metric {
-	return Metric{Kind: k, SensitiveFeature: feature, Value: value, Threshold: 250000, Passed: true}
+	return Metric{Kind: k, SensitiveFeature: Text(feature), Value: value, Threshold: 250000, Passed: true}
 }
 
 func TestPolicyCheck(t *testing.T) {
@@ -282,13 +282,13 @@ func TestAuditValidate(t *testing.T) {
 		{"no policy", func(a *Audit) { a.PolicyID = 0 }, "no policy"},
 		{"empty report CID", func(a *Audit) { a.ReportCID = "" }, "report CID is empty"},
 		{"report CID not a CID", func(a *Audit) { a.ReportCID = "https://example.org/report.pdf" }, "is not an IPFS CID"},
-		{"report CID too long", func(a *Audit) { a.ReportCID = "b" + strings.Repeat("a", MaxCIDLength) }, "at most 128"},
+		{"report CID too long", func(a *Audit) { a.ReportCID = Text("b" + strings.Repeat("a", MaxCIDLength)) }, "at most 128"},
 		{"zero report digest", func(a *Audit) { a.ReportSHA256 = common.Hash{} }, "report sha256 is zero"},
 		{"no metrics", func(a *Audit) { a.Metrics = nil }, "no metrics"},
 		{"65 metrics", func(a *Audit) { a.Metrics = repeatMetric(MaxMetrics + 1) }, "65 metrics; at most 64"},
 		{"metric kind 32", func(a *Audit) { a.Metrics[1].Kind = MaxMetricKind + 1 }, "metric kind 32 is out of range"},
 		{"empty sensitive feature", func(a *Audit) { a.Metrics[0].SensitiveFeature = "" }, "sensitive feature is empty"},
-		{"sensitive feature too long", func(a *Audit) { a.Metrics[0].SensitiveFeature = strings.Repeat("f", MaxFeatureLength+1) }, "at most 64"},
+		{"sensitive feature too long", func(a *Audit) { a.Metrics[0].SensitiveFeature = Text(strings.Repeat("f", MaxFeatureLength+1)) }, "at most 64"},
 		{"passing verdict with a failed metric", func(a *Audit) { a.Metrics[1].Passed = false }, "a passing audit needs every metric to pass"},
 	}
 	for _, tt := range tests {

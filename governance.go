@@ -150,8 +150,8 @@ type Action struct {
 	Value    *big.Int       `json:"value"`
 	Calldata []byte         `json:"calldata"`
 	// Decoded registry call, if the target is the registry and the data decodes.
-	Method string            `json:"method,omitempty"` // e.g. approveVersion
-	Args   map[string]string `json:"args,omitempty"`   // argument name → canonical text
+	Method string          `json:"method,omitempty"` // e.g. approveVersion
+	Args   map[string]Text `json:"args,omitempty"`   // argument name → canonical text (a string argument: its bytes)
 	// VersionID is set when the call concerns a model version (approve, reject, revoke).
 	VersionID uint64 `json:"versionId,omitempty"`
 }
@@ -177,8 +177,8 @@ type Proposal struct {
 	ID          string         `json:"id"` // decimal uint256, as Governor frontends show it
 	Proposer    common.Address `json:"proposer"`
 	Actions     []Action       `json:"actions"`
-	Description string         `json:"description"`
-	Title       string         `json:"title"`
+	Description Text           `json:"description"`
+	Title       Text           `json:"title"`
 	Snapshot    uint64         `json:"snapshot"` // voteStart
 	Deadline    uint64         `json:"deadline"` // voteEnd
 	// Quorum is the quorum at the snapshot, known once the indexed head has passed it.
@@ -213,13 +213,38 @@ type ProposalChange struct {
 	Provenance Provenance `json:"provenance"`
 }
 
+// RecordEnd adds the final EXECUTED or CANCELED entry to the timeline, once.
+//
+// A queued proposal ends through its timelock operation, which either the governor or
+// anyone else may drive: anyone may call executeBatch on the timelock once the delay has
+// passed, and a canceller may call cancel. The governor emits nothing then, so the
+// timelock's CallExecuted (one per call of the batch) and Cancelled events end the timeline
+// too. When the governor acts, both contracts emit in the same transaction (the timelock's
+// CallExecuted before the governor's ProposalExecuted; the governor's ProposalCanceled
+// before the timelock's Cancelled). The entry is recorded once and cites the governor's
+// event when there is one, else the timelock's first: it depends only on the events in
+// chain order, never on how they were split into batches.
+func (p *Proposal) RecordEnd(kind string, at Provenance, byGovernor bool) {
+	for i := range p.Timeline {
+		c := &p.Timeline[i]
+		if c.Kind != kind {
+			continue
+		}
+		if byGovernor && c.Provenance.TxHash == at.TxHash {
+			c.Provenance = at
+		}
+		return
+	}
+	p.Timeline = append(p.Timeline, ProposalChange{Kind: kind, Provenance: at})
+}
+
 // Vote is one vote cast on a proposal.
 type Vote struct {
 	ProposalID string         `json:"proposalId"`
 	Voter      common.Address `json:"voter"`
 	Support    VoteSupport    `json:"support"`
 	Weight     *big.Int       `json:"weight"`
-	Reason     string         `json:"reason,omitempty"`
+	Reason     Text           `json:"reason,omitempty"`
 	Params     []byte         `json:"params,omitempty"` // VoteCastWithParams only
 	Provenance Provenance     `json:"provenance"`
 }
@@ -276,5 +301,8 @@ type IndexerStatus struct {
 	Lag          uint64 `json:"lag"`
 	Reorgs       int    `json:"reorgs"`
 	LastError    string `json:"lastError,omitempty"`
-	UpdatedAt    int64  `json:"updatedAt"` // Unix milliseconds
+	LastErrorAt  int64  `json:"lastErrorAt,omitempty"` // Unix milliseconds
+	HeadSeenAt   int64  `json:"headSeenAt,omitempty"`  // Unix milliseconds of the last successful head read
+	Healthy      bool   `json:"healthy"`               // the last chain and Redis calls succeeded
+	UpdatedAt    int64  `json:"updatedAt"`             // Unix milliseconds
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/ethereum/go-ethereum/common"
 )
 
 func TestProposalStateAt(t *testing.T) {
@@ -139,6 +141,42 @@ func TestProposalTitleKeepsUTF8Valid(t *testing.T) {
 		if !utf8.ValidString(got) || len(got) > 200 || !strings.HasPrefix(description, got) {
 			t.Errorf("ProposalTitle(%.20q…) = %.20q… (%d bytes, valid UTF-8 %v): want a valid prefix of at most 200 bytes",
 				description, got, len(got), utf8.ValidString(got))
+		}
+	}
+}
+
+func TestRecordEndOncePerProposal(t *testing.T) {
+	tx1, tx2 := common.HexToHash("0x01"), common.HexToHash("0x02")
+	at := func(tx common.Hash, log uint) Provenance {
+		return Provenance{BlockNumber: 9, TxHash: tx, LogIndex: log}
+	}
+	for _, c := range []struct {
+		name   string
+		events func(p *Proposal)
+		want   ProposalChange
+	}{
+		{"governor executes: the timelock's calls first, then the governor's event", func(p *Proposal) {
+			p.RecordEnd("EXECUTED", at(tx1, 3), false)
+			p.RecordEnd("EXECUTED", at(tx1, 4), false)
+			p.RecordEnd("EXECUTED", at(tx1, 5), true)
+		}, ProposalChange{"EXECUTED", at(tx1, 5)}},
+		{"timelock executed directly: its first call", func(p *Proposal) {
+			p.RecordEnd("EXECUTED", at(tx2, 7), false)
+			p.RecordEnd("EXECUTED", at(tx2, 8), false)
+		}, ProposalChange{"EXECUTED", at(tx2, 7)}},
+		{"governor cancels: its event first, then the timelock's", func(p *Proposal) {
+			p.RecordEnd("CANCELED", at(tx1, 1), true)
+			p.RecordEnd("CANCELED", at(tx1, 2), false)
+		}, ProposalChange{"CANCELED", at(tx1, 1)}},
+		{"a governor event of another transaction does not move the entry", func(p *Proposal) {
+			p.RecordEnd("EXECUTED", at(tx1, 1), false)
+			p.RecordEnd("EXECUTED", at(tx2, 1), true)
+		}, ProposalChange{"EXECUTED", at(tx1, 1)}},
+	} {
+		p := &Proposal{Timeline: []ProposalChange{{Kind: "CREATED"}, {Kind: "QUEUED"}}}
+		c.events(p)
+		if len(p.Timeline) != 3 || p.Timeline[2] != c.want {
+			t.Errorf("%s: timeline %+v, want CREATED QUEUED %+v", c.name, p.Timeline, c.want)
 		}
 	}
 }

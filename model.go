@@ -72,7 +72,7 @@ var modelNameRE = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
 // Model is a model name and its owner, the first publisher who submitted a version of it.
 type Model struct {
 	ID           common.Hash    `json:"id"` // keccak256 of the name
-	Name         string         `json:"name"`
+	Name         Text           `json:"name"`
 	Owner        common.Address `json:"owner"`
 	VersionCount int            `json:"versionCount"`
 	Provenance   Provenance     `json:"provenance"`
@@ -82,14 +82,14 @@ type Model struct {
 type ModelVersion struct {
 	ID            uint64         `json:"id"`
 	ModelID       common.Hash    `json:"modelId"`
-	ModelName     string         `json:"modelName"`
-	Label         string         `json:"label"`
+	ModelName     Text           `json:"modelName"`
+	Label         Text           `json:"label"`
 	Publisher     common.Address `json:"publisher"`
-	WeightsCID    string         `json:"weightsCid"`
+	WeightsCID    Text           `json:"weightsCid"`
 	WeightsSHA256 common.Hash    `json:"weightsSha256"`
-	ModelCardCID  string         `json:"modelCardCid"`
-	License       string         `json:"license"` // SPDX identifier
-	Tags          []string       `json:"tags"`
+	ModelCardCID  Text           `json:"modelCardCid"`
+	License       Text           `json:"license"` // SPDX identifier
+	Tags          []Text         `json:"tags"`
 	Status        VersionStatus  `json:"status"`
 	PolicyID      uint64         `json:"policyId,omitempty"` // the policy of the approval
 	AuditID       uint64         `json:"auditId,omitempty"`  // the audit the approval relied on, 0 if none
@@ -101,7 +101,7 @@ type ModelVersion struct {
 // StatusChange is one entry of a version's status history.
 type StatusChange struct {
 	Status     VersionStatus `json:"status"`
-	Reason     string        `json:"reason,omitempty"`
+	Reason     Text          `json:"reason,omitempty"`
 	PolicyID   uint64        `json:"policyId,omitempty"`
 	AuditID    uint64        `json:"auditId,omitempty"`
 	ProposalID string        `json:"proposalId,omitempty"` // decimal; empty when not caused by a proposal

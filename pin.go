@@ -41,7 +41,7 @@ func ParsePinStatus(s string) (PinStatus, error) {
 // Pin is the pin record of a version's weights.
 type Pin struct {
 	VersionID uint64    `json:"versionId"`
-	CID       string    `json:"cid"`
+	CID       Text      `json:"cid"`
 	Status    PinStatus `json:"status"`
 	Attempts  int       `json:"attempts"`
 	LastError string    `json:"lastError,omitempty"`

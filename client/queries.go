@@ -264,6 +264,7 @@ type wVersion struct {
 	Label         string      `graphql:"label"`
 	Publisher     wAddress    `graphql:"publisher"`
 	WeightsCID    string      `graphql:"weightsCid"`
+	WeightsCIDRaw string      `graphql:"weightsCidRaw"`
 	WeightsSHA256 string      `graphql:"weightsSha256"`
 	ModelCardCID  string      `graphql:"modelCardCid"`
 	License       string      `graphql:"license"`
@@ -419,7 +420,8 @@ func (w wDelegation) conv() Delegation {
 }
 
 func (w wVersion) conv() ModelVersion {
-	v := ModelVersion{ID: u64(w.ID), ModelName: w.ModelName, Label: w.Label, Publisher: common.HexToAddress(w.Publisher.Address),
+	raw, _ := hex.DecodeString(strings.TrimPrefix(w.WeightsCIDRaw, "0x"))
+	v := ModelVersion{WeightsCIDRaw: raw, ID: u64(w.ID), ModelName: w.ModelName, Label: w.Label, Publisher: common.HexToAddress(w.Publisher.Address),
 		WeightsCID: w.WeightsCID, WeightsSHA256: common.HexToHash(w.WeightsSHA256), ModelCardCID: w.ModelCardCID, License: w.License,
 		Tags: w.Tags, Status: w.Status, PolicyID: refID(w.Policy), Submitted: w.Submitted.conv()}
 	if w.Pin != nil {

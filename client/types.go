@@ -182,7 +182,8 @@ type ModelVersion struct {
 	ModelName     string
 	Label         string
 	Publisher     common.Address
-	WeightsCID    string
+	WeightsCID    string // as shown: invalid UTF-8 bytes are U+FFFD
+	WeightsCIDRaw []byte // the chain's exact bytes
 	WeightsSHA256 common.Hash
 	ModelCardCID  string
 	License       string

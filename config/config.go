@@ -18,7 +18,7 @@
 //	START_BLOCK       block of the deployment: indexing starts there [0]
 //	DEPLOYMENT_FILE   JSON deployment file (as contracts.Deployment.WriteFile writes it), in
 //	                  place of the six above; a variable that is also set must agree with it
-//	REORG_DEPTH       deepest reorg the indexer can roll back [indexer default, 128]
+//	REORG_DEPTH       deepest reorg the indexer rolls back, in blocks replaced: N rolls back, N+1 stops [indexer default, 128]
 //	CONFIRMATIONS     index only blocks this far below the head [0]
 //	POLL_INTERVAL     wait between head polls once caught up [1s]
 //	INDEXER_MARGIN    an indexer invocation stops this long before its deadline [5s]

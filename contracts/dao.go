@@ -127,7 +127,7 @@ func AdoptPolicy(p modeldao.Policy) RegistryCall {
 	for i, b := range p.Bounds {
 		bounds[i] = bindings.ModelRegistryMetricBound{Kind: uint8(b.Kind), IsMinimum: b.IsMinimum, Limit: int64(b.Limit)}
 	}
-	return RegistryCall{"adoptPolicy", []any{p.Name, p.Version, p.DocumentCID, p.AuditRequired, bounds}}
+	return RegistryCall{"adoptPolicy", []any{string(p.Name), string(p.Version), string(p.DocumentCID), p.AuditRequired, bounds}}
 }
 
 // RetirePolicy retires a policy.

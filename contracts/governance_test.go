@@ -481,15 +481,15 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("AuditorAdded = %+v", ev)
 	}
 	adopted := event(t, r, reg.ParsePolicyAdopted)
-	if adopted.PolicyId.Uint64() != 1 || adopted.Name != policy.Name || adopted.Version != policy.Version ||
-		adopted.DocumentCID != policy.DocumentCID || !adopted.AuditRequired || fmt.Sprint(adopted.Bounds) != fmt.Sprint(chainBounds(policy.Bounds)) {
+	if adopted.PolicyId.Uint64() != 1 || adopted.Name != string(policy.Name) || adopted.Version != string(policy.Version) ||
+		adopted.DocumentCID != string(policy.DocumentCID) || !adopted.AuditRequired || fmt.Sprint(adopted.Bounds) != fmt.Sprint(chainBounds(policy.Bounds)) {
 		t.Fatalf("PolicyAdopted = %+v", adopted)
 	}
 	if !value[bool](t)(reg.IsAuditor(e.callOpts(), e.addr(auditor))) {
 		t.Fatal("the auditor is not registered")
 	}
 	if got := value[bindings.ModelRegistryPolicy](t)(reg.GetPolicy(e.callOpts(), big.NewInt(1))); !got.Active || !got.AuditRequired ||
-		got.Name != policy.Name || fmt.Sprint(got.Bounds) != fmt.Sprint(chainBounds(policy.Bounds)) {
+		got.Name != string(policy.Name) || fmt.Sprint(got.Bounds) != fmt.Sprint(chainBounds(policy.Bounds)) {
 		t.Fatalf("getPolicy(1) = %+v", got)
 	}
 

@@ -65,7 +65,7 @@ func (e *env) submit(t *testing.T, from int, s modeldao.VersionSubmission) (uint
 }
 
 func metric(kind modeldao.MetricKind, feature string, value, threshold modeldao.Fixed6) modeldao.Metric {
-	return modeldao.Metric{Kind: kind, SensitiveFeature: feature, Value: value, Threshold: threshold, Passed: true}
+	return modeldao.Metric{Kind: kind, SensitiveFeature: modeldao.Text(feature), Value: value, Threshold: threshold, Passed: true}
 }
 
 // passingMetrics meet fairLending's bounds.
@@ -79,7 +79,7 @@ func passingMetrics() []modeldao.Metric {
 func chainMetrics(ms []modeldao.Metric) []bindings.ModelRegistryMetric {
 	out := make([]bindings.ModelRegistryMetric, len(ms))
 	for i, m := range ms {
-		out[i] = bindings.ModelRegistryMetric{Kind: uint8(m.Kind), SensitiveFeature: m.SensitiveFeature, Value: int64(m.Value),
+		out[i] = bindings.ModelRegistryMetric{Kind: uint8(m.Kind), SensitiveFeature: string(m.SensitiveFeature), Value: int64(m.Value),
 			Threshold: int64(m.Threshold), Passed: m.Passed}
 	}
 	return out
@@ -119,14 +119,14 @@ func (e *env) audit(t *testing.T, from int, version, policy uint64, metrics []mo
 }
 
 func fairLending() modeldao.Policy {
-	return modeldao.Policy{Name: "fair-lending", Version: "1.0", DocumentCID: cidDoc, AuditRequired: true, Bounds: []modeldao.MetricBound{
+	return modeldao.Policy{Name: "fair-lending", Version: "1.0", DocumentCID: modeldao.Text(cidDoc), AuditRequired: true, Bounds: []modeldao.MetricBound{
 		{Kind: modeldao.DemographicParityDifference, Limit: 100000},
 		{Kind: modeldao.DisparateImpactRatio, IsMinimum: true, Limit: 800000},
 	}}
 }
 
 func openPolicy(name string) modeldao.Policy {
-	return modeldao.Policy{Name: name, Version: "1.0", DocumentCID: cidDoc}
+	return modeldao.Policy{Name: modeldao.Text(name), Version: "1.0", DocumentCID: modeldao.Text(cidDoc)}
 }
 
 func (e *env) status(t *testing.T, id uint64) modeldao.VersionStatus {
@@ -464,7 +464,7 @@ func TestRegistryBadInput(t *testing.T) {
 			{"metric kind 32", from, aud(func(a *auditInput) { a.metrics[1].Kind = 32 }), "InvalidMetricKind", []any{32}},
 			{"metric kind 255", from, aud(func(a *auditInput) { a.metrics[0].Kind = 255 }), "InvalidMetricKind", []any{255}},
 			{"empty sensitive feature", from, aud(func(a *auditInput) { a.metrics[0].SensitiveFeature = "" }), "EmptyString", []any{"sensitiveFeature"}},
-			{"sensitive feature too long", from, aud(func(a *auditInput) { a.metrics[1].SensitiveFeature = long(65) }), "StringTooLong", []any{"sensitiveFeature", 64}},
+			{"sensitive feature too long", from, aud(func(a *auditInput) { a.metrics[1].SensitiveFeature = modeldao.Text(long(65)) }), "StringTooLong", []any{"sensitiveFeature", 64}},
 			{"passing verdict with a failed metric", from, aud(func(a *auditInput) { a.metrics[1].Passed = false }), "InconsistentVerdict", nil},
 		})
 	})
@@ -495,15 +495,15 @@ func TestRegistryBadInput(t *testing.T) {
 		e.runRevertCases(t, []revertCase{
 			{"valid", gov, policy(func(*modeldao.Policy) {}), "", nil},
 			{"limits: 32 bounds of kinds 0 to 31", gov, policy(func(p *modeldao.Policy) {
-				p.Name, p.Version, p.DocumentCID, p.Bounds = long(64), long(64), long(128), bounds(kinds(32)...)
+				p.Name, p.Version, p.DocumentCID, p.Bounds = modeldao.Text(long(64)), modeldao.Text(long(64)), modeldao.Text(long(128)), bounds(kinds(32)...)
 			}), "", nil},
 			{"no bounds", gov, policy(func(p *modeldao.Policy) { p.Bounds = nil }), "", nil},
 			{"empty name", gov, policy(func(p *modeldao.Policy) { p.Name = "" }), "EmptyString", []any{"policyName"}},
-			{"name too long", gov, policy(func(p *modeldao.Policy) { p.Name = long(65) }), "StringTooLong", []any{"policyName", 64}},
+			{"name too long", gov, policy(func(p *modeldao.Policy) { p.Name = modeldao.Text(long(65)) }), "StringTooLong", []any{"policyName", 64}},
 			{"empty version", gov, policy(func(p *modeldao.Policy) { p.Version = "" }), "EmptyString", []any{"policyVersion"}},
-			{"version too long", gov, policy(func(p *modeldao.Policy) { p.Version = long(65) }), "StringTooLong", []any{"policyVersion", 64}},
+			{"version too long", gov, policy(func(p *modeldao.Policy) { p.Version = modeldao.Text(long(65)) }), "StringTooLong", []any{"policyVersion", 64}},
 			{"empty document CID", gov, policy(func(p *modeldao.Policy) { p.DocumentCID = "" }), "EmptyString", []any{"documentCID"}},
-			{"document CID too long", gov, policy(func(p *modeldao.Policy) { p.DocumentCID = long(129) }), "StringTooLong", []any{"documentCID", 128}},
+			{"document CID too long", gov, policy(func(p *modeldao.Policy) { p.DocumentCID = modeldao.Text(long(129)) }), "StringTooLong", []any{"documentCID", 128}},
 			{"33 bounds", gov, policy(func(p *modeldao.Policy) { p.Bounds = bounds(append(kinds(32), 0)...) }), "TooMany", []any{"bounds", 32}},
 			{"bound of kind 32", gov, policy(func(p *modeldao.Policy) { p.Bounds = bounds(0, 32) }), "InvalidMetricKind", []any{32}},
 			{"duplicate bound kind", gov, policy(func(p *modeldao.Policy) { p.Bounds = bounds(4, 1, 4) }), "DuplicateBound", []any{4}},

@@ -162,7 +162,7 @@ func buildFixture(ctx context.Context) (*fixture, error) {
 	// P1 is the setup proposal of scenario.New: rebuild it to know its id.
 	p1, err := d.RegistryProposal("# Set up auditing\nRegister the first auditor and the baseline policy.",
 		contracts.AddAuditor(f.addr(audtr), "Fair Audits Ltd"),
-		contracts.AdoptPolicy(modeldao.Policy{Name: "fairness-baseline", Version: "1.0", DocumentCID: scenario.FakeCID("policy"), AuditRequired: true,
+		contracts.AdoptPolicy(modeldao.Policy{Name: "fairness-baseline", Version: "1.0", DocumentCID: modeldao.Text(scenario.FakeCID("policy")), AuditRequired: true,
 			Bounds: []modeldao.MetricBound{{Kind: modeldao.DemographicParityDifference, Limit: 100000}, {Kind: modeldao.DisparateImpactRatio, IsMinimum: true, Limit: 800000}}}))
 	if err != nil {
 		return fail(err)
@@ -273,7 +273,7 @@ func buildFixture(ctx context.Context) (*fixture, error) {
 	}
 	f.env = e
 	// The pinner's part: v1 pinned.
-	if err := e.store.SetPin(ctx, modeldao.Pin{VersionID: 1, CID: scenario.FakeCID("weights1"), Status: modeldao.PinPinned, Attempts: 1,
+	if err := e.store.SetPin(ctx, modeldao.Pin{VersionID: 1, CID: modeldao.Text(scenario.FakeCID("weights1")), Status: modeldao.PinPinned, Attempts: 1,
 		Size: 123456, PinnedAt: time.Unix(1_700_000_000, 0).UTC(), UpdatedAt: time.Unix(1_700_000_000, 0).UTC()}); err != nil {
 		e.close()
 		return nil, err

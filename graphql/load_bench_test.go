@@ -140,7 +140,7 @@ func newLoadEnv(b *testing.B) *loadEnv {
 			}
 		}
 	}
-	policy := modeldao.Policy{Name: "fairness-baseline", Version: "1.0", DocumentCID: scenario.FakeCID("policy"), AuditRequired: true,
+	policy := modeldao.Policy{Name: "fairness-baseline", Version: "1.0", DocumentCID: modeldao.Text(scenario.FakeCID("policy")), AuditRequired: true,
 		Bounds: []modeldao.MetricBound{{Kind: modeldao.DemographicParityDifference, Limit: 100000}, {Kind: modeldao.DisparateImpactRatio, IsMinimum: true, Limit: 800000}}}
 	setup, err := d.RegistryProposal("# Set up auditing", contracts.AddAuditor(c.Accounts[loadAuditor].Address, "Fair Audits Ltd"), contracts.AdoptPolicy(policy))
 	if err != nil {

@@ -378,8 +378,15 @@ func (r *queryResolver) Models(ctx context.Context, where *model.ModelWhere, ord
 	return topLevel(ctx, p, err, modelConn)
 }
 
-func (r *queryResolver) Model(ctx context.Context, name *string, id *string) (*modeldao.Model, error) {
+func (r *queryResolver) Model(ctx context.Context, name *string, nameRaw []byte, id *string) (*modeldao.Model, error) {
 	var key common.Hash
+	switch {
+	case name != nil && nameRaw != nil:
+		return nil, modeldao.Errorf(modeldao.EINVALID, "give the model's name or nameRaw, not both")
+	case nameRaw != nil:
+		s := string(nameRaw)
+		name = &s
+	}
 	switch {
 	case name != nil && id != nil:
 		return nil, modeldao.Errorf(modeldao.EINVALID, "give the model's name or its id, not both")
@@ -411,13 +418,23 @@ func (r *queryResolver) ModelVersions(ctx context.Context, where *model.ModelVer
 	q := store.VersionQuery{Desc: isDesc(orderDirection, true), Page: pageArgs(first, after, last, before)}
 	if w := where; w != nil {
 		q.Status, q.Publisher = w.Status, w.Publisher
-		str := func(p *string) string {
-			if p == nil {
-				return ""
+		// A String filter matches the bytes of its UTF-8 text, a …Raw filter any bytes.
+		var err error
+		str := func(what string, p *string, raw []byte) string {
+			switch {
+			case p != nil && raw != nil:
+				err = modeldao.Errorf(modeldao.EINVALID, "give where.%s or where.%sRaw, not both", what, what)
+			case raw != nil:
+				return string(raw)
+			case p != nil:
+				return *p
 			}
-			return *p
+			return ""
 		}
-		q.ModelName, q.Tag, q.License = str(w.Model), str(w.Tag), str(w.License)
+		q.ModelName, q.Tag, q.License = str("model", w.Model, w.ModelRaw), str("tag", w.Tag, w.TagRaw), str("license", w.License, w.LicenseRaw)
+		if err != nil {
+			return nil, err
+		}
 		if w.Policy != nil {
 			id, err := scalar.ParseUint64ID("where.policy", *w.Policy)
 			if err != nil {
@@ -435,7 +452,7 @@ func (r *queryResolver) ModelVersions(ctx context.Context, where *model.ModelVer
 			if m.Max == nil && m.Min == nil {
 				return nil, modeldao.Errorf(modeldao.EINVALID, "where.metrics[%d] bounds nothing: set max or min", i)
 			}
-			q.Metrics = append(q.Metrics, store.MetricBound{Kind: m.Kind, Feature: str(m.SensitiveFeature), Max: m.Max, Min: m.Min})
+			q.Metrics = append(q.Metrics, store.MetricBound{Kind: m.Kind, Feature: str("metrics.sensitiveFeature", m.SensitiveFeature, nil), Max: m.Max, Min: m.Min})
 		}
 	}
 	p, err := r.store.ModelVersions(ctx, q)
@@ -646,7 +663,7 @@ func (r *proposalResolver) Actions(ctx context.Context, obj *modeldao.Proposal) 
 }
 
 // actionArgs lists decoded arguments by name, in a stable order.
-func actionArgs(args map[string]string) []*model.ActionArg {
+func actionArgs(args map[string]modeldao.Text) []*model.ActionArg {
 	out := make([]*model.ActionArg, 0, len(args))
 	for k, v := range args {
 		out = append(out, &model.ActionArg{Name: k, Value: v})

@@ -271,7 +271,7 @@ func NewDecoder(dep contracts.Deployment) *Decoder {
 		if err != nil {
 			return nil, err
 		}
-		p := modeldao.Policy{ID: id, Name: e.Name, Version: e.Version, DocumentCID: e.DocumentCID, AuditRequired: e.AuditRequired, Bounds: []modeldao.MetricBound{}}
+		p := modeldao.Policy{ID: id, Name: modeldao.Text(e.Name), Version: modeldao.Text(e.Version), DocumentCID: modeldao.Text(e.DocumentCID), AuditRequired: e.AuditRequired, Bounds: []modeldao.MetricBound{}}
 		for _, b := range e.Bounds {
 			p.Bounds = append(p.Bounds, modeldao.MetricBound{Kind: modeldao.MetricKind(b.Kind), IsMinimum: b.IsMinimum, Limit: modeldao.Fixed6(b.Limit)})
 		}
@@ -294,10 +294,10 @@ func NewDecoder(dep contracts.Deployment) *Decoder {
 		if err != nil {
 			return nil, err
 		}
-		a := modeldao.Audit{ID: ids[0], VersionID: ids[1], PolicyID: ids[2], Auditor: e.Auditor, ReportCID: e.ReportCID,
+		a := modeldao.Audit{ID: ids[0], VersionID: ids[1], PolicyID: ids[2], Auditor: e.Auditor, ReportCID: modeldao.Text(e.ReportCID),
 			ReportSHA256: e.ReportSha256, Passed: e.Passed, Metrics: []modeldao.Metric{}}
 		for _, m := range e.Metrics {
-			a.Metrics = append(a.Metrics, modeldao.Metric{Kind: modeldao.MetricKind(m.Kind), SensitiveFeature: m.SensitiveFeature,
+			a.Metrics = append(a.Metrics, modeldao.Metric{Kind: modeldao.MetricKind(m.Kind), SensitiveFeature: modeldao.Text(m.SensitiveFeature),
 				Value: modeldao.Fixed6(m.Value), Threshold: modeldao.Fixed6(m.Threshold), Passed: m.Passed})
 		}
 		return &modeldao.AuditSubmitted{At: at, Audit: a}, nil
@@ -369,9 +369,9 @@ func (d *Decoder) actions(targets []common.Address, values []*big.Int, calldatas
 				args := map[string]any{}
 				if err := m.Inputs.UnpackIntoMap(args, calldatas[i][4:]); err == nil {
 					a.Method = m.Name
-					a.Args = map[string]string{}
+					a.Args = map[string]modeldao.Text{}
 					for k, v := range args {
-						a.Args[k] = argText(v)
+						a.Args[k] = modeldao.Text(argText(v))
 					}
 					if id, ok := args["versionId"].(*big.Int); ok && id.IsUint64() {
 						a.VersionID = id.Uint64()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"os"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/ethclient"
@@ -18,7 +19,15 @@ import (
 	"github.com/modeldao/modeldao/store"
 )
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+// quiet is the tests' logger: silent, unless MODELDAO_TEST_LOG=debug (or info, warn)
+// asks for the indexer's log on stderr.
+var quiet = func() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(os.Getenv("MODELDAO_TEST_LOG"))); err != nil || os.Getenv("MODELDAO_TEST_LOG") == "" {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}()
 
 // newRedis starts a real redis-server for the test and returns a client of it.
 func newRedis(t testing.TB) (*redisserver.Server, *redis.Client) {

@@ -43,6 +43,25 @@ func isRangeError(err error) bool {
 	return false
 }
 
+// isPastHead reports whether a node refused a query because it asked for blocks past its
+// head or a block it does not know: the chain got shorter (a reorg, a rollback) while the
+// call was in flight. Anvil: -32602 "BlockOutOfRangeError: block height is N but requested
+// was M"; geth: "header not found", "unknown block", "block range extends beyond current
+// head block"; others: "block not found", "after last accepted block".
+func isPastHead(err error) bool {
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{
+		"blockoutofrange", "block height is", "header not found", "unknown block", "block not found",
+		"beyond current head", "after last accepted block", "invalid block range", "requested block number",
+		"block range extends beyond",
+	} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // isTransient reports whether an RPC error is worth a retry: rate limits, server errors,
 // timeouts and broken connections.
 func isTransient(err error) bool {
@@ -82,6 +101,9 @@ func (b *backoff) next() time.Duration {
 }
 
 func (b *backoff) reset() { b.n = 0 }
+
+// fresh is a backoff with b's bounds and no failures yet, for a call made concurrently.
+func (b *backoff) fresh() backoff { return backoff{min: b.min, max: b.max} }
 
 // sleep waits d or until ctx is done.
 func sleep(ctx context.Context, d time.Duration) error {

@@ -177,7 +177,7 @@ func (e *env) putVersion(pipe redis.Pipeliner, v modeldao.ModelVersion) {
 }
 
 func newVersion(id uint64, c string, sha common.Hash, status modeldao.VersionStatus) modeldao.ModelVersion {
-	return modeldao.ModelVersion{ID: id, ModelName: "m", Label: "v" + strconv.FormatUint(id, 10), WeightsCID: c, WeightsSHA256: sha, License: "MIT", Status: status}
+	return modeldao.ModelVersion{ID: id, ModelName: "m", Label: modeldao.Text("v" + strconv.FormatUint(id, 10)), WeightsCID: modeldao.Text(c), WeightsSHA256: sha, License: "MIT", Status: status}
 }
 
 // approve records an approval the way the indexer does: the version becomes APPROVED and the

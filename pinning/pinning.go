@@ -522,7 +522,7 @@ func (c *Consumer) handle(ctx context.Context, d store.PinDelivery, rep *Report)
 		return c.st.AckPinJob(ctx, d.ID, nil)
 	}
 	log = log.With("cid", v.WeightsCID)
-	if job.CID != v.WeightsCID {
+	if job.CID != string(v.WeightsCID) {
 		log.Warn("the job's CID differs from the version's: using the version's", "jobCid", job.CID)
 	}
 	if job.Op == store.PinOpUnpin {
@@ -539,7 +539,7 @@ func (c *Consumer) handlePin(ctx context.Context, d store.PinDelivery, v *modeld
 	if rec == nil || rec.CID != v.WeightsCID {
 		rec = &modeldao.Pin{VersionID: v.ID, CID: v.WeightsCID}
 	}
-	id, perr := cid.Decode(v.WeightsCID)
+	id, perr := cid.Decode(string(v.WeightsCID))
 	if perr != nil {
 		rec.Attempts++
 		return c.fail(ctx, d, rec, nil, modeldao.WrapError(modeldao.EINVALID, perr, "weights CID %q is not a CID", v.WeightsCID), rep, log)
@@ -639,7 +639,7 @@ func (c *Consumer) pinAndVerify(ctx context.Context, id cid.Cid, v *modeldao.Mod
 	if err != nil {
 		return 0, err
 	}
-	return Verify(ctx, c.ipfs, v.WeightsCID, v.WeightsSHA256)
+	return Verify(ctx, c.ipfs, string(v.WeightsCID), v.WeightsSHA256)
 }
 
 // fail marks the version FAILED with cause, unpins id (if not nil and no other approved
@@ -674,7 +674,7 @@ func (c *Consumer) handleUnpin(ctx context.Context, d store.PinDelivery, v *mode
 	if rec == nil {
 		rec = &modeldao.Pin{VersionID: v.ID, CID: v.WeightsCID}
 	}
-	if id, perr := cid.Decode(v.WeightsCID); perr == nil {
+	if id, perr := cid.Decode(string(v.WeightsCID)); perr == nil {
 		if _, err := c.release(ctx, v.ID, id, log); err != nil {
 			err = c.classify(ctx, err)
 			var te *transientError

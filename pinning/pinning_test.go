@@ -63,7 +63,7 @@ func TestApprovePinsAndVerifies(t *testing.T) {
 		t.Fatal("content pinned before the approval")
 	}
 	e.approve(1, c, sha)
-	if p := e.pin(1); p == nil || p.Status != modeldao.PinQueued || p.CID != c {
+	if p := e.pin(1); p == nil || p.Status != modeldao.PinQueued || string(p.CID) != c {
 		t.Fatalf("after the approval the pin record is %+v, want QUEUED with the CID", p)
 	}
 
@@ -72,7 +72,7 @@ func TestApprovePinsAndVerifies(t *testing.T) {
 		t.Fatalf("report %+v, want one job pinned and nothing left", rep)
 	}
 	p := e.pin(1)
-	if p.Status != modeldao.PinPinned || p.Size != uint64(len(data)) || p.Attempts != 1 || p.LastError != "" || p.PinnedAt.IsZero() || p.CID != c {
+	if p.Status != modeldao.PinPinned || p.Size != uint64(len(data)) || p.Attempts != 1 || p.LastError != "" || p.PinnedAt.IsZero() || string(p.CID) != c {
 		t.Fatalf("pin record %+v, want PINNED, size %d, 1 attempt", p, len(data))
 	}
 	if name := e.pins()[c]; name != "modeldao:1" {

@@ -45,18 +45,6 @@ func (s *Store) Checkpoint(ctx context.Context) (Checkpoint, bool, error) {
 	return cp, err == nil, err
 }
 
-// BlockHash returns the hash recorded for block n inside the undo window, if any.
-func (s *Store) BlockHash(ctx context.Context, n uint64) (common.Hash, bool, error) {
-	v, err := s.rdb.HGet(ctx, s.keys.Blocks(), strconv.FormatUint(n, 10)).Result()
-	if errors.Is(err, redis.Nil) {
-		return common.Hash{}, false, nil
-	}
-	if err != nil {
-		return common.Hash{}, false, redisDown(err, "read block hash")
-	}
-	return common.HexToHash(v), true, nil
-}
-
 func redisDown(err error, what string) error {
 	return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "redis: %s", what)
 }
@@ -92,6 +80,31 @@ type undoOp struct {
 	F   string  `json:"f,omitempty"`
 	V   string  `json:"v,omitempty"`
 	S   float64 `json:"s,omitempty"`
+}
+
+// undoJSON is undoOp's stored form. Keys, members and values may hold a chain string's
+// bytes (versions:tag:<t>, versions:license:<l>), which need not be UTF-8: modeldao.Text
+// keeps them exact, where a plain string would come back with U+FFFD and a rollback would
+// write to another key.
+type undoJSON struct {
+	K   opKind        `json:"o"`
+	Key modeldao.Text `json:"k"`
+	F   modeldao.Text `json:"f,omitempty"`
+	V   modeldao.Text `json:"v,omitempty"`
+	S   float64       `json:"s,omitempty"`
+}
+
+func (o undoOp) MarshalJSON() ([]byte, error) {
+	return json.Marshal(undoJSON{K: o.K, Key: modeldao.Text(o.Key), F: modeldao.Text(o.F), V: modeldao.Text(o.V), S: o.S})
+}
+
+func (o *undoOp) UnmarshalJSON(b []byte) error {
+	var u undoJSON
+	if err := json.Unmarshal(b, &u); err != nil {
+		return err
+	}
+	*o = undoOp{K: u.K, Key: string(u.Key), F: string(u.F), V: string(u.V), S: u.S}
+	return nil
 }
 
 type op struct {

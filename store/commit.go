@@ -121,7 +121,7 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 					}
 					p.RPush(ctx, s.keys.Undo(blk.Number), args...)
 				}
-				p.HSet(ctx, s.keys.Blocks(), n, blk.Hash.Hex())
+				p.HSet(ctx, s.keys.Blocks(), n, windowBlock{Hash: blk.Hash, Parent: blk.ParentHash}.String())
 				p.ZAdd(ctx, s.keys.UndoBlocks(), redis.Z{Score: float64(blk.Number), Member: n})
 			}
 			for _, m := range prune {
@@ -192,50 +192,6 @@ func (s *Store) checkPreconditions(ctx context.Context, tx *redis.Tx, from *Chec
 		}
 	}
 	return nil
-}
-
-// Rollback undoes the checkpoint block: it applies the block's undo list in reverse, and
-// moves the checkpoint to its parent, in one MULTI/EXEC. It fails with an ENOTFOUND error
-// when the block is outside the undo window (a reorg deeper than the window).
-func (s *Store) Rollback(ctx context.Context, from Checkpoint, lease *Lease) (Checkpoint, error) {
-	var parent Checkpoint
-	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-		if err := s.checkPreconditions(ctx, tx, &from, lease); err != nil {
-			return err
-		}
-		pn := strconv.FormatUint(from.Number-1, 10)
-		ph, err := tx.HGet(ctx, s.keys.Blocks(), pn).Result()
-		if errors.Is(err, redis.Nil) {
-			return modeldao.Errorf(modeldao.ENOTFOUND, "block %d is outside the undo window", from.Number-1)
-		}
-		if err != nil {
-			return redisDown(err, "read block hash")
-		}
-		parent = Checkpoint{Number: from.Number - 1, Hash: commonHash(ph)}
-		raw, err := tx.LRange(ctx, s.keys.Undo(from.Number), 0, -1).Result()
-		if err != nil {
-			return redisDown(err, "read undo log")
-		}
-		inv := make([]undoOp, len(raw))
-		for i, r := range raw {
-			if err := json.Unmarshal([]byte(r), &inv[i]); err != nil {
-				return modeldao.WrapError(modeldao.EINTERNAL, err, "undo log of block %d is corrupt: run `modeldao reindex`", from.Number)
-			}
-		}
-		n := strconv.FormatUint(from.Number, 10)
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			for i := len(inv) - 1; i >= 0; i-- {
-				applyOp(ctx, p, inv[i])
-			}
-			p.Del(ctx, s.keys.Undo(from.Number))
-			p.HDel(ctx, s.keys.Blocks(), n)
-			p.ZRem(ctx, s.keys.UndoBlocks(), n)
-			p.Set(ctx, s.keys.Checkpoint(), parent.String(), 0)
-			return nil
-		})
-		return err
-	}, s.keys.Checkpoint(), s.keys.Lease())
-	return parent, s.commitError(err, "rollback")
 }
 
 // SetStatus records the indexer's status (outside the projection; not transactional).

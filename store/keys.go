@@ -17,7 +17,10 @@ import (
 //
 // Layout (entity records are JSON of the root package's types; "ordinal" is the score
 // block*1e5+logIndex, see Ordinal; "by amount" is an exact uint256 ordering: every member
-// has score 0 and is AmountMember(value, id), so Redis orders the set by value, then id):
+// has score 0 and is AmountMember(value, id), so Redis orders the set by value, then id).
+// Strings from the chain are any bytes: records hold them as modeldao.Text (a JSON string
+// when valid UTF-8, {"hex":…} otherwise), and keys that carry one (versions:tag:<t>,
+// versions:license:<l>) hold its exact bytes, as does the undo log:
 //
 //	cp                      string  "<block>:<hash>" of the last applied block (the checkpoint)
 //	lease                   string  "<owner>:<fence>" of the indexer that may write, with a TTL

@@ -54,10 +54,28 @@ func (s *Store) AcquireLease(ctx context.Context, owner string, ttl time.Duratio
 	if !ok {
 		holder, _ := s.rdb.Get(ctx, s.keys.Lease()).Result()
 		ttlLeft, _ := s.rdb.PTTL(ctx, s.keys.Lease()).Result()
-		h, _, _ := strings.Cut(holder, ":")
-		return nil, modeldao.Errorf(modeldao.ECONFLICT, "another indexer (%s) holds the lease for %s more; this one waits (only one indexer writes a DAO)", h, ttlLeft.Round(time.Millisecond))
+		owner := holder
+		if i := strings.LastIndexByte(holder, ':'); i >= 0 {
+			owner = holder[:i] // "<owner>:<fence>"; the owner itself may hold ':' (host:pid)
+		}
+		return nil, &LeaseHeldError{Holder: owner, Until: time.Now().Add(max(ttlLeft, 0)).Truncate(time.Millisecond)}
 	}
 	return l, nil
+}
+
+// LeaseHeldError says that another indexer holds the lease, who and until when (unless
+// renewed). Its code is ECONFLICT.
+type LeaseHeldError struct {
+	Holder string
+	Until  time.Time
+}
+
+func (e *LeaseHeldError) Error() string { return e.Unwrap().Error() }
+
+// Unwrap gives the coded error, for modeldao.ErrorCode and the user.
+func (e *LeaseHeldError) Unwrap() error {
+	return modeldao.Errorf(modeldao.ECONFLICT, "another indexer (%s) holds the lease until %s unless it renews it; this one waits (only one indexer writes a DAO)",
+		e.Holder, e.Until.UTC().Format(time.RFC3339Nano))
 }
 
 // RenewLease extends l, or fails with ErrConflict when it was lost.

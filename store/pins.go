@@ -80,7 +80,7 @@ func (k Keys) EnqueuePin(pipe redis.Pipeliner, ctx context.Context, job PinJob) 
 	if job.Op == PinOpPin {
 		rec, _ := json.Marshal(modeldao.Pin{
 			VersionID: job.VersionID,
-			CID:       job.CID,
+			CID:       modeldao.Text(job.CID),
 			Status:    modeldao.PinQueued,
 			UpdatedAt: time.Now().UTC(),
 		})
@@ -435,7 +435,7 @@ func (s *Store) PinSummary(ctx context.Context) (map[modeldao.PinStatus]int, err
 func (s *Store) PinsByCID(ctx context.Context, cid string) ([]modeldao.Pin, error) {
 	var out []modeldao.Pin
 	err := s.scanPins(ctx, func(p modeldao.Pin) {
-		if p.CID == cid {
+		if string(p.CID) == cid {
 			out = append(out, p)
 		}
 	})

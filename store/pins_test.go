@@ -40,7 +40,7 @@ func TestPinQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := st.GetPin(ctx, 7)
-	if err != nil || p == nil || p.Status != modeldao.PinQueued || p.CID != job.CID || p.UpdatedAt.IsZero() {
+	if err != nil || p == nil || p.Status != modeldao.PinQueued || string(p.CID) != job.CID || p.UpdatedAt.IsZero() {
 		t.Fatalf("pin record after EnqueuePin: %+v, %v", p, err)
 	}
 	if p, err := st.GetPin(ctx, 8); err != nil || p != nil {
@@ -76,7 +76,7 @@ func TestPinQueue(t *testing.T) {
 
 	// Postpone, promote when due, ack.
 	due := time.Now().Add(time.Hour)
-	rec := modeldao.Pin{VersionID: 7, CID: job.CID, Status: modeldao.PinQueued, Attempts: 1, LastError: "boom", UpdatedAt: time.Now().UTC()}
+	rec := modeldao.Pin{VersionID: 7, CID: modeldao.Text(job.CID), Status: modeldao.PinQueued, Attempts: 1, LastError: "boom", UpdatedAt: time.Now().UTC()}
 	if err := st.RetryPinJob(ctx, id, job, due, &rec); err != nil {
 		t.Fatal(err)
 	}

@@ -178,21 +178,37 @@ func (b *Batch) apply(ev modeldao.Event) error {
 	case *modeldao.VoteCast:
 		return b.voteCast(e)
 	case *modeldao.ProposalQueuedEvent:
-		return b.updateProposal(e.ProposalID, "QUEUED", at, func(p *modeldao.Proposal) { p.Queued, p.Eta = true, e.Eta })
+		return b.updateProposal(e.ProposalID, at, func(p *modeldao.Proposal) {
+			p.Queued, p.Eta = true, e.Eta
+			p.Timeline = append(p.Timeline, modeldao.ProposalChange{Kind: "QUEUED", Provenance: at})
+		})
 	case *modeldao.ProposalExecutedEvent:
-		return b.updateProposal(e.ProposalID, "EXECUTED", at, func(p *modeldao.Proposal) {
+		return b.updateProposal(e.ProposalID, at, func(p *modeldao.Proposal) {
 			p.Executed = true
 			b.linkProposal(p, at)
+			p.RecordEnd("EXECUTED", at, true)
 		})
 	case *modeldao.ProposalCanceledEvent:
-		return b.updateProposal(e.ProposalID, "CANCELED", at, func(p *modeldao.Proposal) { p.Canceled = true })
+		return b.updateProposal(e.ProposalID, at, func(p *modeldao.Proposal) {
+			p.Canceled = true
+			p.RecordEnd("CANCELED", at, true)
+		})
 	case *modeldao.CallExecuted:
 		return b.timelockOp(e.OperationID, func(p *modeldao.Proposal) {
 			p.OpDone = true
 			b.linkProposal(p, at)
+			// Only a queued proposal's state follows its operation (GovernorTimelockControl).
+			if p.Queued {
+				p.RecordEnd("EXECUTED", at, false)
+			}
 		})
 	case *modeldao.OperationCancelled:
-		return b.timelockOp(e.OperationID, func(p *modeldao.Proposal) { p.OpCanceled = true })
+		return b.timelockOp(e.OperationID, func(p *modeldao.Proposal) {
+			p.OpCanceled = true
+			if p.Queued {
+				p.RecordEnd("CANCELED", at, false)
+			}
+		})
 	case *modeldao.GovernorSettingChanged:
 		return b.setting(e)
 	case *modeldao.MinDelayChanged:
@@ -220,7 +236,7 @@ func (b *Batch) apply(ev modeldao.Event) error {
 		if err != nil {
 			return err
 		}
-		*m = modeldao.Model{ID: e.ModelID, Name: e.Name, Owner: e.Owner, Provenance: at}
+		*m = modeldao.Model{ID: e.ModelID, Name: modeldao.Text(e.Name), Owner: e.Owner, Provenance: at}
 		b.touch(k.Key(hModel), e.ModelID.Hex())
 		b.zadd(k.Key("models"), e.ModelID.Hex(), Ordinal(at))
 	case *modeldao.VersionSubmittedEvent:
@@ -228,15 +244,15 @@ func (b *Batch) apply(ev modeldao.Event) error {
 	case *modeldao.VersionApprovedEvent:
 		return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionApproved, PolicyID: e.PolicyID, AuditID: e.AuditID, Provenance: at})
 	case *modeldao.VersionRejectedEvent:
-		return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionRejected, Reason: e.Reason, Provenance: at})
+		return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionRejected, Reason: modeldao.Text(e.Reason), Provenance: at})
 	case *modeldao.VersionRevokedEvent:
-		return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionRevoked, Reason: e.Reason, Provenance: at})
+		return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionRevoked, Reason: modeldao.Text(e.Reason), Provenance: at})
 	case *modeldao.AuditorAdded:
 		a, existed, err := load[modeldao.Auditor](b, k.Key(hAuditor), Addr(e.Auditor), false)
 		if err != nil {
 			return err
 		}
-		a.Address, a.Name, a.Active, a.Added, a.Removed = e.Auditor, e.Name, true, at, nil
+		a.Address, a.Name, a.Active, a.Added, a.Removed = e.Auditor, modeldao.Text(e.Name), true, at, nil
 		b.touch(k.Key(hAuditor), Addr(e.Auditor))
 		if !existed {
 			b.zadd(k.Key("auditors"), Addr(e.Auditor), Ordinal(at))
@@ -300,8 +316,8 @@ func (b *Batch) proposalCreated(e *modeldao.ProposalCreated) error {
 		return err
 	}
 	*p = modeldao.Proposal{
-		ID: id, Proposer: e.Proposer, Actions: e.Actions, Description: e.Description,
-		Title: modeldao.ProposalTitle(e.Description), Snapshot: e.VoteStart, Deadline: e.VoteEnd,
+		ID: id, Proposer: e.Proposer, Actions: e.Actions, Description: modeldao.Text(e.Description),
+		Title: modeldao.Text(modeldao.ProposalTitle(e.Description)), Snapshot: e.VoteStart, Deadline: e.VoteEnd,
 		Tally:        modeldao.Tally{For: new(big.Int), Against: new(big.Int), Abstain: new(big.Int)},
 		State:        modeldao.ProposalPending,
 		TimelockOpID: e.TimelockOpID, Created: e.Provenance,
@@ -342,13 +358,12 @@ func (b *Batch) proposal(id *big.Int, at modeldao.Provenance) (*modeldao.Proposa
 	return p, nil
 }
 
-func (b *Batch) updateProposal(id *big.Int, kind string, at modeldao.Provenance, f func(*modeldao.Proposal)) error {
+func (b *Batch) updateProposal(id *big.Int, at modeldao.Provenance, f func(*modeldao.Proposal)) error {
 	p, err := b.proposal(id, at)
 	if p == nil || err != nil {
 		return err
 	}
 	f(p)
-	p.Timeline = append(p.Timeline, modeldao.ProposalChange{Kind: kind, Provenance: at})
 	b.touch(b.s.keys.Key(hProposal), p.ID)
 	return nil
 }
@@ -416,7 +431,7 @@ func (b *Batch) voteCast(e *modeldao.VoteCast) error {
 	}
 	p.Voters++
 	b.touch(k.Key(hProposal), p.ID)
-	vote := modeldao.Vote{ProposalID: p.ID, Voter: e.Voter, Support: e.Support, Weight: e.Weight, Reason: e.Reason, Params: e.Params, Provenance: e.Provenance}
+	vote := modeldao.Vote{ProposalID: p.ID, Voter: e.Voter, Support: e.Support, Weight: e.Weight, Reason: modeldao.Text(e.Reason), Params: e.Params, Provenance: e.Provenance}
 	buf, _ := json.Marshal(vote)
 	vid := VoteID(p.ID, e.Voter)
 	b.write(undoOp{K: opHSet, Key: k.Key(hVote), F: vid, V: string(buf)})
@@ -585,13 +600,13 @@ func (b *Batch) versionSubmitted(e *modeldao.VersionSubmittedEvent) error {
 		return err
 	}
 	s := e.Submission
-	tags := s.Tags
+	tags := modeldao.Texts(s.Tags)
 	if tags == nil {
-		tags = []string{}
+		tags = []modeldao.Text{}
 	}
 	*v = modeldao.ModelVersion{
-		ID: e.VersionID, ModelID: e.ModelID, ModelName: s.ModelName, Label: s.Label, Publisher: e.Publisher,
-		WeightsCID: s.WeightsCID, WeightsSHA256: s.WeightsSHA256, ModelCardCID: s.ModelCardCID, License: s.License,
+		ID: e.VersionID, ModelID: e.ModelID, ModelName: modeldao.Text(s.ModelName), Label: modeldao.Text(s.Label), Publisher: e.Publisher,
+		WeightsCID: modeldao.Text(s.WeightsCID), WeightsSHA256: s.WeightsSHA256, ModelCardCID: modeldao.Text(s.ModelCardCID), License: modeldao.Text(s.License),
 		Tags: tags, Status: modeldao.VersionSubmitted, Submitted: e.Provenance,
 		History: []modeldao.StatusChange{{Status: modeldao.VersionSubmitted, Provenance: e.Provenance}},
 	}
@@ -603,7 +618,7 @@ func (b *Batch) versionSubmitted(e *modeldao.VersionSubmittedEvent) error {
 	b.zadd(k.Key("versions", "model", e.ModelID.Hex()), id, score)
 	b.zadd(k.Key("versions", "license", s.License), id, score)
 	for _, t := range tags {
-		b.zadd(k.Key("versions", "tag", t), id, score)
+		b.zadd(k.Key("versions", "tag", string(t)), id, score)
 	}
 	m, existed, err := load[modeldao.Model](b, k.Key(hModel), e.ModelID.Hex(), false)
 	if err != nil {
@@ -638,9 +653,9 @@ func (b *Batch) versionStatus(versionID uint64, c modeldao.StatusChange) error {
 		pin := modeldao.Pin{VersionID: versionID, CID: v.WeightsCID, Status: modeldao.PinQueued}
 		buf, _ := json.Marshal(pin)
 		b.write(undoOp{K: opHSet, Key: k.Pin(), F: id, V: string(buf)})
-		b.pinJobs = append(b.pinJobs, pinJob{Op: "pin", VersionID: versionID, CID: v.WeightsCID, SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
+		b.pinJobs = append(b.pinJobs, pinJob{Op: "pin", VersionID: versionID, CID: string(v.WeightsCID), SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
 	case modeldao.VersionRevoked:
-		b.pinJobs = append(b.pinJobs, pinJob{Op: "unpin", VersionID: versionID, CID: v.WeightsCID, SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
+		b.pinJobs = append(b.pinJobs, pinJob{Op: "unpin", VersionID: versionID, CID: string(v.WeightsCID), SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
 	}
 	b.touch(k.Key(hVersion), id)
 	return nil

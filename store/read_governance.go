@@ -69,7 +69,7 @@ func (s *Store) Proposals(ctx context.Context, q ProposalQuery) (*Page[*modeldao
 			t := time.Unix(int64(p.Created.Timestamp), 0)
 			return (q.CreatedAfter == nil || t.After(*q.CreatedAfter)) &&
 				(q.CreatedBefore == nil || t.Before(*q.CreatedBefore)) &&
-				(title == "" || strings.Contains(strings.ToLower(p.Title), title))
+				(title == "" || strings.Contains(strings.ToLower(p.Title.String()), title))
 		}
 	}
 	return fetchList(ctx, s, l, q.Page, keep)

@@ -31,7 +31,7 @@ func (s *Store) Models(ctx context.Context, q ModelQuery) (*Page[*modeldao.Model
 	if q.Owner != nil || q.NameContains != "" {
 		name := strings.ToLower(q.NameContains)
 		keep = func(m *modeldao.Model) bool {
-			return (q.Owner == nil || m.Owner == *q.Owner) && strings.Contains(strings.ToLower(m.Name), name)
+			return (q.Owner == nil || m.Owner == *q.Owner) && strings.Contains(strings.ToLower(m.Name.String()), name)
 		}
 	}
 	return fetchList(ctx, s, l, q.Page, keep)
@@ -70,7 +70,7 @@ type MetricBound struct {
 func (b MetricBound) Allows(a *modeldao.Audit) bool {
 	found := false
 	for _, m := range a.Metrics {
-		if m.Kind != b.Kind || b.Feature != "" && m.SensitiveFeature != b.Feature {
+		if m.Kind != b.Kind || b.Feature != "" && string(m.SensitiveFeature) != b.Feature {
 			continue
 		}
 		found = true

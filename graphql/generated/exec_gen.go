@@ -367,7 +367,7 @@ type ComplexityRoot struct {
 		Dao           func(childComplexity int) int
 		Delegates     func(childComplexity int, orderBy *model.DelegateOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
 		IndexerStatus func(childComplexity int) int
-		Model         func(childComplexity int, name *string, id *string) int
+		Model         func(childComplexity int, name *string, nameRaw []byte, id *string) int
 		ModelVersion  func(childComplexity int, id string) int
 		ModelVersions func(childComplexity int, where *model.ModelVersionWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
 		Models        func(childComplexity int, where *model.ModelWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
@@ -511,7 +511,7 @@ type QueryResolver interface {
 	Delegates(ctx context.Context, orderBy *model.DelegateOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AccountConnection, error)
 	Account(ctx context.Context, address common.Address) (*modeldao.Account, error)
 	Models(ctx context.Context, where *model.ModelWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelConnection, error)
-	Model(ctx context.Context, name *string, id *string) (*modeldao.Model, error)
+	Model(ctx context.Context, name *string, nameRaw []byte, id *string) (*modeldao.Model, error)
 	ModelVersions(ctx context.Context, where *model.ModelVersionWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelVersionConnection, error)
 	ModelVersion(ctx context.Context, id string) (*modeldao.ModelVersion, error)
 	Audits(ctx context.Context, where *model.AuditWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error)
@@ -714,7 +714,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ActionArg.Name(childComplexity), true
-	case "ActionArg.value":
+	case "ActionArg.value", "ActionArg.valueRaw":
 		if e.ComplexityRoot.ActionArg.Value == nil {
 			break
 		}
@@ -763,7 +763,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Audit.Provenance(childComplexity), true
-	case "Audit.reportCid":
+	case "Audit.reportCid", "Audit.reportCidRaw":
 		if e.ComplexityRoot.Audit.ReportCID == nil {
 			break
 		}
@@ -855,7 +855,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Auditor.ID(childComplexity), true
-	case "Auditor.name":
+	case "Auditor.name", "Auditor.nameRaw":
 		if e.ComplexityRoot.Auditor.Name == nil {
 			break
 		}
@@ -1158,7 +1158,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Metric.Passed(childComplexity), true
-	case "Metric.sensitiveFeature":
+	case "Metric.sensitiveFeature", "Metric.sensitiveFeatureRaw":
 		if e.ComplexityRoot.Metric.SensitiveFeature == nil {
 			break
 		}
@@ -1202,7 +1202,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Model.ID(childComplexity), true
-	case "Model.name":
+	case "Model.name", "Model.nameRaw":
 		if e.ComplexityRoot.Model.Name == nil {
 			break
 		}
@@ -1299,13 +1299,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.ID(childComplexity), true
-	case "ModelVersion.label":
+	case "ModelVersion.label", "ModelVersion.labelRaw":
 		if e.ComplexityRoot.ModelVersion.Label == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ModelVersion.Label(childComplexity), true
-	case "ModelVersion.license":
+	case "ModelVersion.license", "ModelVersion.licenseRaw":
 		if e.ComplexityRoot.ModelVersion.License == nil {
 			break
 		}
@@ -1317,13 +1317,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Model(childComplexity), true
-	case "ModelVersion.modelCardCid":
+	case "ModelVersion.modelCardCid", "ModelVersion.modelCardCidRaw":
 		if e.ComplexityRoot.ModelVersion.ModelCardCID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ModelVersion.ModelCardCID(childComplexity), true
-	case "ModelVersion.modelName":
+	case "ModelVersion.modelName", "ModelVersion.modelNameRaw":
 		if e.ComplexityRoot.ModelVersion.ModelName == nil {
 			break
 		}
@@ -1370,13 +1370,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Submitted(childComplexity), true
-	case "ModelVersion.tags":
+	case "ModelVersion.tags", "ModelVersion.tagsRaw":
 		if e.ComplexityRoot.ModelVersion.Tags == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ModelVersion.Tags(childComplexity), true
-	case "ModelVersion.weightsCid":
+	case "ModelVersion.weightsCid", "ModelVersion.weightsCidRaw":
 		if e.ComplexityRoot.ModelVersion.WeightsCID == nil {
 			break
 		}
@@ -1452,7 +1452,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Pin.Attempts(childComplexity), true
-	case "Pin.cid":
+	case "Pin.cid", "Pin.cidRaw":
 		if e.ComplexityRoot.Pin.CID == nil {
 			break
 		}
@@ -1578,7 +1578,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Policy.Bounds(childComplexity), true
-	case "Policy.documentCid":
+	case "Policy.documentCid", "Policy.documentCidRaw":
 		if e.ComplexityRoot.Policy.DocumentCID == nil {
 			break
 		}
@@ -1590,7 +1590,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Policy.ID(childComplexity), true
-	case "Policy.name":
+	case "Policy.name", "Policy.nameRaw":
 		if e.ComplexityRoot.Policy.Name == nil {
 			break
 		}
@@ -1602,7 +1602,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Policy.Retired(childComplexity), true
-	case "Policy.version":
+	case "Policy.version", "Policy.versionRaw":
 		if e.ComplexityRoot.Policy.Version == nil {
 			break
 		}
@@ -1659,7 +1659,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.Deadline(childComplexity), true
-	case "Proposal.description":
+	case "Proposal.description", "Proposal.descriptionRaw":
 		if e.ComplexityRoot.Proposal.Description == nil {
 			break
 		}
@@ -1725,7 +1725,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.TimelockOpID(childComplexity), true
-	case "Proposal.title":
+	case "Proposal.title", "Proposal.titleRaw":
 		if e.ComplexityRoot.Proposal.Title == nil {
 			break
 		}
@@ -1903,7 +1903,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Model(childComplexity, args["name"].(*string), args["id"].(*string)), true
+		return e.ComplexityRoot.Query.Model(childComplexity, args["name"].(*string), args["nameRaw"].([]byte), args["id"].(*string)), true
 	case "Query.modelVersion":
 		if e.ComplexityRoot.Query.ModelVersion == nil {
 			break
@@ -2023,7 +2023,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StatusChange.Provenance(childComplexity), true
-	case "StatusChange.reason":
+	case "StatusChange.reason", "StatusChange.reasonRaw":
 		if e.ComplexityRoot.StatusChange.Reason == nil {
 			break
 		}
@@ -2121,7 +2121,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Vote.Provenance(childComplexity), true
-	case "Vote.reason":
+	case "Vote.reason", "Vote.reasonRaw":
 		if e.ComplexityRoot.Vote.Reason == nil {
 			break
 		}
@@ -2267,6 +2267,13 @@ Conventions:
 - Every object that came from the chain carries its provenance: block, timestamp,
   transaction hash and log index.
 - Accounts and contracts have CAIP-10 ids: eip155:<chainId>:<address>.
+- Strings from the chain (names, labels, CIDs, licences, tags, reasons, descriptions…) are
+  any bytes: contracts do not require UTF-8. A String field shows them as valid UTF-8, each
+  byte that does not start a valid UTF-8 sequence replaced by U+FFFD (as Go's range loop
+  decodes; a decoder that replaces maximal ill-formed subparts, such as WHATWG TextDecoder,
+  may show fewer U+FFFD). Its …Raw companion (Bytes) gives the chain's exact bytes: compare
+  those with contract calls. Filters on such strings match the exact bytes: a String filter
+  matches the bytes of its UTF-8 text, a …Raw filter any bytes.
 - Errors carry a code in extensions.code: BAD_USER_INPUT, NOT_FOUND, UNAVAILABLE, INTERNAL,
   GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, COMPLEXITY_LIMIT_EXCEEDED,
   DEPTH_LIMIT_EXCEEDED, TOO_MANY_FIELDS, REQUEST_TOO_LARGE.
@@ -2343,8 +2350,8 @@ type Query {
     last: Int
     before: String
   ): ModelConnection!
-  "A model by its name or its id (keccak256 of the name); give one of them."
-  model(name: String, id: ID): Model
+  "A model by its name, its name's bytes, or its id (keccak256 of the name); give one of them."
+  model(name: String, nameRaw: Bytes, id: ID): Model
   "Model versions, by id, newest first."
   modelVersions(
     where: ModelVersionWhere
@@ -2469,7 +2476,7 @@ input ProposalWhere {
   createdAfter: DateTime
   "Created strictly before this instant (block timestamp)."
   createdBefore: DateTime
-  "Case-insensitive substring of the title."
+  "Case-insensitive substring of the title as shown (invalid bytes are U+FFFD)."
   titleContains: String
 }
 
@@ -2482,7 +2489,7 @@ input VoteWhere {
 
 input ModelWhere {
   owner: Address
-  "Case-insensitive substring of the name."
+  "Case-insensitive substring of the name as shown (invalid bytes are U+FFFD)."
   nameContains: String
 }
 
@@ -2491,9 +2498,14 @@ input ModelVersionWhere {
   publisher: Address
   "The exact model name, e.g. \"acme/sentiment\"."
   model: String
+  "The exact model name as bytes (for names that are not valid UTF-8)."
+  modelRaw: Bytes
+  "A tag, exactly."
   tag: String
-  "SPDX identifier, e.g. \"Apache-2.0\"."
+  tagRaw: Bytes
+  "SPDX identifier, e.g. \"Apache-2.0\", exactly."
   license: String
+  licenseRaw: Bytes
   "Approved under this policy id."
   policy: ID
   "Shorthand for metrics: [{kind: DEMOGRAPHIC_PARITY_DIFFERENCE, max: …}]."
@@ -2592,7 +2604,11 @@ type Proposal {
   proposer: Account!
   "The first line of the description, without a leading #."
   title: String!
+  "The title's exact bytes."
+  titleRaw: Bytes!
   description: String!
+  "The description's exact bytes."
+  descriptionRaw: Bytes!
   state: ProposalState!
   "voteStart: votes count at this block."
   snapshot: Int!
@@ -2617,7 +2633,12 @@ type Proposal {
     last: Int
     before: String
   ): VoteConnection!
-  "Created, queued, executed, canceled: oldest first."
+  """
+  Created, queued, executed, canceled: oldest first. EXECUTED and CANCELED appear once,
+  also when the timelock acted without the governor (anyone calling executeBatch on it, or a
+  canceller calling cancel): they cite the governor's ProposalExecuted / ProposalCanceled when
+  the governor acted, else the timelock's first CallExecuted / its Cancelled.
+  """
   timeline: [ProposalEvent!]!
   created: Provenance!
 }
@@ -2662,7 +2683,10 @@ type Action {
 
 type ActionArg {
   name: String!
+  "A string argument as text; other arguments in canonical form (decimal, checksummed address)."
   value: String!
+  "The value's exact bytes (a string argument's bytes as sent)."
+  valueRaw: Bytes!
 }
 
 type Vote {
@@ -2675,6 +2699,7 @@ type Vote {
   weight: BigInt!
   "The voter's reason; empty when none was given."
   reason: String!
+  reasonRaw: Bytes!
   "Extra parameters of castVoteWithReasonAndParams; null when none."
   params: Bytes
   provenance: Provenance!
@@ -2730,6 +2755,7 @@ type Model {
   "keccak256 of the name."
   id: ID!
   name: String!
+  nameRaw: Bytes!
   "The first publisher of a version of it."
   owner: Account!
   versionCount: Int!
@@ -2747,14 +2773,21 @@ type ModelVersion {
   id: ID!
   model: Model!
   modelName: String!
+  modelNameRaw: Bytes!
   label: String!
+  labelRaw: Bytes!
   publisher: Account!
   weightsCid: String!
+  weightsCidRaw: Bytes!
   weightsSha256: Bytes32!
   modelCardCid: String!
+  modelCardCidRaw: Bytes!
   "SPDX identifier."
   license: String!
+  licenseRaw: Bytes!
   tags: [String!]!
+  "The tags' exact bytes, in the order of tags."
+  tagsRaw: [Bytes!]!
   status: VersionStatus!
   "The policy the approval names; null unless approved (or revoked after approval)."
   policy: Policy
@@ -2786,6 +2819,7 @@ type StatusChange {
   status: VersionStatus!
   "The reason of a rejection or revocation; empty otherwise."
   reason: String!
+  reasonRaw: Bytes!
   policy: Policy
   audit: Audit
   "The proposal whose execution made the change."
@@ -2796,6 +2830,7 @@ type StatusChange {
 type Pin {
   status: PinStatus!
   cid: String!
+  cidRaw: Bytes!
   attempts: Int!
   "The last pinning error; empty when none."
   lastError: String!
@@ -2821,6 +2856,7 @@ type Audit {
   policy: Policy!
   auditor: Auditor!
   reportCid: String!
+  reportCidRaw: Bytes!
   reportSha256: Bytes32!
   metrics: [Metric!]!
   "The auditor's verdict: every metric passed."
@@ -2831,6 +2867,7 @@ type Audit {
 type Metric {
   kind: MetricKind!
   sensitiveFeature: String!
+  sensitiveFeatureRaw: Bytes!
   value: Fixed!
   "The auditor's own threshold."
   threshold: Fixed!
@@ -2840,8 +2877,11 @@ type Metric {
 type Policy {
   id: ID!
   name: String!
+  nameRaw: Bytes!
   version: String!
+  versionRaw: Bytes!
   documentCid: String!
+  documentCidRaw: Bytes!
   auditRequired: Boolean!
   bounds: [MetricBound!]!
   active: Boolean!
@@ -2876,6 +2916,7 @@ type Auditor {
   id: ID!
   address: Address!
   name: String!
+  nameRaw: Bytes!
   active: Boolean!
   auditCount: Int!
   added: Provenance!
@@ -3086,6 +3127,8 @@ func (ec *executionContext) childFields_ActionArg(ctx context.Context, field gra
 		return ec.fieldContext_ActionArg_name(ctx, field)
 	case "value":
 		return ec.fieldContext_ActionArg_value(ctx, field)
+	case "valueRaw":
+		return ec.fieldContext_ActionArg_valueRaw(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ActionArg", field.Name)
 }
@@ -3102,6 +3145,8 @@ func (ec *executionContext) childFields_Audit(ctx context.Context, field graphql
 		return ec.fieldContext_Audit_auditor(ctx, field)
 	case "reportCid":
 		return ec.fieldContext_Audit_reportCid(ctx, field)
+	case "reportCidRaw":
+		return ec.fieldContext_Audit_reportCidRaw(ctx, field)
 	case "reportSha256":
 		return ec.fieldContext_Audit_reportSha256(ctx, field)
 	case "metrics":
@@ -3144,6 +3189,8 @@ func (ec *executionContext) childFields_Auditor(ctx context.Context, field graph
 		return ec.fieldContext_Auditor_address(ctx, field)
 	case "name":
 		return ec.fieldContext_Auditor_name(ctx, field)
+	case "nameRaw":
+		return ec.fieldContext_Auditor_nameRaw(ctx, field)
 	case "active":
 		return ec.fieldContext_Auditor_active(ctx, field)
 	case "auditCount":
@@ -3304,6 +3351,8 @@ func (ec *executionContext) childFields_Metric(ctx context.Context, field graphq
 		return ec.fieldContext_Metric_kind(ctx, field)
 	case "sensitiveFeature":
 		return ec.fieldContext_Metric_sensitiveFeature(ctx, field)
+	case "sensitiveFeatureRaw":
+		return ec.fieldContext_Metric_sensitiveFeatureRaw(ctx, field)
 	case "value":
 		return ec.fieldContext_Metric_value(ctx, field)
 	case "threshold":
@@ -3332,6 +3381,8 @@ func (ec *executionContext) childFields_Model(ctx context.Context, field graphql
 		return ec.fieldContext_Model_id(ctx, field)
 	case "name":
 		return ec.fieldContext_Model_name(ctx, field)
+	case "nameRaw":
+		return ec.fieldContext_Model_nameRaw(ctx, field)
 	case "owner":
 		return ec.fieldContext_Model_owner(ctx, field)
 	case "versionCount":
@@ -3374,20 +3425,32 @@ func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field 
 		return ec.fieldContext_ModelVersion_model(ctx, field)
 	case "modelName":
 		return ec.fieldContext_ModelVersion_modelName(ctx, field)
+	case "modelNameRaw":
+		return ec.fieldContext_ModelVersion_modelNameRaw(ctx, field)
 	case "label":
 		return ec.fieldContext_ModelVersion_label(ctx, field)
+	case "labelRaw":
+		return ec.fieldContext_ModelVersion_labelRaw(ctx, field)
 	case "publisher":
 		return ec.fieldContext_ModelVersion_publisher(ctx, field)
 	case "weightsCid":
 		return ec.fieldContext_ModelVersion_weightsCid(ctx, field)
+	case "weightsCidRaw":
+		return ec.fieldContext_ModelVersion_weightsCidRaw(ctx, field)
 	case "weightsSha256":
 		return ec.fieldContext_ModelVersion_weightsSha256(ctx, field)
 	case "modelCardCid":
 		return ec.fieldContext_ModelVersion_modelCardCid(ctx, field)
+	case "modelCardCidRaw":
+		return ec.fieldContext_ModelVersion_modelCardCidRaw(ctx, field)
 	case "license":
 		return ec.fieldContext_ModelVersion_license(ctx, field)
+	case "licenseRaw":
+		return ec.fieldContext_ModelVersion_licenseRaw(ctx, field)
 	case "tags":
 		return ec.fieldContext_ModelVersion_tags(ctx, field)
+	case "tagsRaw":
+		return ec.fieldContext_ModelVersion_tagsRaw(ctx, field)
 	case "status":
 		return ec.fieldContext_ModelVersion_status(ctx, field)
 	case "policy":
@@ -3450,6 +3513,8 @@ func (ec *executionContext) childFields_Pin(ctx context.Context, field graphql.C
 		return ec.fieldContext_Pin_status(ctx, field)
 	case "cid":
 		return ec.fieldContext_Pin_cid(ctx, field)
+	case "cidRaw":
+		return ec.fieldContext_Pin_cidRaw(ctx, field)
 	case "attempts":
 		return ec.fieldContext_Pin_attempts(ctx, field)
 	case "lastError":
@@ -3490,10 +3555,16 @@ func (ec *executionContext) childFields_Policy(ctx context.Context, field graphq
 		return ec.fieldContext_Policy_id(ctx, field)
 	case "name":
 		return ec.fieldContext_Policy_name(ctx, field)
+	case "nameRaw":
+		return ec.fieldContext_Policy_nameRaw(ctx, field)
 	case "version":
 		return ec.fieldContext_Policy_version(ctx, field)
+	case "versionRaw":
+		return ec.fieldContext_Policy_versionRaw(ctx, field)
 	case "documentCid":
 		return ec.fieldContext_Policy_documentCid(ctx, field)
+	case "documentCidRaw":
+		return ec.fieldContext_Policy_documentCidRaw(ctx, field)
 	case "auditRequired":
 		return ec.fieldContext_Policy_auditRequired(ctx, field)
 	case "bounds":
@@ -3542,8 +3613,12 @@ func (ec *executionContext) childFields_Proposal(ctx context.Context, field grap
 		return ec.fieldContext_Proposal_proposer(ctx, field)
 	case "title":
 		return ec.fieldContext_Proposal_title(ctx, field)
+	case "titleRaw":
+		return ec.fieldContext_Proposal_titleRaw(ctx, field)
 	case "description":
 		return ec.fieldContext_Proposal_description(ctx, field)
+	case "descriptionRaw":
+		return ec.fieldContext_Proposal_descriptionRaw(ctx, field)
 	case "state":
 		return ec.fieldContext_Proposal_state(ctx, field)
 	case "snapshot":
@@ -3628,6 +3703,8 @@ func (ec *executionContext) childFields_StatusChange(ctx context.Context, field 
 		return ec.fieldContext_StatusChange_status(ctx, field)
 	case "reason":
 		return ec.fieldContext_StatusChange_reason(ctx, field)
+	case "reasonRaw":
+		return ec.fieldContext_StatusChange_reasonRaw(ctx, field)
 	case "policy":
 		return ec.fieldContext_StatusChange_policy(ctx, field)
 	case "audit":
@@ -3680,6 +3757,8 @@ func (ec *executionContext) childFields_Vote(ctx context.Context, field graphql.
 		return ec.fieldContext_Vote_weight(ctx, field)
 	case "reason":
 		return ec.fieldContext_Vote_reason(ctx, field)
+	case "reasonRaw":
+		return ec.fieldContext_Vote_reasonRaw(ctx, field)
 	case "params":
 		return ec.fieldContext_Vote_params(ctx, field)
 	case "provenance":
@@ -4577,14 +4656,22 @@ func (ec *executionContext) field_Query_model_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["name"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "nameRaw",
+		func(ctx context.Context, v any) ([]byte, error) {
+			return ec.unmarshalOBytes2ᚕbyte(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nameRaw"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "id",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOID2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["id"] = arg1
+	args["id"] = arg2
 	return args, nil
 }
 
@@ -5506,10 +5593,18 @@ func (ec *executionContext) fieldContext_ActionArg_name(_ context.Context, field
 
 func (ec *executionContext) _ActionArg_value(ctx context.Context, field graphql.CollectedField, obj *model.ActionArg) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.Value)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Value)
 }
 func (ec *executionContext) fieldContext_ActionArg_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ActionArg", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActionArg_valueRaw(ctx context.Context, field graphql.CollectedField, obj *model.ActionArg) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Value)
+}
+func (ec *executionContext) fieldContext_ActionArg_valueRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionArg", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _Audit_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
@@ -5618,10 +5713,18 @@ func (ec *executionContext) fieldContext_Audit_auditor(_ context.Context, field 
 
 func (ec *executionContext) _Audit_reportCid(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.ReportCID)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ReportCID)
 }
 func (ec *executionContext) fieldContext_Audit_reportCid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Audit", field, false, false, "String")
+}
+
+func (ec *executionContext) _Audit_reportCidRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ReportCID)
+}
+func (ec *executionContext) fieldContext_Audit_reportCidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Audit", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _Audit_reportSha256(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
@@ -5834,10 +5937,18 @@ func (ec *executionContext) fieldContext_Auditor_address(_ context.Context, fiel
 
 func (ec *executionContext) _Auditor_name(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext_Auditor_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Auditor", field, false, false, "String")
+}
+
+func (ec *executionContext) _Auditor_nameRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
+}
+func (ec *executionContext) fieldContext_Auditor_nameRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Auditor", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _Auditor_active(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
@@ -6777,10 +6888,18 @@ func (ec *executionContext) fieldContext_Metric_kind(_ context.Context, field gr
 
 func (ec *executionContext) _Metric_sensitiveFeature(ctx context.Context, field graphql.CollectedField, obj *modeldao.Metric) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.SensitiveFeature)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.SensitiveFeature)
 }
 func (ec *executionContext) fieldContext_Metric_sensitiveFeature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Metric", field, false, false, "String")
+}
+
+func (ec *executionContext) _Metric_sensitiveFeatureRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Metric) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.SensitiveFeature)
+}
+func (ec *executionContext) fieldContext_Metric_sensitiveFeatureRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Metric", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _Metric_value(ctx context.Context, field graphql.CollectedField, obj *modeldao.Metric) (ret graphql.Marshaler) {
@@ -6841,10 +6960,18 @@ func (ec *executionContext) fieldContext_Model_id(_ context.Context, field graph
 
 func (ec *executionContext) _Model_name(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext_Model_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Model", field, false, false, "String")
+}
+
+func (ec *executionContext) _Model_nameRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
+}
+func (ec *executionContext) fieldContext_Model_nameRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Model", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _Model_owner(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
@@ -7102,18 +7229,34 @@ func (ec *executionContext) fieldContext_ModelVersion_model(_ context.Context, f
 
 func (ec *executionContext) _ModelVersion_modelName(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.ModelName)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ModelName)
 }
 func (ec *executionContext) fieldContext_ModelVersion_modelName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
 }
 
+func (ec *executionContext) _ModelVersion_modelNameRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ModelName)
+}
+func (ec *executionContext) fieldContext_ModelVersion_modelNameRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _ModelVersion_label(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.Label)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Label)
 }
 func (ec *executionContext) fieldContext_ModelVersion_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelVersion_labelRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Label)
+}
+func (ec *executionContext) fieldContext_ModelVersion_labelRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _ModelVersion_publisher(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
@@ -7150,10 +7293,18 @@ func (ec *executionContext) fieldContext_ModelVersion_publisher(_ context.Contex
 
 func (ec *executionContext) _ModelVersion_weightsCid(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.WeightsCID)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.WeightsCID)
 }
 func (ec *executionContext) fieldContext_ModelVersion_weightsCid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelVersion_weightsCidRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.WeightsCID)
+}
+func (ec *executionContext) fieldContext_ModelVersion_weightsCidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _ModelVersion_weightsSha256(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
@@ -7166,18 +7317,34 @@ func (ec *executionContext) fieldContext_ModelVersion_weightsSha256(_ context.Co
 
 func (ec *executionContext) _ModelVersion_modelCardCid(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.ModelCardCID)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ModelCardCID)
 }
 func (ec *executionContext) fieldContext_ModelVersion_modelCardCid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
 }
 
+func (ec *executionContext) _ModelVersion_modelCardCidRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.ModelCardCID)
+}
+func (ec *executionContext) fieldContext_ModelVersion_modelCardCidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _ModelVersion_license(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.License)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.License)
 }
 func (ec *executionContext) fieldContext_ModelVersion_license(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelVersion_licenseRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.License)
+}
+func (ec *executionContext) fieldContext_ModelVersion_licenseRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _ModelVersion_tags(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
@@ -7192,8 +7359,8 @@ func (ec *executionContext) _ModelVersion_tags(ctx context.Context, field graphq
 			return obj.Tags, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []modeldao.Text) graphql.Marshaler {
+			return ec.marshalNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7201,6 +7368,29 @@ func (ec *executionContext) _ModelVersion_tags(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_ModelVersion_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModelVersion_tagsRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_tagsRaw(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tags, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []modeldao.Text) graphql.Marshaler {
+			return ec.marshalNBytes2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_tagsRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _ModelVersion_status(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
@@ -7628,10 +7818,18 @@ func (ec *executionContext) fieldContext_Pin_status(_ context.Context, field gra
 
 func (ec *executionContext) _Pin_cid(ctx context.Context, field graphql.CollectedField, obj *modeldao.Pin) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.CID)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.CID)
 }
 func (ec *executionContext) fieldContext_Pin_cid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Pin", field, false, false, "String")
+}
+
+func (ec *executionContext) _Pin_cidRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Pin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.CID)
+}
+func (ec *executionContext) fieldContext_Pin_cidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Pin", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _Pin_attempts(ctx context.Context, field graphql.CollectedField, obj *modeldao.Pin) (ret graphql.Marshaler) {
@@ -7785,26 +7983,50 @@ func (ec *executionContext) fieldContext_Policy_id(_ context.Context, field grap
 
 func (ec *executionContext) _Policy_name(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.Name)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
 }
 func (ec *executionContext) fieldContext_Policy_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Policy", field, false, false, "String")
 }
 
+func (ec *executionContext) _Policy_nameRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
+}
+func (ec *executionContext) fieldContext_Policy_nameRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Policy", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Policy_version(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.Version)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Version)
 }
 func (ec *executionContext) fieldContext_Policy_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Policy", field, false, false, "String")
 }
 
+func (ec *executionContext) _Policy_versionRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Version)
+}
+func (ec *executionContext) fieldContext_Policy_versionRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Policy", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Policy_documentCid(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.DocumentCID)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.DocumentCID)
 }
 func (ec *executionContext) fieldContext_Policy_documentCid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Policy", field, false, false, "String")
+}
+
+func (ec *executionContext) _Policy_documentCidRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.DocumentCID)
+}
+func (ec *executionContext) fieldContext_Policy_documentCidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Policy", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _Policy_auditRequired(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
@@ -8146,18 +8368,34 @@ func (ec *executionContext) fieldContext_Proposal_proposer(_ context.Context, fi
 
 func (ec *executionContext) _Proposal_title(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.Title)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Title)
 }
 func (ec *executionContext) fieldContext_Proposal_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "String")
 }
 
+func (ec *executionContext) _Proposal_titleRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Title)
+}
+func (ec *executionContext) fieldContext_Proposal_titleRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Bytes")
+}
+
 func (ec *executionContext) _Proposal_description(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.Description)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Description)
 }
 func (ec *executionContext) fieldContext_Proposal_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "String")
+}
+
+func (ec *executionContext) _Proposal_descriptionRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Description)
+}
+func (ec *executionContext) fieldContext_Proposal_descriptionRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _Proposal_state(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
@@ -8918,7 +9156,7 @@ func (ec *executionContext) _Query_model(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Model(ctx, fc.Args["name"].(*string), fc.Args["id"].(*string))
+			return ec.Resolvers.Query().Model(ctx, fc.Args["name"].(*string), fc.Args["nameRaw"].([]byte), fc.Args["id"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Model) graphql.Marshaler {
@@ -9410,10 +9648,18 @@ func (ec *executionContext) fieldContext_StatusChange_status(_ context.Context, 
 
 func (ec *executionContext) _StatusChange_reason(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Reason)
 }
 func (ec *executionContext) fieldContext_StatusChange_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StatusChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusChange_reasonRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Reason)
+}
+func (ec *executionContext) fieldContext_StatusChange_reasonRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusChange", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _StatusChange_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
@@ -9819,10 +10065,18 @@ func (ec *executionContext) fieldContext_Vote_weight(_ context.Context, field gr
 
 func (ec *executionContext) _Vote_reason(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
-	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Reason)
 }
 func (ec *executionContext) fieldContext_Vote_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Vote", field, false, false, "String")
+}
+
+func (ec *executionContext) _Vote_reasonRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Reason)
+}
+func (ec *executionContext) fieldContext_Vote_reasonRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vote", field, false, false, "Bytes")
 }
 
 func (ec *executionContext) _Vote_params(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
@@ -11094,7 +11348,7 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "publisher", "model", "tag", "license", "policy", "demographicParityDifferenceMax", "metrics"}
+	fieldsInOrder := [...]string{"status", "publisher", "model", "modelRaw", "tag", "tagRaw", "license", "licenseRaw", "policy", "demographicParityDifferenceMax", "metrics"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -11122,6 +11376,13 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 				return it, err
 			}
 			it.Model = data
+		case "modelRaw":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("modelRaw"))
+			data, err := ec.unmarshalOBytes2ᚕbyte(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ModelRaw = data
 		case "tag":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tag"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -11129,6 +11390,13 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 				return it, err
 			}
 			it.Tag = data
+		case "tagRaw":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tagRaw"))
+			data, err := ec.unmarshalOBytes2ᚕbyte(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TagRaw = data
 		case "license":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("license"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -11136,6 +11404,13 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 				return it, err
 			}
 			it.License = data
+		case "licenseRaw":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("licenseRaw"))
+			data, err := ec.unmarshalOBytes2ᚕbyte(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LicenseRaw = data
 		case "policy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policy"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -11661,6 +11936,11 @@ func (ec *executionContext) _ActionArg(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "valueRaw":
+			out.Values[i] = ec._ActionArg_valueRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11714,6 +11994,11 @@ func (ec *executionContext) _Audit(ctx context.Context, sel ast.SelectionSet, ob
 				})
 		case "reportCid":
 			out.Values[i] = ec._Audit_reportCid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reportCidRaw":
+			out.Values[i] = ec._Audit_reportCidRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -11859,6 +12144,11 @@ func (ec *executionContext) _Auditor(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "name":
 			out.Values[i] = ec._Auditor_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nameRaw":
+			out.Values[i] = ec._Auditor_nameRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -12392,6 +12682,11 @@ func (ec *executionContext) _Metric(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "sensitiveFeatureRaw":
+			out.Values[i] = ec._Metric_sensitiveFeatureRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "value":
 			out.Values[i] = ec._Metric_value(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12485,6 +12780,11 @@ func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "name":
 			out.Values[i] = ec._Model_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nameRaw":
+			out.Values[i] = ec._Model_nameRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -12635,8 +12935,18 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "modelNameRaw":
+			out.Values[i] = ec._ModelVersion_modelNameRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "label":
 			out.Values[i] = ec._ModelVersion_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "labelRaw":
+			out.Values[i] = ec._ModelVersion_labelRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -12651,6 +12961,11 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "weightsCidRaw":
+			out.Values[i] = ec._ModelVersion_weightsCidRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "weightsSha256":
 			out.Values[i] = ec._ModelVersion_weightsSha256(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12661,13 +12976,28 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "modelCardCidRaw":
+			out.Values[i] = ec._ModelVersion_modelCardCidRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "license":
 			out.Values[i] = ec._ModelVersion_license(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "licenseRaw":
+			out.Values[i] = ec._ModelVersion_licenseRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "tags":
 			out.Values[i] = ec._ModelVersion_tags(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tagsRaw":
+			out.Values[i] = ec._ModelVersion_tagsRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -12884,6 +13214,11 @@ func (ec *executionContext) _Pin(ctx context.Context, sel ast.SelectionSet, obj 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "cidRaw":
+			out.Values[i] = ec._Pin_cidRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "attempts":
 			out.Values[i] = ec._Pin_attempts(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -13010,13 +13345,28 @@ func (ec *executionContext) _Policy(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "nameRaw":
+			out.Values[i] = ec._Policy_nameRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "version":
 			out.Values[i] = ec._Policy_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "versionRaw":
+			out.Values[i] = ec._Policy_versionRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "documentCid":
 			out.Values[i] = ec._Policy_documentCid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "documentCidRaw":
+			out.Values[i] = ec._Policy_documentCidRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13182,8 +13532,18 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "titleRaw":
+			out.Values[i] = ec._Proposal_titleRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "description":
 			out.Values[i] = ec._Proposal_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "descriptionRaw":
+			out.Values[i] = ec._Proposal_descriptionRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13619,6 +13979,11 @@ func (ec *executionContext) _StatusChange(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "reasonRaw":
+			out.Values[i] = ec._StatusChange_reasonRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "policy":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -13778,6 +14143,11 @@ func (ec *executionContext) _Vote(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "reason":
 			out.Values[i] = ec._Vote_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reasonRaw":
+			out.Values[i] = ec._Vote_reasonRaw(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14465,6 +14835,20 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx context.Context, v any) (modeldao.Text, error) {
+	res, err := scalar.UnmarshalTextBytes(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx context.Context, sel ast.SelectionSet, v modeldao.Text) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalTextBytes(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Bytes!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNBytes2ᚕbyte(ctx context.Context, v any) ([]byte, error) {
 	res, err := scalar.UnmarshalBytes(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14481,6 +14865,35 @@ func (ec *executionContext) marshalNBytes2ᚕbyte(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Bytes!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNBytes2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx context.Context, v any) ([]modeldao.Text, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]modeldao.Text, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNBytes2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx context.Context, sel ast.SelectionSet, v []modeldao.Text) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx context.Context, v any) (common.Hash, error) {
@@ -15058,6 +15471,20 @@ func (ec *executionContext) marshalNStatusChange2ᚖgithubᚗcomᚋmodeldaoᚋmo
 	return ec._StatusChange(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx context.Context, v any) (modeldao.Text, error) {
+	res, err := scalar.UnmarshalChainText(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx context.Context, sel ast.SelectionSet, v modeldao.Text) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalChainText(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -15072,13 +15499,13 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
-func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+func (ec *executionContext) unmarshalNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx context.Context, v any) ([]modeldao.Text, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
-	res := make([]string, len(vSlice))
+	res := make([]modeldao.Text, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -15086,10 +15513,10 @@ func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v
 	return res, nil
 }
 
-func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+func (ec *executionContext) marshalNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(ctx context.Context, sel ast.SelectionSet, v []modeldao.Text) graphql.Marshaler {
 	ret := make(graphql.Array, len(v))
 	for i := range v {
-		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+		ret[i] = ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, sel, v[i])
 	}
 
 	for _, e := range ret {

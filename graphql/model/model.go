@@ -8,6 +8,8 @@ import (
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/modeldao/modeldao"
 )
 
 // Contract is a deployed contract.
@@ -99,5 +101,5 @@ type Action struct {
 // ActionArg is a decoded argument of a registry call.
 type ActionArg struct {
 	Name  string
-	Value string
+	Value modeldao.Text // a string argument's bytes; others in canonical text
 }

@@ -103,9 +103,14 @@ type ModelVersionWhere struct {
 	Publisher *common.Address         `json:"publisher,omitempty"`
 	// The exact model name, e.g. "acme/sentiment".
 	Model *string `json:"model,omitempty"`
-	Tag   *string `json:"tag,omitempty"`
-	// SPDX identifier, e.g. "Apache-2.0".
-	License *string `json:"license,omitempty"`
+	// The exact model name as bytes (for names that are not valid UTF-8).
+	ModelRaw []byte `json:"modelRaw,omitempty"`
+	// A tag, exactly.
+	Tag    *string `json:"tag,omitempty"`
+	TagRaw []byte  `json:"tagRaw,omitempty"`
+	// SPDX identifier, e.g. "Apache-2.0", exactly.
+	License    *string `json:"license,omitempty"`
+	LicenseRaw []byte  `json:"licenseRaw,omitempty"`
 	// Approved under this policy id.
 	Policy *string `json:"policy,omitempty"`
 	// Shorthand for metrics: [{kind: DEMOGRAPHIC_PARITY_DIFFERENCE, max: …}].
@@ -117,7 +122,7 @@ type ModelVersionWhere struct {
 
 type ModelWhere struct {
 	Owner *common.Address `json:"owner,omitempty"`
-	// Case-insensitive substring of the name.
+	// Case-insensitive substring of the name as shown (invalid bytes are U+FFFD).
 	NameContains *string `json:"nameContains,omitempty"`
 }
 
@@ -173,7 +178,7 @@ type ProposalWhere struct {
 	CreatedAfter *time.Time `json:"createdAfter,omitempty"`
 	// Created strictly before this instant (block timestamp).
 	CreatedBefore *time.Time `json:"createdBefore,omitempty"`
-	// Case-insensitive substring of the title.
+	// Case-insensitive substring of the title as shown (invalid bytes are U+FFFD).
 	TitleContains *string `json:"titleContains,omitempty"`
 }
 

@@ -274,3 +274,24 @@ func ParseProposalID(arg, s string) (string, error) {
 func CAIP10(chainID uint64, a common.Address) string {
 	return "eip155:" + strconv.FormatUint(chainID, 10) + ":" + Checksum(a)
 }
+
+// MarshalChainText writes a string from the chain as a String: its display form, valid
+// UTF-8 with U+FFFD for each byte that does not start a valid sequence.
+func MarshalChainText(t modeldao.Text) graphql.Marshaler { return graphql.MarshalString(t.String()) }
+
+// UnmarshalChainText reads a String as the bytes of its UTF-8 text.
+func UnmarshalChainText(v any) (modeldao.Text, error) {
+	s, err := graphql.UnmarshalString(v)
+	return modeldao.Text(s), err
+}
+
+// MarshalTextBytes writes a string from the chain as Bytes: its exact bytes in 0x hex.
+func MarshalTextBytes(t modeldao.Text) graphql.Marshaler {
+	return quoted("0x" + hex.EncodeToString([]byte(t)))
+}
+
+// UnmarshalTextBytes reads Bytes as a string's exact bytes.
+func UnmarshalTextBytes(v any) (modeldao.Text, error) {
+	b, err := UnmarshalBytes(v)
+	return modeldao.Text(b), err
+}

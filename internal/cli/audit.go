@@ -125,7 +125,7 @@ func setupAuditSubmit(r *runner, fs *flag.FlagSet) func(context.Context, []strin
 		}
 		res := auditResult{VersionID: audit.VersionID, PolicyID: audit.PolicyID, Auditor: opts.From.Hex(), Passed: audit.Passed, ReportSHA256: audit.ReportSHA256.Hex()}
 		for _, m := range audit.Metrics {
-			res.Metrics = append(res.Metrics, metricOut{Kind: m.Kind.String(), SensitiveFeature: m.SensitiveFeature, Value: m.Value.String(), Threshold: m.Threshold.String(), Passed: m.Passed})
+			res.Metrics = append(res.Metrics, metricOut{Kind: m.Kind.String(), SensitiveFeature: m.SensitiveFeature.String(), Value: m.Value.String(), Threshold: m.Threshold.String(), Passed: m.Passed})
 		}
 		if err := pol.Check(audit); err != nil {
 			res.PolicyNote = modeldao.ErrorMessage(err)
@@ -140,15 +140,15 @@ func setupAuditSubmit(r *runner, fs *flag.FlagSet) func(context.Context, []strin
 			if cid, err = r.addFile(ctx, ipfs, args[0], "report"); err != nil {
 				return err
 			}
-			audit.ReportCID = cid
+			audit.ReportCID = modeldao.Text(cid)
 		}
-		res.ReportCID = audit.ReportCID
+		res.ReportCID = string(audit.ReportCID)
 		metrics := make([]bindings.ModelRegistryMetric, len(audit.Metrics))
 		for i, m := range audit.Metrics {
-			metrics[i] = bindings.ModelRegistryMetric{Kind: uint8(m.Kind), SensitiveFeature: m.SensitiveFeature, Value: int64(m.Value), Threshold: int64(m.Threshold), Passed: m.Passed}
+			metrics[i] = bindings.ModelRegistryMetric{Kind: uint8(m.Kind), SensitiveFeature: string(m.SensitiveFeature), Value: int64(m.Value), Threshold: int64(m.Threshold), Passed: m.Passed}
 		}
 		rec, err := r.send(ctx, "audit", func(o *bind.TransactOpts) (*types.Transaction, error) {
-			return dao.Registry.SubmitAudit(o, new(big.Int).SetUint64(audit.VersionID), new(big.Int).SetUint64(audit.PolicyID), audit.ReportCID, audit.ReportSHA256, metrics, audit.Passed)
+			return dao.Registry.SubmitAudit(o, new(big.Int).SetUint64(audit.VersionID), new(big.Int).SetUint64(audit.PolicyID), string(audit.ReportCID), audit.ReportSHA256, metrics, audit.Passed)
 		})
 		if err != nil {
 			return err

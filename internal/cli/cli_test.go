@@ -668,6 +668,21 @@ func TestCLI(t *testing.T) {
 		if d2.Digest != d1.Digest || d2.Block != d1.Block {
 			t.Errorf("digest of the rebuilt index %+v, of the dev stack's %+v", d2, d1)
 		}
+		// reindex honours the indexer's configuration: it stops CONFIRMATIONS below the
+		// head, and undo is kept for the indexed blocks among the last REORG_DEPTH.
+		third := redisserver.StartT(t)
+		var re3 struct{ ToBlock uint64 }
+		h := head(t)
+		ok(t, e.with("CONFIRMATIONS", "2").with("REORG_DEPTH", "5"), &re3, "reindex", "--redis", third.URL(), "--json")
+		if re3.ToBlock != h-2 {
+			t.Errorf("reindex with CONFIRMATIONS=2 at head %d indexed up to %d, want %d", h, re3.ToBlock, h-2)
+		}
+		keys := store.NewKeys(info.Deployment.ChainID, info.Deployment.Governor)
+		rdb3 := redis.NewClient(&redis.Options{Addr: third.Addr()})
+		defer rdb3.Close()
+		if n := rdb3.ZCard(ctx, keys.UndoBlocks()).Val(); n != 3 {
+			t.Errorf("reindex with REORG_DEPTH=5 and CONFIRMATIONS=2 keeps undo for %d blocks, want 3", n)
+		}
 	})
 
 	// The three services, as the CLI runs them outside the dev stack.
@@ -696,9 +711,12 @@ func TestCLI(t *testing.T) {
 		}
 		// index --once into an empty Redis, then pin --once from the dev stack's queue.
 		other := redisserver.StartT(t)
-		var p struct{ ToBlock, Events int }
+		var p struct {
+			ToBlock, Events int
+			CaughtUp        bool
+		}
 		ok(t, e.with("REDIS_URL", other.URL()), &p, "index", "--once", "--json")
-		if uint64(p.ToBlock) != head(t) || p.Events < 100 {
+		if uint64(p.ToBlock) != head(t) || p.Events < 100 || !p.CaughtUp {
 			t.Errorf("index --once: %+v", p)
 		}
 		r := ok(t, e, nil, "pin", "--once")

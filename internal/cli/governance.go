@@ -165,7 +165,7 @@ func policy(ctx context.Context, dao *contracts.DAO, id uint64) (modeldao.Policy
 		if err != nil {
 			return modeldao.Policy{}, chainErr(err, "read policy %d", i)
 		}
-		pol := modeldao.Policy{ID: i, Name: p.Name, Version: p.Version, DocumentCID: p.DocumentCID, AuditRequired: p.AuditRequired, Active: p.Active}
+		pol := modeldao.Policy{ID: i, Name: modeldao.Text(p.Name), Version: modeldao.Text(p.Version), DocumentCID: modeldao.Text(p.DocumentCID), AuditRequired: p.AuditRequired, Active: p.Active}
 		for _, b := range p.Bounds {
 			pol.Bounds = append(pol.Bounds, modeldao.MetricBound{Kind: modeldao.MetricKind(b.Kind), IsMinimum: b.IsMinimum, Limit: modeldao.Fixed6(b.Limit)})
 		}
@@ -180,9 +180,9 @@ func policy(ctx context.Context, dao *contracts.DAO, id uint64) (modeldao.Policy
 }
 
 func auditOf(id uint64, a bindings.ModelRegistryAudit) modeldao.Audit {
-	out := modeldao.Audit{ID: id, VersionID: a.VersionId, PolicyID: a.PolicyId, Auditor: a.Auditor, ReportCID: a.ReportCID, ReportSHA256: a.ReportSha256, Passed: a.Passed}
+	out := modeldao.Audit{ID: id, VersionID: a.VersionId, PolicyID: a.PolicyId, Auditor: a.Auditor, ReportCID: modeldao.Text(a.ReportCID), ReportSHA256: a.ReportSha256, Passed: a.Passed}
 	for _, m := range a.Metrics {
-		out.Metrics = append(out.Metrics, modeldao.Metric{Kind: modeldao.MetricKind(m.Kind), SensitiveFeature: m.SensitiveFeature, Value: modeldao.Fixed6(m.Value), Threshold: modeldao.Fixed6(m.Threshold), Passed: m.Passed})
+		out.Metrics = append(out.Metrics, modeldao.Metric{Kind: modeldao.MetricKind(m.Kind), SensitiveFeature: modeldao.Text(m.SensitiveFeature), Value: modeldao.Fixed6(m.Value), Threshold: modeldao.Fixed6(m.Threshold), Passed: m.Passed})
 	}
 	return out
 }
@@ -422,7 +422,7 @@ func setupProposePolicy(r *runner, fs *flag.FlagSet) func(context.Context, []str
 		if err != nil {
 			return err
 		}
-		p := modeldao.Policy{Name: *name, Version: *ver, DocumentCID: cid, AuditRequired: *auditRequired, Bounds: bounds}
+		p := modeldao.Policy{Name: modeldao.Text(*name), Version: modeldao.Text(*ver), DocumentCID: modeldao.Text(cid), AuditRequired: *auditRequired, Bounds: bounds}
 		body := fmt.Sprintf("Adopt the alignment policy %s %s (document %s)", *name, *ver, cid)
 		if *auditRequired {
 			body += "; approvals under it need a passing audit"

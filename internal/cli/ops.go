@@ -256,6 +256,10 @@ func setupReindex(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 		if err != nil {
 			return err
 		}
+		cfg, err := r.config(0) // REORG_DEPTH, CONFIRMATIONS, POLL_INTERVAL as `modeldao index` reads them
+		if err != nil {
+			return err
+		}
 		rdb, st, d, err := r.indexStore(ctx)
 		if err != nil {
 			return err
@@ -273,7 +277,10 @@ func setupReindex(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 			return err
 		}
 		r.progress("reindex: dropped %d keys; indexing from block %d", n, d.Block)
-		ix, err := indexer.New(indexer.Config{Chain: eth, Store: st, Deployment: d, Log: r.logger(slog.LevelInfo)})
+		// The same settings as `modeldao index`: the confirmations and undo window of the
+		// index a reindex rebuilds are those the follower will keep using.
+		ix, err := indexer.New(indexer.Config{Chain: eth, Store: st, Deployment: d, Log: r.logger(slog.LevelInfo),
+			ReorgDepth: cfg.ReorgDepth, Confirmations: cfg.Confirmations, PollInterval: cfg.PollInterval})
 		if err != nil {
 			return err
 		}

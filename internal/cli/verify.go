@@ -236,7 +236,9 @@ func verifyFacts(ctx context.Context, dao *contracts.DAO, f *apiFacts, res *veri
 			return chainErr(err, "read %s", name)
 		}
 		diff(name+" status", modeldao.VersionStatus(cv.Status), v.Status)
-		diff(name+" weights CID", cv.WeightsCID, v.WeightsCID)
+		// Bytes, not the shown text: a CID need not be UTF-8 on chain. Quoted, so that a
+		// difference shows invalid bytes as \x escapes.
+		diff(name+" weights CID", strconv.Quote(cv.WeightsCID), strconv.Quote(string(v.WeightsCIDRaw)))
 		diff(name+" weights sha256", fmt.Sprintf("%x", cv.WeightsSha256), fmt.Sprintf("%x", v.WeightsSHA256))
 		res.Checked["versions"]++
 	}

@@ -308,10 +308,10 @@ func (x *seeder) audit(b *batch, auditor int, r *fairness.Report) error {
 	}
 	metrics := make([]bindings.ModelRegistryMetric, len(a.Metrics))
 	for i, m := range a.Metrics {
-		metrics[i] = bindings.ModelRegistryMetric{Kind: uint8(m.Kind), SensitiveFeature: m.SensitiveFeature, Value: int64(m.Value), Threshold: int64(m.Threshold), Passed: m.Passed}
+		metrics[i] = bindings.ModelRegistryMetric{Kind: uint8(m.Kind), SensitiveFeature: string(m.SensitiveFeature), Value: int64(m.Value), Threshold: int64(m.Threshold), Passed: m.Passed}
 	}
 	b.send(fmt.Sprintf("audit of version %d", a.VersionID), auditor, func(o *bind.TransactOpts) (*types.Transaction, error) {
-		return x.d.Registry.SubmitAudit(o, u256(a.VersionID), u256(a.PolicyID), a.ReportCID, a.ReportSHA256, metrics, a.Passed)
+		return x.d.Registry.SubmitAudit(o, u256(a.VersionID), u256(a.PolicyID), string(a.ReportCID), a.ReportSHA256, metrics, a.Passed)
 	})
 	return nil
 }
@@ -424,8 +424,8 @@ func (x *seeder) run() error {
 	pA := x.propose(b, 0, "# Set up auditing\n\nRegister Fair Audits Ltd as the first auditor and adopt two alignment policies: "+
 		"a research preview policy without audit, and the fairness baseline for deployment.",
 		contracts.AddAuditor(addr(acctAuditor), "Fair Audits Ltd"),
-		contracts.AdoptPolicy(modeldao.Policy{Name: "research-preview", Version: "0.1", DocumentCID: researchDoc}),
-		contracts.AdoptPolicy(modeldao.Policy{Name: "fairness-baseline", Version: "1.0", DocumentCID: baselineDoc, AuditRequired: true,
+		contracts.AdoptPolicy(modeldao.Policy{Name: "research-preview", Version: "0.1", DocumentCID: modeldao.Text(researchDoc)}),
+		contracts.AdoptPolicy(modeldao.Policy{Name: "fairness-baseline", Version: "1.0", DocumentCID: modeldao.Text(baselineDoc), AuditRequired: true,
 			Bounds: []modeldao.MetricBound{
 				{Kind: modeldao.DemographicParityDifference, Limit: 100_000},
 				{Kind: modeldao.DisparateImpactRatio, IsMinimum: true, Limit: 800_000},

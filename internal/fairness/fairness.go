@@ -143,7 +143,7 @@ func (r *Report) Metrics() ([]modeldao.Metric, bool, error) {
 					return nil, false, modeldao.Errorf(modeldao.EINVALID, "metric %s appears twice for sensitive feature %q", kind, f)
 				}
 			}
-			group = append(group, modeldao.Metric{Kind: kind, SensitiveFeature: f, Value: v, Threshold: t, Passed: passed})
+			group = append(group, modeldao.Metric{Kind: kind, SensitiveFeature: modeldao.Text(f), Value: v, Threshold: t, Passed: passed})
 			all = all && passed
 		}
 		sort.Slice(group, func(i, j int) bool { return group[i].Kind < group[j].Kind })
@@ -182,7 +182,7 @@ func (r *Report) Audit(version, policy uint64, reportCID string, reportSHA256 co
 	if err != nil {
 		return modeldao.Audit{}, err
 	}
-	a := modeldao.Audit{VersionID: version, PolicyID: policy, ReportCID: reportCID, ReportSHA256: reportSHA256, Metrics: metrics, Passed: passed}
+	a := modeldao.Audit{VersionID: version, PolicyID: policy, ReportCID: modeldao.Text(reportCID), ReportSHA256: reportSHA256, Metrics: metrics, Passed: passed}
 	if version == 0 {
 		return a, modeldao.Errorf(modeldao.EINVALID, "the report names no model version: add \"modelVersion\" to it or pass --version")
 	}

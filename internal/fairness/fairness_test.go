@@ -42,7 +42,7 @@ func TestAudit(t *testing.T) {
 	}
 	for i, w := range want {
 		m := a.Metrics[i]
-		if m.Kind != w.kind || m.SensitiveFeature != w.feature || m.Value.String() != w.value || m.Passed != w.passed {
+		if m.Kind != w.kind || string(m.SensitiveFeature) != w.feature || m.Value.String() != w.value || m.Passed != w.passed {
 			t.Errorf("metric %d = %+v, want %+v", i, m, w)
 		}
 	}

@@ -61,7 +61,7 @@ func New(ctx context.Context, seed uint64, rpc bool) (*Scenario, error) {
 		return nil, err
 	}
 	s := &Scenario{Chain: c, DAO: d, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), Audits: map[uint64]uint64{}}
-	policy := modeldao.Policy{Name: "fairness-baseline", Version: "1.0", DocumentCID: FakeCID("policy"), AuditRequired: true,
+	policy := modeldao.Policy{Name: "fairness-baseline", Version: "1.0", DocumentCID: modeldao.Text(FakeCID("policy")), AuditRequired: true,
 		Bounds: []modeldao.MetricBound{{Kind: modeldao.DemographicParityDifference, Limit: 100000}, {Kind: modeldao.DisparateImpactRatio, IsMinimum: true, Limit: 800000}}}
 	if _, err := d.Pass(ctx, "# Set up auditing\nRegister the first auditor and the baseline policy.", []int{0, 1, 2},
 		contracts.AddAuditor(c.Accounts[Auditor].Address, "Fair Audits Ltd"), contracts.AdoptPolicy(policy)); err != nil {
@@ -237,6 +237,6 @@ func (s *Scenario) randomCalls() []contracts.RegistryCall {
 		return []contracts.RegistryCall{contracts.AddAuditor(s.Chain.Accounts[Extra1+s.pick(2)].Address, "Second Auditor")}
 	default:
 		s.n++
-		return []contracts.RegistryCall{contracts.AdoptPolicy(modeldao.Policy{Name: fmt.Sprintf("policy-%d", s.n), Version: "1", DocumentCID: FakeCID("p"), AuditRequired: false})}
+		return []contracts.RegistryCall{contracts.AdoptPolicy(modeldao.Policy{Name: modeldao.Text(fmt.Sprintf("policy-%d", s.n)), Version: "1", DocumentCID: modeldao.Text(FakeCID("p")), AuditRequired: false})}
 	}
 }
