@@ -13,9 +13,11 @@
 //     recover and the resolver middleware, for each field of each object; for a page of 50
 //     model versions with their audits and metrics that is about 2,000 fields and most of
 //     the CPU (see BENCHMARKS.md). A field whose value is read from the object (obj.Field or
-//     obj.Method(), no resolver, no middleware) and is of a non-nullable, non-pointer type,
-//     so that it can be neither null nor an error, is marshalled without that machinery.
-//     Only error paths could differ, and such a field has none.
+//     obj.Method(), no resolver, no middleware, not a list) and is non-nullable is marshalled
+//     without that machinery. A value type can be neither null nor an error; a nil pointer
+//     (a record missing a value, a broken invariant) still makes the field null and the
+//     object invalid with gqlgen's "must not be null" error, whose path then ends at the
+//     object rather than at the field.
 //
 //  3. Each object's group of @defer fields is made only when one of its fields is deferred
 //     (newDeferredGroup, generated/slice.go). gqlgen makes one for every object it writes,
@@ -50,7 +52,7 @@ var (
 			return (obj\.\w+(?:\(\))?), nil
 		\},
 		nil,
-		func\(ctx context\.Context, selections ast\.SelectionSet, v ([^*\[\s][^)\s]*)\) graphql\.Marshaler \{
+		func\(ctx context\.Context, selections ast\.SelectionSet, v ([^\[\s][^)\s]*)\) graphql\.Marshaler \{
 			return (ec\.marshalN\S+)\(ctx, selections, v\)
 		\},
 		true,
