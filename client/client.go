@@ -81,25 +81,25 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Unwrap gives the transport failure, if any, and the error as a domain error
-// (*modeldao.Error with the domain code of Code, see apicode.ToDomain), so that
-// modeldao.ErrorCode(err) is EINVALID, ENOTFOUND, ECONFLICT, EUNAVAILABLE or EINTERNAL for an
-// error of the API as for one of the store.
-func (e *Error) Unwrap() []error {
-	domain := &modeldao.Error{Code: e.DomainCode(), Message: e.Message}
-	if e.err != nil {
-		return []error{e.err, domain}
-	}
-	return []error{domain}
-}
+func (e *Error) Unwrap() error { return e.err }
 
-// DomainCode is the domain's code of the error (apicode.ToDomain); a transport failure is
-// EUNAVAILABLE.
+// DomainCode is the domain's code of the error (modeldao.EINVALID, ENOTFOUND, ECONFLICT,
+// EUNAVAILABLE or EINTERNAL; see apicode.ToDomain); a transport failure is EUNAVAILABLE.
 func (e *Error) DomainCode() string {
 	if e.Code == CodeTransport {
 		return modeldao.EUNAVAILABLE
 	}
 	return apicode.ToDomain(e.Code)
+}
+
+// DomainCode returns the domain's code of an *Error in err's chain (Error.DomainCode), ""
+// for nil and modeldao.ErrorCode(err) for any other error.
+func DomainCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.DomainCode()
+	}
+	return modeldao.ErrorCode(err)
 }
 
 // Code returns the code of an *Error in err's chain, "" for nil and CodeTransport for any
