@@ -339,6 +339,13 @@ func (n *Node) Head(ctx context.Context) (*types.Header, error) {
 func (n *Node) Receipt(ctx context.Context, tx *types.Transaction) (*types.Receipt, error) {
 	r, err := n.client.TransactionReceipt(ctx, tx.Hash())
 	if errors.Is(err, ethereum.NotFound) {
+		// With automine the block is on its way: anvil answers eth_sendRawTransaction before
+		// it mined the transaction's block. Mining one now would put the transaction in a
+		// block of our own, and the automined block would come out empty or hold the next
+		// transaction too: a chain that depends on timing.
+		r, err = n.automined(ctx, tx)
+	}
+	if errors.Is(err, ethereum.NotFound) {
 		if err := n.MineBlocks(ctx, 1); err != nil {
 			return nil, err
 		}
@@ -357,6 +364,49 @@ func (n *Node) Receipt(ctx context.Context, tx *types.Transaction) (*types.Recei
 		return r, fmt.Errorf("transaction %s reverted", tx.Hash())
 	}
 	return r, nil
+}
+
+// automineWait bounds how long Receipt waits for automine to include a transaction.
+const automineWait = 10 * time.Second
+
+// automined waits for automine to mine tx, when automine is on and tx is not waiting for a
+// nonce gap to close (such a transaction is never mined: NotFound at once, as when automine
+// is off).
+func (n *Node) automined(ctx context.Context, tx *types.Transaction) (*types.Receipt, error) {
+	on, err := n.Automine(ctx)
+	if err != nil || !on {
+		return nil, ethereum.NotFound
+	}
+	from, err := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx)
+	if err != nil {
+		return nil, ethereum.NotFound
+	}
+	deadline := time.Now().Add(automineWait)
+	for pause := 500 * time.Microsecond; ; pause = min(2*pause, 20*time.Millisecond) {
+		r, err := n.client.TransactionReceipt(ctx, tx.Hash())
+		if !errors.Is(err, ethereum.NotFound) || time.Now().After(deadline) {
+			return r, err
+		}
+		nonce, err := n.client.NonceAt(ctx, from, nil)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case nonce < tx.Nonce():
+			return nil, ethereum.NotFound // a gap: automine will not mine it
+		case nonce > tx.Nonce():
+			// Mined (anvil updates the state a moment before the receipt is readable), or
+			// replaced by another transaction of the same nonce: wait a little only.
+			if soon := time.Now().Add(time.Second); soon.Before(deadline) {
+				deadline = soon
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+	}
 }
 
 // Stop stops the node (SIGTERM, then SIGKILL); its chain is gone.

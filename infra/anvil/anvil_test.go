@@ -126,6 +126,30 @@ func TestNode(t *testing.T) {
 	}
 }
 
+// TestAutomineBlockPerTransaction: with automine, every transaction waited for with
+// Receipt gets a block of its own, and no empty block is mined in between, so that a seeded
+// workload makes the same chain on every run. Anvil mines asynchronously: right after
+// eth_sendRawTransaction the receipt is often not there yet, and mining a block then (as
+// without automine) made blocks of two transactions and empty ones, depending on timing.
+func TestAutomineBlockPerTransaction(t *testing.T) {
+	ctx := context.Background()
+	n := StartT(t, Options{Quiet: true})
+	start := number(t, n)
+	const txs = 100
+	for i := range txs {
+		r, err := n.Receipt(ctx, transfer(t, n, i%5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := start + 1 + uint64(i); r.BlockNumber.Uint64() != want {
+			t.Fatalf("transaction %d mined in block %d, want %d (a block per transaction)", i, r.BlockNumber, want)
+		}
+	}
+	if head := number(t, n); head != start+txs {
+		t.Fatalf("head %d after %d automined transactions from %d", head, txs, start)
+	}
+}
+
 func TestMissingBinaryNamesTheInstallCommand(t *testing.T) {
 	t.Setenv("MODELDAO_ANVIL_BIN", filepath.Join(t.TempDir(), "no-anvil"))
 	_, err := Start(context.Background(), Options{})
