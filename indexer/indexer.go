@@ -25,7 +25,7 @@ type Config struct {
 	Deployment contracts.Deployment
 	Log        *slog.Logger
 
-	RangeBlocks    uint64        // initial log range [1000]
+	RangeBlocks    uint64        // initial log range [16], doubling while answers stay under MaxBatchEvents
 	MaxRangeBlocks uint64        // largest log range [10000]
 	MaxBatchEvents int           // commit once a batch holds this many events [20000]
 	ReorgDepth     uint64        // undo window: deepest reorg handled, in blocks replaced [128]
@@ -74,7 +74,7 @@ func New(cfg Config) (*Indexer, error) {
 			*v = d
 		}
 	}
-	def(&cfg.RangeBlocks, 1000)
+	def(&cfg.RangeBlocks, 16)
 	def(&cfg.MaxRangeBlocks, 10000)
 	def(&cfg.ReorgDepth, 128)
 	if cfg.MaxBatchEvents == 0 {
@@ -260,6 +260,7 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 	// Blocks from undoFrom on may still be replaced by a reorg of at most ReorgDepth blocks
 	// (the head and the ReorgDepth-1 blocks below it): they get an undo list.
 	undoFrom := head + 1 - min(head+1, ix.cfg.ReorgDepth)
+	readStart := time.Now()
 	blocks, err := ix.fetch(ctx, cp, target, undoFrom, p)
 	if errors.Is(err, errMoved) {
 		// Nothing was applied; start over from the checkpoint, which a reorg may have left.
@@ -269,6 +270,19 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 	}
 	if err != nil || len(blocks) == 0 {
 		return false, err
+	}
+	// Reading a batch from a slow node may take a good part of the lease's TTL (the commit
+	// would then fail with ErrConflict, writing nothing, and CatchUp would stop): renew the
+	// lease before the commit when the read took more than a third of it.
+	if time.Since(readStart) > ix.cfg.LeaseTTL/3 {
+		if err := ix.ensureLease(ctx); err != nil {
+			var held *store.LeaseHeldError
+			if errors.As(err, &held) {
+				ix.waitForLease(held)
+				return true, nil
+			}
+			return false, err
+		}
 	}
 	if from == nil {
 		// The first batch: its parent is the block before the start block, which is not

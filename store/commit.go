@@ -94,6 +94,9 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 		if b.err != nil {
 			return b.err
 		}
+		if err := b.resolveUndo(); err != nil {
+			return err
+		}
 		cp := Checkpoint{Number: last.Number, Hash: last.Hash}
 		// Undo history older than the window is pruned in the same transaction.
 		var prune []string
