@@ -51,10 +51,13 @@ type Indexer struct {
 	status   modeldao.IndexerStatus
 	// statusLoaded: the stored status was read once, to carry its reorg count over.
 	statusLoaded bool
-	savedAt      time.Time // last status write, to throttle writes while retrying
+	saveMu       sync.Mutex // one saveStatus at a time
+	savedAt      time.Time  // last status write, to throttle writes while retrying
 	// leaseWait: the holder last logged while waiting for the lease, and when.
 	leaseWaitHolder string
 	leaseWaitLogged time.Time
+	// ahead is the read of the next range, running while a batch commits (see readAhead).
+	ahead *readAheadJob
 	// backfill progress
 	lastProgress   time.Time
 	progressBlocks uint64
@@ -203,6 +206,9 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 			ix.failed(ctx, "", err)
 		}
 	}()
+	// A read ahead of this iteration finishes before anything else uses the chain client's
+	// state (backoff, range size); it is used below if it still fits.
+	ix.waitAhead()
 	if err := ix.ensureLease(ctx); err != nil {
 		var held *store.LeaseHeldError
 		if errors.As(err, &held) {
@@ -261,15 +267,23 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 	// (the head and the ReorgDepth-1 blocks below it): they get an undo list.
 	undoFrom := head + 1 - min(head+1, ix.cfg.ReorgDepth)
 	readStart := time.Now()
-	blocks, err := ix.fetch(ctx, cp, target, undoFrom, p)
-	if errors.Is(err, errMoved) {
-		// Nothing was applied; start over from the checkpoint, which a reorg may have left.
-		p.Retries++
-		ix.log.Info("the chain moved while a batch was read; reading it again", "reason", err)
-		return false, sleep(ctx, ix.bo.next())
-	}
-	if err != nil || len(blocks) == 0 {
-		return false, err
+	var blocks []modeldao.Block
+	if pf := ix.takeAhead(); pf != nil && pf.cp == cp && pf.undoFrom <= undoFrom && pf.err == nil && len(pf.blocks) > 0 &&
+		pf.blocks[len(pf.blocks)-1].Number <= target {
+		// Read while the previous batch committed, from the checkpoint that commit wrote; its
+		// blocks from pf.undoFrom on (a superset of today's window) carry the branch proof.
+		blocks, undoFrom, readStart = pf.blocks, pf.undoFrom, pf.start
+		p.Skipped += pf.skipped
+	} else {
+		if blocks, err = ix.fetch(ctx, cp, target, undoFrom, p); errors.Is(err, errMoved) {
+			// Nothing was applied; start over from the checkpoint, which a reorg may have left.
+			p.Retries++
+			ix.log.Info("the chain moved while a batch was read; reading it again", "reason", err)
+			return false, sleep(ctx, ix.bo.next())
+		}
+		if err != nil || len(blocks) == 0 {
+			return false, err
+		}
 	}
 	// Reading a batch from a slow node may take a good part of the lease's TTL (the commit
 	// would then fail with ErrConflict, writing nothing, and CatchUp would stop): renew the
@@ -289,15 +303,74 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 		// recorded; the store checks against an empty checkpoint instead.
 		blocks[0].ParentHash = cp.Hash
 	}
+	ix.bo.reset()
+	if last := blocks[len(blocks)-1]; last.Number < target {
+		// Read the next range while this batch commits (the node and Redis work in parallel).
+		ix.readAhead(ctx, store.Checkpoint{Number: last.Number, Hash: last.Hash}, target, undoFrom)
+	}
 	res, err := st.Apply(ctx, store.ApplyArgs{From: from, Lease: ix.lease, Blocks: blocks, UndoFrom: undoFrom, KeepUndo: ix.cfg.ReorgDepth, Init: init})
 	if err != nil {
+		ix.takeAhead()
 		return false, err
 	}
-	ix.bo.reset()
 	p.Commits++
 	p.Events += res.Events
 	p.Blocks += uint64(len(blocks))
 	ix.indexed(ctx, res.Checkpoint, head, p)
 	ix.progress(res, head)
 	return p.CaughtUp, nil
+}
+
+// readAheadJob is a batch read in the background from checkpoint cp.
+type readAheadJob struct {
+	cp       store.Checkpoint
+	undoFrom uint64
+	start    time.Time
+	cancel   context.CancelFunc
+	done     chan struct{}
+	blocks   []modeldao.Block
+	skipped  int
+	err      error
+}
+
+// readAhead starts reading the batch after cp while the current batch commits. Only the
+// read runs concurrently: the goroutine is the only user of ix.rng and ix.bo until
+// waitAhead returns (status fields are behind statusMu).
+func (ix *Indexer) readAhead(ctx context.Context, cp store.Checkpoint, target, undoFrom uint64) {
+	ctx, cancel := context.WithCancel(ctx)
+	j := &readAheadJob{cp: cp, undoFrom: undoFrom, start: time.Now(), cancel: cancel, done: make(chan struct{})}
+	ix.ahead = j
+	go func() {
+		defer close(j.done)
+		var p Progress
+		j.blocks, j.err = ix.fetch(ctx, cp, target, undoFrom, &p)
+		j.skipped = p.Skipped
+	}()
+}
+
+// waitAhead waits for the read ahead, if one runs, keeping its result for takeAhead.
+func (ix *Indexer) waitAhead() {
+	if ix.ahead != nil {
+		<-ix.ahead.done
+	}
+}
+
+// takeAhead waits for the read ahead and hands it over (nil when there is none).
+func (ix *Indexer) takeAhead() *readAheadJob {
+	j := ix.ahead
+	if j == nil {
+		return nil
+	}
+	<-j.done
+	j.cancel()
+	ix.ahead = nil
+	return j
+}
+
+// dropAhead stops a read ahead that will not be used.
+func (ix *Indexer) dropAhead() {
+	if ix.ahead != nil {
+		ix.ahead.cancel()
+		ix.takeAhead()
+	}
 }
