@@ -94,8 +94,43 @@ type undoJSON struct {
 	S   float64       `json:"s,omitempty"`
 }
 
-func (o undoOp) MarshalJSON() ([]byte, error) {
-	return json.Marshal(undoJSON{K: o.K, Key: modeldao.Text(o.Key), F: modeldao.Text(o.F), V: modeldao.Text(o.V), S: o.S})
+func (o undoOp) MarshalJSON() ([]byte, error) { return o.appendJSON(nil), nil }
+
+// appendJSON appends o's stored form (undoJSON's, which UnmarshalJSON reads) without
+// reflection: an undo list holds an entry per write in the window, and encoding them went
+// through encoding/json's reflection for every field.
+func (o undoOp) appendJSON(b []byte) []byte {
+	b = append(b, `{"o":`...)
+	b = strconv.AppendUint(b, uint64(o.K), 10)
+	b = append(b, `,"k":`...)
+	b = appendText(b, o.Key)
+	if o.F != "" {
+		b = append(b, `,"f":`...)
+		b = appendText(b, o.F)
+	}
+	if o.V != "" {
+		b = append(b, `,"v":`...)
+		b = appendText(b, o.V)
+	}
+	if o.S != 0 {
+		b = append(b, `,"s":`...)
+		b = strconv.AppendFloat(b, o.S, 'g', -1, 64) // exact round trip, valid JSON
+	}
+	return append(b, '}')
+}
+
+// appendText appends s as modeldao.Text encodes it: a plain JSON string when it needs no
+// escaping, else Text's own encoding (escapes, or the hex form of invalid UTF-8).
+func appendText(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			buf, _ := modeldao.Text(s).MarshalJSON()
+			return append(b, buf...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (o *undoOp) UnmarshalJSON(b []byte) error {
