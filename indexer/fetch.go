@@ -182,7 +182,7 @@ func (ix *Indexer) logs(ctx context.Context, from, to uint64) ([]types.Log, uint
 	for {
 		q := ethereum.FilterQuery{FromBlock: new(big.Int).SetUint64(from), ToBlock: new(big.Int).SetUint64(to), Addresses: ix.dec.Addresses()}
 		callCtx, cancel := context.WithTimeout(ctx, ix.cfg.RPCTimeout)
-		got, err := ix.cfg.Chain.FilterLogs(callCtx, q)
+		got, err := filterLogs(callCtx, ix.cfg.Chain, q)
 		cancel()
 		if err == nil {
 			ix.rpcOK()
