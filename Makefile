@@ -18,7 +18,8 @@ deps:
 		{ echo "could not install$$missing: run 'sudo apt-get install -y$$missing'"; exit 1; }; \
 	fi
 
-## tools: kubo (ipfs) and the AWS Lambda runtime interface emulator, built into .bin/.
+## tools: kubo (ipfs) and the AWS Lambda runtime interface emulator, built into .bin/, and
+## Foundry's anvil (a second EVM node for the indexer's exactness tests) from npm, pinned.
 tools:
 	@bash infra/tools/build.sh
 

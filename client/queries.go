@@ -700,7 +700,10 @@ func (c *Client) IndexerStatus(ctx context.Context) (*IndexerStatus, error) {
 			IndexedHash  *string `graphql:"indexedHash"`
 			Lag          uint64  `graphql:"lag"`
 			Reorgs       int     `graphql:"reorgs"`
+			Healthy      bool    `graphql:"healthy"`
+			HeadSeenAt   *string `graphql:"headSeenAt"`
 			LastError    *string `graphql:"lastError"`
+			LastErrorAt  *string `graphql:"lastErrorAt"`
 			UpdatedAt    *string `graphql:"updatedAt"`
 		} `graphql:"indexerStatus"`
 	}
@@ -709,7 +712,8 @@ func (c *Client) IndexerStatus(ctx context.Context) (*IndexerStatus, error) {
 	}
 	s := q.S
 	st := &IndexerStatus{ChainHead: s.ChainHead, IndexedBlock: s.IndexedBlock, Lag: s.Lag, Reorgs: s.Reorgs,
-		LastError: str(s.LastError), UpdatedAt: timePtr(s.UpdatedAt)}
+		Healthy: s.Healthy, HeadSeenAt: timePtr(s.HeadSeenAt), LastError: str(s.LastError), LastErrorAt: timePtr(s.LastErrorAt),
+		UpdatedAt: timePtr(s.UpdatedAt)}
 	if s.IndexedHash != nil {
 		st.IndexedHash = common.HexToHash(*s.IndexedHash)
 	}

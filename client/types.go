@@ -242,7 +242,10 @@ type IndexerStatus struct {
 	IndexedHash  common.Hash
 	Lag          uint64
 	Reorgs       int
+	Healthy      bool       // the indexer's last calls to the node and Redis succeeded
+	HeadSeenAt   *time.Time // when the indexer last read the head; Lag counts from it
 	LastError    string
+	LastErrorAt  *time.Time
 	UpdatedAt    *time.Time
 }
 

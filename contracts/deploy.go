@@ -40,6 +40,9 @@ type Config struct {
 	// Mint gives tokens to accounts in the deployment itself (the deployer keeps the right to
 	// mint; hand it to the timelock with Token.TransferOwnership for a real DAO).
 	Mint []Allocation
+	// Cancellers also get the timelock's CANCELLER_ROLE, next to the governor: a guardian
+	// that can stop a queued operation (the governor then reports the proposal Canceled).
+	Cancellers []common.Address
 }
 
 // Allocation is an initial token balance.
@@ -105,7 +108,7 @@ func (d Deployment) WriteFile(path string) error {
 }
 
 // Deploy deploys token, timelock, governor and registry from auth's account and wires them:
-// the governor is the timelock's only proposer and canceller, anyone may execute a ready
+// the governor is the timelock's only proposer and a canceller (with cfg.Cancellers), anyone may execute a ready
 // operation, the deployer renounces the timelock admin role, and the timelock is the
 // registry's governance. All transactions are sent first and then awaited together; mine is
 // called after sending (pass the simulated backend's Commit, or nil for a chain that mines by
@@ -212,6 +215,11 @@ func Deploy(ctx context.Context, b Backend, auth *bind.TransactOpts, cfg Config,
 	}
 	if err := track("canceller role grant")(timelock.GrantRole(next(), canceller, governorAddr)); err != nil {
 		return nil, err
+	}
+	for _, a := range cfg.Cancellers {
+		if err := track("guardian canceller role grant")(timelock.GrantRole(next(), canceller, a)); err != nil {
+			return nil, err
+		}
 	}
 	for _, a := range cfg.Mint {
 		if err := track("mint")(token.Mint(next(), a.To, a.Amount)); err != nil {

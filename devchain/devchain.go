@@ -25,6 +25,8 @@ import (
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 	"github.com/ethereum/go-ethereum/node"
+
+	"github.com/modeldao/modeldao/contracts"
 )
 
 // ChainID is the chain id of the simulated backend.
@@ -185,6 +187,27 @@ func (c *Chain) AdvanceTime(d time.Duration) error {
 	c.Backend.Commit()
 	return c.Backend.AdjustTime(d)
 }
+
+// Eth returns the chain's client (Node).
+func (c *Chain) Eth() contracts.Backend { return c.Client }
+
+// Keys returns the funded accounts' keys (Node).
+func (c *Chain) Keys() []*ecdsa.PrivateKey {
+	keys := make([]*ecdsa.PrivateKey, len(c.Accounts))
+	for i, a := range c.Accounts {
+		keys[i] = a.Key
+	}
+	return keys
+}
+
+// MineBlocks mines n blocks (Node); the simulated backend cannot fail to.
+func (c *Chain) MineBlocks(_ context.Context, n int) error {
+	c.Mine(n)
+	return nil
+}
+
+// IncreaseTime is AdvanceTime (Node).
+func (c *Chain) IncreaseTime(_ context.Context, d time.Duration) error { return c.AdvanceTime(d) }
 
 // Fork makes the block with the given hash the head; blocks after it become a side chain
 // that the next commits outgrow: a reorg.

@@ -2,41 +2,82 @@ package devchain
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 	"math/big"
 	"time"
 
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/contracts"
 )
 
-// DAO is a deployed DAO on a Chain, with helpers that drive proposals through their whole
+// Node is what the DAO helpers (and internal/scenario) need of a chain: a client, funded
+// accounts, mining and time. This package's Chain and infra/anvil's Node satisfy it, so the
+// same histories run on go-ethereum's simulated backend and on anvil.
+type Node interface {
+	// Eth is the client that contract bindings and contracts.Deploy use.
+	Eth() contracts.Backend
+	// Keys are the funded accounts' keys; Opts(i) signs with Keys()[i].
+	Keys() []*ecdsa.PrivateKey
+	Opts(i int) *bind.TransactOpts
+	// Receipt returns a sent transaction's receipt once mined (mining a block when the node
+	// does not mine by itself), failing unless it succeeded or when no block includes it.
+	Receipt(ctx context.Context, tx *types.Transaction) (*types.Receipt, error)
+	// MineBlocks mines n blocks.
+	MineBlocks(ctx context.Context, n int) error
+	// IncreaseTime mines pending transactions, then a block whose timestamp is d later.
+	IncreaseTime(ctx context.Context, d time.Duration) error
+}
+
+var _ Node = (*Chain)(nil)
+
+// DAO is a deployed DAO on a Node, with helpers that drive proposals through their whole
 // lifecycle by mining blocks and moving time as a real chain would.
 type DAO struct {
 	*contracts.DAO
-	Chain  *Chain
+	Chain  Node
 	Config contracts.Config
 }
 
 // Deploy deploys the contracts from account 0 with cfg and mints each of the first
 // `holders` accounts 1000 tokens, each delegating to itself.
 func (c *Chain) Deploy(ctx context.Context, cfg contracts.Config, holders int) (*DAO, error) {
-	for i := range holders {
-		cfg.Mint = append(cfg.Mint, contracts.Allocation{To: c.Accounts[i].Address, Amount: Tokens(1000)})
+	return DeployOn(ctx, c, cfg, holders)
+}
+
+// DeployOn deploys on any node as Chain.Deploy does.
+func DeployOn(ctx context.Context, n Node, cfg contracts.Config, holders int) (*DAO, error) {
+	keys := n.Keys()
+	if holders > len(keys) {
+		return nil, fmt.Errorf("deploy: %d holders but the node has %d accounts", holders, len(keys))
 	}
-	dep, err := contracts.Deploy(ctx, c.Client, c.Opts(0), cfg, func() { c.Commit() })
+	for i := range holders {
+		cfg.Mint = append(cfg.Mint, contracts.Allocation{To: crypto.PubkeyToAddress(keys[i].PublicKey), Amount: Tokens(1000)})
+	}
+	var mineErr error
+	mine := func() {
+		if err := n.MineBlocks(ctx, 1); err != nil && mineErr == nil {
+			mineErr = err
+		}
+	}
+	dep, err := contracts.Deploy(ctx, n.Eth(), n.Opts(0), cfg, mine)
+	if err != nil {
+		if mineErr != nil {
+			return nil, fmt.Errorf("%w (mining: %v)", err, mineErr)
+		}
+		return nil, err
+	}
+	bound, err := contracts.Bind(*dep, n.Eth())
 	if err != nil {
 		return nil, err
 	}
-	bound, err := contracts.Bind(*dep, c.Client)
-	if err != nil {
-		return nil, err
-	}
-	d := &DAO{DAO: bound, Chain: c, Config: cfg}
+	d := &DAO{DAO: bound, Chain: n, Config: cfg}
 	for i := range holders {
-		if _, err := d.Mined(ctx)(d.Token.Delegate(c.Opts(i), c.Accounts[i].Address)); err != nil {
+		if _, err := d.Mined(ctx)(d.Token.Delegate(n.Opts(i), crypto.PubkeyToAddress(keys[i].PublicKey))); err != nil {
 			return nil, fmt.Errorf("self-delegate account %d: %w", i, err)
 		}
 	}
@@ -62,8 +103,7 @@ func (d *DAO) Propose(ctx context.Context, proposer int, p contracts.Proposal) e
 	if _, err := d.Mined(ctx)(d.DAO.Propose(d.Chain.Opts(proposer), p)); err != nil {
 		return fmt.Errorf("propose: %w", err)
 	}
-	d.Chain.Mine(int(d.Config.VotingDelay) + 1)
-	return nil
+	return d.Chain.MineBlocks(ctx, int(d.Config.VotingDelay)+1)
 }
 
 // Vote casts a vote with a reason from account `voter`.
@@ -75,8 +115,11 @@ func (d *DAO) Vote(ctx context.Context, voter int, p contracts.Proposal, support
 	return nil
 }
 
-// EndVoting mines until the voting period is over.
-func (d *DAO) EndVoting() { d.Chain.Mine(int(d.Config.VotingPeriod) + 1) }
+// EndVoting mines until the voting period is over. (No context: mining on a local chain
+// is quick, and tests call it as a statement.)
+func (d *DAO) EndVoting() error {
+	return d.Chain.MineBlocks(context.Background(), int(d.Config.VotingPeriod)+1)
+}
 
 // QueueAndExecute queues a succeeded proposal, moves time past the timelock delay and
 // executes it.
@@ -84,7 +127,7 @@ func (d *DAO) QueueAndExecute(ctx context.Context, p contracts.Proposal) (*types
 	if _, err := d.Mined(ctx)(d.Queue(d.Chain.Opts(0), p)); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
-	if err := d.Chain.AdvanceTime(time.Duration(d.Config.TimelockDelay+1) * time.Second); err != nil {
+	if err := d.Chain.IncreaseTime(ctx, time.Duration(d.Config.TimelockDelay+1)*time.Second); err != nil {
 		return nil, err
 	}
 	r, err := d.Mined(ctx)(d.Execute(d.Chain.Opts(0), p))
@@ -109,7 +152,9 @@ func (d *DAO) Pass(ctx context.Context, description string, voters []int, calls 
 			return p, err
 		}
 	}
-	d.EndVoting()
+	if err := d.EndVoting(); err != nil {
+		return p, err
+	}
 	_, err = d.QueueAndExecute(ctx, p)
 	return p, err
 }

@@ -626,7 +626,8 @@ func TestPinAndIndexerStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.IndexedBlock != head.Number.Uint64() || st.IndexedHash != head.Hash() || st.Lag != 0 || st.ChainHead != st.IndexedBlock || st.LastError != "" {
+	if st.IndexedBlock != head.Number.Uint64() || st.IndexedHash != head.Hash() || st.Lag != 0 || st.ChainHead != st.IndexedBlock || st.LastError != "" ||
+		!st.Healthy || st.HeadSeenAt == nil || st.LastErrorAt != nil {
 		t.Errorf("indexer status %+v; head %d %s", st, head.Number, head.Hash())
 	}
 }

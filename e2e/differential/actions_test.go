@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/modeldao/modeldao"
@@ -16,6 +17,7 @@ import (
 // driver adds to the scenario's random actions those that make the API's hard cases
 // happen often: voting powers a few wei apart (uint256 orderings), dust transfers, and
 // executions by the timelock directly, which anyone may call once the delay has passed.
+// It acts through devchain.Node only, so the same history runs on every backend.
 type driver struct {
 	s   *scenario.Scenario
 	rng *rand.Rand
@@ -65,16 +67,16 @@ func (d *driver) closeCall(ctx context.Context) error {
 // equalize mints to a delegator of one holder so that its voting power ends 1–3 wei above
 // another holder's: two uint256 values that float64 cannot tell apart.
 func (d *driver) equalize(ctx context.Context) error {
-	c, dao := d.s.Chain, d.s.DAO
+	c, dao := d.s.DAO.Chain, d.s.DAO
 	a, b := d.rng.IntN(scenario.Holders), d.rng.IntN(scenario.Holders)
 	if a == b {
 		return nil
 	}
-	va, err := dao.Token.GetVotes(nil, c.Accounts[a].Address)
+	va, err := dao.Token.GetVotes(&bind.CallOpts{Context: ctx}, d.s.Address(a))
 	if err != nil {
 		return err
 	}
-	vb, err := dao.Token.GetVotes(nil, c.Accounts[b].Address)
+	vb, err := dao.Token.GetVotes(&bind.CallOpts{Context: ctx}, d.s.Address(b))
 	if err != nil {
 		return err
 	}
@@ -87,11 +89,11 @@ func (d *driver) equalize(ctx context.Context) error {
 	// Someone whose votes count for a: a itself when self-delegated, else any delegator.
 	to := -1
 	for i := range scenario.Accounts {
-		del, err := dao.Token.Delegates(nil, c.Accounts[i].Address)
+		del, err := dao.Token.Delegates(&bind.CallOpts{Context: ctx}, d.s.Address(i))
 		if err != nil {
 			return err
 		}
-		if del == c.Accounts[a].Address {
+		if del == d.s.Address(a) {
 			to = i
 			break
 		}
@@ -101,7 +103,7 @@ func (d *driver) equalize(ctx context.Context) error {
 	}
 	amount := new(big.Int).Sub(vb, va)
 	amount.Add(amount, big.NewInt(int64(1+d.rng.IntN(3))))
-	if _, err := dao.Mined(ctx)(dao.Token.Mint(c.Opts(0), c.Accounts[to].Address, amount)); err == nil {
+	if _, err := dao.Mined(ctx)(dao.Token.Mint(c.Opts(0), d.s.Address(to), amount)); err == nil {
 		d.equalized++
 	}
 	return nil
@@ -109,11 +111,11 @@ func (d *driver) equalize(ctx context.Context) error {
 
 // dustTransfer sends 1–3 wei between accounts.
 func (d *driver) dustTransfer(ctx context.Context) error {
-	c, dao := d.s.Chain, d.s.DAO
+	c, dao := d.s.DAO.Chain, d.s.DAO
 	from, to := d.rng.IntN(scenario.Holders), d.rng.IntN(scenario.Accounts)
 	opts := c.Opts(from)
 	opts.GasLimit = 300_000
-	if _, err := dao.Mined(ctx)(dao.Token.Transfer(opts, c.Accounts[to].Address, big.NewInt(int64(1+d.rng.IntN(3))))); err == nil {
+	if _, err := dao.Mined(ctx)(dao.Token.Transfer(opts, d.s.Address(to), big.NewInt(int64(1+d.rng.IntN(3))))); err == nil {
 		d.dust++
 	}
 	return nil
@@ -122,22 +124,22 @@ func (d *driver) dustTransfer(ctx context.Context) error {
 // emptyDelegator makes an account delegate to another that holds no tokens and then give
 // its whole balance away: the delegate has a delegator and no voting power.
 func (d *driver) emptyDelegator(ctx context.Context) error {
-	c, dao := d.s.Chain, d.s.DAO
+	c, dao := d.s.DAO.Chain, d.s.DAO
 	from := scenario.Publisher1 + d.rng.IntN(scenario.Accounts-scenario.Publisher1)
 	to := scenario.Publisher1 + d.rng.IntN(scenario.Accounts-scenario.Publisher1)
 	opts := c.Opts(from)
 	opts.GasLimit = 500_000
-	if _, err := dao.Mined(ctx)(dao.Token.Delegate(opts, c.Accounts[to].Address)); err != nil {
+	if _, err := dao.Mined(ctx)(dao.Token.Delegate(opts, d.s.Address(to))); err != nil {
 		return nil
 	}
-	bal, err := dao.Token.BalanceOf(nil, c.Accounts[from].Address)
+	bal, err := dao.Token.BalanceOf(&bind.CallOpts{Context: ctx}, d.s.Address(from))
 	if err != nil {
 		return err
 	}
 	if bal.Sign() > 0 {
 		opts := c.Opts(from)
 		opts.GasLimit = 500_000
-		if _, err := dao.Mined(ctx)(dao.Token.Transfer(opts, c.Accounts[d.rng.IntN(scenario.Holders)].Address, bal)); err != nil {
+		if _, err := dao.Mined(ctx)(dao.Token.Transfer(opts, d.s.Address(d.rng.IntN(scenario.Holders)), bal)); err != nil {
 			return nil
 		}
 	}
@@ -145,13 +147,18 @@ func (d *driver) emptyDelegator(ctx context.Context) error {
 	return nil
 }
 
+// recentProposals is how many of the latest proposals executeByTimelock looks at: asking
+// the state of every proposal ever made costs a call each, which on a node behind real
+// JSON-RPC made the last stretch of actions three times slower than the first.
+const recentProposals = 16
+
 // executeByTimelock executes a queued proposal's operation on the timelock itself, as
 // anyone may (the executor role is open), bypassing the governor's execute.
 func (d *driver) executeByTimelock(ctx context.Context) error {
-	c, dao := d.s.Chain, d.s.DAO
+	c, dao := d.s.DAO.Chain, d.s.DAO
 	var queued, succeeded []contracts.Proposal
-	for _, p := range d.s.Proposals {
-		st, err := dao.Governor.State(nil, p.ID())
+	for _, p := range d.s.Proposals[max(0, len(d.s.Proposals)-recentProposals):] {
+		st, err := dao.Governor.State(&bind.CallOpts{Context: ctx}, p.ID())
 		if err != nil {
 			return err
 		}
@@ -171,7 +178,7 @@ func (d *driver) executeByTimelock(ctx context.Context) error {
 		return nil
 	}
 	p := queued[d.rng.IntN(len(queued))]
-	if err := c.AdvanceTime(time.Duration(dao.Config.TimelockDelay+1) * time.Second); err != nil {
+	if err := c.IncreaseTime(ctx, time.Duration(dao.Config.TimelockDelay+1)*time.Second); err != nil {
 		return err
 	}
 	opts := c.Opts(scenario.Extra1 + d.rng.IntN(2))

@@ -254,7 +254,7 @@ func (h *harness) checkDAO(ctx context.Context, c *checker, o *oracle) {
 		}
 	}
 	for _, f := range []struct{ name, got, want string }{
-		{"chainId", str(t, a, "chainId"), fmt.Sprint(o.dep.ChainID)},
+		{"chainId", str(t, a, "chainId"), must[*big.Int](t)(o.rpc.ChainID(call.Context)).String()}, // the node's own
 		{"token", str(t, a, "token", "address"), fmtAddr(o.dep.Token)},
 		{"governor", str(t, a, "governor", "address"), fmtAddr(o.dep.Governor)},
 		{"timelock", str(t, a, "timelock", "address"), fmtAddr(o.dep.Timelock)},

@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/redis/go-redis/v9"
@@ -23,7 +24,9 @@ import (
 	"github.com/modeldao/modeldao/devchain"
 	"github.com/modeldao/modeldao/graphql"
 	"github.com/modeldao/modeldao/indexer"
+	"github.com/modeldao/modeldao/infra/anvil"
 	"github.com/modeldao/modeldao/infra/redisserver"
+	"github.com/modeldao/modeldao/infra/rpcproxy"
 	"github.com/modeldao/modeldao/internal/scenario"
 	"github.com/modeldao/modeldao/store"
 )
@@ -32,35 +35,74 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // harness is a scenario, an indexer following it over JSON-RPC, and the API over HTTP.
 type harness struct {
-	s   *scenario.Scenario
-	ix  *indexer.Indexer
+	s  *scenario.Scenario
+	ix *indexer.Indexer
+	// rpc reads the node directly, for the oracle; the indexer may read through a proxy.
 	rpc *ethclient.Client
 	srv *httptest.Server
 	url string
 }
 
-func newHarness(ctx context.Context, t *testing.T, seed uint64) *harness {
+// backend is the node a differential run happens on.
+type backend struct {
+	name string
+	// start returns the node to deploy on and its JSON-RPC URL; a nil node means a devchain
+	// that the scenario starts (and serves over JSON-RPC).
+	start func(t *testing.T) (devchain.Node, string)
+	// latency, if set, puts the indexer behind a proxy that delays each call by
+	// latency[0]–latency[1], as a network to a real node does; the oracle reads directly.
+	latency [2]time.Duration
+}
+
+// simulated is go-ethereum's simulated backend, in process; anvilNode is Foundry's anvil,
+// a separate process that mines a block per transaction, with chain id 31337.
+var (
+	simulated = backend{name: "simulated", start: func(*testing.T) (devchain.Node, string) { return nil, "" }}
+	anvilNode = backend{name: "anvil", latency: [2]time.Duration{30 * time.Millisecond, 90 * time.Millisecond},
+		start: func(t *testing.T) (devchain.Node, string) {
+			n := anvil.StartT(t, anvil.Options{Quiet: true})
+			return n, n.URL()
+		}}
+)
+
+func newHarness(ctx context.Context, t *testing.T, b backend, seed uint64) *harness {
 	t.Helper()
-	s, err := scenario.New(ctx, seed, true)
+	node, url := b.start(t)
+	s, err := scenario.NewWith(ctx, scenario.Options{Seed: seed, Node: node, RPC: node == nil})
 	if err != nil {
-		t.Fatalf("scenario: %v", err)
+		t.Fatalf("scenario on %s: %v", b.name, err)
 	}
 	t.Cleanup(s.Close)
+	if s.Chain != nil {
+		url = s.Chain.URL()
+	}
 	rs := redisserver.StartT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	t.Cleanup(func() { rdb.Close() })
-	rpc, err := ethclient.DialContext(ctx, s.Chain.URL())
+	rpc, err := ethclient.DialContext(ctx, url)
 	if err != nil {
-		t.Fatalf("dial %s: %v", s.Chain.URL(), err)
+		t.Fatalf("dial %s: %v", url, err)
 	}
 	t.Cleanup(rpc.Close)
+	ixRPC := rpc
+	if b.latency[1] > 0 {
+		p, err := rpcproxy.Start(rpcproxy.Options{Target: url, MinLatency: b.latency[0], MaxLatency: b.latency[1], Seed: seed, Logger: quiet})
+		if err != nil {
+			t.Fatalf("rpc proxy: %v", err)
+		}
+		t.Cleanup(func() { p.Close() })
+		if ixRPC, err = ethclient.DialContext(ctx, p.URL()); err != nil {
+			t.Fatalf("dial %s: %v", p.URL(), err)
+		}
+		t.Cleanup(ixRPC.Close)
+	}
 	d := s.DAO.Deployment
 	st := store.New(rdb, store.NewKeys(d.ChainID, d.Governor), quiet)
-	ix, err := indexer.New(indexer.Config{Chain: rpc, Store: st, Deployment: d, Log: quiet, RangeBlocks: 50})
+	ix, err := indexer.New(indexer.Config{Chain: ixRPC, Store: st, Deployment: d, Log: quiet, RangeBlocks: 50})
 	if err != nil {
 		t.Fatalf("indexer: %v", err)
 	}
-	srv := httptest.NewServer(graphql.NewHandler(st, graphql.Options{ChainID: devchain.ChainID, Logger: quiet}))
+	srv := httptest.NewServer(graphql.NewHandler(st, graphql.Options{ChainID: d.ChainID, Logger: quiet}))
 	t.Cleanup(srv.Close)
 	return &harness{s: s, ix: ix, rpc: rpc, srv: srv, url: srv.URL + "/graphql"}
 }

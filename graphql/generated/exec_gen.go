@@ -189,10 +189,13 @@ type ComplexityRoot struct {
 
 	IndexerStatus struct {
 		ChainHead    func(childComplexity int) int
+		HeadSeenAt   func(childComplexity int) int
+		Healthy      func(childComplexity int) int
 		IndexedBlock func(childComplexity int) int
 		IndexedHash  func(childComplexity int) int
 		Lag          func(childComplexity int) int
 		LastError    func(childComplexity int) int
+		LastErrorAt  func(childComplexity int) int
 		Reorgs       func(childComplexity int) int
 		UpdatedAt    func(childComplexity int) int
 	}
@@ -468,7 +471,9 @@ type DelegationResolver interface {
 type IndexerStatusResolver interface {
 	IndexedHash(ctx context.Context, obj *modeldao.IndexerStatus) (*common.Hash, error)
 
+	HeadSeenAt(ctx context.Context, obj *modeldao.IndexerStatus) (*time.Time, error)
 	LastError(ctx context.Context, obj *modeldao.IndexerStatus) (*string, error)
+	LastErrorAt(ctx context.Context, obj *modeldao.IndexerStatus) (*time.Time, error)
 	UpdatedAt(ctx context.Context, obj *modeldao.IndexerStatus) (*time.Time, error)
 }
 type ModelResolver interface {
@@ -1109,6 +1114,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IndexerStatus.ChainHead(childComplexity), true
+	case "IndexerStatus.headSeenAt":
+		if e.ComplexityRoot.IndexerStatus.HeadSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndexerStatus.HeadSeenAt(childComplexity), true
+	case "IndexerStatus.healthy":
+		if e.ComplexityRoot.IndexerStatus.Healthy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndexerStatus.Healthy(childComplexity), true
 	case "IndexerStatus.indexedBlock":
 		if e.ComplexityRoot.IndexerStatus.IndexedBlock == nil {
 			break
@@ -1133,6 +1150,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IndexerStatus.LastError(childComplexity), true
+	case "IndexerStatus.lastErrorAt":
+		if e.ComplexityRoot.IndexerStatus.LastErrorAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndexerStatus.LastErrorAt(childComplexity), true
 	case "IndexerStatus.reorgs":
 		if e.ComplexityRoot.IndexerStatus.Reorgs == nil {
 			break
@@ -2937,11 +2960,21 @@ type IndexerStatus {
   "The last block applied to the index."
   indexedBlock: Int!
   indexedHash: Bytes32
-  "chainHead - indexedBlock."
+  "chainHead - indexedBlock: counted from the last head seen, so read it with headSeenAt."
   lag: Int!
-  "Reorganisations the indexer rolled back."
+  "Reorganisations the indexer rolled back (each to its common ancestor)."
   reorgs: Int!
+  """
+  Whether the indexer's last calls to the chain node and to Redis succeeded. False while the
+  node is unreachable or refuses: lastError says why, headSeenAt since when.
+  """
+  healthy: Boolean!
+  "When the indexer last read the chain's head successfully."
+  headSeenAt: DateTime
+  "The last error the indexer met (kept after it recovered; lastErrorAt says when)."
   lastError: String
+  lastErrorAt: DateTime
+  "When the indexer last wrote this status."
   updatedAt: DateTime
 }
 
@@ -3337,8 +3370,14 @@ func (ec *executionContext) childFields_IndexerStatus(ctx context.Context, field
 		return ec.fieldContext_IndexerStatus_lag(ctx, field)
 	case "reorgs":
 		return ec.fieldContext_IndexerStatus_reorgs(ctx, field)
+	case "healthy":
+		return ec.fieldContext_IndexerStatus_healthy(ctx, field)
+	case "headSeenAt":
+		return ec.fieldContext_IndexerStatus_headSeenAt(ctx, field)
 	case "lastError":
 		return ec.fieldContext_IndexerStatus_lastError(ctx, field)
+	case "lastErrorAt":
+		return ec.fieldContext_IndexerStatus_lastErrorAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_IndexerStatus_updatedAt(ctx, field)
 	}
@@ -6832,6 +6871,37 @@ func (ec *executionContext) fieldContext_IndexerStatus_reorgs(_ context.Context,
 	return graphql.NewScalarFieldContext("IndexerStatus", field, false, false, "Int")
 }
 
+func (ec *executionContext) _IndexerStatus_healthy(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Healthy)
+}
+func (ec *executionContext) fieldContext_IndexerStatus_healthy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndexerStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _IndexerStatus_headSeenAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndexerStatus_headSeenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IndexerStatus().HeadSeenAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndexerStatus_headSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndexerStatus", field, true, true, "DateTime")
+}
+
 func (ec *executionContext) _IndexerStatus_lastError(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6853,6 +6923,29 @@ func (ec *executionContext) _IndexerStatus_lastError(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_IndexerStatus_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IndexerStatus", field, true, true, "String")
+}
+
+func (ec *executionContext) _IndexerStatus_lastErrorAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndexerStatus_lastErrorAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IndexerStatus().LastErrorAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndexerStatus_lastErrorAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndexerStatus", field, true, true, "DateTime")
 }
 
 func (ec *executionContext) _IndexerStatus_updatedAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
@@ -12632,11 +12725,28 @@ func (ec *executionContext) _IndexerStatus(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "healthy":
+			out.Values[i] = ec._IndexerStatus_healthy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "headSeenAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IndexerStatus_headSeenAt(ctx, field, obj)
+				})
 		case "lastError":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._IndexerStatus_lastError(ctx, field, obj)
+				})
+		case "lastErrorAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IndexerStatus_lastErrorAt(ctx, field, obj)
 				})
 		case "updatedAt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
