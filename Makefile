@@ -7,11 +7,12 @@ GOTEST_FLAGS ?= -timeout 40m
 .PHONY: test vet deps tools contracts generate bench dev functions deploy-check clean
 
 ## deps: Debian packages the tests run for real (redis-server, redis-cli, chromium for the
-## GraphiQL browser test).
+## GraphiQL browser test), and wrk, the load generator of make bench.
 deps:
 	@missing=""; \
 	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing (apt-get)"; \
 		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing) || \
@@ -41,10 +42,12 @@ bench: deps tools
 	# backfill at 100k and 400k events with the default configuration; 1M too with MODELDAO_BENCH_1M=1
 	MODELDAO_BENCH_1M=$(MODELDAO_BENCH_1M) $(GO) test ./indexer -run '^$$' -bench Backfill -benchtime 1x -timeout 90m
 	$(GO) test ./graphql -run '^$$' -bench FrontendQueries -benchtime 30000x -timeout 30m
+	$(GO) test ./graphql -run '^$$' -bench Load -benchtime 1x -timeout 30m
 	$(GO) test ./pinning -run '^$$' -bench . -benchtime 3x -timeout 30m
 	$(GO) test ./functions/ -run '^$$' -bench . -benchtime 20x -timeout 30m
 
-## generate: regenerate the GraphQL server code (gqlgen) after editing graphql/schema.graphqls.
+## generate: regenerate the GraphQL server code (gqlgen, then graphql/internal/execrewrite)
+## after editing graphql/schema.graphqls.
 generate:
 	$(GO) generate ./graphql/...
 

@@ -17,6 +17,9 @@ import (
 	"strconv"
 
 	graphql "github.com/hasura/go-graphql-client"
+
+	"github.com/modeldao/modeldao"
+	"github.com/modeldao/modeldao/graphql/apicode"
 )
 
 // Client calls one ModelDAO API endpoint.
@@ -34,22 +37,25 @@ func New(url string, httpClient *http.Client) *Client {
 	return &Client{gql: graphql.NewClient(url, doer)}
 }
 
-// Error codes the server sets in extensions.code (see the schema's description).
+// Error codes the server sets in extensions.code: the server's own vocabulary (apicode).
 const (
-	CodeBadUserInput       = "BAD_USER_INPUT"
-	CodeNotFound           = "NOT_FOUND"
-	CodeUnavailable        = "UNAVAILABLE"
-	CodeInternal           = "INTERNAL"
-	CodeTimeout            = "TIMEOUT"
-	CodeBadRequest         = "BAD_REQUEST"
-	CodeRequestTooLarge    = "REQUEST_TOO_LARGE"
-	CodeParseFailed        = "GRAPHQL_PARSE_FAILED"
-	CodeValidationFailed   = "GRAPHQL_VALIDATION_FAILED"
-	CodeComplexityExceeded = "COMPLEXITY_LIMIT_EXCEEDED"
-	CodeDepthExceeded      = "DEPTH_LIMIT_EXCEEDED"
-	CodeTooManyFields      = "TOO_MANY_FIELDS"
-	CodeQueryTooLarge      = "QUERY_TOO_LARGE"
-	// CodeTransport: the server could not be reached or did not answer GraphQL.
+	CodeBadUserInput         = apicode.BadUserInput
+	CodeNotFound             = apicode.NotFound
+	CodeConflict             = apicode.Conflict
+	CodeUnavailable          = apicode.Unavailable
+	CodeInternal             = apicode.Internal
+	CodeTimeout              = apicode.Timeout
+	CodeBadRequest           = apicode.BadRequest
+	CodeRequestTooLarge      = apicode.RequestTooLarge
+	CodeUnsupportedMediaType = apicode.UnsupportedMediaType
+	CodeParseFailed          = apicode.ParseFailed
+	CodeValidationFailed     = apicode.ValidationFailed
+	CodeComplexityExceeded   = apicode.ComplexityLimitExceeded
+	CodeDepthExceeded        = apicode.DepthLimitExceeded
+	CodeTooManyFields        = apicode.TooManyFields
+	CodeQueryTooLarge        = apicode.QueryTooLarge
+	// CodeTransport: the server could not be reached or did not answer GraphQL (the
+	// client's own; the server never sends it).
 	CodeTransport = "TRANSPORT"
 )
 
@@ -76,6 +82,25 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.err }
+
+// DomainCode is the domain's code of the error (modeldao.EINVALID, ENOTFOUND, ECONFLICT,
+// EUNAVAILABLE or EINTERNAL; see apicode.ToDomain); a transport failure is EUNAVAILABLE.
+func (e *Error) DomainCode() string {
+	if e.Code == CodeTransport {
+		return modeldao.EUNAVAILABLE
+	}
+	return apicode.ToDomain(e.Code)
+}
+
+// DomainCode returns the domain's code of an *Error in err's chain (Error.DomainCode), ""
+// for nil and modeldao.ErrorCode(err) for any other error.
+func DomainCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.DomainCode()
+	}
+	return modeldao.ErrorCode(err)
+}
 
 // Code returns the code of an *Error in err's chain, "" for nil and CodeTransport for any
 // other error.

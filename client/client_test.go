@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/client"
+	"github.com/modeldao/modeldao/graphql/apicode"
 )
 
 // canned serves one fixed answer.
@@ -54,6 +56,34 @@ func TestErrorsCarryTheServersCode(t *testing.T) {
 	}
 	if client.Code(nil) != "" {
 		t.Error("Code(nil) is not empty")
+	}
+}
+
+// Every code of the server's vocabulary reaches the client as the server wrote it, and as
+// the domain's code through DomainCode: CONFLICT included.
+func TestErrorsSpeakTheServersVocabulary(t *testing.T) {
+	for code, domain := range map[string]string{
+		client.CodeBadUserInput: modeldao.EINVALID, client.CodeNotFound: modeldao.ENOTFOUND,
+		client.CodeConflict: modeldao.ECONFLICT, client.CodeUnavailable: modeldao.EUNAVAILABLE,
+		client.CodeInternal: modeldao.EINTERNAL, client.CodeTimeout: modeldao.EUNAVAILABLE,
+		client.CodeDepthExceeded: modeldao.EINVALID, client.CodeUnsupportedMediaType: modeldao.EINVALID,
+	} {
+		srv := canned(200, `{"errors":[{"message":"m","extensions":{"code":"`+code+`"}}],"data":null}`)
+		_, err := client.New(srv.URL, nil).DAO(context.Background())
+		srv.Close()
+		if client.Code(err) != code || client.DomainCode(err) != domain {
+			t.Errorf("%s: client code %s, domain code %s; want %s", code, client.Code(err), client.DomainCode(err), domain)
+		}
+	}
+	if client.CodeConflict != apicode.FromDomain(modeldao.ECONFLICT) {
+		t.Error("the client's CONFLICT is not the server's")
+	}
+	_, err := client.New("http://127.0.0.1:1/graphql", nil).DAO(context.Background())
+	if client.Code(err) != client.CodeTransport || client.DomainCode(err) != modeldao.EUNAVAILABLE {
+		t.Errorf("unreachable server: %s / %s", client.Code(err), client.DomainCode(err))
+	}
+	if client.DomainCode(nil) != "" || client.DomainCode(modeldao.Errorf(modeldao.ECONFLICT, "x")) != modeldao.ECONFLICT {
+		t.Error("DomainCode of nil or of a domain error")
 	}
 }
 

@@ -185,7 +185,21 @@ func (c *Chain) AdvanceTime(d time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.Backend.Commit()
-	return c.Backend.AdjustTime(d)
+	// After a Fork the pool puts the abandoned branch's transactions back, possibly after the
+	// Commit above, and the backend refuses to move time over a non-empty block: mine them
+	// (a few times), and drop what still will not go in, as Receipt does.
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		if err = c.Backend.AdjustTime(d); err == nil || !strings.Contains(err.Error(), "non-empty block") {
+			return err
+		}
+		if attempt < 2 {
+			c.Backend.Commit()
+		} else {
+			c.Backend.Rollback()
+		}
+	}
+	return err
 }
 
 // Eth returns the chain's client (Node).

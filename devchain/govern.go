@@ -64,7 +64,9 @@ func DeployOn(ctx context.Context, n Node, cfg contracts.Config, holders int) (*
 			mineErr = err
 		}
 	}
-	dep, err := contracts.Deploy(ctx, n.Eth(), n.Opts(0), cfg, mine)
+	dep, err := deployOnDemand(ctx, n, func() (*contracts.Deployment, error) {
+		return contracts.Deploy(ctx, n.Eth(), n.Opts(0), cfg, mine)
+	})
 	if err != nil {
 		if mineErr != nil {
 			return nil, fmt.Errorf("%w (mining: %v)", err, mineErr)
@@ -82,6 +84,37 @@ func DeployOn(ctx context.Context, n Node, cfg contracts.Config, holders int) (*
 		}
 	}
 	return d, nil
+}
+
+// autominer is a node that can mine every transaction as it arrives (anvil).
+type autominer interface {
+	Automine(ctx context.Context) (bool, error)
+	SetAutomine(ctx context.Context, on bool) error
+}
+
+// deployOnDemand runs deploy with an automining node switched to mining on demand.
+// contracts.Deploy sends several transactions before it mines: an automining node mines them
+// one per block, each after its gas was estimated against a pending block that still held
+// the ones before it, so a mint estimated as updating that block's supply checkpoint runs in
+// the next block, writes a new checkpoint and runs out of gas (seen on a loaded machine).
+// Mined on demand, they share the block they were estimated in.
+func deployOnDemand(ctx context.Context, n Node, deploy func() (*contracts.Deployment, error)) (*contracts.Deployment, error) {
+	m, ok := n.(autominer)
+	if !ok {
+		return deploy()
+	}
+	on, err := m.Automine(ctx)
+	if err != nil || !on {
+		return deploy()
+	}
+	if err := m.SetAutomine(ctx, false); err != nil {
+		return nil, err
+	}
+	dep, err := deploy()
+	if rerr := m.SetAutomine(ctx, true); err == nil && rerr != nil {
+		return nil, rerr
+	}
+	return dep, err
 }
 
 // Tokens returns n whole tokens in base units (18 decimals).

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	gql "github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/modeldao/modeldao"
 )
@@ -33,6 +34,10 @@ import (
 type batcher struct {
 	mu     sync.Mutex
 	groups map[any]*group // object pointer → its group
+	// keys memoizes fieldKey by the field's place in the query: within one request a field
+	// of the query has the same arguments for every object (variables are fixed), so its
+	// arguments are encoded once, not once per sibling.
+	keys map[*ast.Field]string
 }
 
 type group struct {
@@ -51,7 +56,7 @@ type batchCall struct {
 type batcherKey struct{}
 
 func withBatcher(ctx context.Context) context.Context {
-	return context.WithValue(ctx, batcherKey{}, &batcher{groups: map[any]*group{}})
+	return context.WithValue(ctx, batcherKey{}, &batcher{groups: map[any]*group{}, keys: map[*ast.Field]string{}})
 }
 
 func batcherFrom(ctx context.Context) *batcher {
@@ -88,7 +93,7 @@ func register[T comparable](ctx context.Context, items []T) {
 
 // fieldKey identifies the field being resolved, with its arguments: siblings asking for the
 // same field with the same arguments share one read.
-func fieldKey(ctx context.Context) string {
+func (b *batcher) fieldKey(ctx context.Context) string {
 	fc := gql.GetFieldContext(ctx)
 	if fc == nil {
 		return ""
@@ -96,6 +101,23 @@ func fieldKey(ctx context.Context) string {
 	if len(fc.Args) == 0 {
 		return fc.Field.Name
 	}
+	if f := fc.Field.Field; f != nil {
+		b.mu.Lock()
+		k, ok := b.keys[f]
+		b.mu.Unlock()
+		if ok {
+			return k
+		}
+		k = argsKey(fc)
+		b.mu.Lock()
+		b.keys[f] = k
+		b.mu.Unlock()
+		return k
+	}
+	return argsKey(fc)
+}
+
+func argsKey(fc *gql.FieldContext) string {
 	args, _ := json.Marshal(fc.Args)
 	return fc.Field.Name + string(args)
 }
@@ -123,7 +145,7 @@ func load[T comparable, R any](ctx context.Context, obj T, fetch func(ctx contex
 		}
 		return res[0], nil
 	}
-	key := fieldKey(ctx)
+	key := b.fieldKey(ctx)
 	g.mu.Lock()
 	if g.calls == nil {
 		g.calls = map[string]*batchCall{}

@@ -12,39 +12,27 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/modeldao/modeldao"
+	"github.com/modeldao/modeldao/graphql/apicode"
 )
 
-// Error codes in extensions.code, besides gqlgen's own GRAPHQL_PARSE_FAILED,
-// GRAPHQL_VALIDATION_FAILED and COMPLEXITY_LIMIT_EXCEEDED.
+// Error codes in extensions.code (the vocabulary lives in apicode, shared with the client).
 const (
-	CodeBadUserInput   = "BAD_USER_INPUT"
-	CodeNotFound       = "NOT_FOUND"
-	CodeConflict       = "CONFLICT"
-	CodeUnavailable    = "UNAVAILABLE"
-	CodeInternal       = "INTERNAL"
-	CodeTimeout        = "TIMEOUT"
-	CodeBadRequest     = "BAD_REQUEST"
-	CodeTooLarge       = "REQUEST_TOO_LARGE"
-	CodeDepthLimit     = "DEPTH_LIMIT_EXCEEDED"
-	CodeTooManyFields  = "TOO_MANY_FIELDS"
-	CodeQueryTooLarge  = "QUERY_TOO_LARGE"
-	CodeUnsupportedMsg = "UNSUPPORTED_MEDIA_TYPE"
+	CodeBadUserInput   = apicode.BadUserInput
+	CodeNotFound       = apicode.NotFound
+	CodeConflict       = apicode.Conflict
+	CodeUnavailable    = apicode.Unavailable
+	CodeInternal       = apicode.Internal
+	CodeTimeout        = apicode.Timeout
+	CodeBadRequest     = apicode.BadRequest
+	CodeTooLarge       = apicode.RequestTooLarge
+	CodeDepthLimit     = apicode.DepthLimitExceeded
+	CodeTooManyFields  = apicode.TooManyFields
+	CodeQueryTooLarge  = apicode.QueryTooLarge
+	CodeUnsupportedMsg = apicode.UnsupportedMediaType
 )
 
-// codeOf maps the domain's error codes to the API's, in one place.
-func codeOf(domain string) string {
-	switch domain {
-	case modeldao.EINVALID:
-		return CodeBadUserInput
-	case modeldao.ENOTFOUND:
-		return CodeNotFound
-	case modeldao.ECONFLICT:
-		return CodeConflict
-	case modeldao.EUNAVAILABLE:
-		return CodeUnavailable
-	}
-	return CodeInternal
-}
+// codeOf maps the domain's error codes to the API's, in one place (apicode.FromDomain).
+func codeOf(domain string) string { return apicode.FromDomain(domain) }
 
 func withCode(e *gqlerror.Error, code string) *gqlerror.Error {
 	if e.Extensions == nil {

@@ -110,7 +110,7 @@ func NewHandler(st *store.Store, opts Options) http.Handler {
 
 	srv := handler.New(NewSchema(st, opts.ChainID))
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(jsonPOST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(opts.MaxTokens)
 	srv.Use(extension.Introspection{})

@@ -51,6 +51,9 @@ func BenchmarkLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal("wrk is not installed: apt-get install -y wrk (make deps does)")
 	}
+	// The server runs in this process: tune its collector as modeldao serve and the api
+	// function do (an explicit GOGC still wins).
+	graphql.TuneGCForServing()
 	le := newLoadEnv(b)
 	defer le.close()
 	dur := 10 * time.Second

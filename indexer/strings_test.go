@@ -108,3 +108,28 @@ func TestInvalidUTF8GivesTheSameDigestWhateverTheRun(t *testing.T) {
 		t.Errorf("after %d rolled-back blocks: digest %s, a clean index gives %s", status.Reorgs, got, want)
 	}
 }
+
+// TestRandomHistoryWithHostileStrings indexes the random history (every kind of action:
+// votes by signature and with params, timelock executions and cancels…) with hostile
+// strings, in one backfill and in batches of one block: the digests must be equal.
+func TestRandomHistoryWithHostileStrings(t *testing.T) {
+	ctx := context.Background()
+	s, err := scenario.NewWith(ctx, scenario.Options{Seed: 22, RPC: true, HostileStrings: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.Random(ctx, 250); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := cleanDigest(t, s)
+	_, rdb := newRedis(t)
+	st := newStore(s, rdb)
+	catchUp(t, newIndexer(t, dial(t, s.Chain.URL()), s, st, func(c *indexer.Config) {
+		c.RangeBlocks, c.MaxRangeBlocks, c.ReorgDepth = 1, 1, 100000
+	}))
+	if got := digest(t, st); got != want {
+		t.Errorf("batches of one block: digest %s, a backfill gives %s", got, want)
+	}
+	checkOracle(t, s, rdb, st)
+}

@@ -25,5 +25,15 @@ package store
 //     is fine for the cardinalities of a DAO (thousands of proposals and versions, not
 //     millions); nothing is written, so the API can run against a read replica and never
 //     leaves temporary keys behind (no ZINTERSTORE).
-//   - Records are JSON; decoded ones are cached by their raw JSON (readRecord), as decoding
-//     is most of the CPU cost of a read.
+//   - An ordering by amount (delegates by voting power, proposals by votes, votes by weight)
+//     has members that carry the amount before the id (AmountMember, all scores 0): paged in
+//     Redis the same way; filtered in Go by reading the ordering whole and keeping the ids in
+//     every filter set.
+//   - Records are JSON; decoded ones are cached by their raw JSON in the Store (readRecord),
+//     as decoding is most of the CPU cost of a read.
+//
+// Where the code lives: paging.go (PageArgs, Page, cursors, ordering in Go), pager.go (the
+// lists, the page script, candidates, fetchList), decode.go (the decode cache), and the
+// reads by concern: read_governance.go (proposals, votes, accounts, delegation),
+// read_registry.go (models, versions, audits, policies, auditors), read_dao.go (the DAO
+// record, pins).

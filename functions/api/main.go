@@ -20,6 +20,7 @@ import (
 )
 
 func main() {
+	graphql.TuneGCForServing()
 	lambdafn.Start(config.ForAPI, setup)
 }
 

@@ -1,8 +1,9 @@
 package generated
 
 // Written by hand (gqlgen leaves this file alone): the generated executor calls
-// marshalSliceInline where gqlgen wrote graphql.MarshalSliceConcurrently, see
-// graphql/internal/execrewrite for why.
+// marshalSliceInline where gqlgen wrote graphql.MarshalSliceConcurrently, and
+// newDeferredGroup where it wrote graphql.NewDeferredGroup; see graphql/internal/execrewrite
+// for why.
 
 import (
 	"context"
@@ -37,4 +38,16 @@ func marshalSliceInline(ctx context.Context, length int, workerLimit int64, omit
 		}()
 	}
 	return ret
+}
+
+// newDeferredGroup is graphql.NewDeferredGroup(ctx) when one of fields is deferred (@defer),
+// and an empty group otherwise: gqlgen only touches the group for deferred fields
+// (FieldSet.ResolveConcurrently) and ProcessDeferredGroup ignores a group without defers.
+func newDeferredGroup(ctx context.Context, fields []graphql.CollectedField) graphql.DeferredGroup {
+	for i := range fields {
+		if fields[i].IsDeferred() {
+			return graphql.NewDeferredGroup(ctx)
+		}
+	}
+	return graphql.DeferredGroup{}
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -36,6 +37,10 @@ const ChainID = 31337
 
 // DefaultStartTimeout bounds how long Start waits for the node to answer.
 const DefaultStartTimeout = 30 * time.Second
+
+// baseGasLimit is anvil's default block gas limit; each node adds a random amount below a
+// million to it, which tells its answers from another node's on the same port.
+const baseGasLimit = 30_000_000
 
 // PruneHistory is how many recent states anvil keeps in memory. Anvil 1.7.1 loses all
 // contract code when a reorg or rollback goes back to a state it reads from its disk cache
@@ -155,8 +160,13 @@ func (n *Node) logger() *slog.Logger {
 }
 
 func (n *Node) start(ctx context.Context) error {
+	// The block gas limit is a mark of this process: anvil on a taken port exits ("Address
+	// already in use"), and an answer from the port may come from whoever holds it. With
+	// --quiet there is no "Listening on" line to tell, so the mark is what is checked.
+	gasLimit := baseGasLimit + uint64(rand.IntN(1_000_000)) + 1
 	args := []string{"--host", "127.0.0.1", "--port", strconv.Itoa(n.port), "--chain-id", strconv.Itoa(ChainID),
-		"--accounts", strconv.Itoa(len(devKeys)), "--prune-history", strconv.Itoa(PruneHistory)}
+		"--accounts", strconv.Itoa(len(devKeys)), "--prune-history", strconv.Itoa(PruneHistory),
+		"--gas-limit", strconv.FormatUint(gasLimit, 10)}
 	if n.opts.NoMining {
 		args = append(args, "--no-mining")
 	}
@@ -180,18 +190,22 @@ func (n *Node) start(ctx context.Context) error {
 		_ = proc.Stop()
 		return fmt.Errorf("anvil: %w", err)
 	}
-	// Readiness is an answer, not a line of output: --quiet prints none.
 	c, err := rpc.DialContext(waitCtx, n.URL())
 	if err != nil {
 		return fail(err)
 	}
-	err = proc.WaitUntil(waitCtx, "it answers eth_chainId", 50*time.Millisecond, func(ctx context.Context) error {
+	err = proc.WaitUntil(waitCtx, "it answers as this process", 50*time.Millisecond, func(ctx context.Context) error {
 		var id hexutil.Uint64
 		if err := c.CallContext(ctx, &id, "eth_chainId"); err != nil {
 			return err
 		}
-		if id != ChainID {
-			return fmt.Errorf("chain id %d, want %d", id, ChainID)
+		var head struct{ GasLimit hexutil.Uint64 }
+		if err := c.CallContext(ctx, &head, "eth_getBlockByNumber", "latest", false); err != nil {
+			return err
+		}
+		if id != ChainID || uint64(head.GasLimit) != gasLimit {
+			// Someone else's node: ours is still starting, or exits soon.
+			return fmt.Errorf("the port answers chain id %d, gas limit %d: not this process (%d, %d)", id, head.GasLimit, ChainID, gasLimit)
 		}
 		return nil
 	})

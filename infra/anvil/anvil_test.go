@@ -10,6 +10,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/modeldao/modeldao/infra/procutil"
 )
 
 func TestNode(t *testing.T) {
@@ -196,4 +198,20 @@ func transfer(t *testing.T, n *Node, i int) *types.Transaction {
 		t.Fatal(err)
 	}
 	return tx
+}
+
+func TestQuietAndPortTaken(t *testing.T) {
+	n := StartT(t, Options{Quiet: true})
+	if _, err := n.Client().BlockNumber(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// A port given explicitly is not replaced: a taken one is an error that says so (what
+	// Start's retry on a picked port looks for).
+	_, err := Start(context.Background(), Options{Quiet: true, Port: n.Port(), StartTimeout: 10 * time.Second})
+	if err == nil {
+		t.Fatal("a second anvil started on a taken port")
+	}
+	if !procutil.AddrInUse(err) {
+		t.Fatalf("error does not say the address is in use: %v", err)
+	}
 }

@@ -63,6 +63,7 @@ func setupServe(r *runner, fs *flag.FlagSet) func(context.Context, []string) err
 			return err
 		}
 		defer rdb.Close()
+		graphql.TuneGCForServing() // this process only serves the API
 		h := graphql.NewHandler(st, graphql.Options{ChainID: cfg.Deployment.ChainID, AllowedOrigins: cfg.CORSOrigins, DisableGraphiQL: !cfg.GraphiQL, Logger: log})
 		l, err := net.Listen("tcp", *listen)
 		if err != nil {

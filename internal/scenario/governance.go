@@ -154,8 +154,8 @@ func (s *Scenario) queueOrExecute(ctx context.Context, holder int) error {
 	case modeldao.ProposalSucceeded:
 		_, _ = s.DAO.Mined(ctx)(s.DAO.Queue(s.opts(holder), p))
 	case modeldao.ProposalQueued:
-		if err := s.passDelay(ctx); err != nil {
-			return err
+		if s.passDelay(ctx) != nil {
+			return nil // the chain would not move time now (go-ethereum's simulated backend refuses with transactions pending after a fork)
 		}
 		_, _ = s.DAO.Mined(ctx)(s.DAO.Execute(s.opts(holder), p))
 	}
@@ -218,8 +218,8 @@ func (s *Scenario) executeOnTimelock(ctx context.Context) error {
 	if len(queued) == 0 {
 		return nil
 	}
-	if err := s.passDelay(ctx); err != nil {
-		return err
+	if s.passDelay(ctx) != nil {
+		return nil // as in queueOrExecute
 	}
 	executor := s.pick(Accounts)
 	for _, p := range queued {

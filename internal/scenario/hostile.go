@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/contracts"
@@ -42,7 +43,7 @@ func HostileStrings(seed uint64) *Strings {
 	return &Strings{rng: rand.New(rand.NewPCG(seed, seed^0x5f0e1d2c3b4a6978))}
 }
 
-// Next returns a fresh string of 1 to max bytes (max ≥ 8) that holds at least one invalid
+// Next returns a fresh string of 1 to max bytes (max ≥ 16) that holds at least one invalid
 // UTF-8 sequence and, when it fits, valid multi-byte UTF-8 and ASCII, and ends with a counter
 // so that no two strings of a source are equal. Cutting to max bytes may split a multi-byte
 // character, which only adds invalid bytes.
@@ -64,6 +65,11 @@ func (h *Strings) Next(max int) string {
 	s := b.String()
 	if len(s)+len(tail) > max {
 		s = s[:max-len(tail)]
+	}
+	if utf8.ValidString(s) {
+		// Pieces can join into a valid sequence ("\xe2\x82" then "\x80" is "₀"): 0xFF never
+		// occurs in UTF-8.
+		s = "\xff" + s[1:]
 	}
 	return s + tail
 }
@@ -103,13 +109,13 @@ func (s *Scenario) Hostile(ctx context.Context, seed uint64, n int) error {
 	tags := []string{invalid, valid, h.Next(modeldao.MaxTagLength), h.Next(modeldao.MaxTagLength)}
 	licInvalid, licValid := h.Twins("Apache-2.0")
 	licenses := []string{licInvalid, licValid, h.Next(modeldao.MaxLicenseLength)}
-	d, c := s.DAO, s.Chain
+	d := s.DAO
 	propose := func(calls ...contracts.RegistryCall) {
 		p, err := d.RegistryProposal(h.Description(), calls...)
 		if err != nil {
 			return
 		}
-		if _, err := d.Mined(ctx)(d.DAO.Propose(c.Opts(rng.IntN(Holders)), p)); err == nil {
+		if _, err := d.Mined(ctx)(d.DAO.Propose(s.opts(rng.IntN(Holders)), p)); err == nil {
 			s.Proposals = append(s.Proposals, p)
 		}
 	}
@@ -122,7 +128,7 @@ func (s *Scenario) Hostile(ctx context.Context, seed uint64, n int) error {
 				vt = append(vt, tags[rng.IntN(len(tags))])
 			}
 			s.n++
-			_, err := d.Mined(ctx)(d.Registry.SubmitVersion(c.Opts(pub), fmt.Sprintf("org%d/hostile-%d", pub, rng.IntN(2)),
+			_, err := d.Mined(ctx)(d.Registry.SubmitVersion(s.opts(pub), fmt.Sprintf("org%d/hostile-%d", pub, rng.IntN(2)),
 				h.Next(modeldao.MaxLabelLength), h.CID(), sha256.Sum256([]byte(fmt.Sprint("hostile", s.n))), h.CID(),
 				licenses[rng.IntN(len(licenses))], vt))
 			if err == nil {
@@ -137,7 +143,7 @@ func (s *Scenario) Hostile(ctx context.Context, seed uint64, n int) error {
 				{Kind: uint8(modeldao.DemographicParityDifference), SensitiveFeature: h.Next(modeldao.MaxFeatureLength), Value: 50000, Threshold: 100000, Passed: true},
 				{Kind: uint8(modeldao.DisparateImpactRatio), SensitiveFeature: h.Next(modeldao.MaxFeatureLength), Value: 900000, Threshold: 800000, Passed: true},
 			}
-			if _, err := d.Mined(ctx)(d.Registry.SubmitAudit(c.Opts(Auditor), u256(v), u256(s.Policy), h.CID(), sha256.Sum256([]byte(h.Next(16))), metrics, true)); err == nil {
+			if _, err := d.Mined(ctx)(d.Registry.SubmitAudit(s.opts(Auditor), u256(v), u256(s.Policy), h.CID(), sha256.Sum256([]byte(h.Next(16))), metrics, true)); err == nil {
 				if n, err := d.Registry.AuditCount(nil); err == nil {
 					s.Audits[v] = n.Uint64()
 				}
@@ -165,7 +171,7 @@ func (s *Scenario) Hostile(ctx context.Context, seed uint64, n int) error {
 				s.n++
 				calls = append(calls, contracts.AdoptPolicy(modeldao.Policy{Name: modeldao.Text(h.Next(modeldao.MaxLabelLength)),
 					Version: modeldao.Text(h.Next(modeldao.MaxLabelLength)), DocumentCID: modeldao.Text(h.CID())}))
-				if extra := c.Accounts[Extra1+s.n%2].Address; rng.IntN(2) == 0 {
+				if extra := s.addrs[Extra1+s.n%2]; rng.IntN(2) == 0 {
 					if active, err := d.Registry.IsAuditor(nil, extra); err == nil && !active {
 						calls = append(calls, contracts.AddAuditor(extra, h.Next(modeldao.MaxLabelLength)))
 					}
@@ -173,10 +179,12 @@ func (s *Scenario) Hostile(ctx context.Context, seed uint64, n int) error {
 			}
 			propose(calls...)
 			// Voting opens after the voting delay; most proposals get a vote at once.
-			c.Mine(int(d.Config.VotingDelay))
+			if err := s.Node.MineBlocks(ctx, int(d.Config.VotingDelay)); err != nil {
+				return err
+			}
 			if len(s.Proposals) > 0 && rng.IntN(4) != 0 {
 				for _, voter := range rng.Perm(Holders)[:3] {
-					_, _ = d.Mined(ctx)(d.Governor.CastVoteWithReason(c.Opts(voter), s.Proposals[len(s.Proposals)-1].ID(), 1, h.Next(200)))
+					_, _ = d.Mined(ctx)(d.Governor.CastVoteWithReason(s.opts(voter), s.Proposals[len(s.Proposals)-1].ID(), 1, h.Next(200)))
 				}
 			}
 		case r < 62: // vote with a hostile reason, mostly for
@@ -188,12 +196,12 @@ func (s *Scenario) Hostile(ctx context.Context, seed uint64, n int) error {
 			if rng.IntN(4) == 0 {
 				support = uint8(rng.IntN(3))
 			}
-			_, _ = d.Mined(ctx)(d.Governor.CastVoteWithReason(c.Opts(rng.IntN(Holders)), p.ID(), support, h.Next(200)))
+			_, _ = d.Mined(ctx)(d.Governor.CastVoteWithReason(s.opts(rng.IntN(Holders)), p.ID(), support, h.Next(200)))
 		case r < 70: // delegate or transfer, so that votes have history around them
 			if rng.IntN(2) == 0 {
-				_, _ = d.Mined(ctx)(d.Token.Delegate(c.Opts(rng.IntN(Holders)), c.Accounts[rng.IntN(Holders)].Address))
+				_, _ = d.Mined(ctx)(d.Token.Delegate(s.opts(rng.IntN(Holders)), s.addrs[rng.IntN(Holders)]))
 			} else {
-				_, _ = d.Mined(ctx)(d.Token.Transfer(c.Opts(rng.IntN(Holders)), c.Accounts[rng.IntN(Accounts)].Address, devchain.Tokens(int64(1+rng.IntN(20)))))
+				_, _ = d.Mined(ctx)(d.Token.Transfer(s.opts(rng.IntN(Holders)), s.addrs[rng.IntN(Accounts)], devchain.Tokens(int64(1+rng.IntN(20)))))
 			}
 		case r < 84: // queue or execute what passed
 			for _, p := range s.Proposals {
@@ -203,14 +211,18 @@ func (s *Scenario) Hostile(ctx context.Context, seed uint64, n int) error {
 				}
 				switch modeldao.ProposalState(st) {
 				case modeldao.ProposalSucceeded:
-					_, _ = d.Mined(ctx)(d.Queue(c.Opts(0), p))
+					_, _ = d.Mined(ctx)(d.Queue(s.opts(0), p))
 				case modeldao.ProposalQueued:
-					_ = c.AdvanceTime(time.Duration(d.Config.TimelockDelay+1) * time.Second)
-					_, _ = d.Mined(ctx)(d.Execute(c.Opts(0), p))
+					if err := s.Node.IncreaseTime(ctx, time.Duration(d.Config.TimelockDelay+1)*time.Second); err != nil {
+						return err
+					}
+					_, _ = d.Mined(ctx)(d.Execute(s.opts(0), p))
 				}
 			}
 		default: // let voting periods pass
-			c.Mine(1 + rng.IntN(int(d.Config.VotingPeriod)))
+			if err := s.Node.MineBlocks(ctx, 1+rng.IntN(int(d.Config.VotingPeriod))); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -29,7 +29,7 @@ func (s *Scenario) SubmitVersion(ctx context.Context, publisher int, model strin
 // randomVersion submits a version of one of a few models of a random publisher.
 func (s *Scenario) randomVersion(ctx context.Context) {
 	pub := Publisher1 + s.pick(2)
-	model := s.str(Name, fmt.Sprintf("org%d/model-%d", pub, s.pick(3)))
+	model := s.str(ModelName, fmt.Sprintf("org%d/model-%d", pub, s.pick(3)))
 	s.n++
 	_, _ = s.SubmitVersion(ctx, pub, model, s.str(CID, FakeCID(fmt.Sprint("w", s.n))), sha256.Sum256([]byte(fmt.Sprint(s.n))))
 }

@@ -50,6 +50,9 @@ type Options struct {
 	Node devchain.Node
 	// RPC serves the devchain's JSON-RPC on loopback (only when Node is nil).
 	RPC bool
+	// HostileStrings puts hostile strings (invalid UTF-8, multi-byte UTF-8, NULs; see
+	// HostileStrings) in every free string the history sends.
+	HostileStrings bool
 }
 
 // Scenario is a DAO under test with what happened to it so far.
@@ -69,6 +72,10 @@ type Scenario struct {
 	Audits    map[uint64]uint64 // version → passing audit id under policy 1
 	Policy    uint64
 	n         int // counter for unique names and descriptions
+	// hostile, with Options.HostileStrings, makes the strings str returns (see strings.go).
+	hostile   *Strings
+	hostileOf map[[2]string]string
+	tags      int
 }
 
 // New deploys a DAO on a fresh devchain (with JSON-RPC on loopback when rpc is true) and
@@ -80,6 +87,9 @@ func New(ctx context.Context, seed uint64, rpc bool) (*Scenario, error) {
 // NewWith deploys a DAO as New does, on opts.Node or a fresh devchain.
 func NewWith(ctx context.Context, opts Options) (_ *Scenario, err error) {
 	s := &Scenario{Node: opts.Node, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), Audits: map[uint64]uint64{}}
+	if opts.HostileStrings {
+		s.hostile = HostileStrings(opts.Seed)
+	}
 	if s.Node == nil {
 		c := devchain.Options{Accounts: Accounts}
 		if opts.RPC {

@@ -1,0 +1,34 @@
+package model
+
+import (
+	"math/big"
+	"math/rand/v2"
+	"testing"
+)
+
+// percent rounds 100 × a / b exactly as big.Rat does (once, to the nearest float64), for
+// 256-bit amounts and for small ones.
+func TestPercentIsRoundedOnce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	rnd := func(bits int) *big.Int {
+		x := new(big.Int)
+		for range bits / 32 {
+			x.Lsh(x, 32).Or(x, big.NewInt(int64(rng.Uint32())))
+		}
+		return x
+	}
+	for i := range 20000 {
+		bits := 32 * (1 + i%8)
+		a, b := rnd(bits), rnd(bits+32*(i%3))
+		if b.Sign() == 0 {
+			continue
+		}
+		want, _ := new(big.Rat).SetFrac(new(big.Int).Mul(a, big.NewInt(100)), b).Float64()
+		if got := percent(a, b); got != want {
+			t.Fatalf("percent(%v, %v) = %v, want %v", a, b, got, want)
+		}
+	}
+	if percent(big.NewInt(1), new(big.Int)) != 0 {
+		t.Error("percent of a zero total is not 0")
+	}
+}
