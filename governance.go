@@ -293,6 +293,21 @@ type DAOParams struct {
 	TotalSupply       *big.Int       `json:"totalSupply"`
 }
 
+// QuorumDenominator is GovernorVotesQuorumFraction's denominator: the numerator is a
+// percentage.
+const QuorumDenominator = 100
+
+// Quorum is the quorum for a total supply and a quorum numerator, as
+// GovernorVotesQuorumFraction.quorum computes it: supply × numerator / 100, rounded down.
+// A nil supply counts as zero.
+func Quorum(supply, numerator *big.Int) *big.Int {
+	if supply == nil || numerator == nil {
+		return new(big.Int)
+	}
+	q := new(big.Int).Mul(supply, numerator)
+	return q.Quo(q, big.NewInt(QuorumDenominator))
+}
+
 // IndexerStatus is what the indexer reports about itself.
 type IndexerStatus struct {
 	ChainHead    uint64 `json:"chainHead"`

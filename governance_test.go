@@ -180,3 +180,16 @@ func TestRecordEndOncePerProposal(t *testing.T) {
 		}
 	}
 }
+
+func TestQuorumRoundsDownLikeTheGovernor(t *testing.T) {
+	for _, c := range []struct{ supply, num, want int64 }{
+		{1000, 4, 40}, {999, 4, 39}, {1, 99, 0}, {0, 4, 0}, {12345, 100, 12345},
+	} {
+		if got := Quorum(big.NewInt(c.supply), big.NewInt(c.num)); got.Int64() != c.want {
+			t.Errorf("Quorum(%d, %d) = %v, want %d", c.supply, c.num, got, c.want)
+		}
+	}
+	if got := Quorum(nil, big.NewInt(4)); got.Sign() != 0 {
+		t.Errorf("Quorum of a nil supply = %v, want 0", got)
+	}
+}

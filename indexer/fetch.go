@@ -49,8 +49,9 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoF
 		return nil, err
 	}
 	// Cut the batch at a block boundary once it holds enough events, and size the next
-	// range to what fitted: dense ranges would otherwise be fetched whole and mostly thrown
-	// away, again and again (memory and time growing with the chain's density).
+	// range to the density just seen: dense ranges would otherwise be fetched whole and
+	// mostly thrown away, again and again (memory and time growing with the density).
+	read, seen := to-from+1, len(logs)
 	if len(logs) > ix.cfg.MaxBatchEvents {
 		cut := logs[ix.cfg.MaxBatchEvents].BlockNumber
 		if cut > from {
@@ -61,8 +62,8 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoF
 			}
 			logs = logs[:i]
 		}
-		ix.rng = max(to-from+1, 1)
 	}
+	ix.rng = nextRange(ix.rng, read, seen, ix.cfg.MaxBatchEvents, ix.cfg.MaxRangeBlocks)
 
 	// Headers: the first and last blocks of the range, and every block of the window.
 	need := []uint64{from}
@@ -163,19 +164,28 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoF
 	return out, nil
 }
 
+// nextRange sizes the next log range after a range of read blocks answered logs logs: it
+// doubles while the answers stay small, and never asks for more blocks than hold about
+// maxEvents logs at the density just seen (a range that returns most of a dense chain sets
+// the indexer's peak memory).
+func nextRange(cur, read uint64, logs, maxEvents int, maxRange uint64) uint64 {
+	next := min(cur*2, maxRange)
+	if logs > 0 {
+		next = min(next, read*uint64(maxEvents)/uint64(logs))
+	}
+	return max(next, 1)
+}
+
 // logs reads the DAO's logs of blocks from..to, halving the range while the node refuses
 // it for its size; it returns the range it read.
 func (ix *Indexer) logs(ctx context.Context, from, to uint64) ([]types.Log, uint64, error) {
 	for {
 		q := ethereum.FilterQuery{FromBlock: new(big.Int).SetUint64(from), ToBlock: new(big.Int).SetUint64(to), Addresses: ix.dec.Addresses()}
 		callCtx, cancel := context.WithTimeout(ctx, ix.cfg.RPCTimeout)
-		got, err := ix.cfg.Chain.FilterLogs(callCtx, q)
+		got, err := filterLogs(callCtx, ix.cfg.Chain, q)
 		cancel()
 		if err == nil {
 			ix.rpcOK()
-			if ix.rng < ix.cfg.MaxRangeBlocks {
-				ix.rng = min(ix.rng*2, ix.cfg.MaxRangeBlocks)
-			}
 			return got, to, nil
 		}
 		if ctx.Err() != nil {

@@ -25,7 +25,7 @@ type Config struct {
 	Deployment contracts.Deployment
 	Log        *slog.Logger
 
-	RangeBlocks    uint64        // initial log range [1000]
+	RangeBlocks    uint64        // initial log range [16], doubling while answers stay under MaxBatchEvents
 	MaxRangeBlocks uint64        // largest log range [10000]
 	MaxBatchEvents int           // commit once a batch holds this many events [20000]
 	ReorgDepth     uint64        // undo window: deepest reorg handled, in blocks replaced [128]
@@ -51,10 +51,13 @@ type Indexer struct {
 	status   modeldao.IndexerStatus
 	// statusLoaded: the stored status was read once, to carry its reorg count over.
 	statusLoaded bool
-	savedAt      time.Time // last status write, to throttle writes while retrying
+	saveMu       sync.Mutex // one saveStatus at a time
+	savedAt      time.Time  // last status write, to throttle writes while retrying
 	// leaseWait: the holder last logged while waiting for the lease, and when.
 	leaseWaitHolder string
 	leaseWaitLogged time.Time
+	// ahead is the read of the next range, running while a batch commits (see readAhead).
+	ahead *readAheadJob
 	// backfill progress
 	lastProgress   time.Time
 	progressBlocks uint64
@@ -74,7 +77,7 @@ func New(cfg Config) (*Indexer, error) {
 			*v = d
 		}
 	}
-	def(&cfg.RangeBlocks, 1000)
+	def(&cfg.RangeBlocks, 16)
 	def(&cfg.MaxRangeBlocks, 10000)
 	def(&cfg.ReorgDepth, 128)
 	if cfg.MaxBatchEvents == 0 {
@@ -203,6 +206,9 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 			ix.failed(ctx, "", err)
 		}
 	}()
+	// A read ahead of this iteration finishes before anything else uses the chain client's
+	// state (backoff, range size); it is used below if it still fits.
+	ix.waitAhead()
 	if err := ix.ensureLease(ctx); err != nil {
 		var held *store.LeaseHeldError
 		if errors.As(err, &held) {
@@ -260,30 +266,111 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 	// Blocks from undoFrom on may still be replaced by a reorg of at most ReorgDepth blocks
 	// (the head and the ReorgDepth-1 blocks below it): they get an undo list.
 	undoFrom := head + 1 - min(head+1, ix.cfg.ReorgDepth)
-	blocks, err := ix.fetch(ctx, cp, target, undoFrom, p)
-	if errors.Is(err, errMoved) {
-		// Nothing was applied; start over from the checkpoint, which a reorg may have left.
-		p.Retries++
-		ix.log.Info("the chain moved while a batch was read; reading it again", "reason", err)
-		return false, sleep(ctx, ix.bo.next())
+	readStart := time.Now()
+	var blocks []modeldao.Block
+	if pf := ix.takeAhead(); pf != nil && pf.cp == cp && pf.undoFrom <= undoFrom && pf.err == nil && len(pf.blocks) > 0 &&
+		pf.blocks[len(pf.blocks)-1].Number <= target {
+		// Read while the previous batch committed, from the checkpoint that commit wrote; its
+		// blocks from pf.undoFrom on (a superset of today's window) carry the branch proof.
+		blocks, undoFrom, readStart = pf.blocks, pf.undoFrom, pf.start
+		p.Skipped += pf.skipped
+	} else {
+		if blocks, err = ix.fetch(ctx, cp, target, undoFrom, p); errors.Is(err, errMoved) {
+			// Nothing was applied; start over from the checkpoint, which a reorg may have left.
+			p.Retries++
+			ix.log.Info("the chain moved while a batch was read; reading it again", "reason", err)
+			return false, sleep(ctx, ix.bo.next())
+		}
+		if err != nil || len(blocks) == 0 {
+			return false, err
+		}
 	}
-	if err != nil || len(blocks) == 0 {
-		return false, err
+	// Reading a batch from a slow node may take a good part of the lease's TTL (the commit
+	// would then fail with ErrConflict, writing nothing, and CatchUp would stop): renew the
+	// lease before the commit when the read took more than a third of it.
+	if time.Since(readStart) > ix.cfg.LeaseTTL/3 {
+		if err := ix.ensureLease(ctx); err != nil {
+			var held *store.LeaseHeldError
+			if errors.As(err, &held) {
+				ix.waitForLease(held)
+				return true, nil
+			}
+			return false, err
+		}
 	}
 	if from == nil {
 		// The first batch: its parent is the block before the start block, which is not
 		// recorded; the store checks against an empty checkpoint instead.
 		blocks[0].ParentHash = cp.Hash
 	}
+	ix.bo.reset()
+	if last := blocks[len(blocks)-1]; last.Number < target {
+		// Read the next range while this batch commits (the node and Redis work in parallel).
+		ix.readAhead(ctx, store.Checkpoint{Number: last.Number, Hash: last.Hash}, target, undoFrom)
+	}
 	res, err := st.Apply(ctx, store.ApplyArgs{From: from, Lease: ix.lease, Blocks: blocks, UndoFrom: undoFrom, KeepUndo: ix.cfg.ReorgDepth, Init: init})
 	if err != nil {
+		ix.takeAhead()
 		return false, err
 	}
-	ix.bo.reset()
 	p.Commits++
 	p.Events += res.Events
 	p.Blocks += uint64(len(blocks))
 	ix.indexed(ctx, res.Checkpoint, head, p)
 	ix.progress(res, head)
 	return p.CaughtUp, nil
+}
+
+// readAheadJob is a batch read in the background from checkpoint cp.
+type readAheadJob struct {
+	cp       store.Checkpoint
+	undoFrom uint64
+	start    time.Time
+	cancel   context.CancelFunc
+	done     chan struct{}
+	blocks   []modeldao.Block
+	skipped  int
+	err      error
+}
+
+// readAhead starts reading the batch after cp while the current batch commits. Only the
+// read runs concurrently: the goroutine is the only user of ix.rng and ix.bo until
+// waitAhead returns (status fields are behind statusMu).
+func (ix *Indexer) readAhead(ctx context.Context, cp store.Checkpoint, target, undoFrom uint64) {
+	ctx, cancel := context.WithCancel(ctx)
+	j := &readAheadJob{cp: cp, undoFrom: undoFrom, start: time.Now(), cancel: cancel, done: make(chan struct{})}
+	ix.ahead = j
+	go func() {
+		defer close(j.done)
+		var p Progress
+		j.blocks, j.err = ix.fetch(ctx, cp, target, undoFrom, &p)
+		j.skipped = p.Skipped
+	}()
+}
+
+// waitAhead waits for the read ahead, if one runs, keeping its result for takeAhead.
+func (ix *Indexer) waitAhead() {
+	if ix.ahead != nil {
+		<-ix.ahead.done
+	}
+}
+
+// takeAhead waits for the read ahead and hands it over (nil when there is none).
+func (ix *Indexer) takeAhead() *readAheadJob {
+	j := ix.ahead
+	if j == nil {
+		return nil
+	}
+	<-j.done
+	j.cancel()
+	ix.ahead = nil
+	return j
+}
+
+// dropAhead stops a read ahead that will not be used.
+func (ix *Indexer) dropAhead() {
+	if ix.ahead != nil {
+		ix.ahead.cancel()
+		ix.takeAhead()
+	}
 }

@@ -26,6 +26,7 @@ const (
 // release gives the lease up, so that a successor starts at once instead of waiting for
 // the TTL: on every clean stop (Ctrl-C, SIGTERM, the end of a Lambda invocation).
 func (ix *Indexer) release() {
+	ix.dropAhead()
 	if ix.lease == nil {
 		return
 	}
@@ -165,6 +166,9 @@ func (ix *Indexer) indexed(ctx context.Context, cp store.Checkpoint, head uint64
 // saveStatus writes the status record; the lag is counted from the last head seen, and
 // headSeenAt says how old that is.
 func (ix *Indexer) saveStatus(ctx context.Context) {
+	// A read ahead (readAhead) may report an RPC failure while the main loop saves.
+	ix.saveMu.Lock()
+	defer ix.saveMu.Unlock()
 	if !ix.statusLoaded {
 		// The reorg count and the last error are the index's, not this process's: carry
 		// them across restarts.

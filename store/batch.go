@@ -94,8 +94,43 @@ type undoJSON struct {
 	S   float64       `json:"s,omitempty"`
 }
 
-func (o undoOp) MarshalJSON() ([]byte, error) {
-	return json.Marshal(undoJSON{K: o.K, Key: modeldao.Text(o.Key), F: modeldao.Text(o.F), V: modeldao.Text(o.V), S: o.S})
+func (o undoOp) MarshalJSON() ([]byte, error) { return o.appendJSON(nil), nil }
+
+// appendJSON appends o's stored form (undoJSON's, which UnmarshalJSON reads) without
+// reflection: an undo list holds an entry per write in the window, and encoding them went
+// through encoding/json's reflection for every field.
+func (o undoOp) appendJSON(b []byte) []byte {
+	b = append(b, `{"o":`...)
+	b = strconv.AppendUint(b, uint64(o.K), 10)
+	b = append(b, `,"k":`...)
+	b = appendText(b, o.Key)
+	if o.F != "" {
+		b = append(b, `,"f":`...)
+		b = appendText(b, o.F)
+	}
+	if o.V != "" {
+		b = append(b, `,"v":`...)
+		b = appendText(b, o.V)
+	}
+	if o.S != 0 {
+		b = append(b, `,"s":`...)
+		b = strconv.AppendFloat(b, o.S, 'g', -1, 64) // exact round trip, valid JSON
+	}
+	return append(b, '}')
+}
+
+// appendText appends s as modeldao.Text encodes it: a plain JSON string when it needs no
+// escaping, else Text's own encoding (escapes, or the hex form of invalid UTF-8).
+func appendText(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			buf, _ := modeldao.Text(s).MarshalJSON()
+			return append(b, buf...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (o *undoOp) UnmarshalJSON(b []byte) error {
@@ -135,12 +170,13 @@ type Batch struct {
 
 	ops       []op
 	undo      map[uint64][]undoOp
+	pending   []pendingUndo // inverses waiting for their old values (resolveUndo)
 	block     modeldao.Block
 	inUndo    bool // the current block is inside the undo window
 	head      uint64
 	pinJobs   []pinJob
 	openAdded []string
-	reads     int // fallback reads, for the tests and logs
+	reads     int // fallback reads and undo-resolving pipelines, for the tests and logs
 	err       error
 }
 
@@ -275,32 +311,22 @@ func (b *Batch) flushEntities() {
 }
 
 // write buffers one hash/string write, recording its inverse when in the undo window.
+// When the batch does not know the old value yet, the inverse is left pending: resolveUndo
+// reads every pending old value in one pipelined round trip before the commit, instead of
+// one synchronous read per write (what made the undo window slow).
 func (b *Batch) write(o undoOp) {
 	str := o.K == opSet || o.K == opDel
 	r := fieldRef{o.Key, o.F}
-	old, known := b.vals[r]
 	if b.inUndo {
-		if !known {
-			var err error
-			if old, err = b.get(r, str); err != nil {
-				// The fallback read failed: the commit would fail too; remember the error.
-				b.fail(err)
-				return
-			}
-		}
 		inv := undoOp{Key: o.Key, F: o.F}
-		switch {
-		case old.exists && str:
-			inv.K, inv.V = opSet, old.s
-		case old.exists:
-			inv.K, inv.V = opHSet, old.s
-		case str:
-			inv.K = opDel
-		default:
-			inv.K = opHDel
-		}
-		if !(old.exists == (o.K == opHSet || o.K == opSet) && old.s == o.V) {
+		if old, known := b.vals[r]; known {
+			inv = hashInverse(inv, str, old)
+			if !(old.exists == (o.K == opHSet || o.K == opSet) && old.s == o.V) {
+				b.undo[b.block.Number] = append(b.undo[b.block.Number], inv)
+			}
+		} else {
 			b.undo[b.block.Number] = append(b.undo[b.block.Number], inv)
+			b.pending = append(b.pending, pendingUndo{block: b.block.Number, i: len(b.undo[b.block.Number]) - 1, str: str, write: o})
 		}
 	}
 	switch o.K {
@@ -310,6 +336,91 @@ func (b *Batch) write(o undoOp) {
 		b.vals[r] = value{}
 	}
 	b.ops = append(b.ops, op{o})
+}
+
+// hashInverse fills inv (key and field set) with the write that restores old.
+func hashInverse(inv undoOp, str bool, old value) undoOp {
+	switch {
+	case old.exists && str:
+		inv.K, inv.V = opSet, old.s
+	case old.exists:
+		inv.K, inv.V = opHSet, old.s
+	case str:
+		inv.K = opDel
+	default:
+		inv.K = opHDel
+	}
+	return inv
+}
+
+// pendingUndo is an inverse whose old value was not known when its write was buffered:
+// undo[block][i], to be completed by resolveUndo. It is always the batch's first write of
+// its field or member, so the old value is what Redis holds now.
+type pendingUndo struct {
+	block uint64
+	i     int
+	str   bool   // a string key (hash writes only)
+	z     bool   // a sorted-set write
+	write undoOp // the write whose inverse is pending
+}
+
+// resolveUndo reads the old values of the pending inverses in one pipeline, completes
+// them, and drops the inverses of hash writes that changed nothing (as write does for known
+// values).
+func (b *Batch) resolveUndo() error {
+	if len(b.pending) == 0 {
+		return nil
+	}
+	pipe := b.conn.Pipeline()
+	cmds := make([]redis.Cmder, len(b.pending))
+	for i, pu := range b.pending {
+		switch {
+		case pu.z:
+			cmds[i] = pipe.ZScore(b.ctx, pu.write.Key, pu.write.F)
+		case pu.str:
+			cmds[i] = pipe.Get(b.ctx, pu.write.Key)
+		default:
+			cmds[i] = pipe.HGet(b.ctx, pu.write.Key, pu.write.F)
+		}
+	}
+	b.reads++
+	if _, err := pipe.Exec(b.ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return redisDown(err, "read old values for the undo log")
+	}
+	noop := map[uint64]map[int]bool{}
+	for i, pu := range b.pending {
+		inv := &b.undo[pu.block][pu.i]
+		if pu.z {
+			s, err := cmds[i].(*redis.FloatCmd).Result()
+			if err == nil {
+				inv.K, inv.S = opZAdd, s
+			} else {
+				inv.K = opZRem
+			}
+			continue
+		}
+		s, err := cmds[i].(*redis.StringCmd).Result()
+		old := value{s, err == nil}
+		*inv = hashInverse(*inv, pu.str, old)
+		o := pu.write
+		if old.exists == (o.K == opHSet || o.K == opSet) && old.s == o.V {
+			if noop[pu.block] == nil {
+				noop[pu.block] = map[int]bool{}
+			}
+			noop[pu.block][pu.i] = true
+		}
+	}
+	for n, drop := range noop {
+		kept := b.undo[n][:0]
+		for i, inv := range b.undo[n] {
+			if !drop[i] {
+				kept = append(kept, inv)
+			}
+		}
+		b.undo[n] = kept
+	}
+	b.pending = nil
+	return nil
 }
 
 // zadd sets member's score in a sorted set.
@@ -341,22 +452,14 @@ func (b *Batch) zwrite(o undoOp) {
 	r := fieldRef{o.Key, o.F}
 	if b.inUndo {
 		old, known := b.zscores[r]
-		if !known {
-			b.reads++
-			s, err := b.conn.ZScore(b.ctx, o.Key, o.F).Result()
-			switch {
-			case errors.Is(err, redis.Nil):
-			case err != nil:
-				b.fail(redisDown(err, "read score in "+o.Key))
-				return
-			default:
-				old = &s
-			}
-		}
 		var inv undoOp
-		if old != nil {
+		switch {
+		case !known:
+			inv = undoOp{Key: o.Key, F: o.F}
+			b.pending = append(b.pending, pendingUndo{block: b.block.Number, i: len(b.undo[b.block.Number]), z: true, write: o})
+		case old != nil:
 			inv = undoOp{K: opZAdd, Key: o.Key, F: o.F, S: *old}
-		} else {
+		default:
 			inv = undoOp{K: opZRem, Key: o.Key, F: o.F}
 		}
 		b.undo[b.block.Number] = append(b.undo[b.block.Number], inv)

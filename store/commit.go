@@ -94,6 +94,9 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 		if b.err != nil {
 			return b.err
 		}
+		if err := b.resolveUndo(); err != nil {
+			return err
+		}
 		cp := Checkpoint{Number: last.Number, Hash: last.Hash}
 		// Undo history older than the window is pruned in the same transaction.
 		var prune []string
@@ -116,8 +119,7 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 				if inv := b.undo[blk.Number]; len(inv) > 0 {
 					args := make([]any, len(inv))
 					for i, o := range inv {
-						buf, _ := json.Marshal(o)
-						args[i] = buf
+						args[i] = o.appendJSON(nil)
 					}
 					p.RPush(ctx, s.keys.Undo(blk.Number), args...)
 				}

@@ -733,7 +733,7 @@ func (b *Batch) refreshProposals(head uint64) error {
 			}
 			s, _ := new(big.Int).SetString(supply.at(p.Snapshot), 10)
 			n, _ := new(big.Int).SetString(quorumNum.at(p.Snapshot), 10)
-			p.Quorum = new(big.Int).Div(new(big.Int).Mul(s, n), big.NewInt(100))
+			p.Quorum = modeldao.Quorum(s, n)
 			changed = true
 		}
 		if st := p.Params().StateAt(head); st != p.State {
