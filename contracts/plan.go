@@ -495,7 +495,7 @@ func (p *Plan) waitMined(ctx context.Context, b Backend, opt ExecOptions, i int,
 			defer cancel()
 		}
 		var err error
-		if r, err = pollReceipt(wctx, b, hash); err != nil {
+		if r, err = WaitReceipt(wctx, b, hash); err != nil {
 			return nil, modeldao.WrapError(modeldao.EUNAVAILABLE, err,
 				"the transaction to %s (%s) was not mined in time (is the chain producing blocks, is the gas price high enough?): run again to resume", st.Name, hash.Hex())
 		}
@@ -509,8 +509,15 @@ func (p *Plan) waitMined(ctx context.Context, b Backend, opt ExecOptions, i int,
 	return r, nil
 }
 
-// pollReceipt polls for a receipt, every 50 ms at first and then every 500 ms.
-func pollReceipt(ctx context.Context, b Backend, hash common.Hash) (*types.Receipt, error) {
+// ReceiptReader is what WaitReceipt needs of a node.
+type ReceiptReader interface {
+	TransactionReceipt(ctx context.Context, txHash common.Hash) (*types.Receipt, error)
+}
+
+// WaitReceipt polls for a transaction's receipt, every 50 ms at first and then every
+// 500 ms, until it is there or ctx ends. A node error is polled through: nodes answer
+// "not found" in several ways.
+func WaitReceipt(ctx context.Context, b ReceiptReader, hash common.Hash) (*types.Receipt, error) {
 	wait := 50 * time.Millisecond
 	for {
 		// Not found yet, or a transient node error: keep polling until ctx ends.

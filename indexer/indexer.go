@@ -209,13 +209,8 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 	// A read ahead of this iteration finishes before anything else uses the chain client's
 	// state (backoff, range size); it is used below if it still fits.
 	ix.waitAhead()
-	if err := ix.ensureLease(ctx); err != nil {
-		var held *store.LeaseHeldError
-		if errors.As(err, &held) {
-			ix.waitForLease(held)
-			return true, nil
-		}
-		return false, err
+	if waiting, err := ix.holdLease(ctx); waiting || err != nil {
+		return waiting, err
 	}
 	st := ix.cfg.Store
 	head, err := ix.head(ctx)
@@ -289,13 +284,8 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 	// would then fail with ErrConflict, writing nothing, and CatchUp would stop): renew the
 	// lease before the commit when the read took more than a third of it.
 	if time.Since(readStart) > ix.cfg.LeaseTTL/3 {
-		if err := ix.ensureLease(ctx); err != nil {
-			var held *store.LeaseHeldError
-			if errors.As(err, &held) {
-				ix.waitForLease(held)
-				return true, nil
-			}
-			return false, err
+		if waiting, err := ix.holdLease(ctx); waiting || err != nil {
+			return waiting, err
 		}
 	}
 	if from == nil {

@@ -64,6 +64,18 @@ func (ix *Indexer) ensureLease(ctx context.Context) error {
 	return nil
 }
 
+// holdLease takes or renews the lease; waiting reports that another indexer holds it (and
+// says so in the log), which is not an error.
+func (ix *Indexer) holdLease(ctx context.Context) (waiting bool, err error) {
+	err = ix.ensureLease(ctx)
+	var held *store.LeaseHeldError
+	if errors.As(err, &held) {
+		ix.waitForLease(held)
+		return true, nil
+	}
+	return false, err
+}
+
 // waitForLease says, once and then every leaseWaitLogEvery, who holds the lease and until
 // when.
 func (ix *Indexer) waitForLease(held *store.LeaseHeldError) {

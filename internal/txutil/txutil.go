@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
-	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -23,28 +22,9 @@ import (
 // contracts.WithGasMargin, where it lives so that deployments use it too).
 func WithGasMargin(b contracts.Backend) contracts.Backend { return contracts.WithGasMargin(b) }
 
-// ReceiptReader is what WaitMined needs.
-type ReceiptReader interface {
-	TransactionReceipt(ctx context.Context, txHash common.Hash) (*types.Receipt, error)
-}
-
-// WaitMined polls for the receipt of tx, every 50 ms at first and up to every second.
-func WaitMined(ctx context.Context, b ReceiptReader, tx common.Hash) (*types.Receipt, error) {
-	wait := 50 * time.Millisecond
-	for {
-		// Not found yet, or a transient node error: keep polling until ctx ends.
-		if r, err := b.TransactionReceipt(ctx, tx); err == nil && r != nil {
-			return r, nil
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
-		wait = min(wait*2, 200*time.Millisecond)
-	}
+// WaitMined polls for the receipt of tx until it is there or ctx ends.
+func WaitMined(ctx context.Context, b contracts.ReceiptReader, tx common.Hash) (*types.Receipt, error) {
+	return contracts.WaitReceipt(ctx, b, tx)
 }
 
 var abis = []*abi.ABI{contracts.GovernorABI, contracts.RegistryABI, contracts.TokenABI, contracts.TimelockABI}
