@@ -28,14 +28,10 @@ type DAOInfo struct {
 	AuditorCount  int
 }
 
-// Quorum is the quorum at the current total supply: supply × numerator / 100, as
-// GovernorVotesQuorumFraction computes it.
+// Quorum is the quorum at the current total supply (modeldao.Quorum, as
+// GovernorVotesQuorumFraction computes it).
 func (d *DAOInfo) Quorum() *big.Int {
-	if d.TotalSupply == nil {
-		return new(big.Int)
-	}
-	q := new(big.Int).Mul(d.TotalSupply, new(big.Int).SetUint64(d.QuorumNumerator))
-	return q.Quo(q, big.NewInt(100))
+	return modeldao.Quorum(d.TotalSupply, new(big.Int).SetUint64(d.QuorumNumerator))
 }
 
 // DAO returns the DAO's parameters and counts in one round trip; ENOTFOUND before the
