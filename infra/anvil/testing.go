@@ -12,15 +12,7 @@ import (
 // with the command that installs it ("make tools").
 func StartT(t testing.TB, opts ...Options) *Node {
 	t.Helper()
-	var o Options
-	switch len(opts) {
-	case 0:
-	case 1:
-		o = opts[0]
-	default:
-		t.Fatalf("anvil.StartT: at most one Options, got %d", len(opts))
-	}
-	n, err := Start(context.Background(), o)
+	n, err := Start(context.Background(), procutil.OptionsT(t, "anvil.StartT", opts))
 	if err != nil {
 		t.Fatalf("anvil: %v", err)
 	}

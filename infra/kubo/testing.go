@@ -13,15 +13,7 @@ import (
 // that builds it ("make tools").
 func StartT(t testing.TB, opts ...Options) *Server {
 	t.Helper()
-	var o Options
-	switch len(opts) {
-	case 0:
-	case 1:
-		o = opts[0]
-	default:
-		t.Fatalf("kubo.StartT: at most one Options, got %d", len(opts))
-	}
-	s, err := Start(context.Background(), o)
+	s, err := Start(context.Background(), procutil.OptionsT(t, "kubo.StartT", opts))
 	if err != nil {
 		t.Fatalf("kubo: %v", err)
 	}

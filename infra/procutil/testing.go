@@ -16,3 +16,18 @@ func CleanupT(t testing.TB, name string, output func() string, close func() erro
 		}
 	})
 }
+
+// OptionsT returns the optional options of a launcher's StartT (none: the zero value),
+// failing the test when more than one is given. launcher names the caller in the message.
+func OptionsT[O any](t testing.TB, launcher string, opts []O) O {
+	t.Helper()
+	var o O
+	switch len(opts) {
+	case 0:
+	case 1:
+		o = opts[0]
+	default:
+		t.Fatalf("%s: at most one Options, got %d", launcher, len(opts))
+	}
+	return o
+}

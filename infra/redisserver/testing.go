@@ -12,15 +12,7 @@ import (
 // missing redis-server fails the test with the command that installs it.
 func StartT(t testing.TB, opts ...Options) *Server {
 	t.Helper()
-	var o Options
-	switch len(opts) {
-	case 0:
-	case 1:
-		o = opts[0]
-	default:
-		t.Fatalf("redisserver.StartT: at most one Options, got %d", len(opts))
-	}
-	s, err := Start(context.Background(), o)
+	s, err := Start(context.Background(), procutil.OptionsT(t, "redisserver.StartT", opts))
 	if err != nil {
 		t.Fatalf("redisserver: %v", err)
 	}
