@@ -3,6 +3,7 @@ package indexer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"math/big"
 	"strings"
@@ -101,7 +102,6 @@ func daoActivity(t *testing.T, s *scenario.Scenario, n int) {
 // answer holds events of blocks that left the chain). Either way the index must end equal
 // to a fresh index of the final chain.
 func TestReorgBetweenLogsAndHeadersLosesNothing(t *testing.T) {
-	ctx := context.Background()
 	s := newScenario(t, 21, 40)
 	_, rdb := newRedis(t)
 	st := newStore(s, rdb)
@@ -114,26 +114,14 @@ func TestReorgBetweenLogsAndHeadersLosesNothing(t *testing.T) {
 	chain.onNextLogs(func() { forkBelow(t, s, 6, func() { daoActivity(t, s, 3) }) })
 	p := catchUp(t, ix)
 	catchUp(t, ix)
-	want, wantCP := cleanDigest(t, s)
-	if cp, _, _ := st.Checkpoint(ctx); cp != wantCP {
-		t.Fatalf("checkpoint %s, want %s", cp, wantCP)
-	}
-	if got := digest(t, st); got != want {
-		t.Fatalf("new branch with logs where the answer had none: digest %s, want the fresh index's %s (progress %+v)", got, want, p)
-	}
+	sameAsFreshIndex(t, s, st, fmt.Sprintf("new branch with logs where the answer had none (progress %+v)", p))
 
 	// Old branch: DAO activity; new branch: empty blocks.
 	daoActivity(t, s, 3)
 	chain.onNextLogs(func() { forkBelow(t, s, 6, nil) })
 	catchUp(t, ix)
 	catchUp(t, ix)
-	want, wantCP = cleanDigest(t, s)
-	if cp, _, _ := st.Checkpoint(ctx); cp != wantCP {
-		t.Fatalf("checkpoint %s, want %s", cp, wantCP)
-	}
-	if got := digest(t, st); got != want {
-		t.Fatalf("answer with logs of blocks that left the chain: digest %s, want the fresh index's %s", got, want)
-	}
+	sameAsFreshIndex(t, s, st, "answer with logs of blocks that left the chain")
 }
 
 // TestChainShorterDuringLogQuery: the chain gets shorter while eth_getLogs is in flight, so
@@ -161,13 +149,7 @@ func TestChainShorterDuringLogQuery(t *testing.T) {
 		s.Chain.Mine(1) // the new head is 4 blocks below the old one
 	})
 	catchUp(t, ix)
-	want, wantCP := cleanDigest(t, s)
-	if cp, _, _ := st.Checkpoint(ctx); cp != wantCP {
-		t.Fatalf("checkpoint %s, want %s", cp, wantCP)
-	}
-	if got := digest(t, st); got != want {
-		t.Fatalf("digest %s, want the fresh index's %s", got, want)
-	}
+	sameAsFreshIndex(t, s, st, "chain shorter during a log query")
 }
 
 // TestReorgDepthIsExact: with ReorgDepth N, a reorg that replaces exactly N indexed blocks
@@ -189,13 +171,7 @@ func TestReorgDepthIsExact(t *testing.T) {
 	if p.Reorgs != 1 {
 		t.Errorf("progress reports %d reorgs, want 1", p.Reorgs)
 	}
-	want, wantCP := cleanDigest(t, s)
-	if cp, _, _ := st.Checkpoint(ctx); cp != wantCP {
-		t.Fatalf("reorg of depth %d = REORG_DEPTH: checkpoint %s, want %s", n, cp, wantCP)
-	}
-	if got := digest(t, st); got != want {
-		t.Fatalf("reorg of depth %d = REORG_DEPTH: digest %s, want %s", n, got, want)
-	}
+	sameAsFreshIndex(t, s, st, fmt.Sprintf("reorg of depth %d = REORG_DEPTH", n))
 
 	daoActivity(t, s, n)
 	catchUp(t, ix)
@@ -211,6 +187,19 @@ func TestReorgDepthIsExact(t *testing.T) {
 	}
 	if after := dump(t, rdb); !equalDump(keysBefore, after) {
 		t.Fatalf("a reorg deeper than the window changed the undo window or other keys")
+	}
+}
+
+// sameAsFreshIndex fails unless st has the checkpoint and digest of a fresh index of the
+// scenario's chain as it is now.
+func sameAsFreshIndex(t *testing.T, s *scenario.Scenario, st *store.Store, what string) {
+	t.Helper()
+	want, wantCP := cleanDigest(t, s)
+	if cp := mustCheckpoint(t, st); cp != wantCP {
+		t.Fatalf("%s: checkpoint %s, want the fresh index's %s", what, cp, wantCP)
+	}
+	if got := digest(t, st); got != want {
+		t.Fatalf("%s: digest %s, want the fresh index's %s", what, got, want)
 	}
 }
 
