@@ -19,9 +19,11 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/modeldao/modeldao/indexer"
+	"github.com/modeldao/modeldao/infra/anvil"
 	"github.com/modeldao/modeldao/infra/procutil"
 	"github.com/modeldao/modeldao/infra/redisserver"
 	"github.com/modeldao/modeldao/infra/rpcproxy"
@@ -34,6 +36,7 @@ import (
 // moments, the indexer is killed with SIGKILL, redis-server is killed and restarted in place
 // (its append-only file keeps what it acknowledged), and the JSON-RPC proxy in front of the
 // node is killed and restarted. The index it ends with must have the digest of a clean index.
+// It runs on go-ethereum's simulated chain and on anvil.
 func TestIndexSurvivesKillsRestartsAndOutages(t *testing.T) {
 	ctx := context.Background()
 	root, err := procutil.RepoRoot()
@@ -46,16 +49,38 @@ func TestIndexSurvivesKillsRestartsAndOutages(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/modeldao: %v\n%s", err, out)
 	}
-
 	const seed = 51
-	s, err := scenario.New(ctx, seed, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	t.Run("simulated", func(t *testing.T) {
+		s, err := scenario.New(ctx, seed, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		crashTest(t, bin, s, s.Chain.URL(), seed)
+	})
+	t.Run("anvil", func(t *testing.T) {
+		n := anvil.StartT(t, anvil.Options{Quiet: true})
+		s, err := scenario.NewWith(ctx, scenario.Options{Seed: seed, Node: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		crashTest(t, bin, s, n.URL(), seed)
+	})
+}
+
+// crashTest backfills a hostile history of s, whose node serves JSON-RPC at nodeURL, with
+// the binary bin under faults, and compares the result with a clean index.
+func crashTest(t *testing.T, bin string, s *scenario.Scenario, nodeURL string, seed uint64) {
+	ctx := context.Background()
 	if err := s.Hostile(ctx, seed, 180); err != nil {
 		t.Fatal(err)
 	}
+	eth, err := ethclient.DialContext(ctx, nodeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eth.Close()
 	d := s.DAO.Deployment
 	keys := store.NewKeys(d.ChainID, d.Governor)
 
@@ -64,7 +89,7 @@ func TestIndexSurvivesKillsRestartsAndOutages(t *testing.T) {
 	refRDB := redis.NewClient(&redis.Options{Addr: ref.Addr()})
 	defer refRDB.Close()
 	refStore := store.New(refRDB, keys, quietLog)
-	ix, err := indexer.New(indexer.Config{Chain: s.Chain.Client, Store: refStore, Deployment: d, Log: quietLog})
+	ix, err := indexer.New(indexer.Config{Chain: eth, Store: refStore, Deployment: d, Log: quietLog})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +113,7 @@ func TestIndexSurvivesKillsRestartsAndOutages(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr(), MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: 2 * time.Second})
 	defer rdb.Close()
 	st := store.New(rdb, keys, quietLog)
-	limited, err := rangeLimited(s.Chain.URL(), 8)
+	limited, err := rangeLimited(nodeURL, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
