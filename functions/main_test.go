@@ -30,6 +30,7 @@ import (
 
 	"github.com/modeldao/modeldao/config"
 	"github.com/modeldao/modeldao/infra/lambdarie"
+	"github.com/modeldao/modeldao/internal/benchchain"
 	"github.com/modeldao/modeldao/internal/scenario"
 	"github.com/modeldao/modeldao/pinning"
 
@@ -45,6 +46,7 @@ import (
 var functionNames = []string{"api", "indexer", "pinner"}
 
 func TestMain(m *testing.M) {
+	benchchain.ServeIfChild() // BenchmarkIndexerBackfill's chain node runs as this binary
 	// The functions inherit the emulator's environment, which inherits ours: a developer's
 	// REDIS_URL must not leak into a test that checks what happens without one.
 	for _, kv := range os.Environ() {

@@ -13,19 +13,14 @@ func restoreGC(t *testing.T) {
 	t.Cleanup(func() { debug.SetGCPercent(pct); debug.SetMemoryLimit(lim) })
 }
 
-// TuneGCForServing sets GOGC 400 and, on Lambda, a soft memory limit of 3/4 of the
-// function's memory; an operator's GOGC or GOMEMLIMIT wins.
+// TuneGCForServing sets GOGC 400; an operator's GOGC or GOMEMLIMIT wins.
 func TestTuneGCForServing(t *testing.T) {
 	restoreGC(t)
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	t.Setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
 	TuneGCForServing()
 	if got := debug.SetGCPercent(100); got != ServingGCPercent {
 		t.Errorf("GOGC %d, want %d", got, ServingGCPercent)
-	}
-	if got := debug.SetMemoryLimit(math.MaxInt64); got != 768<<20 {
-		t.Errorf("memory limit %d, want %d", got, 768<<20)
 	}
 	t.Setenv("GOGC", "50")
 	TuneGCForServing()

@@ -1,14 +1,10 @@
 package indexer_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/big"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -16,62 +12,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/modeldao/modeldao/contracts"
-	"github.com/modeldao/modeldao/devchain"
 	"github.com/modeldao/modeldao/indexer"
+	"github.com/modeldao/modeldao/internal/benchchain"
 	"github.com/modeldao/modeldao/store"
 )
 
-// TestMain lets the test binary double as the chain node of BenchmarkBackfill: run with
-// MODELDAO_BENCH_NODE=<events> it builds the chain, serves JSON-RPC and prints where.
+// TestMain lets the test binary double as the chain node of BenchmarkBackfill (benchchain).
 func TestMain(m *testing.M) {
-	if n := os.Getenv("MODELDAO_BENCH_NODE"); n != "" {
-		events, _ := strconv.Atoi(n)
-		if err := runNode(events); err != nil {
-			fmt.Fprintln(os.Stderr, "bench node:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	benchchain.ServeIfChild()
 	os.Exit(m.Run())
-}
-
-type nodeReady struct {
-	URL        string               `json:"url"`
-	Deployment contracts.Deployment `json:"deployment"`
-	Events     int                  `json:"events"`
-}
-
-// runNode builds a chain of at least target events, serves it, and waits for stdin to close.
-func runNode(target int) error {
-	ctx := context.Background()
-	const accounts = 400
-	chain, err := devchain.New(devchain.Options{Accounts: accounts, HTTPAddr: "127.0.0.1:0", BlockGasLimit: 4_000_000_000})
-	if err != nil {
-		return err
-	}
-	defer chain.Close()
-	cfg := contracts.DefaultConfig()
-	cfg.VotingPeriod = 100_000
-	dao, err := chain.Deploy(ctx, cfg, 0)
-	if err != nil {
-		return err
-	}
-	events, err := generate(ctx, chain, dao, accounts, target)
-	if err != nil {
-		return err
-	}
-	b, _ := json.Marshal(nodeReady{URL: chain.URL(), Deployment: dao.Deployment, Events: events})
-	fmt.Printf("READY %s\n", b)
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // until the benchmark closes stdin
-	return nil
 }
 
 // BenchmarkBackfill measures backfills of 100,000 and 400,000 events (and 1,000,000 with
@@ -108,29 +63,7 @@ func BenchmarkBackfill(b *testing.B) {
 
 func benchBackfill(b *testing.B, target int) {
 	ctx := context.Background()
-	node := exec.Command(os.Args[0], "-test.run=^$")
-	node.Env = append(os.Environ(), "MODELDAO_BENCH_NODE="+strconv.Itoa(target))
-	node.Stderr = os.Stderr
-	stdin, _ := node.StdinPipe()
-	stdout, _ := node.StdoutPipe()
-	if err := node.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { stdin.Close(); _ = node.Wait() }()
-	var ready nodeReady
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if line, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
-			if err := json.Unmarshal([]byte(line), &ready); err != nil {
-				b.Fatal(err)
-			}
-			break
-		}
-	}
-	if ready.URL == "" {
-		b.Fatal("the bench node did not start")
-	}
+	ready := benchchain.Start(b, target)
 	_, rdb := newRedis(b)
 	st := store.New(rdb, store.NewKeys(ready.Deployment.ChainID, ready.Deployment.Governor), quiet)
 	ix, err := indexer.New(indexer.Config{Chain: dial(b, ready.URL), Store: st, Deployment: ready.Deployment, Log: quiet})
@@ -221,70 +154,4 @@ func vmHWM() int64 {
 		}
 	}
 	return 0
-}
-
-// generate sends delegation changes and votes from every account, one each per block,
-// until the chain holds about target events; it returns the number of events.
-func generate(ctx context.Context, chain *devchain.Chain, dao *devchain.DAO, accounts, target int) (int, error) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	nonces := make([]uint64, accounts)
-	n0, err := chain.Client.PendingNonceAt(ctx, chain.Accounts[0].Address)
-	if err != nil {
-		return 0, err
-	}
-	nonces[0] = n0
-	opts := func(i int) *bind.TransactOpts {
-		o := chain.Opts(i)
-		o.Nonce = new(big.Int).SetUint64(nonces[i])
-		o.GasLimit = 3_000_000 // no estimation round trip; storage writes cost more on the newest forks
-		o.GasFeeCap, o.GasTipCap = big.NewInt(100e9), big.NewInt(1e9)
-		nonces[i]++
-		return o
-	}
-	var sendErr error
-	send := func(_ *types.Transaction, err error) {
-		if err != nil && sendErr == nil {
-			sendErr = err
-		}
-	}
-	for i := range accounts {
-		send(dao.Token.Mint(opts(0), chain.Accounts[i].Address, devchain.Tokens(1000)))
-		if i%200 == 199 {
-			chain.Commit()
-		}
-	}
-	chain.Commit()
-	events := accounts // a Transfer per mint
-	var proposal contracts.Proposal
-	voted := map[int]bool{}
-	newProposal := func() {
-		p, err := dao.RegistryProposal(fmt.Sprintf("bench proposal %d", events), contracts.AddAuditor(chain.Accounts[rng.IntN(accounts)].Address, "a"))
-		if err != nil {
-			send(nil, err)
-			return
-		}
-		send(dao.DAO.Propose(opts(0), p))
-		events++
-		chain.Commit()
-		chain.Mine(2)
-		proposal, voted = p, map[int]bool{}
-	}
-	newProposal()
-	for events < target && sendErr == nil {
-		for i := range accounts {
-			if rng.IntN(2) == 0 && !voted[i] {
-				send(dao.Governor.CastVoteWithReason(opts(i), proposal.ID(), uint8(rng.IntN(3)), "bench"))
-				voted[i] = true
-				events++
-			} else {
-				send(dao.Token.Delegate(opts(i), chain.Accounts[rng.IntN(accounts)].Address))
-				events += 3 // DelegateChanged and up to two DelegateVotesChanged
-			}
-		}
-		chain.Commit()
-		if len(voted) > accounts*3/4 {
-			newProposal()
-		}
-	}
-	return events, sendErr
 }

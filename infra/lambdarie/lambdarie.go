@@ -32,6 +32,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/modeldao/modeldao/infra/procutil"
@@ -204,6 +205,27 @@ func (s *Server) InvokeURL() string {
 // Output returns what the emulator and the function have written to stdout
 // and stderr so far (the function's logs are there).
 func (s *Server) Output() string { return s.proc.Output() }
+
+// FunctionPID returns the process id of the function (the handler the emulator started on
+// its first invocation), found among the emulator's process group; false before the first
+// invocation or after the function exited. Benchmarks read its memory from /proc.
+func (s *Server) FunctionPID() (int, bool) {
+	group := s.proc.Pid()
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == group {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join("/proc", d.Name(), "exe")); err != nil || exe != s.opts.Handler {
+			continue
+		}
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == group {
+			return pid, true
+		}
+	}
+	return 0, false
+}
 
 // Running reports whether the emulator is running.
 func (s *Server) Running() bool { return !s.proc.Exited() }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -36,6 +38,7 @@ type Setup[E, R any] func(cfg *config.Config, log *slog.Logger) (Handler[E, R], 
 // invocation then fails with that error (errorType EINVALID, the message naming the
 // variables).
 func Start[E, R any](need config.Need, setup Setup[E, R]) {
+	LimitMemory(os.Getenv)
 	h := Init(os.Getenv, need, setup)
 	lambda.StartHandlerFunc((func(context.Context, E) (R, error))(h))
 }
@@ -62,6 +65,24 @@ func Init[E, R any](getenv func(string) string, need config.Need, setup Setup[E,
 		r, err := h(ctx, ev)
 		return r, Error(err)
 	}
+}
+
+// LimitMemory sets the Go runtime's soft memory limit to 3/4 of the function's memory
+// (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MB), unless the operator set GOMEMLIMIT: a warm
+// container keeps its process between invocations, and without a limit the collector lets
+// the heap double before it runs, so a function near its memory setting would be killed
+// instead of collecting earlier. It returns the limit it set (0: none).
+func LimitMemory(getenv func(string) string) int64 {
+	if getenv("GOMEMLIMIT") != "" {
+		return 0
+	}
+	mb, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
+	if err != nil || mb <= 0 || mb > 1<<30 {
+		return 0
+	}
+	limit := mb << 20 * 3 / 4
+	debug.SetMemoryLimit(limit)
+	return limit
 }
 
 // Failing returns a handler that always fails with err.
