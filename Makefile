@@ -44,7 +44,9 @@ bench: deps tools
 	$(GO) test ./graphql -run '^$$' -bench FrontendQueries -benchtime 30000x -timeout 30m
 	$(GO) test ./graphql -run '^$$' -bench Load -benchtime 1x -timeout 30m
 	$(GO) test ./pinning -run '^$$' -bench . -benchtime 3x -timeout 30m
-	$(GO) test ./functions/ -run '^$$' -bench . -benchtime 20x -timeout 30m
+	$(GO) test ./functions/ -run '^$$' -bench 'API|ZipSize' -benchtime 20x -timeout 30m
+	# the indexer function's long backfill under the emulator: function RSS across invocations
+	$(GO) test ./functions/ -run '^$$' -bench IndexerBackfill -benchtime 1x -timeout 30m
 
 ## generate: regenerate the GraphQL server code (gqlgen, then graphql/internal/execrewrite)
 ## after editing graphql/schema.graphqls.
