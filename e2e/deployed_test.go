@@ -1,0 +1,410 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ipfs/boxo/path"
+	"github.com/ipfs/go-cid"
+
+	"github.com/modeldao/modeldao/client"
+	"github.com/modeldao/modeldao/contracts"
+	"github.com/modeldao/modeldao/infra/anvil"
+	"github.com/modeldao/modeldao/infra/kubo"
+	"github.com/modeldao/modeldao/infra/procutil"
+	"github.com/modeldao/modeldao/infra/redisserver"
+	"github.com/modeldao/modeldao/pinning"
+)
+
+// cliRun runs the real modeldao binary as an operator does: environment variables only (no
+// state shared with the test process), one process per step.
+type cliRun struct {
+	t   *testing.T
+	bin string
+	env map[string]string // what every step sees: node, deployment file, IPFS, Redis
+}
+
+// as returns the environment of an actor that signs with key.
+func (c *cliRun) as(key *ecdsa.PrivateKey) map[string]string {
+	e := map[string]string{"MODELDAO_PRIVATE_KEY": fmt.Sprintf("0x%x", crypto.FromECDSA(key))}
+	for k, v := range c.env {
+		e[k] = v
+	}
+	return e
+}
+
+// ok runs the command and fails the test unless it exits 0, printing the command, its
+// stdout and its stderr. With out non-nil, --json is added and stdout decoded into out.
+func (c *cliRun) ok(env map[string]string, out any, args ...string) string {
+	c.t.Helper()
+	if out != nil {
+		args = append(args, "--json")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	// Only what an operator sets, plus what any program needs to run.
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + c.t.TempDir()}
+	var vars []string
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+		if k != "MODELDAO_PRIVATE_KEY" {
+			vars = append(vars, k+"="+v)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	show := fmt.Sprintf("modeldao %s\n(env %s)\n--- stdout:\n%s\n--- stderr:\n%s", strings.Join(args, " "), strings.Join(vars, " "), stdout.String(), stderr.String())
+	if err != nil {
+		c.t.Fatalf("%v: %s", err, show)
+	}
+	if out != nil {
+		if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+			c.t.Fatalf("decoding the JSON output: %v: %s", err, show)
+		}
+	}
+	c.t.Logf("modeldao %s: ok", strings.Join(args, " "))
+	return stdout.String()
+}
+
+// buildModeldao builds the modeldao command into a temporary directory.
+func buildModeldao(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "modeldao")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/modeldao/modeldao/cmd/modeldao").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build ./cmd/modeldao: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The JSON outputs of the commands, as far as the test reads them.
+type (
+	deployOut struct {
+		Token, Governor common.Address
+		StartBlock      uint64 `json:"startBlock"`
+	}
+	proposalOut struct {
+		ProposalID string `json:"proposalId"`
+		VoteStart  uint64 `json:"voteStart"`
+	}
+	voteOut struct {
+		Voter  common.Address `json:"voter"`
+		Weight string         `json:"weight"`
+	}
+	publishOut struct {
+		VersionID     uint64      `json:"versionId"`
+		WeightsCID    string      `json:"weightsCid"`
+		WeightsSHA256 common.Hash `json:"weightsSha256"`
+		Size          int64       `json:"size"`
+	}
+	auditOut struct {
+		AuditID     uint64 `json:"auditId"`
+		Passed      bool   `json:"passed"`
+		MeetsPolicy bool   `json:"meetsPolicy"`
+	}
+)
+
+// TestMissionOnDeployedDAO walks the mission as users do it, every step a run of the real
+// modeldao binary: `modeldao deploy` on anvil, then holders delegate, the DAO registers an
+// auditor and adopts a policy that requires an audit, a publisher publishes weights to
+// kubo, the auditor audits them, the DAO approves the version; `index --once` builds the
+// index in a fresh redis-server, `pin --once` pins the weights, `serve` answers the typed
+// Go client, and `verify` compares the API with the chain.
+func TestMissionOnDeployedDAO(t *testing.T) {
+	ctx := context.Background()
+	bin := buildModeldao(t)
+	node := anvil.StartT(t, anvil.Options{Quiet: true}) // automine: a block per transaction
+	ipfsd := kubo.StartT(t)
+	dir := t.TempDir()
+	keys := node.Keys()
+	deployer, publisher, auditor := keys[0], keys[4], keys[5]
+	voters := keys[:4] // the deployer holds tokens and votes too
+	addr := func(k *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(k.PublicKey) }
+	deploymentFile := filepath.Join(dir, "deployment.json")
+	m := &cliRun{t: t, bin: bin, env: map[string]string{
+		"ETH_RPC_URL": node.URL(), "DEPLOYMENT_FILE": deploymentFile, "IPFS_API_URL": ipfsd.APIURL(),
+	}}
+	const votingPeriod, timelockDelay = 20, "60s"
+
+	// Deploy: four holders, a fixed supply (the token's owner renounces).
+	dist := writeFile(t, dir, "distribution.csv", fmt.Sprintf("address,amount\n%s,400000\n%s,300000.5\n%s,200000\n%s,100000\n",
+		addr(voters[0]).Hex(), addr(voters[1]).Hex(), addr(voters[2]).Hex(), addr(voters[3]).Hex()))
+	var dep deployOut
+	m.ok(m.as(deployer), &dep, "deploy", "--chain-id", "31337", "--distribution", dist, "--units", "tokens",
+		"--voting-delay", "1", "--voting-period", fmt.Sprint(votingPeriod), "--quorum", "10",
+		"--timelock-delay", timelockDelay, "--token-owner", "renounce")
+	d, err := contracts.LoadDeployment(deploymentFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Governor != dep.Governor || d.Token != dep.Token {
+		t.Fatalf("deployment file %+v, deploy printed %+v", d, dep)
+	}
+	dao, err := contracts.Bind(d, node.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner, err := dao.Token.Owner(nil); err != nil || owner != (common.Address{}) {
+		t.Fatalf("token owner after --token-owner renounce: %s %v", owner, err)
+	}
+
+	for _, v := range voters {
+		m.ok(m.as(v), nil, "delegate", "self")
+	}
+
+	// pass votes on the proposal (support per voter, "" for none) and takes it through the
+	// timelock, as the CLI's users do.
+	var passed []string
+	pass := func(p proposalOut, supports ...string) {
+		t.Helper()
+		m.ok(m.env, nil, "mine", "--blocks", "2") // past the voting delay
+		for i, s := range supports {
+			var v voteOut
+			m.ok(m.as(voters[i]), &v, "vote", p.ProposalID, s, "--reason", fmt.Sprintf("voter %d says %s", i, s))
+			if v.Voter != addr(voters[i]) {
+				t.Fatalf("vote by %s, want %s", v.Voter, addr(voters[i]))
+			}
+		}
+		m.ok(m.env, nil, "mine", "--blocks", fmt.Sprint(votingPeriod+1))
+		m.ok(m.as(deployer), nil, "queue", p.ProposalID)
+		m.ok(m.env, nil, "mine", "--time", "61s")
+		m.ok(m.as(voters[1]), nil, "execute", p.ProposalID) // anyone may execute
+		passed = append(passed, p.ProposalID)
+	}
+
+	// The DAO registers an auditor and adopts a policy that requires a passing audit.
+	var addAuditor, adopt proposalOut
+	m.ok(m.as(deployer), &addAuditor, "propose", "auditor", "add", addr(auditor).Hex(), "--name", "Fair Audits Ltd")
+	pass(addAuditor, "for", "for", "against")
+	policyDoc := writeFile(t, dir, "policy.md", "# Fairness baseline\nDemographic parity difference at most 0.1; disparate impact ratio at least 0.8.\n")
+	m.ok(m.as(voters[1]), &adopt, "propose", "policy", "--name", "fairness-baseline", "--version", "1.0", "--document", policyDoc,
+		"--audit-required", "--bound", "demographic_parity_difference<=0.1", "--bound", "disparate_impact_ratio>=0.8")
+	pass(adopt, "for", "for", "abstain", "for")
+
+	// A publisher publishes weights: kubo adds them, the registry records CID and digest.
+	weights := make([]byte, 1<<20)
+	_, _ = rand.Read(weights)
+	weightsFile := writeFile(t, dir, "model.safetensors", string(weights))
+	card := writeFile(t, dir, "card.md", "# acme/sentiment\nA small sentiment classifier.\n")
+	var pub publishOut
+	m.ok(m.as(publisher), &pub, "publish", weightsFile, "--model", "acme/sentiment", "--version", "1.0.0",
+		"--license", "Apache-2.0", "--card", card, "--tag", "nlp,sentiment")
+	// The publisher's own node pinned what it added; in production it is not the pinner's
+	// node. Drop that pin so that only the pinner can make the weights pinned below.
+	ipfs, err := pinning.NewClient(ipfsd.APIURL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weightsCID, err := cid.Decode(pub.WeightsCID)
+	if err != nil {
+		t.Fatalf("publish printed CID %q: %v", pub.WeightsCID, err)
+	}
+	if err := ipfs.Pin().Rm(ctx, path.FromCid(weightsCID)); err != nil {
+		t.Fatal(err)
+	}
+	if pinned(t, ipfs, weightsCID) {
+		t.Fatal("the weights are still pinned after the publisher's pin was removed")
+	}
+
+	// The registered auditor posts a passing audit under the policy.
+	report := writeFile(t, dir, "report.json", fmt.Sprintf(`{
+  "format": "modeldao-fairness-report/v1", "modelVersion": %d, "policy": 1,
+  "generator": "fairlearn 0.12.0", "dataset": "adult census income, test split",
+  "bySensitiveFeature": {"sex": {
+    "demographic_parity_difference": {"value": 0.041, "threshold": 0.1, "byGroup": {"Female": 0.192, "Male": 0.233}},
+    "disparate_impact_ratio": {"value": 0.82, "threshold": 0.8}}}}`, pub.VersionID))
+	var aud auditOut
+	m.ok(m.as(auditor), &aud, "audit", "submit", report)
+	if !aud.Passed || !aud.MeetsPolicy {
+		t.Fatalf("audit: %+v", aud)
+	}
+
+	// The DAO approves the version under the policy (the CLI finds the audit on chain):
+	// for, for, against, abstain.
+	var approve proposalOut
+	m.ok(m.as(voters[2]), &approve, "propose", "approve", fmt.Sprint(pub.VersionID))
+	pass(approve, "for", "for", "against", "abstain")
+
+	// The services: index into a fresh redis-server, pin, serve.
+	rs := redisserver.StartT(t)
+	m.env["REDIS_URL"] = rs.URL()
+	var idx struct {
+		ToBlock  uint64
+		Events   int
+		CaughtUp bool
+	}
+	m.ok(m.env, &idx, "index", "--once")
+	head, err := node.Client().BlockNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !idx.CaughtUp || idx.ToBlock != head {
+		t.Fatalf("index --once: %+v, chain head %d", idx, head)
+	}
+	m.ok(m.env, nil, "pin", "--once")
+	if !pinned(t, ipfs, weightsCID) {
+		t.Fatal("kubo does not list the weights as pinned after modeldao pin --once")
+	}
+
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	var env []string
+	for k, v := range m.env {
+		env = append(env, k+"="+v)
+	}
+	serve, err := procutil.Start(ctx, procutil.Config{Name: "modeldao serve", Path: bin, Args: []string{"serve", "--listen", listen}, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer serve.Kill()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = serve.WaitUntil(wctx, "/healthz answers 200", 50*time.Millisecond, func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+listen+"/healthz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %s", resp.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiURL := "http://" + listen + "/graphql"
+	gql := client.New(apiURL, nil)
+
+	// The index has caught up with the chain.
+	st, err := gql.IndexerStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.IndexedBlock != head || st.Lag != 0 || !st.Healthy {
+		t.Fatalf("indexer status %+v, chain head %d", st, head)
+	}
+
+	// The version is approved under the policy, with its audit; its weights are pinned.
+	v, err := gql.ModelVersion(ctx, pub.VersionID, client.PageArgs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != "APPROVED" || v.PolicyID != 1 || v.WeightsCID != pub.WeightsCID || v.WeightsSHA256 != pub.WeightsSHA256 ||
+		v.Publisher != addr(publisher) || v.ModelName != "acme/sentiment" || v.Label != "1.0.0" {
+		t.Fatalf("version as the API shows it: %+v", v.ModelVersion)
+	}
+	if len(v.Audits.Items) != 1 || v.Audits.Items[0].ID != aud.AuditID || !v.Audits.Items[0].Passed ||
+		v.Audits.Items[0].Auditor != addr(auditor) || v.Audits.Items[0].AuditorName != "Fair Audits Ltd" || len(v.Audits.Items[0].Metrics) != 2 {
+		t.Fatalf("audits: %+v", v.Audits.Items)
+	}
+	last := v.History[len(v.History)-1]
+	if last.Status != "APPROVED" || last.ProposalID != approve.ProposalID || last.AuditID != aud.AuditID || last.PolicyID != 1 {
+		t.Fatalf("approval in the history: %+v", last)
+	}
+	if v.Pin == nil || v.Pin.Status != "PINNED" || v.Pin.CID != pub.WeightsCID || v.Pin.Size < uint64(pub.Size) {
+		t.Fatalf("pin: %+v", v.Pin)
+	}
+
+	// Every proposal is executed, its tally is the governor's, and every vote weighs what
+	// the voter's votes were at the snapshot.
+	for _, id := range passed {
+		checkProposal(t, ctx, gql, dao, id)
+	}
+
+	m.env["MODELDAO_API_URL"] = apiURL
+	var ver struct {
+		OK          bool
+		Differences []any
+		Checked     map[string]int
+	}
+	m.ok(m.env, &ver, "verify")
+	if !ver.OK || len(ver.Differences) != 0 || ver.Checked["proposals"] != len(passed) {
+		t.Fatalf("verify: %+v", ver)
+	}
+
+	// serve stops cleanly on SIGTERM.
+	if err := serve.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := serve.ExitErr(); err != nil {
+		t.Fatalf("modeldao serve after SIGTERM: %v\n%s", err, serve.Output())
+	}
+}
+
+func checkProposal(t *testing.T, ctx context.Context, gql *client.Client, dao *contracts.DAO, id string) {
+	t.Helper()
+	pid, ok := new(big.Int).SetString(id, 10)
+	if !ok {
+		t.Fatalf("proposal id %q", id)
+	}
+	p, err := gql.Proposal(ctx, id, "WEIGHT", client.PageArgs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	votes, err := dao.Governor.ProposalVotes(nil, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.State != "EXECUTED" || p.Tally.For.Cmp(votes.ForVotes) != 0 || p.Tally.Against.Cmp(votes.AgainstVotes) != 0 || p.Tally.Abstain.Cmp(votes.AbstainVotes) != 0 {
+		t.Fatalf("proposal %s: state %s tally %+v; the governor says for %v against %v abstain %v", id, p.State, p.Tally, votes.ForVotes, votes.AgainstVotes, votes.AbstainVotes)
+	}
+	if p.Tally.For.Sign() == 0 || len(p.Votes.Items) < 3 || p.Votes.TotalCount != len(p.Votes.Items) {
+		t.Fatalf("proposal %s: %d votes of %d, tally %+v", id, len(p.Votes.Items), p.Votes.TotalCount, p.Tally)
+	}
+	snapshot, err := dao.Governor.ProposalSnapshot(nil, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Snapshot != snapshot.Uint64() {
+		t.Fatalf("proposal %s: snapshot %d, the governor says %v", id, p.Snapshot, snapshot)
+	}
+	for _, v := range p.Votes.Items {
+		w, err := dao.Governor.GetVotes(&bind.CallOpts{Context: ctx}, v.Voter, snapshot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Weight.Cmp(w) != 0 || v.Weight.Sign() == 0 || v.ProposalID != id || !strings.Contains(v.Reason, strings.ToLower(v.Support)) {
+			t.Fatalf("proposal %s: vote %+v; getVotes(%s, %v) = %v", id, v, v.Voter, snapshot, w)
+		}
+	}
+}
