@@ -168,16 +168,21 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 	// Deploy: four holders, a fixed supply (the token's owner renounces).
 	dist := writeFile(t, dir, "distribution.csv", fmt.Sprintf("address,amount\n%s,400000\n%s,300000.5\n%s,200000\n%s,100000\n",
 		addr(voters[0]).Hex(), addr(voters[1]).Hex(), addr(voters[2]).Hex(), addr(voters[3]).Hex()))
-	var dep deployOut
-	m.ok(m.as(deployer), &dep, "deploy", "--chain-id", "31337", "--distribution", dist, "--units", "tokens",
+	deploy := []string{"deploy", "--chain-id", "31337", "--distribution", dist, "--units", "tokens",
 		"--voting-delay", "1", "--voting-period", fmt.Sprint(votingPeriod), "--quorum", "10",
-		"--timelock-delay", timelockDelay, "--token-owner", "renounce")
+		"--timelock-delay", timelockDelay, "--token-owner", "renounce"}
+	var plan, dep deployOut
+	m.ok(m.as(deployer), &plan, append(deploy, "--dry-run")...)
+	if _, err := os.Stat(deploymentFile); err == nil {
+		t.Fatal("the dry run wrote the deployment file")
+	}
+	m.ok(m.as(deployer), &dep, deploy...)
 	d, err := contracts.LoadDeployment(deploymentFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Governor != dep.Governor || d.Token != dep.Token {
-		t.Fatalf("deployment file %+v, deploy printed %+v", d, dep)
+	if d.Governor != dep.Governor || d.Token != dep.Token || d.Block != dep.StartBlock || dep != (deployOut{Token: plan.Token, Governor: plan.Governor, StartBlock: dep.StartBlock}) {
+		t.Fatalf("deployment file %+v, deploy printed %+v, the dry run planned %+v", d, dep, plan)
 	}
 	dao, err := contracts.Bind(d, node.Client())
 	if err != nil {
