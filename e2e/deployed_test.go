@@ -196,8 +196,8 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 		m.ok(m.as(v), nil, "delegate", "self")
 	}
 
-	// pass votes on the proposal (support per voter, "" for none) and takes it through the
-	// timelock, as the CLI's users do.
+	// pass has voter i vote supports[i] on the proposal and takes it through the timelock,
+	// as the CLI's users do.
 	passed := map[string]map[common.Address]string{} // proposal id → voter → support cast
 	pass := func(p proposalOut, supports ...string) {
 		t.Helper()
@@ -207,8 +207,12 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 			cast[addr(voters[i])] = strings.ToUpper(s)
 			var v voteOut
 			m.ok(m.as(voters[i]), &v, "vote", p.ProposalID, s, "--reason", fmt.Sprintf("voter %d says %s", i, s))
-			if v.Voter != addr(voters[i]) {
-				t.Fatalf("vote by %s, want %s", v.Voter, addr(voters[i]))
+			want, err := dao.Governor.GetVotes(nil, addr(voters[i]), new(big.Int).SetUint64(p.VoteStart))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Voter != addr(voters[i]) || v.Weight != want.String() {
+				t.Fatalf("vote by %s with weight %s; want %s with getVotes at the snapshot %s", v.Voter, v.Weight, addr(voters[i]), want)
 			}
 		}
 		m.ok(m.env, nil, "mine", "--blocks", fmt.Sprint(votingPeriod+1))
