@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/big"
+	"math/rand"
 	"testing"
 	"time"
 
@@ -22,7 +23,18 @@ func TestAppendersWriteWhatMarshalersWrite(t *testing.T) {
 		app     func([]byte) ([]byte, bool)
 	}
 	var cases []pair
+	rng := rand.New(rand.NewSource(9))
 	bigs := []*big.Int{nil, new(big.Int), big.NewInt(-7), new(big.Int).Lsh(big.NewInt(1), 255), new(big.Int).Neg(new(big.Int).Lsh(big.NewInt(3), 200))}
+	for _, e := range []string{"18446744073709551615", "18446744073709551616", "10000000000000000000", "9999999999999999999",
+		"1000000000000000000000", "184467440737095516159999999999999999999", "184467440737095516160000000000000000000",
+		"100000000000000000000000000000000000001", "340282366920938463463374607431768211455", "340282366920938463463374607431768211456"} {
+		x, _ := new(big.Int).SetString(e, 10)
+		bigs = append(bigs, x)
+	}
+	for i := range 2000 { // random widths around the 64- and 128-bit boundaries
+		x := new(big.Int).Rand(rng, new(big.Int).Lsh(big.NewInt(1), uint(1+i%140)))
+		bigs = append(bigs, x)
+	}
 	for _, x := range bigs {
 		cases = append(cases, pair{"BigInt " + x.String(), MarshalBigInt(x), func(b []byte) ([]byte, bool) { return AppendBigInt(b, x) }})
 	}
