@@ -161,7 +161,11 @@ func (ec *executionContext) direct_Action(ctx context.Context, fields []graphql.
 		case "calldata":
 			w.value(ec._Action_calldata(ctx, field, obj), graphql.Null)
 		case "method":
-			w.value(ec._Action_method(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.Method); ok {
+				w.b = b
+			} else {
+				w.value(ec._Action_method(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "args":
 			w.value(ec._Action_args(ctx, field, obj), graphql.Null)
 		case "modelVersion":
@@ -1135,9 +1139,17 @@ func (ec *executionContext) direct_PageInfo(ctx context.Context, fields []graphq
 				w.value(ec._PageInfo_hasPreviousPage(ctx, field, obj), graphql.Null)
 			}
 		case "startCursor":
-			w.value(ec._PageInfo_startCursor(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.StartCursor); ok {
+				w.b = b
+			} else {
+				w.value(ec._PageInfo_startCursor(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "endCursor":
-			w.value(ec._PageInfo_endCursor(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.EndCursor); ok {
+				w.b = b
+			} else {
+				w.value(ec._PageInfo_endCursor(ctx, field, obj), graphql.RequiredNull)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1455,7 +1467,11 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 				return ec._Proposal_eta(ctx, field, obj)
 			}), graphql.RequiredNull)
 		case "quorum":
-			w.value(ec._Proposal_quorum(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Quorum); ok {
+				w.b = b
+			} else {
+				w.value(ec._Proposal_quorum(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "tally":
 			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
 				return ec._Proposal_tally(ctx, field, obj)
@@ -1715,7 +1731,11 @@ func (ec *executionContext) direct_Tally(ctx context.Context, fields []graphql.C
 				w.value(ec._Tally_abstainPercent(ctx, field, obj), graphql.Null)
 			}
 		case "quorum":
-			w.value(ec._Tally_quorum(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Quorum()); ok {
+				w.b = b
+			} else {
+				w.value(ec._Tally_quorum(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "quorumReached":
 			if b, ok := appendNBoolean2bool(w.b, obj.QuorumReached()); ok {
 				w.b = b
@@ -1723,7 +1743,11 @@ func (ec *executionContext) direct_Tally(ctx context.Context, fields []graphql.C
 				w.value(ec._Tally_quorumReached(ctx, field, obj), graphql.Null)
 			}
 		case "quorumPercent":
-			w.value(ec._Tally_quorumPercent(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOFloat2ᚖfloat64(w.b, obj.QuorumPercent()); ok {
+				w.b = b
+			} else {
+				w.value(ec._Tally_quorumPercent(ctx, field, obj), graphql.RequiredNull)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1853,7 +1877,11 @@ func (ec *executionContext) direct___Directive(ctx context.Context, fields []gra
 				w.value(ec.___Directive_name(ctx, field, obj), graphql.Null)
 			}
 		case "description":
-			w.value(ec.___Directive_description(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.Description()); ok {
+				w.b = b
+			} else {
+				w.value(ec.___Directive_description(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "isRepeatable":
 			if b, ok := appendNBoolean2bool(w.b, obj.IsRepeatable); ok {
 				w.b = b
@@ -1887,7 +1915,11 @@ func (ec *executionContext) direct___EnumValue(ctx context.Context, fields []gra
 				w.value(ec.___EnumValue_name(ctx, field, obj), graphql.Null)
 			}
 		case "description":
-			w.value(ec.___EnumValue_description(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.Description()); ok {
+				w.b = b
+			} else {
+				w.value(ec.___EnumValue_description(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "isDeprecated":
 			if b, ok := appendNBoolean2bool(w.b, obj.IsDeprecated()); ok {
 				w.b = b
@@ -1895,7 +1927,11 @@ func (ec *executionContext) direct___EnumValue(ctx context.Context, fields []gra
 				w.value(ec.___EnumValue_isDeprecated(ctx, field, obj), graphql.Null)
 			}
 		case "deprecationReason":
-			w.value(ec.___EnumValue_deprecationReason(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.DeprecationReason()); ok {
+				w.b = b
+			} else {
+				w.value(ec.___EnumValue_deprecationReason(ctx, field, obj), graphql.RequiredNull)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1919,7 +1955,11 @@ func (ec *executionContext) direct___Field(ctx context.Context, fields []graphql
 				w.value(ec.___Field_name(ctx, field, obj), graphql.Null)
 			}
 		case "description":
-			w.value(ec.___Field_description(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.Description()); ok {
+				w.b = b
+			} else {
+				w.value(ec.___Field_description(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "args":
 			w.value(ec.___Field_args(ctx, field, obj), graphql.Null)
 		case "type":
@@ -1931,7 +1971,11 @@ func (ec *executionContext) direct___Field(ctx context.Context, fields []graphql
 				w.value(ec.___Field_isDeprecated(ctx, field, obj), graphql.Null)
 			}
 		case "deprecationReason":
-			w.value(ec.___Field_deprecationReason(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.DeprecationReason()); ok {
+				w.b = b
+			} else {
+				w.value(ec.___Field_deprecationReason(ctx, field, obj), graphql.RequiredNull)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1955,11 +1999,19 @@ func (ec *executionContext) direct___InputValue(ctx context.Context, fields []gr
 				w.value(ec.___InputValue_name(ctx, field, obj), graphql.Null)
 			}
 		case "description":
-			w.value(ec.___InputValue_description(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.Description()); ok {
+				w.b = b
+			} else {
+				w.value(ec.___InputValue_description(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "type":
 			w.value(ec.___InputValue_type(ctx, field, obj), graphql.Null)
 		case "defaultValue":
-			w.value(ec.___InputValue_defaultValue(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.DefaultValue); ok {
+				w.b = b
+			} else {
+				w.value(ec.___InputValue_defaultValue(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "isDeprecated":
 			if b, ok := appendNBoolean2bool(w.b, obj.IsDeprecated()); ok {
 				w.b = b
@@ -1967,7 +2019,11 @@ func (ec *executionContext) direct___InputValue(ctx context.Context, fields []gr
 				w.value(ec.___InputValue_isDeprecated(ctx, field, obj), graphql.Null)
 			}
 		case "deprecationReason":
-			w.value(ec.___InputValue_deprecationReason(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.DeprecationReason()); ok {
+				w.b = b
+			} else {
+				w.value(ec.___InputValue_deprecationReason(ctx, field, obj), graphql.RequiredNull)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1985,7 +2041,11 @@ func (ec *executionContext) direct___Schema(ctx context.Context, fields []graphq
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "__Schema")
 		case "description":
-			w.value(ec.___Schema_description(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.Description()); ok {
+				w.b = b
+			} else {
+				w.value(ec.___Schema_description(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "types":
 			w.value(ec.___Schema_types(ctx, field, obj), graphql.Null)
 		case "queryType":
@@ -2019,11 +2079,23 @@ func (ec *executionContext) direct___Type(ctx context.Context, fields []graphql.
 				w.value(ec.___Type_kind(ctx, field, obj), graphql.Null)
 			}
 		case "name":
-			w.value(ec.___Type_name(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.Name()); ok {
+				w.b = b
+			} else {
+				w.value(ec.___Type_name(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "description":
-			w.value(ec.___Type_description(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.Description()); ok {
+				w.b = b
+			} else {
+				w.value(ec.___Type_description(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "specifiedByURL":
-			w.value(ec.___Type_specifiedByURL(ctx, field, obj), graphql.RequiredNull)
+			if b, ok := appendOString2ᚖstring(w.b, obj.SpecifiedByURL()); ok {
+				w.b = b
+			} else {
+				w.value(ec.___Type_specifiedByURL(ctx, field, obj), graphql.RequiredNull)
+			}
 		case "fields":
 			w.value(ec.___Type_fields(ctx, field, obj), graphql.RequiredNull)
 		case "interfaces":
@@ -2134,4 +2206,25 @@ func appendNVoteSupport2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVoteSupport(b []byt
 
 func appendN__TypeKind2string(b []byte, v string) ([]byte, bool) {
 	return appendString(b, v)
+}
+
+func appendOBigInt2ᚖmathᚋbigᚐInt(b []byte, v *big.Int) ([]byte, bool) {
+	if v == nil {
+		return append(b, "null"...), true
+	}
+	return scalar.AppendBigInt(b, v)
+}
+
+func appendOFloat2ᚖfloat64(b []byte, v *float64) ([]byte, bool) {
+	if v == nil {
+		return append(b, "null"...), true
+	}
+	return appendFloat(b, *v)
+}
+
+func appendOString2ᚖstring(b []byte, v *string) ([]byte, bool) {
+	if v == nil {
+		return append(b, "null"...), true
+	}
+	return appendString(b, *v)
 }

@@ -68,35 +68,68 @@ var (
 	return (?:res|graphql\.WrapContextMarshaler\(ctx, res\))
 \}
 `)
+	// A nullable field read from the object (no resolver, no middleware), marshalled by a
+	// nullable marshaler of a pointer: main.go leaves it to graphql.ResolveField.
+	nullablePlain = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (\w+)\(ctx context\.Context, field graphql\.CollectedField, obj \S+\) \(ret graphql\.Marshaler\) \{
+	return graphql\.ResolveField\(
+		ctx,
+		ec\.OperationContext,
+		field,
+		func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{
+			return ec\.fieldContext_\w+\(ctx, field\)
+		\},
+		func\(ctx context\.Context\) \(any, error\) \{
+			return (obj\.\w+(?:\(\))?), nil
+		\},
+		nil,
+		func\(ctx context\.Context, selections ast\.SelectionSet, v \*[^)\s]+\) graphql\.Marshaler \{
+			return ec\.(marshalO[^\s(]+)\(ctx, selections, v\)
+		\},
+		true,
+		false,
+	\)
+\}
+`)
+	// A nullable scalar marshaler of a pointer as gqlgen generates it.
+	scalarMarshalerO = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (marshalO[^\s(]+)\(ctx context\.Context, sel ast\.SelectionSet, v (\*\S+)\) graphql\.Marshaler \{
+	if v == nil \{
+		return graphql\.Null
+	\}
+	_ = sel
+(?:	_ = ctx
+)?	res := ((?:graphql|scalar)\.Marshal\w+)\((.+)\)
+	return (?:res|graphql\.WrapContextMarshaler\(ctx, res\))
+\}
+`)
 	importLine = regexp.MustCompile(`(?m)^\t(?:(\w+) )?"([^"]+)"$`)
 )
 
 // appenders maps a scalar's marshal function to the appender (generated/direct.go,
 // graphql/scalar/append.go) that writes the same JSON.
 var appenders = map[string]string{
-	"graphql.MarshalString":        "appendString",
-	"graphql.MarshalID":            "appendString",
-	"graphql.MarshalInt":           "appendInt",
-	"graphql.MarshalInt64":         "appendInt64",
-	"graphql.MarshalInt32":         "appendInt32",
-	"graphql.MarshalUint":          "appendUint",
-	"graphql.MarshalUint64":        "appendUint64",
-	"graphql.MarshalUint32":        "appendUint32",
-	"graphql.MarshalBoolean":       "appendBoolean",
-	"graphql.MarshalFloatContext":  "appendFloat",
-	"scalar.MarshalBigInt":         "scalar.AppendBigInt",
-	"scalar.MarshalUint64BigInt":   "scalar.AppendUint64BigInt",
-	"scalar.MarshalUint64ID":       "scalar.AppendUint64ID",
-	"scalar.MarshalAddress":        "scalar.AppendAddress",
-	"scalar.MarshalBytes32":        "scalar.AppendBytes32",
-	"scalar.MarshalHashID":         "scalar.AppendHashID",
-	"scalar.MarshalBytes":          "scalar.AppendBytes",
-	"scalar.MarshalTextBytes":      "scalar.AppendTextBytes",
-	"scalar.MarshalFixed":          "scalar.AppendFixed",
-	"scalar.MarshalDateTime":       "scalar.AppendDateTime",
-	"scalar.MarshalUnixDateTime":   "scalar.AppendUnixDateTime",
-	"scalar.MarshalMetricKind":     "scalar.AppendMetricKind",
-	"scalar.MarshalChainText":      "scalar.AppendChainText",
+	"graphql.MarshalString":       "appendString",
+	"graphql.MarshalID":           "appendString",
+	"graphql.MarshalInt":          "appendInt",
+	"graphql.MarshalInt64":        "appendInt64",
+	"graphql.MarshalInt32":        "appendInt32",
+	"graphql.MarshalUint":         "appendUint",
+	"graphql.MarshalUint64":       "appendUint64",
+	"graphql.MarshalUint32":       "appendUint32",
+	"graphql.MarshalBoolean":      "appendBoolean",
+	"graphql.MarshalFloatContext": "appendFloat",
+	"scalar.MarshalBigInt":        "scalar.AppendBigInt",
+	"scalar.MarshalUint64BigInt":  "scalar.AppendUint64BigInt",
+	"scalar.MarshalUint64ID":      "scalar.AppendUint64ID",
+	"scalar.MarshalAddress":       "scalar.AppendAddress",
+	"scalar.MarshalBytes32":       "scalar.AppendBytes32",
+	"scalar.MarshalHashID":        "scalar.AppendHashID",
+	"scalar.MarshalBytes":         "scalar.AppendBytes",
+	"scalar.MarshalTextBytes":     "scalar.AppendTextBytes",
+	"scalar.MarshalFixed":         "scalar.AppendFixed",
+	"scalar.MarshalDateTime":      "scalar.AppendDateTime",
+	"scalar.MarshalUnixDateTime":  "scalar.AppendUnixDateTime",
+	"scalar.MarshalMetricKind":    "scalar.AppendMetricKind",
+	"scalar.MarshalChainText":     "scalar.AppendChainText",
 }
 
 type plainRef struct{ marshaler, expr string }
@@ -117,6 +150,17 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 		}
 		scalars[string(m[1])] = appender{typ: string(m[2]), nilCheck: string(m[3]), fn: fn, expr: string(m[5])}
 	}
+	for _, m := range nullablePlain.FindAllSubmatch(src, -1) {
+		plain[string(m[1])] = plainRef{string(m[3]), string(m[2])}
+	}
+	for _, m := range scalarMarshalerO.FindAllSubmatch(src, -1) {
+		fn, ok := appenders[string(m[3])]
+		if !ok {
+			continue
+		}
+		// nil is written as null by the appender (ok), as the marshaler returns graphql.Null.
+		scalars[string(m[1])] = appender{typ: string(m[2]), nilCheck: "null", fn: fn, expr: string(m[4])}
+	}
 	usedAppenders := map[string]bool{}
 
 	var body bytes.Buffer
@@ -136,11 +180,12 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 				if len(c[3]) > 0 {
 					invalid = "graphql." + string(c[3])
 				}
-				if p, ok := plain[fn]; ok && invalid == "graphql.Null" {
+				if p, ok := plain[fn]; ok && (invalid == "graphql.Null" && strings.HasPrefix(p.marshaler, "marshalN") ||
+					invalid != "graphql.Null" && strings.HasPrefix(p.marshaler, "marshalO")) {
 					if _, ok := scalars[p.marshaler]; ok {
 						usedAppenders[p.marshaler] = true
-						fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tif b, ok := append%s(w.b, %s); ok {\n\t\t\t\tw.b = b\n\t\t\t} else {\n\t\t\t\tw.value(ec.%s(ctx, field, obj), graphql.Null)\n\t\t\t}\n",
-							name, strings.TrimPrefix(p.marshaler, "marshal"), p.expr, fn)
+						fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tif b, ok := append%s(w.b, %s); ok {\n\t\t\t\tw.b = b\n\t\t\t} else {\n\t\t\t\tw.value(ec.%s(ctx, field, obj), %s)\n\t\t\t}\n",
+							name, strings.TrimPrefix(p.marshaler, "marshal"), p.expr, fn, invalid)
 						cases = cases[len(c[0]):]
 						continue
 					}
@@ -193,7 +238,11 @@ func (ec *executionContext) direct_%[1]s(ctx context.Context, fields []graphql.C
 	for _, n := range names {
 		a := scalars[n]
 		nilCheck := ""
-		if a.nilCheck != "" {
+		switch a.nilCheck {
+		case "null":
+			nilCheck = "\tif v == nil {\n\t\treturn append(b, \"null\"...), true\n\t}\n"
+		case "":
+		default:
 			nilCheck = "\tif v == nil {\n\t\treturn b, false\n\t}\n"
 		}
 		fmt.Fprintf(&body, "\nfunc append%s(b []byte, v %s) ([]byte, bool) {\n%s\treturn %s(b, %s)\n}\n",
