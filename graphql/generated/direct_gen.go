@@ -95,7 +95,11 @@ func (ec *executionContext) direct_AccountConnection(ctx context.Context, fields
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "AccountConnection")
 		case "edges":
-			w.value(ec._AccountConnection_edges(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_AccountConnection_edges(ctx, field); err == nil {
+				w.value(ec.marshalNAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
+			} else {
+				w.value(ec._AccountConnection_edges(ctx, field, obj), graphql.Null)
+			}
 		case "pageInfo":
 			w.value(ec._AccountConnection_pageInfo(ctx, field, obj), graphql.Null)
 		case "totalCount":
@@ -159,7 +163,11 @@ func (ec *executionContext) direct_Action(ctx context.Context, fields []graphql.
 				w.value(ec._Action_value(ctx, field, obj), graphql.Null)
 			}
 		case "calldata":
-			w.value(ec._Action_calldata(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_Action_calldata(ctx, field); err == nil {
+				w.value(ec.marshalNBytes2ᚕbyte(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Calldata), graphql.Null)
+			} else {
+				w.value(ec._Action_calldata(ctx, field, obj), graphql.Null)
+			}
 		case "method":
 			if b, ok := appendOString2ᚖstring(w.b, obj.Method); ok {
 				w.b = b
@@ -167,7 +175,11 @@ func (ec *executionContext) direct_Action(ctx context.Context, fields []graphql.
 				w.value(ec._Action_method(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "args":
-			w.value(ec._Action_args(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_Action_args(ctx, field); err == nil {
+				w.value(ec.marshalNActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Args), graphql.Null)
+			} else {
+				w.value(ec._Action_args(ctx, field, obj), graphql.Null)
+			}
 		case "modelVersion":
 			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
 				return ec._Action_modelVersion(ctx, field, obj)
@@ -259,7 +271,11 @@ func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.C
 				w.value(ec._Audit_reportSha256(ctx, field, obj), graphql.Null)
 			}
 		case "metrics":
-			w.value(ec._Audit_metrics(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_Audit_metrics(ctx, field); err == nil {
+				w.value(ec.marshalNMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Metrics), graphql.Null)
+			} else {
+				w.value(ec._Audit_metrics(ctx, field, obj), graphql.Null)
+			}
 		case "passed":
 			if b, ok := appendNBoolean2bool(w.b, obj.Passed); ok {
 				w.b = b
@@ -285,7 +301,11 @@ func (ec *executionContext) direct_AuditConnection(ctx context.Context, fields [
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "AuditConnection")
 		case "edges":
-			w.value(ec._AuditConnection_edges(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_AuditConnection_edges(ctx, field); err == nil {
+				w.value(ec.marshalNAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
+			} else {
+				w.value(ec._AuditConnection_edges(ctx, field, obj), graphql.Null)
+			}
 		case "pageInfo":
 			w.value(ec._AuditConnection_pageInfo(ctx, field, obj), graphql.Null)
 		case "totalCount":
@@ -397,7 +417,11 @@ func (ec *executionContext) direct_AuditorConnection(ctx context.Context, fields
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "AuditorConnection")
 		case "edges":
-			w.value(ec._AuditorConnection_edges(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_AuditorConnection_edges(ctx, field); err == nil {
+				w.value(ec.marshalNAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
+			} else {
+				w.value(ec._AuditorConnection_edges(ctx, field, obj), graphql.Null)
+			}
 		case "pageInfo":
 			w.value(ec._AuditorConnection_pageInfo(ctx, field, obj), graphql.Null)
 		case "totalCount":
@@ -643,7 +667,11 @@ func (ec *executionContext) direct_DelegationConnection(ctx context.Context, fie
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "DelegationConnection")
 		case "edges":
-			w.value(ec._DelegationConnection_edges(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_DelegationConnection_edges(ctx, field); err == nil {
+				w.value(ec.marshalNDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
+			} else {
+				w.value(ec._DelegationConnection_edges(ctx, field, obj), graphql.Null)
+			}
 		case "pageInfo":
 			w.value(ec._DelegationConnection_pageInfo(ctx, field, obj), graphql.Null)
 		case "totalCount":
@@ -895,7 +923,11 @@ func (ec *executionContext) direct_ModelConnection(ctx context.Context, fields [
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "ModelConnection")
 		case "edges":
-			w.value(ec._ModelConnection_edges(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_ModelConnection_edges(ctx, field); err == nil {
+				w.value(ec.marshalNModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
+			} else {
+				w.value(ec._ModelConnection_edges(ctx, field, obj), graphql.Null)
+			}
 		case "pageInfo":
 			w.value(ec._ModelConnection_pageInfo(ctx, field, obj), graphql.Null)
 		case "totalCount":
@@ -1025,9 +1057,17 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 				w.value(ec._ModelVersion_licenseRaw(ctx, field, obj), graphql.Null)
 			}
 		case "tags":
-			w.value(ec._ModelVersion_tags(ctx, field, obj), graphql.Null)
+			if b, ok := appendNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(w.b, obj.Tags); ok {
+				w.b = b
+			} else {
+				w.value(ec._ModelVersion_tags(ctx, field, obj), graphql.Null)
+			}
 		case "tagsRaw":
-			w.value(ec._ModelVersion_tagsRaw(ctx, field, obj), graphql.Null)
+			if b, ok := appendNBytes2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(w.b, obj.Tags); ok {
+				w.b = b
+			} else {
+				w.value(ec._ModelVersion_tagsRaw(ctx, field, obj), graphql.Null)
+			}
 		case "status":
 			if b, ok := appendNVersionStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(w.b, obj.Status); ok {
 				w.b = b
@@ -1077,7 +1117,11 @@ func (ec *executionContext) direct_ModelVersionConnection(ctx context.Context, f
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "ModelVersionConnection")
 		case "edges":
-			w.value(ec._ModelVersionConnection_edges(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_ModelVersionConnection_edges(ctx, field); err == nil {
+				w.value(ec.marshalNModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
+			} else {
+				w.value(ec._ModelVersionConnection_edges(ctx, field, obj), graphql.Null)
+			}
 		case "pageInfo":
 			w.value(ec._ModelVersionConnection_pageInfo(ctx, field, obj), graphql.Null)
 		case "totalCount":
@@ -1325,7 +1369,11 @@ func (ec *executionContext) direct_Policy(ctx context.Context, fields []graphql.
 				w.value(ec._Policy_auditRequired(ctx, field, obj), graphql.Null)
 			}
 		case "bounds":
-			w.value(ec._Policy_bounds(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_Policy_bounds(ctx, field); err == nil {
+				w.value(ec.marshalNMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Bounds), graphql.Null)
+			} else {
+				w.value(ec._Policy_bounds(ctx, field, obj), graphql.Null)
+			}
 		case "active":
 			if b, ok := appendNBoolean2bool(w.b, obj.Active); ok {
 				w.b = b
@@ -1361,7 +1409,11 @@ func (ec *executionContext) direct_PolicyConnection(ctx context.Context, fields 
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "PolicyConnection")
 		case "edges":
-			w.value(ec._PolicyConnection_edges(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_PolicyConnection_edges(ctx, field); err == nil {
+				w.value(ec.marshalNPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
+			} else {
+				w.value(ec._PolicyConnection_edges(ctx, field, obj), graphql.Null)
+			}
 		case "pageInfo":
 			w.value(ec._PolicyConnection_pageInfo(ctx, field, obj), graphql.Null)
 		case "totalCount":
@@ -1501,7 +1553,11 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 				return ec._Proposal_votes(ctx, field, obj)
 			}), graphql.Null)
 		case "timeline":
-			w.value(ec._Proposal_timeline(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_Proposal_timeline(ctx, field); err == nil {
+				w.value(ec.marshalNProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Timeline), graphql.Null)
+			} else {
+				w.value(ec._Proposal_timeline(ctx, field, obj), graphql.Null)
+			}
 		case "created":
 			w.value(ec._Proposal_created(ctx, field, obj), graphql.Null)
 		default:
@@ -1521,7 +1577,11 @@ func (ec *executionContext) direct_ProposalConnection(ctx context.Context, field
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "ProposalConnection")
 		case "edges":
-			w.value(ec._ProposalConnection_edges(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_ProposalConnection_edges(ctx, field); err == nil {
+				w.value(ec.marshalNProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
+			} else {
+				w.value(ec._ProposalConnection_edges(ctx, field, obj), graphql.Null)
+			}
 		case "pageInfo":
 			w.value(ec._ProposalConnection_pageInfo(ctx, field, obj), graphql.Null)
 		case "totalCount":
@@ -1821,7 +1881,11 @@ func (ec *executionContext) direct_VoteConnection(ctx context.Context, fields []
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "VoteConnection")
 		case "edges":
-			w.value(ec._VoteConnection_edges(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext_VoteConnection_edges(ctx, field); err == nil {
+				w.value(ec.marshalNVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
+			} else {
+				w.value(ec._VoteConnection_edges(ctx, field, obj), graphql.Null)
+			}
 		case "pageInfo":
 			w.value(ec._VoteConnection_pageInfo(ctx, field, obj), graphql.Null)
 		case "totalCount":
@@ -1889,7 +1953,11 @@ func (ec *executionContext) direct___Directive(ctx context.Context, fields []gra
 				w.value(ec.___Directive_isRepeatable(ctx, field, obj), graphql.Null)
 			}
 		case "locations":
-			w.value(ec.___Directive_locations(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext___Directive_locations(ctx, field); err == nil {
+				w.value(ec.marshalN__DirectiveLocation2ᚕstringᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Locations), graphql.Null)
+			} else {
+				w.value(ec.___Directive_locations(ctx, field, obj), graphql.Null)
+			}
 		case "args":
 			w.value(ec.___Directive_args(ctx, field, obj), graphql.Null)
 		default:
@@ -2047,7 +2115,11 @@ func (ec *executionContext) direct___Schema(ctx context.Context, fields []graphq
 				w.value(ec.___Schema_description(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "types":
-			w.value(ec.___Schema_types(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext___Schema_types(ctx, field); err == nil {
+				w.value(ec.marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Types()), graphql.Null)
+			} else {
+				w.value(ec.___Schema_types(ctx, field, obj), graphql.Null)
+			}
 		case "queryType":
 			w.value(ec.___Schema_queryType(ctx, field, obj), graphql.Null)
 		case "mutationType":
@@ -2055,7 +2127,11 @@ func (ec *executionContext) direct___Schema(ctx context.Context, fields []graphq
 		case "subscriptionType":
 			w.value(ec.___Schema_subscriptionType(ctx, field, obj), graphql.RequiredNull)
 		case "directives":
-			w.value(ec.___Schema_directives(ctx, field, obj), graphql.Null)
+			if fc, err := ec.fieldContext___Schema_directives(ctx, field); err == nil {
+				w.value(ec.marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Directives()), graphql.Null)
+			} else {
+				w.value(ec.___Schema_directives(ctx, field, obj), graphql.Null)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2227,4 +2303,34 @@ func appendOString2ᚖstring(b []byte, v *string) ([]byte, bool) {
 		return append(b, "null"...), true
 	}
 	return appendString(b, *v)
+}
+
+func appendNBytes2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(b []byte, v []modeldao.Text) ([]byte, bool) {
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+func appendNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(b []byte, v []modeldao.Text) ([]byte, bool) {
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
 }

@@ -3,9 +3,13 @@ package main
 // Direct object writers (4. in main.go's comment): for each object marshaler gqlgen
 // generated, a function in generated/direct_gen.go resolves the same fields in the same
 // order and appends their JSON into one buffer (generated/direct.go), and the marshaler
-// calls it when no field of the object is deferred. Plain-data scalar fields are appended
-// by an appender of their scalar (no graphql.Marshaler, no string); every other field goes
-// through its generated field function as before and its value is copied in.
+// calls it when no field of the object is deferred. Plain-data scalar fields (non-null or
+// nullable) and lists of them are appended by an appender of their scalar (no
+// graphql.Marshaler, no string); lists of objects read from the object are marshalled under
+// their field context without the rest of graphql.ResolveField (closures, a boxed value, a
+// deferred recover: a panic in plain data under them reaches the nearest resolver's
+// recovery instead); every other field goes through its generated field function as
+// before and its value is copied in.
 
 import (
 	"bytes"
@@ -90,6 +94,43 @@ var (
 	\)
 \}
 `)
+	// A non-null list read from the object (no resolver, no middleware).
+	listPlain = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (\w+)\(ctx context\.Context, field graphql\.CollectedField, obj \S+\) \(ret graphql\.Marshaler\) \{
+	return graphql\.ResolveField\(
+		ctx,
+		ec\.OperationContext,
+		field,
+		func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{
+			return ec\.(fieldContext_\w+)\(ctx, field\)
+		\},
+		func\(ctx context\.Context\) \(any, error\) \{
+			return (obj\.\w+(?:\(\))?), nil
+		\},
+		nil,
+		func\(ctx context\.Context, selections ast\.SelectionSet, v \[\][^)\s]+\) graphql\.Marshaler \{
+			return ec\.(marshalN[^\s(]+)\(ctx, selections, v\)
+		\},
+		true,
+		true,
+	\)
+\}
+`)
+	// A non-null list of non-null scalars as gqlgen marshals it.
+	scalarList = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (marshalN[^\s(]+)\(ctx context\.Context, sel ast\.SelectionSet, v (\[\]\S+)\) graphql\.Marshaler \{
+	ret := make\(graphql\.Array, len\(v\)\)
+	for i := range v \{
+		ret\[i\] = ec\.(marshalN[^\s(]+)\(ctx, sel, v\[i\]\)
+	\}
+
+	for _, e := range ret \{
+		if e == graphql\.Null \{
+			return graphql\.Null
+		\}
+	\}
+
+	return ret
+\}
+`)
 	// A nullable scalar marshaler of a pointer as gqlgen generates it.
 	scalarMarshalerO = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (marshalO[^\s(]+)\(ctx context\.Context, sel ast\.SelectionSet, v (\*\S+)\) graphql\.Marshaler \{
 	if v == nil \{
@@ -161,7 +202,19 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 		// nil is written as null by the appender (ok), as the marshaler returns graphql.Null.
 		scalars[string(m[1])] = appender{typ: string(m[2]), nilCheck: "null", fn: fn, expr: string(m[4])}
 	}
+	type listRef struct{ fieldContext, expr, marshaler string }
+	lists := map[string]listRef{}
+	for _, m := range listPlain.FindAllSubmatch(src, -1) {
+		lists[string(m[1])] = listRef{string(m[2]), string(m[3]), string(m[4])}
+	}
+	scalarLists := map[string][2]string{} // list marshaler → its Go type, its element's marshaler
+	for _, m := range scalarList.FindAllSubmatch(src, -1) {
+		if _, ok := scalars[string(m[3])]; ok {
+			scalarLists[string(m[1])] = [2]string{string(m[2]), string(m[3])}
+		}
+	}
 	usedAppenders := map[string]bool{}
+	usedLists := map[string]bool{}
 
 	var body bytes.Buffer
 	out = objectFunc.ReplaceAllFunc(src, func(fm []byte) []byte {
@@ -189,6 +242,21 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 						cases = cases[len(c[0]):]
 						continue
 					}
+				}
+				if l, ok := lists[fn]; ok && invalid == "graphql.Null" {
+					if sl, ok := scalarLists[l.marshaler]; ok {
+						// A list of scalars: appended element by element.
+						usedLists[l.marshaler], usedAppenders[sl[1]] = true, true
+						fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tif b, ok := append%s(w.b, %s); ok {\n\t\t\t\tw.b = b\n\t\t\t} else {\n\t\t\t\tw.value(ec.%s(ctx, field, obj), graphql.Null)\n\t\t\t}\n",
+							name, strings.TrimPrefix(l.marshaler, "marshal"), l.expr, fn)
+					} else {
+						// A list of objects: marshalled under the list's field context (the
+						// elements' paths), without the rest of graphql.ResolveField.
+						fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tif fc, err := ec.%s(ctx, field); err == nil {\n\t\t\t\tw.value(ec.%s(graphql.WithFieldContext(ctx, fc), field.Selections, %s), graphql.Null)\n\t\t\t} else {\n\t\t\t\tw.value(ec.%s(ctx, field, obj), graphql.Null)\n\t\t\t}\n",
+							name, l.fieldContext, l.marshaler, l.expr, fn)
+					}
+					cases = cases[len(c[0]):]
+					continue
 				}
 				fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tw.value(ec.%s(ctx, field, obj), %s)\n", name, fn, invalid)
 				cases = cases[len(c[0]):]
@@ -247,6 +315,17 @@ func (ec *executionContext) direct_%[1]s(ctx context.Context, fields []graphql.C
 		}
 		fmt.Fprintf(&body, "\nfunc append%s(b []byte, v %s) ([]byte, bool) {\n%s\treturn %s(b, %s)\n}\n",
 			strings.TrimPrefix(n, "marshal"), a.typ, nilCheck, a.fn, a.expr)
+	}
+
+	names = names[:0]
+	for n := range usedLists {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		sl := scalarLists[n]
+		fmt.Fprintf(&body, "\nfunc append%s(b []byte, v %s) ([]byte, bool) {\n\tstart := len(b)\n\tb = append(b, '[')\n\tfor i := range v {\n\t\tif i > 0 {\n\t\t\tb = append(b, ',')\n\t\t}\n\t\tvar ok bool\n\t\tif b, ok = append%s(b, v[i]); !ok {\n\t\t\treturn b[:start], false\n\t\t}\n\t}\n\treturn append(b, ']'), true\n}\n",
+			strings.TrimPrefix(n, "marshal"), sl[0], strings.TrimPrefix(sl[1], "marshal"))
 	}
 
 	// The imports of exec_gen.go that the writers use.
