@@ -5180,7 +5180,7 @@ func (ec *executionContext) fieldContext_Account_delegators(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Account_delegators_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_delegators_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5224,7 +5224,7 @@ func (ec *executionContext) fieldContext_Account_delegations(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Account_delegations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_delegations_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5268,7 +5268,7 @@ func (ec *executionContext) fieldContext_Account_votes(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Account_votes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_votes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6004,7 +6004,7 @@ func (ec *executionContext) fieldContext_Auditor_audits(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Auditor_audits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Auditor_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6919,7 +6919,7 @@ func (ec *executionContext) fieldContext_Model_versions(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Model_versions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Model_versions_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7372,7 +7372,7 @@ func (ec *executionContext) fieldContext_ModelVersion_audits(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_ModelVersion_audits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7416,7 +7416,7 @@ func (ec *executionContext) fieldContext_ModelVersion_proposals(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_ModelVersion_proposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_proposals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7971,7 +7971,7 @@ func (ec *executionContext) fieldContext_Policy_audits(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Policy_audits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Policy_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8015,7 +8015,7 @@ func (ec *executionContext) fieldContext_Policy_approvedVersions(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Policy_approvedVersions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Policy_approvedVersions_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8395,7 +8395,7 @@ func (ec *executionContext) fieldContext_Proposal_votes(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Proposal_votes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Proposal_votes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8667,7 +8667,7 @@ func (ec *executionContext) fieldContext_Query_proposals(ctx context.Context, fi
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_proposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_proposals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8711,7 +8711,7 @@ func (ec *executionContext) fieldContext_Query_proposal(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_proposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_proposal_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8755,7 +8755,7 @@ func (ec *executionContext) fieldContext_Query_votes(ctx context.Context, field 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_votes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_votes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8799,7 +8799,7 @@ func (ec *executionContext) fieldContext_Query_delegates(ctx context.Context, fi
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_delegates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_delegates_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8843,7 +8843,7 @@ func (ec *executionContext) fieldContext_Query_account(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_account_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_account_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8887,7 +8887,7 @@ func (ec *executionContext) fieldContext_Query_models(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_models_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_models_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8931,7 +8931,7 @@ func (ec *executionContext) fieldContext_Query_model(ctx context.Context, field 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_model_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_model_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8975,7 +8975,7 @@ func (ec *executionContext) fieldContext_Query_modelVersions(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_modelVersions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_modelVersions_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9019,7 +9019,7 @@ func (ec *executionContext) fieldContext_Query_modelVersion(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_modelVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_modelVersion_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9063,7 +9063,7 @@ func (ec *executionContext) fieldContext_Query_audits(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_audits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9107,7 +9107,7 @@ func (ec *executionContext) fieldContext_Query_audit(ctx context.Context, field 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_audit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_audit_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9151,7 +9151,7 @@ func (ec *executionContext) fieldContext_Query_policies(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_policies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_policies_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9195,7 +9195,7 @@ func (ec *executionContext) fieldContext_Query_policy(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_policy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_policy_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9239,7 +9239,7 @@ func (ec *executionContext) fieldContext_Query_auditors(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_auditors_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_auditors_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9347,7 +9347,7 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query___type_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query___type_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9973,7 +9973,7 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Directive_args_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Directive_args_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10110,7 +10110,7 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Field_args_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Field_args_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10549,7 +10549,7 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Type_fields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Type_fields_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10657,7 +10657,7 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Type_enumValues_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Type_enumValues_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10701,7 +10701,7 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Type_inputFields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Type_inputFields_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}

@@ -32,6 +32,9 @@
 //     resolved: allocation was a third of a computed page's CPU and the collector another
 //     10–20 % (BENCHMARKS.md).
 //
+//  5. Field arguments are parsed once per operation (memoArgs, generated/direct.go), not
+//     once per object the field is resolved on.
+//
 // Usage (from graphql/generate.go): go run ./internal/execrewrite generated/exec_gen.go
 package main
 
@@ -49,6 +52,9 @@ var (
 	sliceTo   = []byte("marshalSliceInline(")
 	groupFrom = []byte("deferred := graphql.NewDeferredGroup(ctx)")
 	groupTo   = []byte("deferred := newDeferredGroup(ctx, fields)")
+	// Field arguments parsed once per operation (memoArgs, generated/direct.go).
+	argsFrom = regexp.MustCompile(`if fc\.Args, err = ec\.(field_\w+_args)\(ctx, field\.ArgumentMap\(ec\.Variables\)\); err != nil \{`)
+	argsTo   = []byte("if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.$1); err != nil {")
 	// A field read from the object, marshalled by a non-null marshaler of a value type.
 	plainField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (_\w+)\(ctx context\.Context, field graphql\.CollectedField, obj (\S+)\) \(ret graphql\.Marshaler\) \{
 	return graphql\.ResolveField\(
@@ -87,6 +93,8 @@ func main() {
 	out := bytes.ReplaceAll(src, sliceFrom, sliceTo)
 	groups := bytes.Count(out, groupFrom)
 	out = bytes.ReplaceAll(out, groupFrom, groupTo)
+	args := len(argsFrom.FindAll(out, -1))
+	out = argsFrom.ReplaceAll(out, argsTo)
 	fields := 0
 	out = plainField.ReplaceAllFunc(out, func(m []byte) []byte {
 		fields++
@@ -116,8 +124,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Printf("execrewrite: %d lists, %d plain fields, %d deferred groups rewritten; %d objects written directly (%s)\n",
-		slices, fields, groups, objects, genPath)
+	fmt.Printf("execrewrite: %d lists, %d plain fields, %d deferred groups, %d argument parsers rewritten; %d objects written directly (%s)\n",
+		slices, fields, groups, args, objects, genPath)
 	if len(skipped) > 0 {
 		fmt.Printf("execrewrite: left to gqlgen's field sets (a field case it does not know): %v\n", skipped)
 	}
