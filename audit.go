@@ -17,20 +17,31 @@ type Fixed6 int64
 const Fixed6Scale = 1_000_000
 
 // String formats x with up to 6 decimals and no trailing zeros ("0.1", "-2", "0.000001").
-func (x Fixed6) String() string {
-	neg := x < 0
+func (x Fixed6) String() string { return string(x.Append(nil)) }
+
+// Append appends x as String formats it (for writers that build a buffer, without a string
+// per value).
+func (x Fixed6) Append(b []byte) []byte {
 	u := uint64(x)
-	if neg {
-		u = uint64(-x)
+	if x < 0 {
+		b = append(b, '-')
+		u = uint64(-x) // also right for math.MinInt64: its two's complement is its magnitude
 	}
-	s := strconv.FormatUint(u/Fixed6Scale, 10)
+	b = strconv.AppendUint(b, u/Fixed6Scale, 10)
 	if frac := u % Fixed6Scale; frac != 0 {
-		s += "." + strings.TrimRight(fmt.Sprintf("%06d", frac), "0")
+		var d [7]byte
+		d[0] = '.'
+		for i := 6; i >= 1; i-- {
+			d[i] = byte('0' + frac%10)
+			frac /= 10
+		}
+		n := 7
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(b, d[:n]...)
 	}
-	if neg {
-		s = "-" + s
-	}
-	return s
+	return b
 }
 
 // Float64 returns x as a float (for display and filters; comparisons use the integer).

@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/modeldao/modeldao"
+	"github.com/modeldao/modeldao/graphql/generated"
 )
 
 // Batching: how nested fields cost a bounded number of Redis round trips whatever the page
@@ -55,7 +56,10 @@ type batchCall struct {
 
 type batcherKey struct{}
 
+// withBatcher returns ctx with a batcher for one operation, and a memo of its fields'
+// arguments (generated.WithArgsMemo): siblings share their arguments as they share reads.
 func withBatcher(ctx context.Context) context.Context {
+	ctx = generated.WithArgsMemo(ctx)
 	return context.WithValue(ctx, batcherKey{}, &batcher{groups: map[any]*group{}, keys: map[*ast.Field]string{}})
 }
 

@@ -5180,7 +5180,7 @@ func (ec *executionContext) fieldContext_Account_delegators(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Account_delegators_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_delegators_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5224,7 +5224,7 @@ func (ec *executionContext) fieldContext_Account_delegations(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Account_delegations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_delegations_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5268,7 +5268,7 @@ func (ec *executionContext) fieldContext_Account_votes(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Account_votes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_votes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6004,7 +6004,7 @@ func (ec *executionContext) fieldContext_Auditor_audits(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Auditor_audits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Auditor_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6919,7 +6919,7 @@ func (ec *executionContext) fieldContext_Model_versions(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Model_versions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Model_versions_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7372,7 +7372,7 @@ func (ec *executionContext) fieldContext_ModelVersion_audits(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_ModelVersion_audits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7416,7 +7416,7 @@ func (ec *executionContext) fieldContext_ModelVersion_proposals(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_ModelVersion_proposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_proposals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7971,7 +7971,7 @@ func (ec *executionContext) fieldContext_Policy_audits(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Policy_audits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Policy_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8015,7 +8015,7 @@ func (ec *executionContext) fieldContext_Policy_approvedVersions(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Policy_approvedVersions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Policy_approvedVersions_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8395,7 +8395,7 @@ func (ec *executionContext) fieldContext_Proposal_votes(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Proposal_votes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Proposal_votes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8667,7 +8667,7 @@ func (ec *executionContext) fieldContext_Query_proposals(ctx context.Context, fi
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_proposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_proposals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8711,7 +8711,7 @@ func (ec *executionContext) fieldContext_Query_proposal(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_proposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_proposal_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8755,7 +8755,7 @@ func (ec *executionContext) fieldContext_Query_votes(ctx context.Context, field 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_votes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_votes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8799,7 +8799,7 @@ func (ec *executionContext) fieldContext_Query_delegates(ctx context.Context, fi
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_delegates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_delegates_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8843,7 +8843,7 @@ func (ec *executionContext) fieldContext_Query_account(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_account_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_account_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8887,7 +8887,7 @@ func (ec *executionContext) fieldContext_Query_models(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_models_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_models_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8931,7 +8931,7 @@ func (ec *executionContext) fieldContext_Query_model(ctx context.Context, field 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_model_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_model_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8975,7 +8975,7 @@ func (ec *executionContext) fieldContext_Query_modelVersions(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_modelVersions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_modelVersions_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9019,7 +9019,7 @@ func (ec *executionContext) fieldContext_Query_modelVersion(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_modelVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_modelVersion_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9063,7 +9063,7 @@ func (ec *executionContext) fieldContext_Query_audits(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_audits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9107,7 +9107,7 @@ func (ec *executionContext) fieldContext_Query_audit(ctx context.Context, field 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_audit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_audit_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9151,7 +9151,7 @@ func (ec *executionContext) fieldContext_Query_policies(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_policies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_policies_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9195,7 +9195,7 @@ func (ec *executionContext) fieldContext_Query_policy(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_policy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_policy_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9239,7 +9239,7 @@ func (ec *executionContext) fieldContext_Query_auditors(ctx context.Context, fie
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_auditors_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_auditors_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9347,7 +9347,7 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query___type_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query___type_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9973,7 +9973,7 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Directive_args_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Directive_args_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10110,7 +10110,7 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Field_args_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Field_args_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10549,7 +10549,7 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Type_fields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Type_fields_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10657,7 +10657,7 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Type_enumValues_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Type_enumValues_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10701,7 +10701,7 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field___Type_inputFields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Type_inputFields_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11283,6 +11283,9 @@ var accountImplementors = []string{"Account"}
 
 func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Account) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, accountImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Account(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11372,6 +11375,9 @@ var accountConnectionImplementors = []string{"AccountConnection"}
 
 func (ec *executionContext) _AccountConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AccountConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, accountConnectionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_AccountConnection(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11415,6 +11421,9 @@ var accountEdgeImplementors = []string{"AccountEdge"}
 
 func (ec *executionContext) _AccountEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AccountEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, accountEdgeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_AccountEdge(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11453,6 +11462,9 @@ var actionImplementors = []string{"Action"}
 
 func (ec *executionContext) _Action(ctx context.Context, sel ast.SelectionSet, obj *model.Action) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, actionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Action(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11517,6 +11529,9 @@ var actionArgImplementors = []string{"ActionArg"}
 
 func (ec *executionContext) _ActionArg(ctx context.Context, sel ast.SelectionSet, obj *model.ActionArg) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, actionArgImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ActionArg(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11560,6 +11575,9 @@ var auditImplementors = []string{"Audit"}
 
 func (ec *executionContext) _Audit(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Audit) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Audit(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11641,6 +11659,9 @@ var auditConnectionImplementors = []string{"AuditConnection"}
 
 func (ec *executionContext) _AuditConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AuditConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditConnectionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_AuditConnection(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11684,6 +11705,9 @@ var auditEdgeImplementors = []string{"AuditEdge"}
 
 func (ec *executionContext) _AuditEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditEdgeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_AuditEdge(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11722,6 +11746,9 @@ var auditorImplementors = []string{"Auditor"}
 
 func (ec *executionContext) _Auditor(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Auditor) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditorImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Auditor(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11803,6 +11830,9 @@ var auditorConnectionImplementors = []string{"AuditorConnection"}
 
 func (ec *executionContext) _AuditorConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AuditorConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditorConnectionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_AuditorConnection(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11846,6 +11876,9 @@ var auditorEdgeImplementors = []string{"AuditorEdge"}
 
 func (ec *executionContext) _AuditorEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AuditorEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditorEdgeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_AuditorEdge(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11884,6 +11917,9 @@ var contractImplementors = []string{"Contract"}
 
 func (ec *executionContext) _Contract(ctx context.Context, sel ast.SelectionSet, obj *model.Contract) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, contractImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Contract(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -11922,6 +11958,9 @@ var dAOImplementors = []string{"DAO"}
 
 func (ec *executionContext) _DAO(ctx context.Context, sel ast.SelectionSet, obj *store.DAOInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, dAOImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_DAO(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12065,6 +12104,9 @@ var delegationImplementors = []string{"Delegation"}
 
 func (ec *executionContext) _Delegation(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Delegation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, delegationImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Delegation(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12116,6 +12158,9 @@ var delegationConnectionImplementors = []string{"DelegationConnection"}
 
 func (ec *executionContext) _DelegationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.DelegationConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, delegationConnectionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_DelegationConnection(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12159,6 +12204,9 @@ var delegationEdgeImplementors = []string{"DelegationEdge"}
 
 func (ec *executionContext) _DelegationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.DelegationEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, delegationEdgeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_DelegationEdge(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12197,6 +12245,9 @@ var indexerStatusImplementors = []string{"IndexerStatus"}
 
 func (ec *executionContext) _IndexerStatus(ctx context.Context, sel ast.SelectionSet, obj *modeldao.IndexerStatus) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, indexerStatusImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_IndexerStatus(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12280,6 +12331,9 @@ var metricImplementors = []string{"Metric"}
 
 func (ec *executionContext) _Metric(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Metric) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, metricImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Metric(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12338,6 +12392,9 @@ var metricBoundImplementors = []string{"MetricBound"}
 
 func (ec *executionContext) _MetricBound(ctx context.Context, sel ast.SelectionSet, obj *modeldao.MetricBound) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, metricBoundImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_MetricBound(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12381,6 +12438,9 @@ var modelImplementors = []string{"Model"}
 
 func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Model) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, modelImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Model(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12446,6 +12506,9 @@ var modelConnectionImplementors = []string{"ModelConnection"}
 
 func (ec *executionContext) _ModelConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ModelConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, modelConnectionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ModelConnection(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12489,6 +12552,9 @@ var modelEdgeImplementors = []string{"ModelEdge"}
 
 func (ec *executionContext) _ModelEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ModelEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, modelEdgeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ModelEdge(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12527,6 +12593,9 @@ var modelVersionImplementors = []string{"ModelVersion"}
 
 func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.SelectionSet, obj *modeldao.ModelVersion) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, modelVersionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ModelVersion(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12683,6 +12752,9 @@ var modelVersionConnectionImplementors = []string{"ModelVersionConnection"}
 
 func (ec *executionContext) _ModelVersionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ModelVersionConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, modelVersionConnectionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ModelVersionConnection(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12726,6 +12798,9 @@ var modelVersionEdgeImplementors = []string{"ModelVersionEdge"}
 
 func (ec *executionContext) _ModelVersionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ModelVersionEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, modelVersionEdgeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ModelVersionEdge(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12764,6 +12839,9 @@ var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_PageInfo(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12812,6 +12890,9 @@ var pinImplementors = []string{"Pin"}
 
 func (ec *executionContext) _Pin(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Pin) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pinImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Pin(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12880,6 +12961,9 @@ var pinStatusCountsImplementors = []string{"PinStatusCounts"}
 
 func (ec *executionContext) _PinStatusCounts(ctx context.Context, sel ast.SelectionSet, obj *model.PinStatusCounts) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pinStatusCountsImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_PinStatusCounts(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -12943,6 +13027,9 @@ var policyImplementors = []string{"Policy"}
 
 func (ec *executionContext) _Policy(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Policy) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, policyImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Policy(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13043,6 +13130,9 @@ var policyConnectionImplementors = []string{"PolicyConnection"}
 
 func (ec *executionContext) _PolicyConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, policyConnectionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_PolicyConnection(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13086,6 +13176,9 @@ var policyEdgeImplementors = []string{"PolicyEdge"}
 
 func (ec *executionContext) _PolicyEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, policyEdgeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_PolicyEdge(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13124,6 +13217,9 @@ var proposalImplementors = []string{"Proposal"}
 
 func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Proposal) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, proposalImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Proposal(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13253,6 +13349,9 @@ var proposalConnectionImplementors = []string{"ProposalConnection"}
 
 func (ec *executionContext) _ProposalConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ProposalConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, proposalConnectionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ProposalConnection(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13296,6 +13395,9 @@ var proposalEdgeImplementors = []string{"ProposalEdge"}
 
 func (ec *executionContext) _ProposalEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ProposalEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, proposalEdgeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ProposalEdge(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13334,6 +13436,9 @@ var proposalEventImplementors = []string{"ProposalEvent"}
 
 func (ec *executionContext) _ProposalEvent(ctx context.Context, sel ast.SelectionSet, obj *modeldao.ProposalChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, proposalEventImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ProposalEvent(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13372,6 +13477,9 @@ var provenanceImplementors = []string{"Provenance"}
 
 func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Provenance) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, provenanceImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Provenance(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13577,6 +13685,9 @@ var statusChangeImplementors = []string{"StatusChange"}
 
 func (ec *executionContext) _StatusChange(ctx context.Context, sel ast.SelectionSet, obj *modeldao.StatusChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, statusChangeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_StatusChange(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13643,6 +13754,9 @@ var tallyImplementors = []string{"Tally"}
 
 func (ec *executionContext) _Tally(ctx context.Context, sel ast.SelectionSet, obj *model.Tally) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, tallyImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Tally(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13721,6 +13835,9 @@ var voteImplementors = []string{"Vote"}
 
 func (ec *executionContext) _Vote(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Vote) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, voteImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Vote(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13797,6 +13914,9 @@ var voteConnectionImplementors = []string{"VoteConnection"}
 
 func (ec *executionContext) _VoteConnection(ctx context.Context, sel ast.SelectionSet, obj *model.VoteConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, voteConnectionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_VoteConnection(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13840,6 +13960,9 @@ var voteEdgeImplementors = []string{"VoteEdge"}
 
 func (ec *executionContext) _VoteEdge(ctx context.Context, sel ast.SelectionSet, obj *model.VoteEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, voteEdgeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_VoteEdge(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13878,6 +14001,9 @@ var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct___Directive(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13931,6 +14057,9 @@ var __EnumValueImplementors = []string{"__EnumValue"}
 
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct___EnumValue(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13979,6 +14108,9 @@ var __FieldImplementors = []string{"__Field"}
 
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct___Field(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -14037,6 +14169,9 @@ var __InputValueImplementors = []string{"__InputValue"}
 
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct___InputValue(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -14095,6 +14230,9 @@ var __SchemaImplementors = []string{"__Schema"}
 
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct___Schema(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -14153,6 +14291,9 @@ var __TypeImplementors = []string{"__Type"}
 
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct___Type(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)

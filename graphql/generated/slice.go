@@ -20,9 +20,13 @@ func marshalSliceInline(ctx context.Context, length int, workerLimit int64, omit
 ) graphql.Array {
 	_ = workerLimit
 	ret := make(graphql.Array, length)
+	// The elements' field contexts and indexes in one allocation each, not two per element.
+	fcs := make([]graphql.FieldContext, length)
+	idxs := make([]int, length)
 	for i := range length {
-		idx := i
-		childCtx := graphql.WithFieldContext(ctx, &graphql.FieldContext{Index: &idx})
+		idxs[i] = i
+		fcs[i].Index = &idxs[i]
+		childCtx := graphql.WithFieldContext(ctx, &fcs[i])
 		if omitPanicHandler {
 			ret[i] = marshalElement(childCtx, i)
 			continue

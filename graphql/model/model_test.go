@@ -28,6 +28,23 @@ func TestPercentIsRoundedOnce(t *testing.T) {
 			t.Fatalf("percent(%v, %v) = %v, want %v", a, b, got, want)
 		}
 	}
+	// Amounts whose floats are exact (round token amounts, small counts) take the float64
+	// path: the same rounding.
+	unit := new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)
+	for i := range 20000 {
+		a := new(big.Int).Mul(big.NewInt(int64(rng.IntN(1_000_000))), unit)
+		b := new(big.Int).Add(a, new(big.Int).Mul(big.NewInt(int64(rng.IntN(1_000_000)+1)), unit))
+		if i%3 == 0 {
+			a, b = big.NewInt(int64(rng.IntN(1000))), big.NewInt(int64(rng.IntN(1000)+1))
+		}
+		if i%5 == 0 { // an odd part too wide for 53 bits: the big.Float path
+			b.Add(b, big.NewInt(1))
+		}
+		want, _ := new(big.Rat).SetFrac(new(big.Int).Mul(a, big.NewInt(100)), b).Float64()
+		if got := percent(a, b); got != want {
+			t.Fatalf("percent(%v, %v) = %v, want %v", a, b, got, want)
+		}
+	}
 	if percent(big.NewInt(1), new(big.Int)) != 0 {
 		t.Error("percent of a zero total is not 0")
 	}

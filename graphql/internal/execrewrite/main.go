@@ -24,13 +24,26 @@
 //     computing the object's path and a map each time (6 % of a CPU profile of 50
 //     proposals); without @defer in the query the group is never used.
 //
+//  4. Objects are written directly (direct.go): each object marshaler, when none of its
+//     fields is deferred, calls a writer in generated/direct_gen.go that resolves the same
+//     fields in the same order and appends their JSON into one pooled buffer, plain-data
+//     scalars through appenders without a graphql.Marshaler each. gqlgen's FieldSet holds
+//     one Marshaler (a closure and usually a string) per field until the whole answer is
+//     resolved: allocation was a third of a computed page's CPU and the collector another
+//     10–20 % (BENCHMARKS.md).
+//
+//  5. Field arguments are parsed once per operation (memoArgs, generated/direct.go), not
+//     once per object the field is resolved on.
+//
 // Usage (from graphql/generate.go): go run ./internal/execrewrite generated/exec_gen.go
 package main
 
 import (
 	"bytes"
 	"fmt"
+	"go/format"
 	"os"
+	"path/filepath"
 	"regexp"
 )
 
@@ -39,6 +52,9 @@ var (
 	sliceTo   = []byte("marshalSliceInline(")
 	groupFrom = []byte("deferred := graphql.NewDeferredGroup(ctx)")
 	groupTo   = []byte("deferred := newDeferredGroup(ctx, fields)")
+	// Field arguments parsed once per operation (memoArgs, generated/direct.go).
+	argsFrom = regexp.MustCompile(`if fc\.Args, err = ec\.(field_\w+_args)\(ctx, field\.ArgumentMap\(ec\.Variables\)\); err != nil \{`)
+	argsTo   = []byte("if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.$1); err != nil {")
 	// A field read from the object, marshalled by a non-null marshaler of a value type.
 	plainField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (_\w+)\(ctx context\.Context, field graphql\.CollectedField, obj (\S+)\) \(ret graphql\.Marshaler\) \{
 	return graphql\.ResolveField\(
@@ -77,6 +93,8 @@ func main() {
 	out := bytes.ReplaceAll(src, sliceFrom, sliceTo)
 	groups := bytes.Count(out, groupFrom)
 	out = bytes.ReplaceAll(out, groupFrom, groupTo)
+	args := len(argsFrom.FindAll(out, -1))
+	out = argsFrom.ReplaceAll(out, argsTo)
 	fields := 0
 	out = plainField.ReplaceAllFunc(out, func(m []byte) []byte {
 		fields++
@@ -88,9 +106,27 @@ func main() {
 		fmt.Fprintf(os.Stderr, "execrewrite: nothing to rewrite in %s: check the patterns against gqlgen's output\n", path)
 		os.Exit(1)
 	}
+	out, gen, objects, skipped := direct(out)
+	if objects == 0 {
+		fmt.Fprintf(os.Stderr, "execrewrite: no object marshaler in %s matched: check the patterns against gqlgen's output\n", path)
+		os.Exit(1)
+	}
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Printf("execrewrite: %d lists, %d plain fields, %d deferred groups rewritten\n", slices, fields, groups)
+	if gen, err = format.Source(gen); err != nil {
+		fmt.Fprintln(os.Stderr, "execrewrite: direct_gen.go does not parse:", err)
+		os.Exit(1)
+	}
+	genPath := filepath.Join(filepath.Dir(path), "direct_gen.go")
+	if err := os.WriteFile(genPath, gen, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("execrewrite: %d lists, %d plain fields, %d deferred groups, %d argument parsers rewritten; %d objects written directly (%s)\n",
+		slices, fields, groups, args, objects, genPath)
+	if len(skipped) > 0 {
+		fmt.Printf("execrewrite: left to gqlgen's field sets (a field case it does not know): %v\n", skipped)
+	}
 }

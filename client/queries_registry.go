@@ -1,0 +1,89 @@
+package client
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/modeldao/modeldao"
+)
+
+// Queries of the model registry: model versions with their audits and proposals.
+
+// MetricBound bounds the metrics of a version's audits (see VersionQuery).
+type MetricBound struct {
+	Kind             string // e.g. DEMOGRAPHIC_PARITY_DIFFERENCE or demographic_parity_difference
+	SensitiveFeature string // "" for any
+	Max, Min         *modeldao.Fixed6
+}
+
+// VersionQuery selects model versions; zero fields do not filter.
+type VersionQuery struct {
+	Status    string // SUBMITTED, APPROVED, REJECTED, REVOKED
+	Publisher *common.Address
+	Model     string // exact model name
+	Tag       string
+	License   string
+	PolicyID  uint64 // approved under
+	// Metrics: one audit of the version must meet all bounds.
+	Metrics   []MetricBound
+	Ascending bool // default: newest first
+	Page      PageArgs
+}
+
+// ModelVersions returns a page of model versions.
+func (c *Client) ModelVersions(ctx context.Context, vq VersionQuery) (*Page[ModelVersion], error) {
+	var q struct {
+		ModelVersions wConn[wVersion] `graphql:"modelVersions(where: $where, orderDirection: $dir, first: $first, after: $after, last: $last, before: $before)"`
+	}
+	w := modelVersionWhere{Status: vq.Status, Model: vq.Model, Tag: vq.Tag, License: vq.License}
+	if vq.Publisher != nil {
+		w.Publisher = vq.Publisher.Hex()
+	}
+	if vq.PolicyID != 0 {
+		w.Policy = strconv.FormatUint(vq.PolicyID, 10)
+	}
+	for _, m := range vq.Metrics {
+		in := metricBoundInput{Kind: m.Kind, SensitiveFeature: m.SensitiveFeature}
+		if m.Max != nil {
+			in.Max = m.Max.String()
+		}
+		if m.Min != nil {
+			in.Min = m.Min.String()
+		}
+		w.Metrics = append(w.Metrics, in)
+	}
+	vars := pageVars(map[string]any{"where": &w, "dir": direction(vq.Ascending)}, vq.Page)
+	if err := c.query(ctx, &q, vars); err != nil {
+		return nil, err
+	}
+	p := page(q.ModelVersions, wVersion.conv)
+	return &p, nil
+}
+
+// ModelVersion returns a version with its status history, its audits and the proposals
+// that concern it (first pages of size lists, 0 for the default).
+func (c *Client) ModelVersion(ctx context.Context, id uint64, lists PageArgs) (*ModelVersionDetail, error) {
+	var q struct {
+		ModelVersion *struct {
+			wVersion
+			History   []wStatusChange  `graphql:"history"`
+			Audits    wConn[wAudit]    `graphql:"audits(first: $first, after: $after, last: $last, before: $before)"`
+			Proposals wConn[wProposal] `graphql:"proposals(first: $first, after: $after, last: $last, before: $before)"`
+		} `graphql:"modelVersion(id: $id)"`
+	}
+	vars := pageVars(map[string]any{"id": gqlID(strconv.FormatUint(id, 10))}, lists)
+	if err := c.query(ctx, &q, vars); err != nil {
+		return nil, err
+	}
+	if q.ModelVersion == nil {
+		return nil, &Error{Code: CodeNotFound, Message: "no model version with id " + strconv.FormatUint(id, 10)}
+	}
+	v := q.ModelVersion
+	d := &ModelVersionDetail{ModelVersion: v.wVersion.conv(), Audits: page(v.Audits, wAudit.conv), Proposals: page(v.Proposals, wProposal.conv)}
+	for _, h := range v.History {
+		d.History = append(d.History, h.conv())
+	}
+	return d, nil
+}
