@@ -31,8 +31,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/modeldao/modeldao/infra/procutil"
@@ -207,21 +207,24 @@ func (s *Server) InvokeURL() string {
 func (s *Server) Output() string { return s.proc.Output() }
 
 // FunctionPID returns the process id of the function (the handler the emulator started on
-// its first invocation), found among the emulator's process group; false before the first
+// its first invocation, as its child in a process group of its own); false before the first
 // invocation or after the function exited. Benchmarks read its memory from /proc.
 func (s *Server) FunctionPID() (int, bool) {
-	group := s.proc.Pid()
+	rie := strconv.Itoa(s.proc.Pid())
 	dirs, _ := os.ReadDir("/proc")
 	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil || pid == group {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
 			continue
 		}
 		if exe, err := os.Readlink(filepath.Join("/proc", d.Name(), "exe")); err != nil || exe != s.opts.Handler {
 			continue
 		}
-		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == group {
-			return pid, true
+		status, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "status"))
+		for _, line := range strings.Split(string(status), "\n") {
+			if ppid, ok := strings.CutPrefix(line, "PPid:"); ok && strings.TrimSpace(ppid) == rie {
+				pid, _ := strconv.Atoi(d.Name())
+				return pid, true
+			}
 		}
 	}
 	return 0, false
