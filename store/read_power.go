@@ -253,4 +253,3 @@ func (s *Store) EligibleVoters(ctx context.Context, snapshot uint64, args PageAr
 		from = "(" + cands[len(cands)-1]
 	}
 }
-
