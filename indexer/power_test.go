@@ -49,6 +49,41 @@ func TestVotingPowerAtMatchesTheToken(t *testing.T) {
 	sameAsFreshIndex(t, s, st, "after the reorgs")
 }
 
+// TestAnvilVotingPowerAfterReorgs: the same comparison on anvil, whose reorgs drop, move,
+// change and add token transactions (anvilRun.reorg), with an indexer following the head.
+func TestAnvilVotingPowerAfterReorgs(t *testing.T) {
+	ctx := context.Background()
+	r := newAnvilRun(t, 41)
+	if err := r.s.Random(ctx, 40); err != nil {
+		t.Fatal(err)
+	}
+	f := startFollower(t, "power", r.node.URL(), r.s, nil)
+	rng := rand.New(rand.NewPCG(41, 9))
+	for round := range 4 {
+		if err := r.s.Random(ctx, 8+rng.IntN(8)); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.caughtUp(ctx, r.node, catchUpTimeout); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.reorg(ctx, 1+rng.IntN(12), true); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.s.Resync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.mine(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.caughtUp(ctx, r.node, catchUpTimeout); err != nil {
+			t.Fatalf("%v\nhistory:\n  %s", err, r.history())
+		}
+		t.Logf("round %d: %s", round, r.history())
+		checkPower(t, r.s, f.rdb, f.st, rng, fmt.Sprintf("round %d", round))
+	}
+	checkFollowers(t, r, f)
+}
+
 // powerAccounts lists every account the index knows and every account of the scenario.
 func powerAccounts(t *testing.T, s *scenario.Scenario, rdb redis.UniversalClient, st *store.Store) []common.Address {
 	t.Helper()
@@ -63,9 +98,9 @@ func powerAccounts(t *testing.T, s *scenario.Scenario, rdb redis.UniversalClient
 		seen[a] = true
 		out = append(out, a)
 	}
-	for _, a := range s.Chain.Accounts {
-		if !seen[a.Address] {
-			out = append(out, a.Address)
+	for i := range scenario.Accounts {
+		if a := s.Address(i); !seen[a] {
+			out = append(out, a)
 		}
 	}
 	return out
@@ -75,7 +110,7 @@ func checkPower(t *testing.T, s *scenario.Scenario, rdb redis.UniversalClient, s
 	t.Helper()
 	ctx := context.Background()
 	tok := s.DAO.Token
-	head, err := s.Chain.Head(ctx)
+	head, err := s.Node.Eth().HeaderByNumber(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +263,7 @@ func checkEligible(t *testing.T, s *scenario.Scenario, st *store.Store, accts []
 // has a DelegateChanged, a mint a Transfer from zero, a burn one to zero.
 func checkCause(t *testing.T, s *scenario.Scenario, c *modeldao.PowerChange, what string) {
 	t.Helper()
-	rc, err := s.Chain.Client.TransactionReceipt(context.Background(), c.Provenance.TxHash)
+	rc, err := s.Node.Eth().TransactionReceipt(context.Background(), c.Provenance.TxHash)
 	if err != nil {
 		t.Fatal(err)
 	}
