@@ -55,6 +55,7 @@ import (
 //	powered                 zset    address, score 0: every account that ever had voting power
 //	powertotal              zset    "<block, 20 digits>:<log index, 6 digits>:<total>" by ordinal: the sum
 //	                                of all voting power after each change
+//	powernow                string  JSON number: the sum of all voting power now (the last of powertotal)
 //	model                   hash    model id (hex) → JSON modeldao.Model
 //	models                  zset    model id by ordinal
 //	version                 hash    version id → JSON modeldao.ModelVersion
@@ -114,6 +115,10 @@ func (k Keys) Powered() string { return k.prefix + "powered" }
 
 // PowerTotal is the history of the sum of all voting power.
 func (k Keys) PowerTotal() string { return k.prefix + "powertotal" }
+
+// PowerNow is the sum of all voting power now: what the next change adds to, read in a
+// batch's prefetch rather than from PowerTotal, which would cost a round trip of its own.
+func (k Keys) PowerNow() string { return k.prefix + "powernow" }
 
 // Undo is the undo list of block n.
 func (k Keys) Undo(n uint64) string { return fmt.Sprintf("%sundo:%d", k.prefix, n) }

@@ -2,20 +2,18 @@ package store
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/modeldao/modeldao"
 )
 
 // Voting power at any block: the write side. Each DelegateVotesChanged adds one record to
 // its delegate's history (Keys.PowerHistory), moves the running total of all voting power
-// (Keys.PowerTotal) and, the first time the delegate gets power, adds it to the accounts
+// (Keys.PowerTotal, and Keys.PowerNow for the current value) and, the first time the delegate gets power, adds it to the accounts
 // that ever had some (Keys.Powered). All three are sorted sets written in the batch's
 // commit through zadd, so the generic undo log rolls them back on a reorg.
 
@@ -25,9 +23,6 @@ type powerBatch struct {
 	// computed once per block from the events of each transaction.
 	causeOf common.Hash
 	causes  map[uint]modeldao.PowerCause
-	// total is the sum of every delegate's power after the last change applied so far; nil
-	// until read from Redis (one read per batch, at its first power change).
-	total *big.Int
 }
 
 // powerTotalMember is the member of Keys.PowerTotal for the total after the change at p:
@@ -90,21 +85,15 @@ func (b *Batch) powerChanged(e *modeldao.DelegateVotesChanged) error {
 	if c.Previous.Sign() == 0 && c.New.Sign() > 0 {
 		b.zadd(k.Powered(), Addr(e.Delegate), 0)
 	}
-	if b.power.total == nil {
-		b.reads++
-		last, err := b.conn.ZRevRange(b.ctx, k.PowerTotal(), 0, 0).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return redisDown(err, "read the total voting power")
-		}
-		b.power.total = new(big.Int)
-		if len(last) > 0 {
-			if b.power.total, err = parsePowerTotal(last[0]); err != nil {
-				return err
-			}
-		}
+	// The running total is a string key read in the batch's prefetch (prefetchBlocks), so
+	// that it costs no round trip of its own.
+	total, _, err := load[big.Int](b, k.PowerNow(), "", true)
+	if err != nil {
+		return err
 	}
-	b.power.total = add(b.power.total, sub(c.New, c.Previous))
-	m := powerTotalMember(at, b.power.total)
+	total.Add(total, sub(c.New, c.Previous))
+	b.touch(k.PowerNow(), "")
+	m := powerTotalMember(at, total)
 	b.zknown(k.PowerTotal(), m, false)
 	b.zadd(k.PowerTotal(), m, Ordinal(at))
 	return nil

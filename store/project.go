@@ -157,7 +157,7 @@ func (b *Batch) prefetchBlocks(blocks []modeldao.Block) error {
 			}
 		}
 	}
-	return b.prefetch(refs, []string{k.DAO(), k.Supply(), k.QuorumNum()})
+	return b.prefetch(refs, []string{k.DAO(), k.Supply(), k.QuorumNum(), k.PowerNow()})
 }
 
 func (b *Batch) applyBlock(blk modeldao.Block) error {
