@@ -9,6 +9,10 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/modeldao/modeldao/client"
+	"github.com/modeldao/modeldao/contracts"
+	"github.com/modeldao/modeldao/devchain"
+	"github.com/modeldao/modeldao/graphql"
+	"github.com/modeldao/modeldao/internal/scenario"
 	"github.com/modeldao/modeldao/store"
 )
 
@@ -177,5 +181,47 @@ func TestProposalVotingPower(t *testing.T) {
 	wantCode(t, err, client.CodeBadUserInput, "cursor")
 	if _, err := fx.store.EligibleVoters(bg, d.Snapshot, store.PageArgs{Last: new(int)}); err == nil {
 		t.Error("eligible voters with last: no error")
+	}
+}
+
+// TestPendingProposalPower: before the index passes a proposal's snapshot, votingPowerOf and
+// eligibleVoters are BAD_USER_INPUT errors that name the snapshot and the indexed block,
+// and notYetVotedPower is null.
+func TestPendingProposalPower(t *testing.T) {
+	ctx := bg
+	s, err := scenario.New(ctx, 2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.DAO.RegistryProposal("# Reject beta/vision v9\nPending.", contracts.RejectVersion(9, "pending"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sent and mined, without mining on to the snapshot (DAO.Propose would).
+	if _, err := s.DAO.Mined(ctx)(s.DAO.DAO.Propose(s.Chain.Opts(alice), p)); err != nil {
+		t.Fatal(err)
+	}
+	e, err := newEnv(ctx, s, graphql.Options{ChainID: devchain.ChainID})
+	if err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	defer e.close()
+	head, ok, err := e.store.Checkpoint(ctx)
+	if err != nil || !ok {
+		t.Fatal(err)
+	}
+	msg := fmt.Sprintf("is past the indexed block %d", head.Number)
+	_, err = e.client.VotingPowerOf(ctx, p.ID().String(), s.Address(alice))
+	wantCode(t, err, client.CodeBadUserInput, msg)
+	_, err = e.client.EligibleVoters(ctx, p.ID().String(), client.PageArgs{First: 5})
+	wantCode(t, err, client.CodeBadUserInput, msg)
+	var out struct {
+		Proposal struct {
+			NotYetVotedPower *string `json:"notYetVotedPower"`
+		} `json:"proposal"`
+	}
+	if err := e.client.Exec(ctx, `{ proposal(id: "`+p.ID().String()+`") { notYetVotedPower } }`, nil, &out); err != nil || out.Proposal.NotYetVotedPower != nil {
+		t.Errorf("notYetVotedPower of a pending proposal: %v (%v), want null", out.Proposal.NotYetVotedPower, err)
 	}
 }

@@ -65,14 +65,45 @@ func (r *votingPowerChangeResolver) Account(ctx context.Context, obj *modeldao.P
 	return byKey(ctx, obj, func(c *modeldao.PowerChange) (common.Address, bool) { return c.Delegate, true }, r.accounts)
 }
 
+// powerOrErr is one proposal's answer in a batch of votingPowerOf: a proposal whose
+// snapshot is not indexed yet fails alone, not its siblings with it.
+type powerOrErr struct {
+	v   *big.Int
+	err error
+}
+
 func (r *proposalResolver) VotingPowerOf(ctx context.Context, obj *modeldao.Proposal, address common.Address) (*big.Int, error) {
-	return load(ctx, obj, func(ctx context.Context, ps []*modeldao.Proposal) ([]*big.Int, error) {
-		qs := make([]store.PowerAt, len(ps))
-		for i, p := range ps {
-			qs[i] = store.PowerAt{Address: address, Block: p.Snapshot}
+	res, err := load(ctx, obj, func(ctx context.Context, ps []*modeldao.Proposal) ([]powerOrErr, error) {
+		cp, ok, err := r.store.Checkpoint(ctx)
+		if err != nil {
+			return nil, err
 		}
-		return r.store.VotingPowerAt(ctx, qs)
+		out := make([]powerOrErr, len(ps))
+		var qs []store.PowerAt
+		var at []int
+		for i, p := range ps {
+			if !ok || p.Snapshot > cp.Number {
+				out[i].err = modeldao.Errorf(modeldao.EINVALID, "proposal %s: its snapshot, block %d, is past the indexed block %d: ask again once the index has passed it", p.ID, p.Snapshot, cp.Number)
+				continue
+			}
+			qs, at = append(qs, store.PowerAt{Address: address, Block: p.Snapshot}), append(at, i)
+		}
+		if len(qs) == 0 {
+			return out, nil
+		}
+		vs, err := r.store.VotingPowerAt(ctx, qs)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range at {
+			out[i].v = vs[j]
+		}
+		return out, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return res.v, res.err
 }
 
 func (r *proposalResolver) EligibleVoters(ctx context.Context, obj *modeldao.Proposal, first *int, after *string) (*model.EligibleVoterConnection, error) {
