@@ -212,8 +212,8 @@ func (s *Store) EligibleVoters(ctx context.Context, snapshot uint64, args PageAr
 	if err := live(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := s.VotingPowerAt(ctx, []PowerAt{{Block: snapshot}}); err != nil {
-		return nil, err // the snapshot is not indexed yet
+	if err := indexedUpTo(s.rdb.Get(ctx, s.keys.Checkpoint()), "eligible voters", snapshot); err != nil {
+		return nil, err
 	}
 	page := &Page[EligibleVoter]{HasPreviousPage: w.after != nil}
 	from := "-"
