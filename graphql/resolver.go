@@ -35,6 +35,7 @@ func (r *Resolver) Audit() generated.AuditResolver                 { return &aud
 func (r *Resolver) Auditor() generated.AuditorResolver             { return &auditorResolver{r} }
 func (r *Resolver) DAO() generated.DAOResolver                     { return &daoResolver{r} }
 func (r *Resolver) Delegation() generated.DelegationResolver       { return &delegationResolver{r} }
+func (r *Resolver) EligibleVoter() generated.EligibleVoterResolver { return &eligibleVoterResolver{r} }
 func (r *Resolver) IndexerStatus() generated.IndexerStatusResolver { return &indexerStatusResolver{r} }
 func (r *Resolver) Model() generated.ModelResolver                 { return &modelResolver{r} }
 func (r *Resolver) ModelVersion() generated.ModelVersionResolver   { return &modelVersionResolver{r} }
@@ -43,6 +44,9 @@ func (r *Resolver) Proposal() generated.ProposalResolver           { return &pro
 func (r *Resolver) Query() generated.QueryResolver                 { return &queryResolver{r} }
 func (r *Resolver) StatusChange() generated.StatusChangeResolver   { return &statusChangeResolver{r} }
 func (r *Resolver) Vote() generated.VoteResolver                   { return &voteResolver{r} }
+func (r *Resolver) VotingPowerChange() generated.VotingPowerChangeResolver {
+	return &votingPowerChangeResolver{r}
+}
 
 // chain returns the chain id, for CAIP-10 ids.
 func (r *Resolver) chain(ctx context.Context) (uint64, error) {

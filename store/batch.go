@@ -176,7 +176,8 @@ type Batch struct {
 	head      uint64
 	pinJobs   []pinJob
 	openAdded []string
-	reads     int // fallback reads and undo-resolving pipelines, for the tests and logs
+	power     powerBatch // voting power history (power.go)
+	reads     int        // fallback reads and undo-resolving pipelines, for the tests and logs
 	err       error
 }
 

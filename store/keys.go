@@ -51,6 +51,11 @@ import (
 //	accounts:delegators     zset    address by delegator count, for every delegate (see IsDelegate)
 //	delegators:<a>          zset    delegator address by ordinal of its delegation
 //	delegations:<a>         zset    JSON modeldao.Delegation by ordinal: history of a's delegate changes
+//	power:<a>               zset    JSON modeldao.PowerChange by ordinal: every change of a's voting power
+//	powered                 zset    address, score 0: every account that ever had voting power
+//	powertotal              zset    "<block, 20 digits>:<log index, 6 digits>:<total>" by ordinal: the sum
+//	                                of all voting power after each change
+//	powernow                string  JSON number: the sum of all voting power now (the last of powertotal)
 //	model                   hash    model id (hex) → JSON modeldao.Model
 //	models                  zset    model id by ordinal
 //	version                 hash    version id → JSON modeldao.ModelVersion
@@ -100,6 +105,20 @@ func (k Keys) Supply() string     { return k.prefix + "supply" }
 func (k Keys) QuorumNum() string  { return k.prefix + "quorumnum" }
 func (k Keys) Pin() string        { return k.prefix + "pin" }
 func (k Keys) PinJobs() string    { return k.prefix + "pinjobs" }
+
+// PowerHistory is the history of a's voting power (see PowerChange).
+func (k Keys) PowerHistory(a common.Address) string { return k.prefix + "power:" + Addr(a) }
+
+// Powered lists the accounts that ever had voting power: the candidates of a snapshot's
+// eligible voters.
+func (k Keys) Powered() string { return k.prefix + "powered" }
+
+// PowerTotal is the history of the sum of all voting power.
+func (k Keys) PowerTotal() string { return k.prefix + "powertotal" }
+
+// PowerNow is the sum of all voting power now: what the next change adds to, read in a
+// batch's prefetch rather than from PowerTotal, which would cost a round trip of its own.
+func (k Keys) PowerNow() string { return k.prefix + "powernow" }
 
 // Undo is the undo list of block n.
 func (k Keys) Undo(n uint64) string { return fmt.Sprintf("%sundo:%d", k.prefix, n) }

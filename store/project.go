@@ -157,7 +157,7 @@ func (b *Batch) prefetchBlocks(blocks []modeldao.Block) error {
 			}
 		}
 	}
-	return b.prefetch(refs, []string{k.DAO(), k.Supply(), k.QuorumNum()})
+	return b.prefetch(refs, []string{k.DAO(), k.Supply(), k.QuorumNum(), k.PowerNow()})
 }
 
 func (b *Batch) applyBlock(blk modeldao.Block) error {
@@ -231,6 +231,7 @@ func (b *Batch) apply(ev modeldao.Event) error {
 		a.VotingPower = new(big.Int).Set(e.Current)
 		b.touch(k.Key(hAccount), Addr(e.Delegate))
 		b.indexDelegate(e.Delegate, &was, a)
+		return b.powerChanged(e)
 	case *modeldao.ModelRegistered:
 		m, _, err := load[modeldao.Model](b, k.Key(hModel), e.ModelID.Hex(), false)
 		if err != nil {

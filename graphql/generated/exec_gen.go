@@ -5,6 +5,7 @@ package generated
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -39,6 +40,7 @@ type ResolverRoot interface {
 	Auditor() AuditorResolver
 	DAO() DAOResolver
 	Delegation() DelegationResolver
+	EligibleVoter() EligibleVoterResolver
 	IndexerStatus() IndexerStatusResolver
 	Model() ModelResolver
 	ModelVersion() ModelVersionResolver
@@ -47,6 +49,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	StatusChange() StatusChangeResolver
 	Vote() VoteResolver
+	VotingPowerChange() VotingPowerChangeResolver
 }
 
 type DirectiveRoot struct {
@@ -54,17 +57,19 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Account struct {
-		Address        func(childComplexity int) int
-		Balance        func(childComplexity int) int
-		Delegate       func(childComplexity int) int
-		Delegations    func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
-		DelegatorCount func(childComplexity int) int
-		Delegators     func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
-		FirstSeen      func(childComplexity int) int
-		ID             func(childComplexity int) int
-		VoteCount      func(childComplexity int) int
-		Votes          func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
-		VotingPower    func(childComplexity int) int
+		Address            func(childComplexity int) int
+		Balance            func(childComplexity int) int
+		Delegate           func(childComplexity int) int
+		Delegations        func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
+		DelegatorCount     func(childComplexity int) int
+		Delegators         func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
+		FirstSeen          func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		VoteCount          func(childComplexity int) int
+		Votes              func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
+		VotingPower        func(childComplexity int) int
+		VotingPowerAt      func(childComplexity int, block int) int
+		VotingPowerHistory func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
 	}
 
 	AccountConnection struct {
@@ -164,6 +169,7 @@ type ComplexityRoot struct {
 		TimelockDelay     func(childComplexity int) int
 		Token             func(childComplexity int) int
 		TotalSupply       func(childComplexity int) int
+		TotalSupplyAt     func(childComplexity int, block int) int
 		VersionCount      func(childComplexity int) int
 		VotingDelay       func(childComplexity int) int
 		VotingPeriod      func(childComplexity int) int
@@ -183,6 +189,22 @@ type ComplexityRoot struct {
 	}
 
 	DelegationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	EligibleVoter struct {
+		Account func(childComplexity int) int
+		Power   func(childComplexity int) int
+		Vote    func(childComplexity int) int
+	}
+
+	EligibleVoterConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	EligibleVoterEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
@@ -319,23 +341,26 @@ type ComplexityRoot struct {
 	}
 
 	Proposal struct {
-		Actions       func(childComplexity int) int
-		Created       func(childComplexity int) int
-		Deadline      func(childComplexity int) int
-		Description   func(childComplexity int) int
-		Eta           func(childComplexity int) int
-		ID            func(childComplexity int) int
-		ModelVersions func(childComplexity int) int
-		Proposer      func(childComplexity int) int
-		Quorum        func(childComplexity int) int
-		Snapshot      func(childComplexity int) int
-		State         func(childComplexity int) int
-		Tally         func(childComplexity int) int
-		Timeline      func(childComplexity int) int
-		TimelockOpID  func(childComplexity int) int
-		Title         func(childComplexity int) int
-		Voters        func(childComplexity int) int
-		Votes         func(childComplexity int, orderBy *model.VoteOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
+		Actions          func(childComplexity int) int
+		Created          func(childComplexity int) int
+		Deadline         func(childComplexity int) int
+		Description      func(childComplexity int) int
+		EligibleVoters   func(childComplexity int, first *int, after *string) int
+		Eta              func(childComplexity int) int
+		ID               func(childComplexity int) int
+		ModelVersions    func(childComplexity int) int
+		NotYetVotedPower func(childComplexity int) int
+		Proposer         func(childComplexity int) int
+		Quorum           func(childComplexity int) int
+		Snapshot         func(childComplexity int) int
+		State            func(childComplexity int) int
+		Tally            func(childComplexity int) int
+		Timeline         func(childComplexity int) int
+		TimelockOpID     func(childComplexity int) int
+		Title            func(childComplexity int) int
+		Voters           func(childComplexity int) int
+		Votes            func(childComplexity int, orderBy *model.VoteOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
+		VotingPowerOf    func(childComplexity int, address common.Address) int
 	}
 
 	ProposalConnection struct {
@@ -425,6 +450,25 @@ type ComplexityRoot struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
+
+	VotingPowerChange struct {
+		Account    func(childComplexity int) int
+		Cause      func(childComplexity int) int
+		New        func(childComplexity int) int
+		Previous   func(childComplexity int) int
+		Provenance func(childComplexity int) int
+	}
+
+	VotingPowerChangeConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	VotingPowerChangeEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -440,6 +484,8 @@ type AccountResolver interface {
 	Delegations(ctx context.Context, obj *modeldao.Account, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.DelegationConnection, error)
 	Votes(ctx context.Context, obj *modeldao.Account, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.VoteConnection, error)
 	FirstSeen(ctx context.Context, obj *modeldao.Account) (*modeldao.Provenance, error)
+	VotingPowerAt(ctx context.Context, obj *modeldao.Account, block int) (*big.Int, error)
+	VotingPowerHistory(ctx context.Context, obj *modeldao.Account, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.VotingPowerChangeConnection, error)
 }
 type ActionResolver interface {
 	ModelVersion(ctx context.Context, obj *model.Action) (*modeldao.ModelVersion, error)
@@ -462,11 +508,18 @@ type DAOResolver interface {
 	Governor(ctx context.Context, obj *store.DAOInfo) (*model.Contract, error)
 	Timelock(ctx context.Context, obj *store.DAOInfo) (*model.Contract, error)
 	Registry(ctx context.Context, obj *store.DAOInfo) (*model.Contract, error)
+
+	TotalSupplyAt(ctx context.Context, obj *store.DAOInfo, block int) (*big.Int, error)
 }
 type DelegationResolver interface {
 	Delegator(ctx context.Context, obj *modeldao.Delegation) (*modeldao.Account, error)
 	From(ctx context.Context, obj *modeldao.Delegation) (*modeldao.Account, error)
 	To(ctx context.Context, obj *modeldao.Delegation) (*modeldao.Account, error)
+}
+type EligibleVoterResolver interface {
+	Account(ctx context.Context, obj *model.EligibleVoter) (*modeldao.Account, error)
+
+	Vote(ctx context.Context, obj *model.EligibleVoter) (*modeldao.Vote, error)
 }
 type IndexerStatusResolver interface {
 	IndexedHash(ctx context.Context, obj *modeldao.IndexerStatus) (*common.Hash, error)
@@ -507,6 +560,10 @@ type ProposalResolver interface {
 	Actions(ctx context.Context, obj *modeldao.Proposal) ([]*model.Action, error)
 	ModelVersions(ctx context.Context, obj *modeldao.Proposal) ([]*modeldao.ModelVersion, error)
 	Votes(ctx context.Context, obj *modeldao.Proposal, orderBy *model.VoteOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.VoteConnection, error)
+
+	VotingPowerOf(ctx context.Context, obj *modeldao.Proposal, address common.Address) (*big.Int, error)
+	EligibleVoters(ctx context.Context, obj *modeldao.Proposal, first *int, after *string) (*model.EligibleVoterConnection, error)
+	NotYetVotedPower(ctx context.Context, obj *modeldao.Proposal) (*big.Int, error)
 }
 type QueryResolver interface {
 	Dao(ctx context.Context) (*store.DAOInfo, error)
@@ -536,6 +593,9 @@ type VoteResolver interface {
 	ID(ctx context.Context, obj *modeldao.Vote) (string, error)
 	Proposal(ctx context.Context, obj *modeldao.Vote) (*modeldao.Proposal, error)
 	Voter(ctx context.Context, obj *modeldao.Vote) (*modeldao.Account, error)
+}
+type VotingPowerChangeResolver interface {
+	Account(ctx context.Context, obj *modeldao.PowerChange) (*modeldao.Account, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -637,6 +697,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.VotingPower(childComplexity), true
+	case "Account.votingPowerAt":
+		if e.ComplexityRoot.Account.VotingPowerAt == nil {
+			break
+		}
+
+		args, err := ec.field_Account_votingPowerAt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Account.VotingPowerAt(childComplexity, args["block"].(int)), true
+	case "Account.votingPowerHistory":
+		if e.ComplexityRoot.Account.VotingPowerHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Account_votingPowerHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Account.VotingPowerHistory(childComplexity, args["orderDirection"].(*model.OrderDirection), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
 	case "AccountConnection.edges":
 		if e.ComplexityRoot.AccountConnection.Edges == nil {
@@ -1032,6 +1114,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DAO.TotalSupply(childComplexity), true
+	case "DAO.totalSupplyAt":
+		if e.ComplexityRoot.DAO.TotalSupplyAt == nil {
+			break
+		}
+
+		args, err := ec.field_DAO_totalSupplyAt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.DAO.TotalSupplyAt(childComplexity, args["block"].(int)), true
 	case "DAO.modelVersionCount":
 		if e.ComplexityRoot.DAO.VersionCount == nil {
 			break
@@ -1107,6 +1200,51 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DelegationEdge.Node(childComplexity), true
+
+	case "EligibleVoter.account":
+		if e.ComplexityRoot.EligibleVoter.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleVoter.Account(childComplexity), true
+	case "EligibleVoter.votingPower":
+		if e.ComplexityRoot.EligibleVoter.Power == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleVoter.Power(childComplexity), true
+	case "EligibleVoter.vote":
+		if e.ComplexityRoot.EligibleVoter.Vote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleVoter.Vote(childComplexity), true
+
+	case "EligibleVoterConnection.edges":
+		if e.ComplexityRoot.EligibleVoterConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleVoterConnection.Edges(childComplexity), true
+	case "EligibleVoterConnection.pageInfo":
+		if e.ComplexityRoot.EligibleVoterConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleVoterConnection.PageInfo(childComplexity), true
+
+	case "EligibleVoterEdge.cursor":
+		if e.ComplexityRoot.EligibleVoterEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleVoterEdge.Cursor(childComplexity), true
+	case "EligibleVoterEdge.node":
+		if e.ComplexityRoot.EligibleVoterEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibleVoterEdge.Node(childComplexity), true
 
 	case "IndexerStatus.chainHead":
 		if e.ComplexityRoot.IndexerStatus.ChainHead == nil {
@@ -1688,6 +1826,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.Description(childComplexity), true
+	case "Proposal.eligibleVoters":
+		if e.ComplexityRoot.Proposal.EligibleVoters == nil {
+			break
+		}
+
+		args, err := ec.field_Proposal_eligibleVoters_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Proposal.EligibleVoters(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Proposal.eta":
 		if e.ComplexityRoot.Proposal.Eta == nil {
 			break
@@ -1706,6 +1855,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.ModelVersions(childComplexity), true
+	case "Proposal.notYetVotedPower":
+		if e.ComplexityRoot.Proposal.NotYetVotedPower == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.NotYetVotedPower(childComplexity), true
 	case "Proposal.proposer":
 		if e.ComplexityRoot.Proposal.Proposer == nil {
 			break
@@ -1771,6 +1926,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.Votes(childComplexity, args["orderBy"].(*model.VoteOrderField), args["orderDirection"].(*model.OrderDirection), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Proposal.votingPowerOf":
+		if e.ComplexityRoot.Proposal.VotingPowerOf == nil {
+			break
+		}
+
+		args, err := ec.field_Proposal_votingPowerOf_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Proposal.VotingPowerOf(childComplexity, args["address"].(common.Address)), true
 
 	case "ProposalConnection.edges":
 		if e.ComplexityRoot.ProposalConnection.Edges == nil {
@@ -2201,6 +2367,69 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.VoteEdge.Node(childComplexity), true
 
+	case "VotingPowerChange.account":
+		if e.ComplexityRoot.VotingPowerChange.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VotingPowerChange.Account(childComplexity), true
+	case "VotingPowerChange.cause":
+		if e.ComplexityRoot.VotingPowerChange.Cause == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VotingPowerChange.Cause(childComplexity), true
+	case "VotingPowerChange.new":
+		if e.ComplexityRoot.VotingPowerChange.New == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VotingPowerChange.New(childComplexity), true
+	case "VotingPowerChange.previous":
+		if e.ComplexityRoot.VotingPowerChange.Previous == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VotingPowerChange.Previous(childComplexity), true
+	case "VotingPowerChange.provenance":
+		if e.ComplexityRoot.VotingPowerChange.Provenance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VotingPowerChange.Provenance(childComplexity), true
+
+	case "VotingPowerChangeConnection.edges":
+		if e.ComplexityRoot.VotingPowerChangeConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VotingPowerChangeConnection.Edges(childComplexity), true
+	case "VotingPowerChangeConnection.pageInfo":
+		if e.ComplexityRoot.VotingPowerChangeConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VotingPowerChangeConnection.PageInfo(childComplexity), true
+	case "VotingPowerChangeConnection.totalCount":
+		if e.ComplexityRoot.VotingPowerChangeConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VotingPowerChangeConnection.TotalCount(childComplexity), true
+
+	case "VotingPowerChangeEdge.cursor":
+		if e.ComplexityRoot.VotingPowerChangeEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VotingPowerChangeEdge.Cursor(childComplexity), true
+	case "VotingPowerChangeEdge.node":
+		if e.ComplexityRoot.VotingPowerChangeEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VotingPowerChangeEdge.Node(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2609,6 +2838,11 @@ type DAO {
   "Seconds between queueing and executing a proposal."
   timelockDelay: Int!
   totalSupply: BigInt!
+  """
+  The total supply at the end of block, as the token's getPastTotalSupply answers it. The
+  block must be indexed: a later one is a BAD_USER_INPUT error that names the indexed block.
+  """
+  totalSupplyAt(block: Int!): BigInt!
   proposalCount: Int!
   "Delegates (see Query.delegates): accounts that at least one account delegates to."
   delegateCount: Int!
@@ -2664,6 +2898,41 @@ type Proposal {
   """
   timeline: [ProposalEvent!]!
   created: Provenance!
+  """
+  The voting power of address at the snapshot: the weight its vote has (or would have),
+  as getPastVotes(address, snapshot) answers it. An error until the index has passed the
+  snapshot.
+  """
+  votingPowerOf(address: Address!): BigInt!
+  """
+  The accounts with voting power at the snapshot, by address, with their power and their
+  vote, if any. Forward paging only. An error until the index has passed the snapshot.
+  """
+  eligibleVoters(first: Int, after: String): EligibleVoterConnection!
+  """
+  The voting power at the snapshot that has not voted: the sum of every account's power
+  at the snapshot minus the votes cast. Null until the index has passed the snapshot.
+  """
+  notYetVotedPower: BigInt
+}
+
+"An account with voting power at a proposal's snapshot."
+type EligibleVoter {
+  account: Account!
+  "Its voting power at the snapshot, in base units."
+  votingPower: BigInt!
+  "Its vote on the proposal; null while it has not voted."
+  vote: Vote
+}
+
+type EligibleVoterConnection {
+  edges: [EligibleVoterEdge!]!
+  pageInfo: PageInfo!
+}
+
+type EligibleVoterEdge {
+  cursor: String!
+  node: EligibleVoter!
 }
 
 "The votes of a proposal, in base units, with shares of the votes cast (0–100)."
@@ -2763,6 +3032,44 @@ type Account {
   ): VoteConnection!
   "Where the index first saw the account; null for an account it never saw."
   firstSeen: Provenance
+  """
+  The voting power at the end of block, as the token's getPastVotes answers it (0 for an
+  account the index never saw). The block must be indexed: a later one is a BAD_USER_INPUT
+  error that names the indexed block.
+  """
+  votingPowerAt(block: Int!): BigInt!
+  "Every change of the account's voting power, newest first."
+  votingPowerHistory(
+    orderDirection: OrderDirection = DESC
+    first: Int
+    after: String
+    last: Int
+    before: String
+  ): VotingPowerChangeConnection!
+}
+
+"Why a voting power changed, from the events of its transaction."
+enum VotingPowerCause {
+  "A change of delegate (DelegateChanged) in the same transaction."
+  DELEGATION
+  "A transfer between two accounts."
+  TRANSFER
+  "A transfer from the zero address."
+  MINT
+  "A transfer to the zero address."
+  BURN
+  "None of the above precedes it in its transaction."
+  OTHER
+}
+
+"One change of an account's voting power (the token's DelegateVotesChanged)."
+type VotingPowerChange {
+  account: Account!
+  previous: BigInt!
+  new: BigInt!
+  cause: VotingPowerCause!
+  "Block, transaction and log index of the change."
+  provenance: Provenance!
 }
 
 type Delegation {
@@ -3011,6 +3318,17 @@ type AccountEdge {
   node: Account!
 }
 
+type VotingPowerChangeConnection {
+  edges: [VotingPowerChangeEdge!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type VotingPowerChangeEdge {
+  cursor: String!
+  node: VotingPowerChange!
+}
+
 type DelegationConnection {
   edges: [DelegationEdge!]!
   pageInfo: PageInfo!
@@ -3108,6 +3426,10 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_votes(ctx, field)
 	case "firstSeen":
 		return ec.fieldContext_Account_firstSeen(ctx, field)
+	case "votingPowerAt":
+		return ec.fieldContext_Account_votingPowerAt(ctx, field)
+	case "votingPowerHistory":
+		return ec.fieldContext_Account_votingPowerHistory(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
@@ -3302,6 +3624,8 @@ func (ec *executionContext) childFields_DAO(ctx context.Context, field graphql.C
 		return ec.fieldContext_DAO_timelockDelay(ctx, field)
 	case "totalSupply":
 		return ec.fieldContext_DAO_totalSupply(ctx, field)
+	case "totalSupplyAt":
+		return ec.fieldContext_DAO_totalSupplyAt(ctx, field)
 	case "proposalCount":
 		return ec.fieldContext_DAO_proposalCount(ctx, field)
 	case "delegateCount":
@@ -3356,6 +3680,38 @@ func (ec *executionContext) childFields_DelegationEdge(ctx context.Context, fiel
 		return ec.fieldContext_DelegationEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DelegationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_EligibleVoter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "account":
+		return ec.fieldContext_EligibleVoter_account(ctx, field)
+	case "votingPower":
+		return ec.fieldContext_EligibleVoter_votingPower(ctx, field)
+	case "vote":
+		return ec.fieldContext_EligibleVoter_vote(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EligibleVoter", field.Name)
+}
+
+func (ec *executionContext) childFields_EligibleVoterConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EligibleVoterConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EligibleVoterConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EligibleVoterConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EligibleVoterEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EligibleVoterEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EligibleVoterEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EligibleVoterEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_IndexerStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3684,6 +4040,12 @@ func (ec *executionContext) childFields_Proposal(ctx context.Context, field grap
 		return ec.fieldContext_Proposal_timeline(ctx, field)
 	case "created":
 		return ec.fieldContext_Proposal_created(ctx, field)
+	case "votingPowerOf":
+		return ec.fieldContext_Proposal_votingPowerOf(ctx, field)
+	case "eligibleVoters":
+		return ec.fieldContext_Proposal_eligibleVoters(ctx, field)
+	case "notYetVotedPower":
+		return ec.fieldContext_Proposal_notYetVotedPower(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Proposal", field.Name)
 }
@@ -3826,6 +4188,44 @@ func (ec *executionContext) childFields_VoteEdge(ctx context.Context, field grap
 		return ec.fieldContext_VoteEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type VoteEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_VotingPowerChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "account":
+		return ec.fieldContext_VotingPowerChange_account(ctx, field)
+	case "previous":
+		return ec.fieldContext_VotingPowerChange_previous(ctx, field)
+	case "new":
+		return ec.fieldContext_VotingPowerChange_new(ctx, field)
+	case "cause":
+		return ec.fieldContext_VotingPowerChange_cause(ctx, field)
+	case "provenance":
+		return ec.fieldContext_VotingPowerChange_provenance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VotingPowerChange", field.Name)
+}
+
+func (ec *executionContext) childFields_VotingPowerChangeConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_VotingPowerChangeConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_VotingPowerChangeConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_VotingPowerChangeConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VotingPowerChangeConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_VotingPowerChangeEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_VotingPowerChangeEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_VotingPowerChangeEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VotingPowerChangeEdge", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4082,6 +4482,66 @@ func (ec *executionContext) field_Account_votes_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Account_votingPowerAt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "block",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["block"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Account_votingPowerHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderDirection",
+		func(ctx context.Context, v any) (*model.OrderDirection, error) {
+			return ec.unmarshalOOrderDirection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐOrderDirection(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderDirection"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Auditor_audits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4125,6 +4585,20 @@ func (ec *executionContext) field_Auditor_audits_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["before"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_DAO_totalSupplyAt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "block",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["block"] = arg0
 	return args, nil
 }
 
@@ -4358,6 +4832,28 @@ func (ec *executionContext) field_Policy_audits_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Proposal_eligibleVoters_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Proposal_votes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4409,6 +4905,20 @@ func (ec *executionContext) field_Proposal_votes_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["before"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Proposal_votingPowerOf_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "address",
+		func(ctx context.Context, v any) (common.Address, error) {
+			return ec.unmarshalNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["address"] = arg0
 	return args, nil
 }
 
@@ -5303,6 +5813,94 @@ func (ec *executionContext) fieldContext_Account_firstSeen(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_votingPowerAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_votingPowerAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Account().VotingPowerAt(ctx, obj, fc.Args["block"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
+			return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_votingPowerAt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type BigInt does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Account_votingPowerAt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_votingPowerHistory(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_votingPowerHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Account().VotingPowerHistory(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VotingPowerChangeConnection) graphql.Marshaler {
+			return ec.marshalNVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_votingPowerHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VotingPowerChangeConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Account_votingPowerHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -6332,6 +6930,50 @@ func (ec *executionContext) fieldContext_DAO_totalSupply(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "BigInt")
 }
 
+func (ec *executionContext) _DAO_totalSupplyAt(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DAO_totalSupplyAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.DAO().TotalSupplyAt(ctx, obj, fc.Args["block"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
+			return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DAO_totalSupplyAt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DAO",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type BigInt does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_DAO_totalSupplyAt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DAO_proposalCount(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNInt2int(ctx, field.Selections, obj.ProposalCount)
@@ -6586,6 +7228,152 @@ func (ec *executionContext) fieldContext_DelegationEdge_node(_ context.Context, 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Delegation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EligibleVoter_account(ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EligibleVoter_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EligibleVoter().Account(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Account) graphql.Marshaler {
+			return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EligibleVoter_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EligibleVoter",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EligibleVoter_votingPower(ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoter) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, obj.Power)
+}
+func (ec *executionContext) fieldContext_EligibleVoter_votingPower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EligibleVoter", field, false, false, "BigInt")
+}
+
+func (ec *executionContext) _EligibleVoter_vote(ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EligibleVoter_vote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EligibleVoter().Vote(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Vote) graphql.Marshaler {
+			return ec.marshalOVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EligibleVoter_vote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EligibleVoter",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vote(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EligibleVoterConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoterConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EligibleVoterConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.EligibleVoterEdge) graphql.Marshaler {
+			return ec.marshalNEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EligibleVoterConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EligibleVoterConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EligibleVoterEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EligibleVoterConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoterConnection) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(ctx, field.Selections, obj.PageInfo)
+}
+func (ec *executionContext) fieldContext_EligibleVoterConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EligibleVoterConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EligibleVoterEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoterEdge) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+}
+func (ec *executionContext) fieldContext_EligibleVoterEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EligibleVoterEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EligibleVoterEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoterEdge) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(ctx, field.Selections, obj.Node)
+}
+func (ec *executionContext) fieldContext_EligibleVoterEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EligibleVoterEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EligibleVoter(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8451,6 +9239,117 @@ func (ec *executionContext) fieldContext_Proposal_created(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Proposal_votingPowerOf(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_votingPowerOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Proposal().VotingPowerOf(ctx, obj, fc.Args["address"].(common.Address))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
+			return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_votingPowerOf(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Proposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type BigInt does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Proposal_votingPowerOf_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Proposal_eligibleVoters(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_eligibleVoters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Proposal().EligibleVoters(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EligibleVoterConnection) graphql.Marshaler {
+			return ec.marshalNEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_eligibleVoters(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Proposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EligibleVoterConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Proposal_eligibleVoters_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Proposal_notYetVotedPower(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_notYetVotedPower(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().NotYetVotedPower(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
+			return ec.marshalOBigInt2ᚖmathᚋbigᚐInt(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_notYetVotedPower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, true, true, "BigInt")
+}
+
 func (ec *executionContext) _ProposalConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ProposalConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9869,6 +10768,161 @@ func (ec *executionContext) fieldContext_VoteEdge_node(_ context.Context, field 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Vote(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VotingPowerChange_account(ctx context.Context, field graphql.CollectedField, obj *modeldao.PowerChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VotingPowerChange_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VotingPowerChange().Account(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Account) graphql.Marshaler {
+			return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VotingPowerChange_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VotingPowerChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VotingPowerChange_previous(ctx context.Context, field graphql.CollectedField, obj *modeldao.PowerChange) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, obj.Previous)
+}
+func (ec *executionContext) fieldContext_VotingPowerChange_previous(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VotingPowerChange", field, false, false, "BigInt")
+}
+
+func (ec *executionContext) _VotingPowerChange_new(ctx context.Context, field graphql.CollectedField, obj *modeldao.PowerChange) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, obj.New)
+}
+func (ec *executionContext) fieldContext_VotingPowerChange_new(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VotingPowerChange", field, false, false, "BigInt")
+}
+
+func (ec *executionContext) _VotingPowerChange_cause(ctx context.Context, field graphql.CollectedField, obj *modeldao.PowerChange) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause(ctx, field.Selections, obj.Cause)
+}
+func (ec *executionContext) fieldContext_VotingPowerChange_cause(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VotingPowerChange", field, false, false, "VotingPowerCause")
+}
+
+func (ec *executionContext) _VotingPowerChange_provenance(ctx context.Context, field graphql.CollectedField, obj *modeldao.PowerChange) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Provenance)
+}
+func (ec *executionContext) fieldContext_VotingPowerChange_provenance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VotingPowerChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Provenance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VotingPowerChangeConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.VotingPowerChangeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VotingPowerChangeConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.VotingPowerChangeEdge) graphql.Marshaler {
+			return ec.marshalNVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VotingPowerChangeConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VotingPowerChangeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VotingPowerChangeEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VotingPowerChangeConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.VotingPowerChangeConnection) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(ctx, field.Selections, obj.PageInfo)
+}
+func (ec *executionContext) fieldContext_VotingPowerChangeConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VotingPowerChangeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VotingPowerChangeConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.VotingPowerChangeConnection) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TotalCount)
+}
+func (ec *executionContext) fieldContext_VotingPowerChangeConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VotingPowerChangeConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VotingPowerChangeEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.VotingPowerChangeEdge) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cursor)
+}
+func (ec *executionContext) fieldContext_VotingPowerChangeEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VotingPowerChangeEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _VotingPowerChangeEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.VotingPowerChangeEdge) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(ctx, field.Selections, obj.Node)
+}
+func (ec *executionContext) fieldContext_VotingPowerChangeEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VotingPowerChangeEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VotingPowerChange(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11354,6 +12408,18 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_firstSeen(ctx, field, obj)
 				})
+		case "votingPowerAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_votingPowerAt(ctx, field, obj)
+				})
+		case "votingPowerHistory":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_votingPowerHistory(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12043,6 +13109,12 @@ func (ec *executionContext) _DAO(ctx context.Context, sel ast.SelectionSet, obj 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalSupplyAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DAO_totalSupplyAt(ctx, field, obj)
+				})
 		case "proposalCount":
 			out.Values[i] = ec._DAO_proposalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12221,6 +13293,127 @@ func (ec *executionContext) _DelegationEdge(ctx context.Context, sel ast.Selecti
 			}
 		case "node":
 			out.Values[i] = ec._DelegationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eligibleVoterImplementors = []string{"EligibleVoter"}
+
+func (ec *executionContext) _EligibleVoter(ctx context.Context, sel ast.SelectionSet, obj *model.EligibleVoter) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eligibleVoterImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EligibleVoter")
+		case "account":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibleVoter_account(ctx, field, obj)
+				})
+		case "votingPower":
+			out.Values[i] = ec._EligibleVoter_votingPower(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "vote":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EligibleVoter_vote(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eligibleVoterConnectionImplementors = []string{"EligibleVoterConnection"}
+
+func (ec *executionContext) _EligibleVoterConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EligibleVoterConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eligibleVoterConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EligibleVoterConnection")
+		case "edges":
+			out.Values[i] = ec._EligibleVoterConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EligibleVoterConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eligibleVoterEdgeImplementors = []string{"EligibleVoterEdge"}
+
+func (ec *executionContext) _EligibleVoterEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EligibleVoterEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eligibleVoterEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EligibleVoterEdge")
+		case "cursor":
+			out.Values[i] = ec._EligibleVoterEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EligibleVoterEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13328,6 +14521,24 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "votingPowerOf":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_votingPowerOf(ctx, field, obj)
+				})
+		case "eligibleVoters":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_eligibleVoters(ctx, field, obj)
+				})
+		case "notYetVotedPower":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_notYetVotedPower(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13977,6 +15188,141 @@ func (ec *executionContext) _VoteEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "node":
 			out.Values[i] = ec._VoteEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var votingPowerChangeImplementors = []string{"VotingPowerChange"}
+
+func (ec *executionContext) _VotingPowerChange(ctx context.Context, sel ast.SelectionSet, obj *modeldao.PowerChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, votingPowerChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VotingPowerChange")
+		case "account":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VotingPowerChange_account(ctx, field, obj)
+				})
+		case "previous":
+			out.Values[i] = ec._VotingPowerChange_previous(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "new":
+			out.Values[i] = ec._VotingPowerChange_new(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cause":
+			out.Values[i] = ec._VotingPowerChange_cause(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "provenance":
+			out.Values[i] = ec._VotingPowerChange_provenance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var votingPowerChangeConnectionImplementors = []string{"VotingPowerChangeConnection"}
+
+func (ec *executionContext) _VotingPowerChangeConnection(ctx context.Context, sel ast.SelectionSet, obj *model.VotingPowerChangeConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, votingPowerChangeConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VotingPowerChangeConnection")
+		case "edges":
+			out.Values[i] = ec._VotingPowerChangeConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._VotingPowerChangeConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._VotingPowerChangeConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var votingPowerChangeEdgeImplementors = []string{"VotingPowerChangeEdge"}
+
+func (ec *executionContext) _VotingPowerChangeEdge(ctx context.Context, sel ast.SelectionSet, obj *model.VotingPowerChangeEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, votingPowerChangeEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VotingPowerChangeEdge")
+		case "cursor":
+			out.Values[i] = ec._VotingPowerChangeEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._VotingPowerChangeEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14736,6 +16082,46 @@ func (ec *executionContext) marshalNDelegationEdge2ᚖgithubᚗcomᚋmodeldaoᚋ
 	return ec._DelegationEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(ctx context.Context, sel ast.SelectionSet, v *model.EligibleVoter) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EligibleVoter!")
+		return graphql.Null
+	}
+	return ec._EligibleVoter(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(ctx context.Context, sel ast.SelectionSet, v *model.EligibleVoterConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EligibleVoterConnection!")
+		return graphql.Null
+	}
+	return ec._EligibleVoterConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EligibleVoterEdge) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEligibleVoterEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEligibleVoterEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdge(ctx context.Context, sel ast.SelectionSet, v *model.EligibleVoterEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EligibleVoterEdge!")
+		return graphql.Null
+	}
+	return ec._EligibleVoterEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx context.Context, v any) (modeldao.Fixed6, error) {
 	res, err := scalar.UnmarshalFixed(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -15390,6 +16776,78 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause(ctx context.Context, v any) (modeldao.PowerCause, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause(ctx context.Context, sel ast.SelectionSet, v modeldao.PowerCause) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "VotingPowerCause!")
+	}
+	return res
+}
+
+var (
+	unmarshalNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause = map[string]modeldao.PowerCause{
+		"DELEGATION": modeldao.CauseDelegation,
+		"TRANSFER":   modeldao.CauseTransfer,
+		"MINT":       modeldao.CauseMint,
+		"BURN":       modeldao.CauseBurn,
+		"OTHER":      modeldao.CauseOther,
+	}
+	marshalNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause = map[modeldao.PowerCause]string{
+		modeldao.CauseDelegation: "DELEGATION",
+		modeldao.CauseTransfer:   "TRANSFER",
+		modeldao.CauseMint:       "MINT",
+		modeldao.CauseBurn:       "BURN",
+		modeldao.CauseOther:      "OTHER",
+	}
+)
+
+func (ec *executionContext) marshalNVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(ctx context.Context, sel ast.SelectionSet, v *modeldao.PowerChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VotingPowerChange!")
+		return graphql.Null
+	}
+	return ec._VotingPowerChange(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(ctx context.Context, sel ast.SelectionSet, v *model.VotingPowerChangeConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VotingPowerChangeConnection!")
+		return graphql.Null
+	}
+	return ec._VotingPowerChangeConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.VotingPowerChangeEdge) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVotingPowerChangeEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVotingPowerChangeEdge2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdge(ctx context.Context, sel ast.SelectionSet, v *model.VotingPowerChangeEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VotingPowerChangeEdge!")
+		return graphql.Null
+	}
+	return ec._VotingPowerChangeEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -16009,6 +17467,13 @@ var (
 		modeldao.VersionRevoked:   "REVOKED",
 	}
 )
+
+func (ec *executionContext) marshalOVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(ctx context.Context, sel ast.SelectionSet, v *modeldao.Vote) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Vote(ctx, sel, v)
+}
 
 func (ec *executionContext) unmarshalOVoteOrderField2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteOrderField(ctx context.Context, v any) (*model.VoteOrderField, error) {
 	if v == nil {

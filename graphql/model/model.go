@@ -152,3 +152,11 @@ type ActionArg struct {
 	Name  string
 	Value modeldao.Text // a string argument's bytes; others in canonical text
 }
+
+// EligibleVoter is an account with voting power at a proposal's snapshot; the proposal's
+// id lets its vote be read.
+type EligibleVoter struct {
+	ProposalID string
+	Address    common.Address
+	Power      *big.Int
+}

@@ -68,6 +68,16 @@ type DelegationEdge struct {
 	Node   *modeldao.Delegation `json:"node"`
 }
 
+type EligibleVoterConnection struct {
+	Edges    []*EligibleVoterEdge `json:"edges"`
+	PageInfo *PageInfo            `json:"pageInfo"`
+}
+
+type EligibleVoterEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *EligibleVoter `json:"node"`
+}
+
 type MetricBoundInput struct {
 	Kind modeldao.MetricKind `json:"kind"`
 	// Only metrics measured on this sensitive feature, e.g. "sex".
@@ -201,6 +211,17 @@ type VoteWhere struct {
 	// A proposal id.
 	Proposal *string               `json:"proposal,omitempty"`
 	Support  *modeldao.VoteSupport `json:"support,omitempty"`
+}
+
+type VotingPowerChangeConnection struct {
+	Edges      []*VotingPowerChangeEdge `json:"edges"`
+	PageInfo   *PageInfo                `json:"pageInfo"`
+	TotalCount int                      `json:"totalCount"`
+}
+
+type VotingPowerChangeEdge struct {
+	Cursor string                `json:"cursor"`
+	Node   *modeldao.PowerChange `json:"node"`
 }
 
 type DelegateOrderField string
