@@ -78,6 +78,14 @@ func (ec *executionContext) direct_Account(ctx context.Context, fields []graphql
 			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
 				return ec._Account_firstSeen(ctx, field, obj)
 			}), graphql.RequiredNull)
+		case "votingPowerAt":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._Account_votingPowerAt(ctx, field, obj)
+			}), graphql.Null)
+		case "votingPowerHistory":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._Account_votingPowerHistory(ctx, field, obj)
+			}), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -572,6 +580,10 @@ func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.Col
 			} else {
 				w.value(ec._DAO_totalSupply(ctx, field, obj), graphql.Null)
 			}
+		case "totalSupplyAt":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._DAO_totalSupplyAt(ctx, field, obj)
+			}), graphql.Null)
 		case "proposalCount":
 			if b, ok := appendNInt2int(w.b, obj.ProposalCount); ok {
 				w.b = b
@@ -704,6 +716,84 @@ func (ec *executionContext) direct_DelegationEdge(ctx context.Context, fields []
 			}
 		case "node":
 			w.value(ec._DelegationEdge_node(ctx, field, obj), graphql.Null)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_EligibleVoter writes a EligibleVoter as _EligibleVoter does, into one buffer (see direct.go).
+func (ec *executionContext) direct_EligibleVoter(ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoter) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "EligibleVoter")
+		case "account":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._EligibleVoter_account(ctx, field, obj)
+			}), graphql.Null)
+		case "votingPower":
+			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Power); ok {
+				w.b = b
+			} else {
+				w.value(ec._EligibleVoter_votingPower(ctx, field, obj), graphql.Null)
+			}
+		case "vote":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._EligibleVoter_vote(ctx, field, obj)
+			}), graphql.RequiredNull)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_EligibleVoterConnection writes a EligibleVoterConnection as _EligibleVoterConnection does, into one buffer (see direct.go).
+func (ec *executionContext) direct_EligibleVoterConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoterConnection) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "EligibleVoterConnection")
+		case "edges":
+			if fc, err := ec.fieldContext_EligibleVoterConnection_edges(ctx, field); err == nil {
+				w.value(ec.marshalNEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
+			} else {
+				w.value(ec._EligibleVoterConnection_edges(ctx, field, obj), graphql.Null)
+			}
+		case "pageInfo":
+			w.value(ec._EligibleVoterConnection_pageInfo(ctx, field, obj), graphql.Null)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_EligibleVoterEdge writes a EligibleVoterEdge as _EligibleVoterEdge does, into one buffer (see direct.go).
+func (ec *executionContext) direct_EligibleVoterEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoterEdge) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "EligibleVoterEdge")
+		case "cursor":
+			if b, ok := appendNString2string(w.b, obj.Cursor); ok {
+				w.b = b
+			} else {
+				w.value(ec._EligibleVoterEdge_cursor(ctx, field, obj), graphql.Null)
+			}
+		case "node":
+			w.value(ec._EligibleVoterEdge_node(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1560,6 +1650,18 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 			}
 		case "created":
 			w.value(ec._Proposal_created(ctx, field, obj), graphql.Null)
+		case "votingPowerOf":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._Proposal_votingPowerOf(ctx, field, obj)
+			}), graphql.Null)
+		case "eligibleVoters":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._Proposal_eligibleVoters(ctx, field, obj)
+			}), graphql.Null)
+		case "notYetVotedPower":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._Proposal_notYetVotedPower(ctx, field, obj)
+			}), graphql.RequiredNull)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1925,6 +2027,100 @@ func (ec *executionContext) direct_VoteEdge(ctx context.Context, fields []graphq
 	return w.done()
 }
 
+// direct_VotingPowerChange writes a VotingPowerChange as _VotingPowerChange does, into one buffer (see direct.go).
+func (ec *executionContext) direct_VotingPowerChange(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.PowerChange) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "VotingPowerChange")
+		case "account":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._VotingPowerChange_account(ctx, field, obj)
+			}), graphql.Null)
+		case "previous":
+			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Previous); ok {
+				w.b = b
+			} else {
+				w.value(ec._VotingPowerChange_previous(ctx, field, obj), graphql.Null)
+			}
+		case "new":
+			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.New); ok {
+				w.b = b
+			} else {
+				w.value(ec._VotingPowerChange_new(ctx, field, obj), graphql.Null)
+			}
+		case "cause":
+			if b, ok := appendNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause(w.b, obj.Cause); ok {
+				w.b = b
+			} else {
+				w.value(ec._VotingPowerChange_cause(ctx, field, obj), graphql.Null)
+			}
+		case "provenance":
+			w.value(ec._VotingPowerChange_provenance(ctx, field, obj), graphql.Null)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_VotingPowerChangeConnection writes a VotingPowerChangeConnection as _VotingPowerChangeConnection does, into one buffer (see direct.go).
+func (ec *executionContext) direct_VotingPowerChangeConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.VotingPowerChangeConnection) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "VotingPowerChangeConnection")
+		case "edges":
+			if fc, err := ec.fieldContext_VotingPowerChangeConnection_edges(ctx, field); err == nil {
+				w.value(ec.marshalNVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
+			} else {
+				w.value(ec._VotingPowerChangeConnection_edges(ctx, field, obj), graphql.Null)
+			}
+		case "pageInfo":
+			w.value(ec._VotingPowerChangeConnection_pageInfo(ctx, field, obj), graphql.Null)
+		case "totalCount":
+			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
+				w.b = b
+			} else {
+				w.value(ec._VotingPowerChangeConnection_totalCount(ctx, field, obj), graphql.Null)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_VotingPowerChangeEdge writes a VotingPowerChangeEdge as _VotingPowerChangeEdge does, into one buffer (see direct.go).
+func (ec *executionContext) direct_VotingPowerChangeEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.VotingPowerChangeEdge) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "VotingPowerChangeEdge")
+		case "cursor":
+			if b, ok := appendNString2string(w.b, obj.Cursor); ok {
+				w.b = b
+			} else {
+				w.value(ec._VotingPowerChangeEdge_cursor(ctx, field, obj), graphql.Null)
+			}
+		case "node":
+			w.value(ec._VotingPowerChangeEdge_node(ctx, field, obj), graphql.Null)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
 // direct___Directive writes a __Directive as ___Directive does, into one buffer (see direct.go).
 func (ec *executionContext) direct___Directive(ctx context.Context, fields []graphql.CollectedField, obj *introspection.Directive) graphql.Marshaler {
 	w := getBuf()
@@ -2278,6 +2474,10 @@ func appendNVersionStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(b [
 
 func appendNVoteSupport2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVoteSupport(b []byte, v modeldao.VoteSupport) ([]byte, bool) {
 	return appendString(b, marshalNVoteSupport2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVoteSupport[v])
+}
+
+func appendNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause(b []byte, v modeldao.PowerCause) ([]byte, bool) {
+	return appendString(b, marshalNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause[v])
 }
 
 func appendN__TypeKind2string(b []byte, v string) ([]byte, bool) {

@@ -5854,7 +5854,7 @@ func (ec *executionContext) fieldContext_Account_votingPowerAt(ctx context.Conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Account_votingPowerAt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_votingPowerAt_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5898,7 +5898,7 @@ func (ec *executionContext) fieldContext_Account_votingPowerHistory(ctx context.
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Account_votingPowerHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_votingPowerHistory_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6967,7 +6967,7 @@ func (ec *executionContext) fieldContext_DAO_totalSupplyAt(ctx context.Context, 
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_DAO_totalSupplyAt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_DAO_totalSupplyAt_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9276,7 +9276,7 @@ func (ec *executionContext) fieldContext_Proposal_votingPowerOf(ctx context.Cont
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Proposal_votingPowerOf_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Proposal_votingPowerOf_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9320,7 +9320,7 @@ func (ec *executionContext) fieldContext_Proposal_eligibleVoters(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Proposal_eligibleVoters_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Proposal_eligibleVoters_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13317,6 +13317,9 @@ var eligibleVoterImplementors = []string{"EligibleVoter"}
 
 func (ec *executionContext) _EligibleVoter(ctx context.Context, sel ast.SelectionSet, obj *model.EligibleVoter) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eligibleVoterImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_EligibleVoter(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13362,6 +13365,9 @@ var eligibleVoterConnectionImplementors = []string{"EligibleVoterConnection"}
 
 func (ec *executionContext) _EligibleVoterConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EligibleVoterConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eligibleVoterConnectionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_EligibleVoterConnection(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -13400,6 +13406,9 @@ var eligibleVoterEdgeImplementors = []string{"EligibleVoterEdge"}
 
 func (ec *executionContext) _EligibleVoterEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EligibleVoterEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eligibleVoterEdgeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_EligibleVoterEdge(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -15212,6 +15221,9 @@ var votingPowerChangeImplementors = []string{"VotingPowerChange"}
 
 func (ec *executionContext) _VotingPowerChange(ctx context.Context, sel ast.SelectionSet, obj *modeldao.PowerChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, votingPowerChangeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_VotingPowerChange(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -15266,6 +15278,9 @@ var votingPowerChangeConnectionImplementors = []string{"VotingPowerChangeConnect
 
 func (ec *executionContext) _VotingPowerChangeConnection(ctx context.Context, sel ast.SelectionSet, obj *model.VotingPowerChangeConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, votingPowerChangeConnectionImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_VotingPowerChangeConnection(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
@@ -15309,6 +15324,9 @@ var votingPowerChangeEdgeImplementors = []string{"VotingPowerChangeEdge"}
 
 func (ec *executionContext) _VotingPowerChangeEdge(ctx context.Context, sel ast.SelectionSet, obj *model.VotingPowerChangeEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, votingPowerChangeEdgeImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_VotingPowerChangeEdge(ctx, fields, obj)
+	}
 
 	out := graphql.NewFieldSet(fields)
 	deferred := newDeferredGroup(ctx, fields)
