@@ -67,10 +67,6 @@ type PinDelivery struct {
 	Err error
 }
 
-// PinRetry is the sorted set of jobs waiting for their next attempt. Its name starts with
-// "pinjobs" so that the digest leaves it out like the stream.
-func (k Keys) PinRetry() string { return k.prefix + "pinjobs:retry" }
-
 // EnqueuePin queues job on pipe, which should be the MULTI/EXEC (TxPipeline) that records the
 // approval or revocation: XADD to the pin queue and, for a pin job, the pin record of the
 // version set to QUEUED with the job's CID (attempts reset). An unpin job leaves the pin
@@ -283,6 +279,10 @@ func (s *Store) RetryPinJob(ctx context.Context, id string, job PinJob, due time
 
 // promotePinRetries moves due members of the retry set (JSON arrays of stream fields) back
 // into the stream, atomically.
+//
+// KEYS: [1] the retry set (Keys.PinRetry), [2] the pin job stream (Keys.PinJobs).
+// ARGV: [1] now, in Unix milliseconds (members with a score up to it are due), [2] the most
+// jobs to move. Reply: how many it moved.
 var promotePinRetries = redis.NewScript(`
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, m in ipairs(due) do
@@ -327,7 +327,7 @@ func (s *Store) PinBacklog(ctx context.Context) (queued, retrying int64, err err
 
 // VersionForPin returns the version record id from the projection, or nil if there is none.
 func (s *Store) VersionForPin(ctx context.Context, id uint64) (*modeldao.ModelVersion, error) {
-	raw, err := s.rdb.HGet(ctx, s.keys.Key("version"), strconv.FormatUint(id, 10)).Bytes()
+	raw, err := s.rdb.HGet(ctx, s.keys.VersionRecords(), strconv.FormatUint(id, 10)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -336,7 +336,7 @@ func (s *Store) VersionForPin(ctx context.Context, id uint64) (*modeldao.ModelVe
 	}
 	var v modeldao.ModelVersion
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, modeldao.WrapError(modeldao.EINTERNAL, err, "version %d: malformed record in %s", id, s.keys.Key("version"))
+		return nil, modeldao.WrapError(modeldao.EINTERNAL, err, "version %d: malformed record in %s", id, s.keys.VersionRecords())
 	}
 	return &v, nil
 }

@@ -14,19 +14,6 @@ import (
 
 // The projection: how each event changes the records and indexes listed in Keys.
 
-const (
-	hProposal   = "proposal"
-	hVote       = "vote"
-	hAccount    = "account"
-	hModel      = "model"
-	hVersion    = "version"
-	hAudit      = "audit"
-	hPolicy     = "policy"
-	hAuditor    = "auditor"
-	hTimelockOp = "timelockop"
-	hPin        = "pin"
-)
-
 // pinJob is one entry of the pin queue, enqueued in the commit that records an approval or
 // a revocation. It is a hint: the pinner re-reads the version before acting.
 type pinJob struct {
@@ -43,8 +30,6 @@ func (j pinJob) fields() map[string]any {
 		"sha256": j.SHA256.Hex(), "block": strconv.FormatUint(j.Block, 10),
 	}
 }
-
-func decimal(x uint64) string { return strconv.FormatUint(x, 10) }
 
 func add(x, y *big.Int) *big.Int {
 	r := new(big.Int)
@@ -107,24 +92,24 @@ func (b *Batch) initDAO(p modeldao.DAOParams) error {
 func (b *Batch) prefetchBlocks(blocks []modeldao.Block) error {
 	k := b.s.keys
 	var refs []fieldRef
-	h := func(name, field string) { refs = append(refs, fieldRef{k.Key(name), field}) }
+	h := func(key, field string) { refs = append(refs, fieldRef{key, field}) }
 	acct := func(a common.Address) {
 		if a != (common.Address{}) {
-			h(hAccount, Addr(a))
+			h(k.AccountRecords(), Addr(a))
 		}
 	}
 	for _, blk := range blocks {
 		for _, ev := range blk.Events {
 			switch e := ev.(type) {
 			case *modeldao.VoteCast:
-				h(hProposal, e.ProposalID.String())
+				h(k.ProposalRecords(), e.ProposalID.String())
 				acct(e.Voter)
 			case *modeldao.ProposalQueuedEvent:
-				h(hProposal, e.ProposalID.String())
+				h(k.ProposalRecords(), e.ProposalID.String())
 			case *modeldao.ProposalExecutedEvent:
-				h(hProposal, e.ProposalID.String())
+				h(k.ProposalRecords(), e.ProposalID.String())
 			case *modeldao.ProposalCanceledEvent:
-				h(hProposal, e.ProposalID.String())
+				h(k.ProposalRecords(), e.ProposalID.String())
 			case *modeldao.Transfer:
 				acct(e.From)
 				acct(e.To)
@@ -135,25 +120,25 @@ func (b *Batch) prefetchBlocks(blocks []modeldao.Block) error {
 			case *modeldao.DelegateVotesChanged:
 				acct(e.Delegate)
 			case *modeldao.CallExecuted:
-				h(hTimelockOp, e.OperationID.Hex())
+				h(k.TimelockOps(), e.OperationID.Hex())
 			case *modeldao.OperationCancelled:
-				h(hTimelockOp, e.OperationID.Hex())
+				h(k.TimelockOps(), e.OperationID.Hex())
 			case *modeldao.VersionApprovedEvent:
-				h(hVersion, decimal(e.VersionID))
+				h(k.VersionRecords(), decimal(e.VersionID))
 			case *modeldao.VersionRejectedEvent:
-				h(hVersion, decimal(e.VersionID))
+				h(k.VersionRecords(), decimal(e.VersionID))
 			case *modeldao.VersionRevokedEvent:
-				h(hVersion, decimal(e.VersionID))
+				h(k.VersionRecords(), decimal(e.VersionID))
 			case *modeldao.VersionSubmittedEvent:
-				h(hModel, e.ModelID.Hex())
+				h(k.ModelRecords(), e.ModelID.Hex())
 			case *modeldao.AuditSubmitted:
-				h(hAuditor, Addr(e.Audit.Auditor))
+				h(k.AuditorRecords(), Addr(e.Audit.Auditor))
 			case *modeldao.AuditorAdded:
-				h(hAuditor, Addr(e.Auditor))
+				h(k.AuditorRecords(), Addr(e.Auditor))
 			case *modeldao.AuditorRemoved:
-				h(hAuditor, Addr(e.Auditor))
+				h(k.AuditorRecords(), Addr(e.Auditor))
 			case *modeldao.PolicyRetired:
-				h(hPolicy, decimal(e.PolicyID))
+				h(k.PolicyRecords(), decimal(e.PolicyID))
 			}
 		}
 	}
@@ -229,16 +214,16 @@ func (b *Batch) apply(ev modeldao.Event) error {
 		}
 		was := *a
 		a.VotingPower = new(big.Int).Set(e.Current)
-		b.touch(k.Key(hAccount), Addr(e.Delegate))
+		b.touch(k.AccountRecords(), Addr(e.Delegate))
 		b.indexDelegate(e.Delegate, &was, a)
 	case *modeldao.ModelRegistered:
-		m, _, err := load[modeldao.Model](b, k.Key(hModel), e.ModelID.Hex(), false)
+		m, _, err := load[modeldao.Model](b, k.ModelRecords(), e.ModelID.Hex(), false)
 		if err != nil {
 			return err
 		}
 		*m = modeldao.Model{ID: e.ModelID, Name: modeldao.Text(e.Name), Owner: e.Owner, Provenance: at}
-		b.touch(k.Key(hModel), e.ModelID.Hex())
-		b.zadd(k.Key("models"), e.ModelID.Hex(), Ordinal(at))
+		b.touch(k.ModelRecords(), e.ModelID.Hex())
+		b.zadd(k.Models(), e.ModelID.Hex(), Ordinal(at))
 	case *modeldao.VersionSubmittedEvent:
 		return b.versionSubmitted(e)
 	case *modeldao.VersionApprovedEvent:
@@ -248,43 +233,43 @@ func (b *Batch) apply(ev modeldao.Event) error {
 	case *modeldao.VersionRevokedEvent:
 		return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionRevoked, Reason: modeldao.Text(e.Reason), Provenance: at})
 	case *modeldao.AuditorAdded:
-		a, existed, err := load[modeldao.Auditor](b, k.Key(hAuditor), Addr(e.Auditor), false)
+		a, existed, err := load[modeldao.Auditor](b, k.AuditorRecords(), Addr(e.Auditor), false)
 		if err != nil {
 			return err
 		}
 		a.Address, a.Name, a.Active, a.Added, a.Removed = e.Auditor, modeldao.Text(e.Name), true, at, nil
-		b.touch(k.Key(hAuditor), Addr(e.Auditor))
+		b.touch(k.AuditorRecords(), Addr(e.Auditor))
 		if !existed {
-			b.zadd(k.Key("auditors"), Addr(e.Auditor), Ordinal(at))
+			b.zadd(k.Auditors(), Addr(e.Auditor), Ordinal(at))
 		}
 	case *modeldao.AuditorRemoved:
-		a, _, err := load[modeldao.Auditor](b, k.Key(hAuditor), Addr(e.Auditor), false)
+		a, _, err := load[modeldao.Auditor](b, k.AuditorRecords(), Addr(e.Auditor), false)
 		if err != nil {
 			return err
 		}
 		a.Address, a.Active = e.Auditor, false
 		r := at
 		a.Removed = &r
-		b.touch(k.Key(hAuditor), Addr(e.Auditor))
+		b.touch(k.AuditorRecords(), Addr(e.Auditor))
 	case *modeldao.PolicyAdopted:
 		id := decimal(e.Policy.ID)
-		p, _, err := load[modeldao.Policy](b, k.Key(hPolicy), id, false)
+		p, _, err := load[modeldao.Policy](b, k.PolicyRecords(), id, false)
 		if err != nil {
 			return err
 		}
 		*p = e.Policy
 		p.Active, p.Adopted = true, at
-		b.touch(k.Key(hPolicy), id)
-		b.zadd(k.Key("policies"), id, float64(e.Policy.ID))
+		b.touch(k.PolicyRecords(), id)
+		b.zadd(k.Policies(), id, float64(e.Policy.ID))
 	case *modeldao.PolicyRetired:
 		id := decimal(e.PolicyID)
-		p, _, err := load[modeldao.Policy](b, k.Key(hPolicy), id, false)
+		p, _, err := load[modeldao.Policy](b, k.PolicyRecords(), id, false)
 		if err != nil {
 			return err
 		}
 		r := at
 		p.Active, p.Retired = false, &r
-		b.touch(k.Key(hPolicy), id)
+		b.touch(k.PolicyRecords(), id)
 	case *modeldao.AuditSubmitted:
 		return b.auditSubmitted(e)
 	default:
@@ -298,7 +283,7 @@ func typeName(v any) string {
 }
 
 func (b *Batch) account(a common.Address, at modeldao.Provenance) (*modeldao.Account, error) {
-	acc, existed, err := load[modeldao.Account](b, b.s.keys.Key(hAccount), Addr(a), false)
+	acc, existed, err := load[modeldao.Account](b, b.s.keys.AccountRecords(), Addr(a), false)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +296,7 @@ func (b *Batch) account(a common.Address, at modeldao.Provenance) (*modeldao.Acc
 func (b *Batch) proposalCreated(e *modeldao.ProposalCreated) error {
 	k := b.s.keys
 	id := e.ProposalID.String()
-	p, _, err := load[modeldao.Proposal](b, k.Key(hProposal), id, false)
+	p, _, err := load[modeldao.Proposal](b, k.ProposalRecords(), id, false)
 	if err != nil {
 		return err
 	}
@@ -328,26 +313,26 @@ func (b *Batch) proposalCreated(e *modeldao.ProposalCreated) error {
 		if a.VersionID != 0 && !seen[a.VersionID] {
 			seen[a.VersionID] = true
 			p.VersionIDs = append(p.VersionIDs, a.VersionID)
-			b.zadd(k.Key("proposals", "version", decimal(a.VersionID)), id, Ordinal(e.Provenance))
+			b.zadd(k.ProposalsOfVersion(a.VersionID), id, Ordinal(e.Provenance))
 		}
 	}
-	b.touch(k.Key(hProposal), id)
+	b.touch(k.ProposalRecords(), id)
 	ord := Ordinal(e.Provenance)
-	b.zadd(k.Key("proposals"), id, ord)
-	b.zadd(k.Key("proposals", "deadline"), id, float64(e.VoteEnd))
-	b.zadd(k.Key("proposals", "votes"), AmountMember(nil, TotalDigits, id), 0)
-	b.zadd(k.Key("proposals", "state", p.State.String()), id, ord)
-	b.zadd(k.Key("proposals", "proposer", Addr(e.Proposer)), id, ord)
-	b.zadd(k.Key("proposals", "open"), id, float64(e.VoteEnd))
+	b.zadd(k.Proposals(), id, ord)
+	b.zadd(k.ProposalsByDeadline(), id, float64(e.VoteEnd))
+	b.zadd(k.ProposalsByVotes(), AmountMember(nil, TotalDigits, id), 0)
+	b.zadd(k.ProposalsInState(p.State), id, ord)
+	b.zadd(k.ProposalsOfProposer(e.Proposer), id, ord)
+	b.zadd(k.OpenProposals(), id, float64(e.VoteEnd))
 	b.openAdded = append(b.openAdded, id)
-	b.write(undoOp{K: opHSet, Key: k.Key(hTimelockOp), F: e.TimelockOpID.Hex(), V: id})
+	b.write(undoOp{K: opHSet, Key: k.TimelockOps(), F: e.TimelockOpID.Hex(), V: id})
 	return nil
 }
 
 // proposal loads a proposal; a missing one (an event about a proposal created before the
 // start block) is reported and the event skipped.
 func (b *Batch) proposal(id *big.Int, at modeldao.Provenance) (*modeldao.Proposal, error) {
-	p, existed, err := load[modeldao.Proposal](b, b.s.keys.Key(hProposal), id.String(), false)
+	p, existed, err := load[modeldao.Proposal](b, b.s.keys.ProposalRecords(), id.String(), false)
 	if err != nil || !existed && p.ID == "" {
 		if err == nil {
 			b.s.log.Warn("store: event for a proposal the index does not know (created before the start block?); skipped",
@@ -364,12 +349,12 @@ func (b *Batch) updateProposal(id *big.Int, at modeldao.Provenance, f func(*mode
 		return err
 	}
 	f(p)
-	b.touch(b.s.keys.Key(hProposal), p.ID)
+	b.touch(b.s.keys.ProposalRecords(), p.ID)
 	return nil
 }
 
 func (b *Batch) timelockOp(op common.Hash, f func(*modeldao.Proposal)) error {
-	v, err := b.get(fieldRef{b.s.keys.Key(hTimelockOp), op.Hex()}, false)
+	v, err := b.get(fieldRef{b.s.keys.TimelockOps(), op.Hex()}, false)
 	if err != nil || !v.exists {
 		return err // an operation scheduled outside the governor
 	}
@@ -377,7 +362,7 @@ func (b *Batch) timelockOp(op common.Hash, f func(*modeldao.Proposal)) error {
 	if !ok {
 		return nil
 	}
-	if err := b.prefetch([]fieldRef{{b.s.keys.Key(hProposal), v.s}}, nil); err != nil {
+	if err := b.prefetch([]fieldRef{{b.s.keys.ProposalRecords(), v.s}}, nil); err != nil {
 		return err
 	}
 	p, err := b.proposal(id, modeldao.Provenance{})
@@ -385,7 +370,7 @@ func (b *Batch) timelockOp(op common.Hash, f func(*modeldao.Proposal)) error {
 		return err
 	}
 	f(p)
-	b.touch(b.s.keys.Key(hProposal), p.ID)
+	b.touch(b.s.keys.ProposalRecords(), p.ID)
 	return nil
 }
 
@@ -393,7 +378,7 @@ func (b *Batch) timelockOp(op common.Hash, f func(*modeldao.Proposal)) error {
 // are the changes of its versions in the same transaction.
 func (b *Batch) linkProposal(p *modeldao.Proposal, at modeldao.Provenance) {
 	for _, vid := range p.VersionIDs {
-		v, existed, err := load[modeldao.ModelVersion](b, b.s.keys.Key(hVersion), decimal(vid), false)
+		v, existed, err := load[modeldao.ModelVersion](b, b.s.keys.VersionRecords(), decimal(vid), false)
 		if err != nil {
 			b.fail(err)
 			return
@@ -409,7 +394,7 @@ func (b *Batch) linkProposal(p *modeldao.Proposal, at modeldao.Provenance) {
 			}
 		}
 		if changed {
-			b.touch(b.s.keys.Key(hVersion), decimal(vid))
+			b.touch(b.s.keys.VersionRecords(), decimal(vid))
 		}
 	}
 }
@@ -430,21 +415,21 @@ func (b *Batch) voteCast(e *modeldao.VoteCast) error {
 		p.Tally.Abstain = add(p.Tally.Abstain, e.Weight)
 	}
 	p.Voters++
-	b.touch(k.Key(hProposal), p.ID)
+	b.touch(k.ProposalRecords(), p.ID)
 	vote := modeldao.Vote{ProposalID: p.ID, Voter: e.Voter, Support: e.Support, Weight: e.Weight, Reason: modeldao.Text(e.Reason), Params: e.Params, Provenance: e.Provenance}
 	buf, _ := json.Marshal(vote)
 	vid := VoteID(p.ID, e.Voter)
-	b.write(undoOp{K: opHSet, Key: k.Key(hVote), F: vid, V: string(buf)})
+	b.write(undoOp{K: opHSet, Key: k.VoteRecords(), F: vid, V: string(buf)})
 	ord := Ordinal(e.Provenance)
-	b.zadd(k.Key("votes"), vid, ord)
-	b.zadd(k.Key("votes", "p", p.ID), Addr(e.Voter), ord)
+	b.zadd(k.Votes(), vid, ord)
+	b.zadd(k.VotesOnProposal(p.ID), Addr(e.Voter), ord)
 	// A voter votes once on a proposal (the governor refuses a second vote), so the weight's
 	// member is new; the total's old member is the one the tally before this vote gives.
-	weights, totals := k.Key("votes", "p", p.ID, "weight"), k.Key("proposals", "votes")
+	weights, totals := k.VotesOnProposalByWeight(p.ID), k.ProposalsByVotes()
 	wm := AmountMember(e.Weight, AmountDigits, Addr(e.Voter))
 	b.zknown(weights, wm, false)
 	b.zadd(weights, wm, 0)
-	b.zadd(k.Key("votes", "v", Addr(e.Voter)), p.ID, ord)
+	b.zadd(k.VotesOfVoter(e.Voter), p.ID, ord)
 	if newTotal := AmountMember(totalVotes(p.Tally), TotalDigits, p.ID); newTotal != oldTotal {
 		b.zknown(totals, oldTotal, true)
 		b.zknown(totals, newTotal, false)
@@ -456,7 +441,7 @@ func (b *Batch) voteCast(e *modeldao.VoteCast) error {
 		return err
 	}
 	a.VoteCount++
-	b.touch(k.Key(hAccount), Addr(e.Voter))
+	b.touch(k.AccountRecords(), Addr(e.Voter))
 	return nil
 }
 
@@ -505,7 +490,7 @@ func (b *Batch) transfer(e *modeldao.Transfer) error {
 		} else {
 			a.Balance = add(a.Balance, e.Value)
 		}
-		b.touch(k.Key(hAccount), Addr(side.addr))
+		b.touch(k.AccountRecords(), Addr(side.addr))
 	}
 	if (e.From == zero) != (e.To == zero) {
 		d, _, err := load[modeldao.DAOParams](b, k.DAO(), "", true)
@@ -536,7 +521,7 @@ func (b *Batch) delegateChanged(e *modeldao.DelegateChanged) error {
 		return err
 	}
 	d.Delegate = e.To
-	b.touch(k.Key(hAccount), Addr(e.Delegator))
+	b.touch(k.AccountRecords(), Addr(e.Delegator))
 	ord := Ordinal(e.Provenance)
 	if e.From != zero {
 		from, err := b.account(e.From, e.Provenance)
@@ -545,8 +530,8 @@ func (b *Batch) delegateChanged(e *modeldao.DelegateChanged) error {
 		}
 		was := *from
 		from.DelegatorCount--
-		b.touch(k.Key(hAccount), Addr(e.From))
-		b.zrem(k.Key("delegators", Addr(e.From)), Addr(e.Delegator))
+		b.touch(k.AccountRecords(), Addr(e.From))
+		b.zrem(k.Delegators(e.From), Addr(e.Delegator))
 		b.indexDelegate(e.From, &was, from)
 	}
 	if e.To != zero {
@@ -556,12 +541,12 @@ func (b *Batch) delegateChanged(e *modeldao.DelegateChanged) error {
 		}
 		was := *to
 		to.DelegatorCount++
-		b.touch(k.Key(hAccount), Addr(e.To))
-		b.zadd(k.Key("delegators", Addr(e.To)), Addr(e.Delegator), ord)
+		b.touch(k.AccountRecords(), Addr(e.To))
+		b.zadd(k.Delegators(e.To), Addr(e.Delegator), ord)
 		b.indexDelegate(e.To, &was, to)
 	}
 	buf, _ := json.Marshal(modeldao.Delegation{Delegator: e.Delegator, From: e.From, To: e.To, Provenance: e.Provenance})
-	b.zadd(k.Key("delegations", Addr(e.Delegator)), string(buf), ord)
+	b.zadd(k.Delegations(e.Delegator), string(buf), ord)
 	return nil
 }
 
@@ -570,7 +555,7 @@ func (b *Batch) delegateChanged(e *modeldao.DelegateChanged) error {
 // delegates (Account.IsDelegate), so every ordering lists the same accounts.
 func (b *Batch) indexDelegate(a common.Address, was, now *modeldao.Account) {
 	k := b.s.keys
-	power, count := k.Key("accounts", "power"), k.Key("accounts", "delegators")
+	power, count := k.DelegatesByPower(), k.DelegatesByDelegators()
 	id := Addr(a)
 	oldM, newM := AmountMember(was.VotingPower, AmountDigits, id), AmountMember(now.VotingPower, AmountDigits, id)
 	in, wasIn := now.IsDelegate(), was.IsDelegate()
@@ -595,7 +580,7 @@ func (b *Batch) indexDelegate(a common.Address, was, now *modeldao.Account) {
 func (b *Batch) versionSubmitted(e *modeldao.VersionSubmittedEvent) error {
 	k := b.s.keys
 	id := decimal(e.VersionID)
-	v, _, err := load[modeldao.ModelVersion](b, k.Key(hVersion), id, false)
+	v, _, err := load[modeldao.ModelVersion](b, k.VersionRecords(), id, false)
 	if err != nil {
 		return err
 	}
@@ -610,23 +595,23 @@ func (b *Batch) versionSubmitted(e *modeldao.VersionSubmittedEvent) error {
 		Tags: tags, Status: modeldao.VersionSubmitted, Submitted: e.Provenance,
 		History: []modeldao.StatusChange{{Status: modeldao.VersionSubmitted, Provenance: e.Provenance}},
 	}
-	b.touch(k.Key(hVersion), id)
+	b.touch(k.VersionRecords(), id)
 	score := float64(e.VersionID)
-	b.zadd(k.Key("versions"), id, score)
-	b.zadd(k.Key("versions", "status", v.Status.String()), id, score)
-	b.zadd(k.Key("versions", "publisher", Addr(e.Publisher)), id, score)
-	b.zadd(k.Key("versions", "model", e.ModelID.Hex()), id, score)
-	b.zadd(k.Key("versions", "license", s.License), id, score)
+	b.zadd(k.Versions(), id, score)
+	b.zadd(k.VersionsInStatus(v.Status), id, score)
+	b.zadd(k.VersionsOfPublisher(e.Publisher), id, score)
+	b.zadd(k.VersionsOfModel(e.ModelID), id, score)
+	b.zadd(k.VersionsWithLicense(s.License), id, score)
 	for _, t := range tags {
-		b.zadd(k.Key("versions", "tag", string(t)), id, score)
+		b.zadd(k.VersionsWithTag(string(t)), id, score)
 	}
-	m, existed, err := load[modeldao.Model](b, k.Key(hModel), e.ModelID.Hex(), false)
+	m, existed, err := load[modeldao.Model](b, k.ModelRecords(), e.ModelID.Hex(), false)
 	if err != nil {
 		return err
 	}
 	if existed || m.Name != "" {
 		m.VersionCount++
-		b.touch(k.Key(hModel), e.ModelID.Hex())
+		b.touch(k.ModelRecords(), e.ModelID.Hex())
 	}
 	return nil
 }
@@ -634,7 +619,7 @@ func (b *Batch) versionSubmitted(e *modeldao.VersionSubmittedEvent) error {
 func (b *Batch) versionStatus(versionID uint64, c modeldao.StatusChange) error {
 	k := b.s.keys
 	id := decimal(versionID)
-	v, existed, err := load[modeldao.ModelVersion](b, k.Key(hVersion), id, false)
+	v, existed, err := load[modeldao.ModelVersion](b, k.VersionRecords(), id, false)
 	if err != nil {
 		return err
 	}
@@ -642,14 +627,14 @@ func (b *Batch) versionStatus(versionID uint64, c modeldao.StatusChange) error {
 		b.s.log.Warn("store: status change of an unknown model version; skipped", "version", versionID, "block", c.Provenance.BlockNumber)
 		return nil
 	}
-	b.zrem(k.Key("versions", "status", v.Status.String()), id)
+	b.zrem(k.VersionsInStatus(v.Status), id)
 	v.Status = c.Status
-	b.zadd(k.Key("versions", "status", v.Status.String()), id, float64(versionID))
+	b.zadd(k.VersionsInStatus(v.Status), id, float64(versionID))
 	v.History = append(v.History, c)
 	switch c.Status {
 	case modeldao.VersionApproved:
 		v.PolicyID, v.AuditID = c.PolicyID, c.AuditID
-		b.zadd(k.Key("versions", "policy", decimal(c.PolicyID)), id, float64(versionID))
+		b.zadd(k.VersionsUnderPolicy(c.PolicyID), id, float64(versionID))
 		pin := modeldao.Pin{VersionID: versionID, CID: v.WeightsCID, Status: modeldao.PinQueued}
 		buf, _ := json.Marshal(pin)
 		b.write(undoOp{K: opHSet, Key: k.Pin(), F: id, V: string(buf)})
@@ -657,7 +642,7 @@ func (b *Batch) versionStatus(versionID uint64, c modeldao.StatusChange) error {
 	case modeldao.VersionRevoked:
 		b.pinJobs = append(b.pinJobs, pinJob{Op: "unpin", VersionID: versionID, CID: string(v.WeightsCID), SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
 	}
-	b.touch(k.Key(hVersion), id)
+	b.touch(k.VersionRecords(), id)
 	return nil
 }
 
@@ -670,19 +655,19 @@ func (b *Batch) auditSubmitted(e *modeldao.AuditSubmitted) error {
 	}
 	id := decimal(a.ID)
 	buf, _ := json.Marshal(a)
-	b.write(undoOp{K: opHSet, Key: k.Key(hAudit), F: id, V: string(buf)})
+	b.write(undoOp{K: opHSet, Key: k.AuditRecords(), F: id, V: string(buf)})
 	score := float64(a.ID)
-	b.zadd(k.Key("audits"), id, score)
-	b.zadd(k.Key("audits", "version", decimal(a.VersionID)), id, score)
-	b.zadd(k.Key("audits", "auditor", Addr(a.Auditor)), id, score)
-	b.zadd(k.Key("audits", "policy", decimal(a.PolicyID)), id, score)
-	au, existed, err := load[modeldao.Auditor](b, k.Key(hAuditor), Addr(a.Auditor), false)
+	b.zadd(k.Audits(), id, score)
+	b.zadd(k.AuditsOfVersion(a.VersionID), id, score)
+	b.zadd(k.AuditsByAuditor(a.Auditor), id, score)
+	b.zadd(k.AuditsUnderPolicy(a.PolicyID), id, score)
+	au, existed, err := load[modeldao.Auditor](b, k.AuditorRecords(), Addr(a.Auditor), false)
 	if err != nil {
 		return err
 	}
 	if existed || au.Name != "" {
 		au.AuditCount++
-		b.touch(k.Key(hAuditor), Addr(a.Auditor))
+		b.touch(k.AuditorRecords(), Addr(a.Auditor))
 	}
 	return nil
 }
@@ -693,7 +678,7 @@ func (b *Batch) auditSubmitted(e *modeldao.AuditSubmitted) error {
 // open set.
 func (b *Batch) refreshProposals(head uint64) error {
 	k := b.s.keys
-	openKey := k.Key("proposals", "open")
+	openKey := k.OpenProposals()
 	ids, err := b.conn.ZRange(b.ctx, openKey, 0, -1).Result()
 	if err != nil {
 		return redisDown(err, "read open proposals")
@@ -702,7 +687,7 @@ func (b *Batch) refreshProposals(head uint64) error {
 	sort.Strings(ids)
 	refs := make([]fieldRef, 0, len(ids))
 	for _, id := range ids {
-		refs = append(refs, fieldRef{k.Key(hProposal), id})
+		refs = append(refs, fieldRef{k.ProposalRecords(), id})
 	}
 	if err := b.prefetch(refs, nil); err != nil {
 		return err
@@ -714,7 +699,7 @@ func (b *Batch) refreshProposals(head uint64) error {
 			continue
 		}
 		done[id] = true
-		p, existed, err := load[modeldao.Proposal](b, k.Key(hProposal), id, false)
+		p, existed, err := load[modeldao.Proposal](b, k.ProposalRecords(), id, false)
 		if err != nil {
 			return err
 		}
@@ -737,13 +722,13 @@ func (b *Batch) refreshProposals(head uint64) error {
 			changed = true
 		}
 		if st := p.Params().StateAt(head); st != p.State {
-			b.zrem(k.Key("proposals", "state", p.State.String()), id)
-			b.zadd(k.Key("proposals", "state", st.String()), id, Ordinal(p.Created))
+			b.zrem(k.ProposalsInState(p.State), id)
+			b.zadd(k.ProposalsInState(st), id, Ordinal(p.Created))
 			p.State = st
 			changed = true
 		}
 		if changed {
-			b.touch(k.Key(hProposal), id)
+			b.touch(k.ProposalRecords(), id)
 		}
 		// A proposal leaves the open set once its state is final and its quorum known
 		// (a proposal cancelled before its snapshot still gets the quorum the governor
