@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -43,20 +42,14 @@ import (
 // PinGroup is the consumer group of the pin queue.
 const PinGroup = "pinners"
 
-// Pin job operations.
+// Pin job operations and the job (root package's, named here for the store's callers).
 const (
-	PinOpPin   = "pin"
-	PinOpUnpin = "unpin"
+	PinOpPin   = modeldao.PinOpPin
+	PinOpUnpin = modeldao.PinOpUnpin
 )
 
 // PinJob is a pin or unpin job of the pin queue.
-type PinJob struct {
-	Op        string // PinOpPin or PinOpUnpin
-	VersionID uint64
-	CID       string
-	SHA256    common.Hash
-	Block     uint64 // the block whose commit enqueued the job
-}
+type PinJob = modeldao.PinJob
 
 // PinDelivery is a job as a consumer received it.
 type PinDelivery struct {
@@ -72,7 +65,7 @@ type PinDelivery struct {
 // version set to QUEUED with the job's CID (attempts reset). An unpin job leaves the pin
 // record as it is. Errors surface when the pipeline is executed.
 func (k Keys) EnqueuePin(pipe redis.Pipeliner, ctx context.Context, job PinJob) {
-	pipe.XAdd(ctx, &redis.XAddArgs{Stream: k.PinJobs(), Values: job.fields()})
+	k.xaddPinJob(ctx, pipe, job)
 	if job.Op == PinOpPin {
 		rec, _ := json.Marshal(modeldao.Pin{
 			VersionID: job.VersionID,
@@ -84,8 +77,14 @@ func (k Keys) EnqueuePin(pipe redis.Pipeliner, ctx context.Context, job PinJob) 
 	}
 }
 
-// fields returns the stream entry fields of the job, in a fixed order.
-func (j PinJob) fields() []string {
+// xaddPinJob appends job to the pin queue on pipe: the one encoder of a job, for the
+// indexer's commits and EnqueuePin alike (parsePinJob is its inverse).
+func (k Keys) xaddPinJob(ctx context.Context, pipe redis.Pipeliner, job PinJob) {
+	pipe.XAdd(ctx, &redis.XAddArgs{Stream: k.PinJobs(), Values: pinJobFields(job)})
+}
+
+// pinJobFields returns the stream entry fields of the job, in a fixed order.
+func pinJobFields(j PinJob) []string {
 	return []string{
 		"op", j.Op,
 		"version", strconv.FormatUint(j.VersionID, 10),
@@ -262,7 +261,7 @@ func (s *Store) AckPinJob(ctx context.Context, id string, pin *modeldao.Pin) err
 // it back into the stream once due. Scheduling the same job twice keeps one copy, due at the
 // later time.
 func (s *Store) RetryPinJob(ctx context.Context, id string, job PinJob, due time.Time, pin *modeldao.Pin) error {
-	member, _ := json.Marshal(job.fields())
+	member, _ := json.Marshal(pinJobFields(job))
 	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		if pin != nil {
 			if err := s.setPin(ctx, pipe, *pin); err != nil {
@@ -440,9 +439,4 @@ func (s *Store) PinsByCID(ctx context.Context, cid string) ([]modeldao.Pin, erro
 		}
 	})
 	return out, err
-}
-
-// String describes a job for logs.
-func (j PinJob) String() string {
-	return fmt.Sprintf("%s version %d cid %s (block %d)", j.Op, j.VersionID, j.CID, j.Block)
 }

@@ -5,31 +5,12 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/ethereum/go-ethereum/common"
-
 	"github.com/modeldao/modeldao"
 )
 
 // The projection's shared parts: amounts, histories, the DAO record, and the refresh of
 // proposal states at the end of every batch. How each event changes the records and
 // indexes listed in Keys is the projector table (projector.go and the project_*.go files).
-
-// pinJob is one entry of the pin queue, enqueued in the commit that records an approval or
-// a revocation. It is a hint: the pinner re-reads the version before acting.
-type pinJob struct {
-	Op        string // pin or unpin
-	VersionID uint64
-	CID       string
-	SHA256    common.Hash
-	Block     uint64
-}
-
-func (j pinJob) fields() map[string]any {
-	return map[string]any{
-		"op": j.Op, "version": strconv.FormatUint(j.VersionID, 10), "cid": j.CID,
-		"sha256": j.SHA256.Hex(), "block": strconv.FormatUint(j.Block, 10),
-	}
-}
 
 func add(x, y *big.Int) *big.Int {
 	r := new(big.Int)

@@ -153,9 +153,9 @@ func (b *Batch) versionStatus(versionID uint64, c modeldao.StatusChange) error {
 		pin := modeldao.Pin{VersionID: versionID, CID: v.WeightsCID, Status: modeldao.PinQueued}
 		buf, _ := json.Marshal(pin)
 		b.write(undoOp{K: opHSet, Key: k.Pin(), F: id, V: string(buf)})
-		b.pinJobs = append(b.pinJobs, pinJob{Op: "pin", VersionID: versionID, CID: string(v.WeightsCID), SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
+		b.pinJobs = append(b.pinJobs, PinJob{Op: PinOpPin, VersionID: versionID, CID: string(v.WeightsCID), SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
 	case modeldao.VersionRevoked:
-		b.pinJobs = append(b.pinJobs, pinJob{Op: "unpin", VersionID: versionID, CID: string(v.WeightsCID), SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
+		b.pinJobs = append(b.pinJobs, PinJob{Op: PinOpUnpin, VersionID: versionID, CID: string(v.WeightsCID), SHA256: v.WeightsSHA256, Block: c.Provenance.BlockNumber})
 	}
 	b.touch(k.VersionRecords(), id)
 	return nil

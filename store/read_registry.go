@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/modeldao/modeldao"
 )
 
@@ -21,8 +20,10 @@ type ModelQuery struct {
 	Page         PageArgs
 }
 
-// ModelID is the id of the model called name: keccak256 of the name, as the registry has it.
-func ModelID(name string) common.Hash { return crypto.Keccak256Hash([]byte(name)) }
+// ModelID is the id of the model called name.
+//
+// Deprecated: the rule is the root package's: use modeldao.ModelID.
+func ModelID(name string) common.Hash { return modeldao.ModelID(name) }
 
 // Models returns a page of models, by the time of their first version.
 func (s *Store) Models(ctx context.Context, q ModelQuery) (*Page[*modeldao.Model], error) {
@@ -108,7 +109,7 @@ func (s *Store) ModelVersions(ctx context.Context, q VersionQuery) (*Page[*model
 		add(k.VersionsOfPublisher(*q.Publisher))
 	}
 	if q.ModelName != "" {
-		add(k.VersionsOfModel(ModelID(q.ModelName)))
+		add(k.VersionsOfModel(modeldao.ModelID(q.ModelName)))
 	}
 	if q.ModelID != nil {
 		add(k.VersionsOfModel(*q.ModelID))
