@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
 // VersionStatus is where a model version stands in the registry. The numeric values are
@@ -179,3 +180,6 @@ func checkString(field, s string, max int) error {
 	}
 	return nil
 }
+
+// ModelID is the id of the model called name: keccak256 of the name, as the registry has it.
+func ModelID(name string) common.Hash { return crypto.Keccak256Hash([]byte(name)) }

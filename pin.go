@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 )
 
 // PinStatus is the state of a version's weights on IPFS, in the vocabulary of the IPFS
@@ -52,3 +54,27 @@ type Pin struct {
 
 // PinName is the name under which the weights of a version are pinned in kubo.
 func PinName(versionID uint64) string { return fmt.Sprintf("modeldao:%d", versionID) }
+
+// Pin job operations.
+const (
+	PinOpPin   = "pin"
+	PinOpUnpin = "unpin"
+)
+
+// PinJob asks the pinner to pin a version's weights (after its approval) or to unpin them
+// (after its revocation). The indexer enqueues one in the commit that records the change. It
+// is a hint, the projection is the truth: the pinner re-reads the version and acts only if
+// its status still calls for it, which is how an approval rolled back by a reorg cancels
+// its job.
+type PinJob struct {
+	Op        string // PinOpPin or PinOpUnpin
+	VersionID uint64
+	CID       string      // the weights CID (a hint: the pinner uses the version record's)
+	SHA256    common.Hash // the on-chain digest of the weights file (a hint as well)
+	Block     uint64      // the block whose commit enqueued the job
+}
+
+// String describes a job for logs.
+func (j PinJob) String() string {
+	return fmt.Sprintf("%s version %d cid %s (block %d)", j.Op, j.VersionID, j.CID, j.Block)
+}

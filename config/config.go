@@ -94,18 +94,9 @@ const (
 	ForPinner  = NeedStore | NeedIPFS
 )
 
-// Deployment is where the DAO's contracts live. It has the fields of contracts.Deployment in
-// the same order, so contracts.Deployment(cfg.Deployment) converts it, without this package
-// (and the API function) linking the contract bindings.
-type Deployment struct {
-	ChainID   uint64         `json:"chainId"`
-	Token     common.Address `json:"token"`
-	Governor  common.Address `json:"governor"`
-	Timelock  common.Address `json:"timelock"`
-	Registry  common.Address `json:"registry"`
-	Block     uint64         `json:"startBlock"`
-	BlockHash common.Hash    `json:"startBlockHash"`
-}
+// Deployment is where the DAO's contracts live: the root package's type, which this package
+// (and the API function) use without linking the contract bindings.
+type Deployment = modeldao.Deployment
 
 // Config is ModelDAO's configuration. Load fills it from the environment; the CLI may also
 // set fields from flags and call Check.

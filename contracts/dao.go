@@ -123,11 +123,7 @@ func RemoveAuditor(auditor common.Address) RegistryCall {
 
 // AdoptPolicy adopts an alignment policy.
 func AdoptPolicy(p modeldao.Policy) RegistryCall {
-	bounds := make([]bindings.ModelRegistryMetricBound, len(p.Bounds))
-	for i, b := range p.Bounds {
-		bounds[i] = bindings.ModelRegistryMetricBound{Kind: uint8(b.Kind), IsMinimum: b.IsMinimum, Limit: int64(b.Limit)}
-	}
-	return RegistryCall{"adoptPolicy", []any{string(p.Name), string(p.Version), string(p.DocumentCID), p.AuditRequired, bounds}}
+	return RegistryCall{"adoptPolicy", []any{string(p.Name), string(p.Version), string(p.DocumentCID), p.AuditRequired, BoundsArg(p.Bounds)}}
 }
 
 // RetirePolicy retires a policy.

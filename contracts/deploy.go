@@ -6,9 +6,7 @@ package contracts
 
 import (
 	"context"
-	"encoding/json"
 	"math/big"
-	"os"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
@@ -81,48 +79,11 @@ func DefaultConfig() Config {
 	}
 }
 
-// Deployment is where the contracts of one DAO live.
-type Deployment struct {
-	ChainID   uint64         `json:"chainId"`
-	Token     common.Address `json:"token"`
-	Governor  common.Address `json:"governor"`
-	Timelock  common.Address `json:"timelock"`
-	Registry  common.Address `json:"registry"`
-	Block     uint64         `json:"startBlock"` // the block of the first deployment transaction: index from here
-	BlockHash common.Hash    `json:"startBlockHash"`
-}
+// Deployment is where the contracts of one DAO live (the root package's type).
+type Deployment = modeldao.Deployment
 
-// Validate checks that every address is set.
-func (d Deployment) Validate() error {
-	for name, a := range map[string]common.Address{"token": d.Token, "governor": d.Governor, "timelock": d.Timelock, "registry": d.Registry} {
-		if a == (common.Address{}) {
-			return modeldao.Errorf(modeldao.EINVALID, "deployment has no %s address", name)
-		}
-	}
-	if d.ChainID == 0 {
-		return modeldao.Errorf(modeldao.EINVALID, "deployment has no chain id")
-	}
-	return nil
-}
-
-// LoadDeployment reads a deployment file as WriteFile writes it.
-func LoadDeployment(path string) (Deployment, error) {
-	var d Deployment
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return d, modeldao.WrapError(modeldao.EINVALID, err, "read deployment file %s", path)
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		return d, modeldao.WrapError(modeldao.EINVALID, err, "deployment file %s is not valid JSON", path)
-	}
-	return d, d.Validate()
-}
-
-// WriteFile writes the deployment as indented JSON.
-func (d Deployment) WriteFile(path string) error {
-	b, _ := json.MarshalIndent(d, "", "  ")
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
+// LoadDeployment reads a deployment file as Deployment.WriteFile writes it.
+func LoadDeployment(path string) (Deployment, error) { return modeldao.LoadDeployment(path) }
 
 // Deploy deploys token, timelock, governor and registry from auth's account and wires them:
 // the governor is the timelock's only proposer and a canceller (with cfg.Cancellers), anyone

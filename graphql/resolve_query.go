@@ -122,7 +122,7 @@ func (r *queryResolver) Model(ctx context.Context, name *string, nameRaw []byte,
 	case name != nil && id != nil:
 		return nil, modeldao.Errorf(modeldao.EINVALID, "give the model's name or its id, not both")
 	case name != nil:
-		key = store.ModelID(*name)
+		key = modeldao.ModelID(*name)
 	case id != nil:
 		h, err := scalar.UnmarshalHashID(*id)
 		if err != nil {

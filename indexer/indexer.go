@@ -247,8 +247,8 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 			}
 			cp = store.Checkpoint{Number: start - 1, Hash: h.Hash()}
 		}
-		d := ix.cfg.Deployment
-		init = &modeldao.DAOParams{ChainID: d.ChainID, Token: d.Token, Governor: d.Governor, Timelock: d.Timelock, Registry: d.Registry, StartBlock: d.Block}
+		params := ix.cfg.Deployment.Params()
+		init = &params
 	}
 	if p.FromBlock == 0 {
 		p.FromBlock = cp.Number + 1

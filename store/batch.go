@@ -174,7 +174,7 @@ type Batch struct {
 	block     modeldao.Block
 	inUndo    bool // the current block is inside the undo window
 	head      uint64
-	pinJobs   []pinJob
+	pinJobs   []PinJob
 	openAdded []string
 	power     powerBatch // voting power history (power.go)
 	reads     int        // fallback reads and undo-resolving pipelines, for the tests and logs

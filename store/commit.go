@@ -133,7 +133,7 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 				p.ZRem(ctx, s.keys.UndoBlocks(), m)
 			}
 			for _, j := range b.pinJobs {
-				p.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.PinJobs(), Values: j.fields()})
+				s.keys.xaddPinJob(ctx, p, j)
 			}
 			p.Set(ctx, s.keys.Checkpoint(), cp.String(), 0)
 			return nil

@@ -63,7 +63,7 @@ func (s *Store) Digest(ctx context.Context) (string, error) {
 	for _, key := range keys {
 		name := strings.TrimPrefix(key, s.keys.Prefix())
 		first, _, _ := strings.Cut(name, ":")
-		if nonDigest[first] {
+		if nonDigest(first) {
 			continue
 		}
 		typ, err := s.rdb.Type(ctx, key).Result()

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -91,6 +92,8 @@ func NewKeys(chainID uint64, governor common.Address) Keys {
 func (k Keys) Prefix() string { return k.prefix }
 
 // Key returns the key of the given name under the DAO's prefix; parts are joined with ':'.
+// The store itself names every key with one of the methods below (so that the layout is
+// this file); Key is for tests and tools that look at a key by its layout name.
 func (k Keys) Key(parts ...string) string { return k.prefix + strings.Join(parts, ":") }
 
 // Fixed keys.
@@ -120,8 +123,94 @@ func (k Keys) PowerTotal() string { return k.prefix + "powertotal" }
 // batch's prefetch rather than from PowerTotal, which would cost a round trip of its own.
 func (k Keys) PowerNow() string { return k.prefix + "powernow" }
 
+// PinRetry is the sorted set of jobs waiting for their next attempt. Its name starts with
+// "pinjobs" so that the digest leaves it out like the stream.
+func (k Keys) PinRetry() string { return k.prefix + "pinjobs:retry" }
+
 // Undo is the undo list of block n.
 func (k Keys) Undo(n uint64) string { return fmt.Sprintf("%sundo:%d", k.prefix, n) }
+
+// Records: hashes of JSON records, one field per entity.
+func (k Keys) ProposalRecords() string { return k.prefix + "proposal" }
+func (k Keys) VoteRecords() string     { return k.prefix + "vote" }
+func (k Keys) AccountRecords() string  { return k.prefix + "account" }
+func (k Keys) ModelRecords() string    { return k.prefix + "model" }
+func (k Keys) VersionRecords() string  { return k.prefix + "version" }
+func (k Keys) AuditRecords() string    { return k.prefix + "audit" }
+func (k Keys) PolicyRecords() string   { return k.prefix + "policy" }
+func (k Keys) AuditorRecords() string  { return k.prefix + "auditor" }
+
+// TimelockOps maps a timelock operation id to the proposal that queues it.
+func (k Keys) TimelockOps() string { return k.prefix + "timelockop" }
+
+// Proposal indexes.
+func (k Keys) Proposals() string           { return k.prefix + "proposals" }
+func (k Keys) ProposalsByDeadline() string { return k.prefix + "proposals:deadline" }
+func (k Keys) ProposalsByVotes() string    { return k.prefix + "proposals:votes" }
+func (k Keys) OpenProposals() string       { return k.prefix + "proposals:open" }
+func (k Keys) ProposalsInState(s modeldao.ProposalState) string {
+	return k.prefix + "proposals:state:" + s.String()
+}
+func (k Keys) ProposalsOfProposer(a common.Address) string {
+	return k.prefix + "proposals:proposer:" + Addr(a)
+}
+func (k Keys) ProposalsOfVersion(versionID uint64) string {
+	return k.prefix + "proposals:version:" + decimal(versionID)
+}
+
+// Vote indexes; proposalID is the decimal id.
+func (k Keys) Votes() string                            { return k.prefix + "votes" }
+func (k Keys) VotesOnProposal(proposalID string) string { return k.prefix + "votes:p:" + proposalID }
+func (k Keys) VotesOnProposalByWeight(proposalID string) string {
+	return k.prefix + "votes:p:" + proposalID + ":weight"
+}
+func (k Keys) VotesOfVoter(voter common.Address) string { return k.prefix + "votes:v:" + Addr(voter) }
+
+// Delegate indexes.
+func (k Keys) DelegatesByPower() string      { return k.prefix + "accounts:power" }
+func (k Keys) DelegatesByDelegators() string { return k.prefix + "accounts:delegators" }
+func (k Keys) Delegators(delegate common.Address) string {
+	return k.prefix + "delegators:" + Addr(delegate)
+}
+func (k Keys) Delegations(delegator common.Address) string {
+	return k.prefix + "delegations:" + Addr(delegator)
+}
+
+// Registry indexes. Tags and licences are a chain string's exact bytes.
+func (k Keys) Models() string   { return k.prefix + "models" }
+func (k Keys) Versions() string { return k.prefix + "versions" }
+func (k Keys) VersionsInStatus(s modeldao.VersionStatus) string {
+	return k.prefix + "versions:status:" + s.String()
+}
+func (k Keys) VersionsOfPublisher(a common.Address) string {
+	return k.prefix + "versions:publisher:" + Addr(a)
+}
+func (k Keys) VersionsOfModel(modelID common.Hash) string {
+	return k.prefix + "versions:model:" + HashID(modelID)
+}
+func (k Keys) VersionsWithTag(tag string) string { return k.prefix + "versions:tag:" + tag }
+func (k Keys) VersionsWithLicense(license string) string {
+	return k.prefix + "versions:license:" + license
+}
+func (k Keys) VersionsUnderPolicy(policyID uint64) string {
+	return k.prefix + "versions:policy:" + decimal(policyID)
+}
+func (k Keys) Audits() string { return k.prefix + "audits" }
+func (k Keys) AuditsOfVersion(versionID uint64) string {
+	return k.prefix + "audits:version:" + decimal(versionID)
+}
+func (k Keys) AuditsByAuditor(a common.Address) string { return k.prefix + "audits:auditor:" + Addr(a) }
+func (k Keys) AuditsUnderPolicy(policyID uint64) string {
+	return k.prefix + "audits:policy:" + decimal(policyID)
+}
+func (k Keys) Policies() string { return k.prefix + "policies" }
+func (k Keys) Auditors() string { return k.prefix + "auditors" }
+
+// HashID is the canonical form of a 32-byte id (a model id, a timelock operation id) inside
+// keys and members: lower-case hex with 0x.
+func HashID(h common.Hash) string { return h.Hex() }
+
+func decimal(x uint64) string { return strconv.FormatUint(x, 10) }
 
 // Addr is the canonical form of an address inside keys and members: lower-case hex.
 // It skips Hex's EIP-55 checksum (a keccak per call), which showed in backfill profiles.
@@ -166,10 +255,14 @@ func AmountMember(x *big.Int, digits int, id string) string {
 	return string(b)
 }
 
-// nonDigest lists the key names (after the prefix, up to the first ':') that are
+// nonDigest tells the key names (after the prefix, up to the first ':') that are
 // bookkeeping rather than projection, and so stay out of the digest: they depend on when
-// and how the indexer ran, not on the chain.
-var nonDigest = map[string]bool{
-	"cp": true, "lease": true, "fence": true, "blocks": true, "undo": true, "undoblocks": true,
-	"status": true, "pin": true, "pinjobs": true,
+// and how the indexer ran, not on the chain. A switch, not a package map: the store keeps
+// no mutable package state.
+func nonDigest(name string) bool {
+	switch name {
+	case "cp", "lease", "fence", "blocks", "undo", "undoblocks", "status", "pin", "pinjobs":
+		return true
+	}
+	return false
 }

@@ -26,6 +26,9 @@ type Lease struct {
 func (l *Lease) value() string { return fmt.Sprintf("%s:%d", l.Owner, l.Fence) }
 
 // renewScript extends the lease only if it is still ours.
+//
+// KEYS: [1] the lease (Keys.Lease). ARGV: [1] our lease value "<owner>:<fence>", [2] the
+// new TTL in milliseconds. Reply: 1 if extended, 0 if the lease is not ours (or gone).
 var renewScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -33,6 +36,9 @@ end
 return 0`)
 
 // releaseScript deletes the lease only if it is still ours.
+//
+// KEYS: [1] the lease (Keys.Lease). ARGV: [1] our lease value "<owner>:<fence>".
+// Reply: 1 if deleted, 0 if the lease is not ours (or gone).
 var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])

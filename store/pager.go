@@ -5,9 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/modeldao/modeldao"
 	"github.com/redis/go-redis/v9"
 )
@@ -634,9 +632,7 @@ func readMany[T any](ctx context.Context, s *Store, hash string, fields []string
 func decIDs(ids []uint64) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
-		out[i] = decID(id)
+		out[i] = decimal(id)
 	}
 	return out
 }
-
-func hexID(h common.Hash) string { return strings.ToLower(h.Hex()) }

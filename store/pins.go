@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -43,20 +42,14 @@ import (
 // PinGroup is the consumer group of the pin queue.
 const PinGroup = "pinners"
 
-// Pin job operations.
+// Pin job operations and the job (root package's, named here for the store's callers).
 const (
-	PinOpPin   = "pin"
-	PinOpUnpin = "unpin"
+	PinOpPin   = modeldao.PinOpPin
+	PinOpUnpin = modeldao.PinOpUnpin
 )
 
 // PinJob is a pin or unpin job of the pin queue.
-type PinJob struct {
-	Op        string // PinOpPin or PinOpUnpin
-	VersionID uint64
-	CID       string
-	SHA256    common.Hash
-	Block     uint64 // the block whose commit enqueued the job
-}
+type PinJob = modeldao.PinJob
 
 // PinDelivery is a job as a consumer received it.
 type PinDelivery struct {
@@ -67,16 +60,12 @@ type PinDelivery struct {
 	Err error
 }
 
-// PinRetry is the sorted set of jobs waiting for their next attempt. Its name starts with
-// "pinjobs" so that the digest leaves it out like the stream.
-func (k Keys) PinRetry() string { return k.prefix + "pinjobs:retry" }
-
 // EnqueuePin queues job on pipe, which should be the MULTI/EXEC (TxPipeline) that records the
 // approval or revocation: XADD to the pin queue and, for a pin job, the pin record of the
 // version set to QUEUED with the job's CID (attempts reset). An unpin job leaves the pin
 // record as it is. Errors surface when the pipeline is executed.
 func (k Keys) EnqueuePin(pipe redis.Pipeliner, ctx context.Context, job PinJob) {
-	pipe.XAdd(ctx, &redis.XAddArgs{Stream: k.PinJobs(), Values: job.fields()})
+	k.xaddPinJob(ctx, pipe, job)
 	if job.Op == PinOpPin {
 		rec, _ := json.Marshal(modeldao.Pin{
 			VersionID: job.VersionID,
@@ -88,8 +77,14 @@ func (k Keys) EnqueuePin(pipe redis.Pipeliner, ctx context.Context, job PinJob) 
 	}
 }
 
-// fields returns the stream entry fields of the job, in a fixed order.
-func (j PinJob) fields() []string {
+// xaddPinJob appends job to the pin queue on pipe: the one encoder of a job, for the
+// indexer's commits and EnqueuePin alike (parsePinJob is its inverse).
+func (k Keys) xaddPinJob(ctx context.Context, pipe redis.Pipeliner, job PinJob) {
+	pipe.XAdd(ctx, &redis.XAddArgs{Stream: k.PinJobs(), Values: pinJobFields(job)})
+}
+
+// pinJobFields returns the stream entry fields of the job, in a fixed order.
+func pinJobFields(j PinJob) []string {
 	return []string{
 		"op", j.Op,
 		"version", strconv.FormatUint(j.VersionID, 10),
@@ -266,7 +261,7 @@ func (s *Store) AckPinJob(ctx context.Context, id string, pin *modeldao.Pin) err
 // it back into the stream once due. Scheduling the same job twice keeps one copy, due at the
 // later time.
 func (s *Store) RetryPinJob(ctx context.Context, id string, job PinJob, due time.Time, pin *modeldao.Pin) error {
-	member, _ := json.Marshal(job.fields())
+	member, _ := json.Marshal(pinJobFields(job))
 	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		if pin != nil {
 			if err := s.setPin(ctx, pipe, *pin); err != nil {
@@ -283,6 +278,10 @@ func (s *Store) RetryPinJob(ctx context.Context, id string, job PinJob, due time
 
 // promotePinRetries moves due members of the retry set (JSON arrays of stream fields) back
 // into the stream, atomically.
+//
+// KEYS: [1] the retry set (Keys.PinRetry), [2] the pin job stream (Keys.PinJobs).
+// ARGV: [1] now, in Unix milliseconds (members with a score up to it are due), [2] the most
+// jobs to move. Reply: how many it moved.
 var promotePinRetries = redis.NewScript(`
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, m in ipairs(due) do
@@ -327,7 +326,7 @@ func (s *Store) PinBacklog(ctx context.Context) (queued, retrying int64, err err
 
 // VersionForPin returns the version record id from the projection, or nil if there is none.
 func (s *Store) VersionForPin(ctx context.Context, id uint64) (*modeldao.ModelVersion, error) {
-	raw, err := s.rdb.HGet(ctx, s.keys.Key("version"), strconv.FormatUint(id, 10)).Bytes()
+	raw, err := s.rdb.HGet(ctx, s.keys.VersionRecords(), strconv.FormatUint(id, 10)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -336,7 +335,7 @@ func (s *Store) VersionForPin(ctx context.Context, id uint64) (*modeldao.ModelVe
 	}
 	var v modeldao.ModelVersion
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, modeldao.WrapError(modeldao.EINTERNAL, err, "version %d: malformed record in %s", id, s.keys.Key("version"))
+		return nil, modeldao.WrapError(modeldao.EINTERNAL, err, "version %d: malformed record in %s", id, s.keys.VersionRecords())
 	}
 	return &v, nil
 }
@@ -440,9 +439,4 @@ func (s *Store) PinsByCID(ctx context.Context, cid string) ([]modeldao.Pin, erro
 		}
 	})
 	return out, err
-}
-
-// String describes a job for logs.
-func (j PinJob) String() string {
-	return fmt.Sprintf("%s version %d cid %s (block %d)", j.Op, j.VersionID, j.CID, j.Block)
 }

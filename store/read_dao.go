@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
-	"strconv"
 
 	"github.com/modeldao/modeldao"
 	"github.com/redis/go-redis/v9"
@@ -45,10 +44,11 @@ func (s *Store) DAO(ctx context.Context) (*DAOInfo, error) {
 	var accounts *redis.IntCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		params = p.Get(ctx, s.keys.DAO())
-		for i, k := range []string{"proposals", "accounts:power", "models", "versions", "audits", "policies", "auditors"} {
-			cards[i] = p.ZCard(ctx, s.keys.Prefix()+k)
+		k := s.keys
+		for i, key := range []string{k.Proposals(), k.DelegatesByPower(), k.Models(), k.Versions(), k.Audits(), k.Policies(), k.Auditors()} {
+			cards[i] = p.ZCard(ctx, key)
 		}
-		accounts = p.HLen(ctx, s.keys.Key("account"))
+		accounts = p.HLen(ctx, s.keys.AccountRecords())
 		return nil
 	})
 	if errors.Is(err, redis.Nil) || err == nil && params.Err() == redis.Nil {
@@ -66,8 +66,6 @@ func (s *Store) DAO(ctx context.Context) (*DAOInfo, error) {
 	d.AccountCount = int(accounts.Val())
 	return d, nil
 }
-
-func decID(x uint64) string { return strconv.FormatUint(x, 10) }
 
 // Pins returns the pin records of the given versions in one HMGET, nil where a version has
 // none (not approved yet, or the indexer has not queued it).

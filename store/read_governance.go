@@ -36,15 +36,15 @@ type ProposalQuery struct {
 }
 
 func (s *Store) proposalList(order ProposalOrder, desc bool) pageList {
-	l := pageList{hash: s.keys.Key("proposal"), desc: desc}
+	l := pageList{hash: s.keys.ProposalRecords(), desc: desc}
 	switch order {
 	case ProposalsByDeadline:
-		l.name, l.zset = "proposals:deadline", s.keys.Key("proposals", "deadline")
+		l.name, l.zset = "proposals:deadline", s.keys.ProposalsByDeadline()
 	case ProposalsByVotes:
-		l.name, l.zset = "proposals:votes", s.keys.Key("proposals", "votes")
+		l.name, l.zset = "proposals:votes", s.keys.ProposalsByVotes()
 		l = l.byAmount(TotalDigits)
 	default:
-		l.name, l.zset = "proposals", s.keys.Key("proposals")
+		l.name, l.zset = "proposals", s.keys.Proposals()
 	}
 	return l
 }
@@ -53,13 +53,13 @@ func (s *Store) proposalList(order ProposalOrder, desc bool) pageList {
 func (s *Store) Proposals(ctx context.Context, q ProposalQuery) (*Page[*modeldao.Proposal], error) {
 	l := s.proposalList(q.OrderBy, q.Desc)
 	if q.State != nil {
-		l.filters = append(l.filters, s.keys.Key("proposals", "state", q.State.String()))
+		l.filters = append(l.filters, s.keys.ProposalsInState(*q.State))
 	}
 	if q.Proposer != nil {
-		l.filters = append(l.filters, s.keys.Key("proposals", "proposer", Addr(*q.Proposer)))
+		l.filters = append(l.filters, s.keys.ProposalsOfProposer(*q.Proposer))
 	}
 	if q.VersionID != nil {
-		l.filters = append(l.filters, s.keys.Key("proposals", "version", decID(*q.VersionID)))
+		l.filters = append(l.filters, s.keys.ProposalsOfVersion(*q.VersionID))
 	}
 	l.sameScores = q.OrderBy == ProposalsByCreated // the filter sets are scoredMember by creation
 	var keep func(*modeldao.Proposal) bool
@@ -77,7 +77,7 @@ func (s *Store) Proposals(ctx context.Context, q ProposalQuery) (*Page[*modeldao
 
 // ProposalsByID returns the proposals with the given ids (decimal), nil for unknown ones.
 func (s *Store) ProposalsByID(ctx context.Context, ids []string) ([]*modeldao.Proposal, error) {
-	return readMany[modeldao.Proposal](ctx, s, s.keys.Key("proposal"), ids)
+	return readMany[modeldao.Proposal](ctx, s, s.keys.ProposalRecords(), ids)
 }
 
 // ProposalsOfVersions returns a page of the proposals concerning each version, by
@@ -85,7 +85,7 @@ func (s *Store) ProposalsByID(ctx context.Context, ids []string) ([]*modeldao.Pr
 func (s *Store) ProposalsOfVersions(ctx context.Context, versionIDs []uint64, desc bool, args PageArgs) ([]*Page[*modeldao.Proposal], error) {
 	ls := make([]pageList, len(versionIDs))
 	for i, v := range versionIDs {
-		ls[i] = pageList{name: "version:proposals", zset: s.keys.Key("proposals", "version", decID(v)), desc: desc, hash: s.keys.Key("proposal")}
+		ls[i] = pageList{name: "version:proposals", zset: s.keys.ProposalsOfVersion(v), desc: desc, hash: s.keys.ProposalRecords()}
 	}
 	return fetchLists[modeldao.Proposal](ctx, s, ls, args)
 }
@@ -111,18 +111,18 @@ type VoteQuery struct {
 }
 
 func (s *Store) votesOfProposal(id string, order VoteOrder, desc bool) pageList {
-	l := pageList{name: "proposal:votes", zset: s.keys.Key("votes", "p", id), desc: desc,
-		hash: s.keys.Key("vote"), prefix: id + ":"}
+	l := pageList{name: "proposal:votes", zset: s.keys.VotesOnProposal(id), desc: desc,
+		hash: s.keys.VoteRecords(), prefix: id + ":"}
 	if order == VotesByWeight {
-		l.name, l.zset = "proposal:votes:weight", s.keys.Key("votes", "p", id, "weight")
+		l.name, l.zset = "proposal:votes:weight", s.keys.VotesOnProposalByWeight(id)
 		l = l.byAmount(AmountDigits)
 	}
 	return l
 }
 
 func (s *Store) votesOfVoter(voter common.Address, desc bool) pageList {
-	return pageList{name: "voter:votes", zset: s.keys.Key("votes", "v", Addr(voter)), desc: desc,
-		hash: s.keys.Key("vote"), suffix: ":" + Addr(voter)}
+	return pageList{name: "voter:votes", zset: s.keys.VotesOfVoter(voter), desc: desc,
+		hash: s.keys.VoteRecords(), suffix: ":" + Addr(voter)}
 }
 
 // Votes returns a page of votes. Ordering by weight needs ProposalID.
@@ -136,7 +136,7 @@ func (s *Store) Votes(ctx context.Context, q VoteQuery) (*Page[*modeldao.Vote], 
 	case q.Voter != nil:
 		l = s.votesOfVoter(*q.Voter, q.Desc)
 	default:
-		l = pageList{name: "votes", zset: s.keys.Key("votes"), desc: q.Desc, hash: s.keys.Key("vote")}
+		l = pageList{name: "votes", zset: s.keys.Votes(), desc: q.Desc, hash: s.keys.VoteRecords()}
 	}
 	var keep func(*modeldao.Vote) bool
 	if q.Support != nil || q.Voter != nil && q.ProposalID != "" {
@@ -149,7 +149,7 @@ func (s *Store) Votes(ctx context.Context, q VoteQuery) (*Page[*modeldao.Vote], 
 
 // VotesByID returns votes by id ("<proposalId>:<voter>", see VoteID), nil for unknown ones.
 func (s *Store) VotesByID(ctx context.Context, ids []string) ([]*modeldao.Vote, error) {
-	return readMany[modeldao.Vote](ctx, s, s.keys.Key("vote"), ids)
+	return readMany[modeldao.Vote](ctx, s, s.keys.VoteRecords(), ids)
 }
 
 // VotesOfProposals returns a page of votes of each proposal, in one round trip.
@@ -183,10 +183,10 @@ const (
 // Delegates returns a page of the delegates (modeldao.Account.IsDelegate): every order lists
 // the same accounts.
 func (s *Store) Delegates(ctx context.Context, order DelegateOrder, desc bool, args PageArgs) (*Page[*modeldao.Account], error) {
-	l := pageList{name: "delegates:power", zset: s.keys.Key("accounts", "power"), desc: desc, hash: s.keys.Key("account")}
+	l := pageList{name: "delegates:power", zset: s.keys.DelegatesByPower(), desc: desc, hash: s.keys.AccountRecords()}
 	l = l.byAmount(AmountDigits)
 	if order == DelegatesByDelegators {
-		l = pageList{name: "delegates:delegators", zset: s.keys.Key("accounts", "delegators"), desc: desc, hash: s.keys.Key("account")}
+		l = pageList{name: "delegates:delegators", zset: s.keys.DelegatesByDelegators(), desc: desc, hash: s.keys.AccountRecords()}
 	}
 	return fetchList[modeldao.Account](ctx, s, l, args, nil)
 }
@@ -198,7 +198,7 @@ func (s *Store) Accounts(ctx context.Context, addrs []common.Address) ([]*modeld
 	for i, a := range addrs {
 		fields[i] = Addr(a)
 	}
-	return readMany[modeldao.Account](ctx, s, s.keys.Key("account"), fields)
+	return readMany[modeldao.Account](ctx, s, s.keys.AccountRecords(), fields)
 }
 
 // DelegatorsOf returns a page of the accounts delegating to each address, by the time of
@@ -206,7 +206,7 @@ func (s *Store) Accounts(ctx context.Context, addrs []common.Address) ([]*modeld
 func (s *Store) DelegatorsOf(ctx context.Context, addrs []common.Address, desc bool, args PageArgs) ([]*Page[*modeldao.Account], error) {
 	ls := make([]pageList, len(addrs))
 	for i, a := range addrs {
-		ls[i] = pageList{name: "delegators", zset: s.keys.Key("delegators", Addr(a)), desc: desc, hash: s.keys.Key("account")}
+		ls[i] = pageList{name: "delegators", zset: s.keys.Delegators(a), desc: desc, hash: s.keys.AccountRecords()}
 	}
 	return fetchLists[modeldao.Account](ctx, s, ls, args)
 }
@@ -215,7 +215,7 @@ func (s *Store) DelegatorsOf(ctx context.Context, addrs []common.Address, desc b
 func (s *Store) DelegationsOf(ctx context.Context, addrs []common.Address, desc bool, args PageArgs) ([]*Page[*modeldao.Delegation], error) {
 	ls := make([]pageList, len(addrs))
 	for i, a := range addrs {
-		ls[i] = pageList{name: "delegations", zset: s.keys.Key("delegations", Addr(a)), desc: desc}
+		ls[i] = pageList{name: "delegations", zset: s.keys.Delegations(a), desc: desc}
 	}
 	return fetchLists[modeldao.Delegation](ctx, s, ls, args)
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/modeldao/modeldao"
 )
 
@@ -21,12 +20,14 @@ type ModelQuery struct {
 	Page         PageArgs
 }
 
-// ModelID is the id of the model called name: keccak256 of the name, as the registry has it.
-func ModelID(name string) common.Hash { return crypto.Keccak256Hash([]byte(name)) }
+// ModelID is the id of the model called name.
+//
+// Deprecated: the rule is the root package's: use modeldao.ModelID.
+func ModelID(name string) common.Hash { return modeldao.ModelID(name) }
 
 // Models returns a page of models, by the time of their first version.
 func (s *Store) Models(ctx context.Context, q ModelQuery) (*Page[*modeldao.Model], error) {
-	l := pageList{name: "models", zset: s.keys.Key("models"), desc: q.Desc, hash: s.keys.Key("model")}
+	l := pageList{name: "models", zset: s.keys.Models(), desc: q.Desc, hash: s.keys.ModelRecords()}
 	var keep func(*modeldao.Model) bool
 	if q.Owner != nil || q.NameContains != "" {
 		name := strings.ToLower(q.NameContains)
@@ -41,16 +42,16 @@ func (s *Store) Models(ctx context.Context, q ModelQuery) (*Page[*modeldao.Model
 func (s *Store) ModelsByID(ctx context.Context, ids []common.Hash) ([]*modeldao.Model, error) {
 	fields := make([]string, len(ids))
 	for i, id := range ids {
-		fields[i] = hexID(id)
+		fields[i] = HashID(id)
 	}
-	return readMany[modeldao.Model](ctx, s, s.keys.Key("model"), fields)
+	return readMany[modeldao.Model](ctx, s, s.keys.ModelRecords(), fields)
 }
 
 // VersionsOfModels returns a page of the versions of each model, by id, in one round trip.
 func (s *Store) VersionsOfModels(ctx context.Context, ids []common.Hash, desc bool, args PageArgs) ([]*Page[*modeldao.ModelVersion], error) {
 	ls := make([]pageList, len(ids))
 	for i, id := range ids {
-		ls[i] = pageList{name: "versions", zset: s.keys.Key("versions", "model", hexID(id)), desc: desc, hash: s.keys.Key("version")}
+		ls[i] = pageList{name: "versions", zset: s.keys.VersionsOfModel(id), desc: desc, hash: s.keys.VersionRecords()}
 	}
 	return fetchLists[modeldao.ModelVersion](ctx, s, ls, args)
 }
@@ -98,30 +99,29 @@ type VersionQuery struct {
 
 // ModelVersions returns a page of model versions, by id.
 func (s *Store) ModelVersions(ctx context.Context, q VersionQuery) (*Page[*modeldao.ModelVersion], error) {
-	l := pageList{name: "versions", zset: s.keys.Key("versions"), desc: q.Desc, hash: s.keys.Key("version"), sameScores: true}
-	add := func(parts ...string) {
-		l.filters = append(l.filters, s.keys.Key(append([]string{"versions"}, parts...)...))
-	}
+	l := pageList{name: "versions", zset: s.keys.Versions(), desc: q.Desc, hash: s.keys.VersionRecords(), sameScores: true}
+	k := s.keys
+	add := func(key string) { l.filters = append(l.filters, key) }
 	if q.Status != nil {
-		add("status", q.Status.String())
+		add(k.VersionsInStatus(*q.Status))
 	}
 	if q.Publisher != nil {
-		add("publisher", Addr(*q.Publisher))
+		add(k.VersionsOfPublisher(*q.Publisher))
 	}
 	if q.ModelName != "" {
-		add("model", hexID(ModelID(q.ModelName)))
+		add(k.VersionsOfModel(modeldao.ModelID(q.ModelName)))
 	}
 	if q.ModelID != nil {
-		add("model", hexID(*q.ModelID))
+		add(k.VersionsOfModel(*q.ModelID))
 	}
 	if q.Tag != "" {
-		add("tag", q.Tag)
+		add(k.VersionsWithTag(q.Tag))
 	}
 	if q.License != "" {
-		add("license", q.License)
+		add(k.VersionsWithLicense(q.License))
 	}
 	if q.PolicyID != nil {
-		add("policy", decID(*q.PolicyID))
+		add(k.VersionsUnderPolicy(*q.PolicyID))
 	}
 	if len(q.Metrics) > 0 {
 		only, err := s.versionsMeeting(ctx, q.Metrics)
@@ -136,11 +136,11 @@ func (s *Store) ModelVersions(ctx context.Context, q VersionQuery) (*Page[*model
 // versionsMeeting returns the ids of the versions that have an audit meeting all bounds. It
 // reads every audit (two round trips).
 func (s *Store) versionsMeeting(ctx context.Context, bounds []MetricBound) (map[string]bool, error) {
-	ids, err := s.rdb.ZRange(ctx, s.keys.Key("audits"), 0, -1).Result()
+	ids, err := s.rdb.ZRange(ctx, s.keys.Audits(), 0, -1).Result()
 	if err != nil {
 		return nil, readErr(err)
 	}
-	audits, err := readMany[modeldao.Audit](ctx, s, s.keys.Key("audit"), ids)
+	audits, err := readMany[modeldao.Audit](ctx, s, s.keys.AuditRecords(), ids)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func (s *Store) versionsMeeting(ctx context.Context, bounds []MetricBound) (map[
 			}
 		}
 		if ok {
-			out[decID(a.VersionID)] = true
+			out[decimal(a.VersionID)] = true
 		}
 	}
 	return out, nil
@@ -165,7 +165,7 @@ func (s *Store) versionsMeeting(ctx context.Context, bounds []MetricBound) (map[
 
 // VersionsByID returns model versions by id, nil for unknown ones.
 func (s *Store) VersionsByID(ctx context.Context, ids []uint64) ([]*modeldao.ModelVersion, error) {
-	return readMany[modeldao.ModelVersion](ctx, s, s.keys.Key("version"), decIDs(ids))
+	return readMany[modeldao.ModelVersion](ctx, s, s.keys.VersionRecords(), decIDs(ids))
 }
 
 // VersionsOfPolicies returns a page of the versions approved under each policy, in one
@@ -173,7 +173,7 @@ func (s *Store) VersionsByID(ctx context.Context, ids []uint64) ([]*modeldao.Mod
 func (s *Store) VersionsOfPolicies(ctx context.Context, ids []uint64, desc bool, args PageArgs) ([]*Page[*modeldao.ModelVersion], error) {
 	ls := make([]pageList, len(ids))
 	for i, id := range ids {
-		ls[i] = pageList{name: "versions", zset: s.keys.Key("versions", "policy", decID(id)), desc: desc, hash: s.keys.Key("version")}
+		ls[i] = pageList{name: "versions", zset: s.keys.VersionsUnderPolicy(id), desc: desc, hash: s.keys.VersionRecords()}
 	}
 	return fetchLists[modeldao.ModelVersion](ctx, s, ls, args)
 }
@@ -192,15 +192,15 @@ type AuditQuery struct {
 
 // Audits returns a page of audits, by id.
 func (s *Store) Audits(ctx context.Context, q AuditQuery) (*Page[*modeldao.Audit], error) {
-	l := pageList{name: "audits", zset: s.keys.Key("audits"), desc: q.Desc, hash: s.keys.Key("audit"), sameScores: true}
+	l := pageList{name: "audits", zset: s.keys.Audits(), desc: q.Desc, hash: s.keys.AuditRecords(), sameScores: true}
 	if q.VersionID != nil {
-		l.filters = append(l.filters, s.keys.Key("audits", "version", decID(*q.VersionID)))
+		l.filters = append(l.filters, s.keys.AuditsOfVersion(*q.VersionID))
 	}
 	if q.Auditor != nil {
-		l.filters = append(l.filters, s.keys.Key("audits", "auditor", Addr(*q.Auditor)))
+		l.filters = append(l.filters, s.keys.AuditsByAuditor(*q.Auditor))
 	}
 	if q.PolicyID != nil {
-		l.filters = append(l.filters, s.keys.Key("audits", "policy", decID(*q.PolicyID)))
+		l.filters = append(l.filters, s.keys.AuditsUnderPolicy(*q.PolicyID))
 	}
 	var keep func(*modeldao.Audit) bool
 	if q.Passed != nil {
@@ -211,39 +211,36 @@ func (s *Store) Audits(ctx context.Context, q AuditQuery) (*Page[*modeldao.Audit
 
 // AuditsByID returns audits by id, nil for unknown ones.
 func (s *Store) AuditsByID(ctx context.Context, ids []uint64) ([]*modeldao.Audit, error) {
-	return readMany[modeldao.Audit](ctx, s, s.keys.Key("audit"), decIDs(ids))
+	return readMany[modeldao.Audit](ctx, s, s.keys.AuditRecords(), decIDs(ids))
 }
 
-func (s *Store) auditsOf(ctx context.Context, kind string, owners []string, desc bool, args PageArgs) ([]*Page[*modeldao.Audit], error) {
+// auditsOf pages the audit index that key names for each of owners.
+func auditsOf[O any](ctx context.Context, s *Store, key func(O) string, owners []O, desc bool, args PageArgs) ([]*Page[*modeldao.Audit], error) {
 	ls := make([]pageList, len(owners))
 	for i, o := range owners {
-		ls[i] = pageList{name: "audits", zset: s.keys.Key("audits", kind, o), desc: desc, hash: s.keys.Key("audit")}
+		ls[i] = pageList{name: "audits", zset: key(o), desc: desc, hash: s.keys.AuditRecords()}
 	}
 	return fetchLists[modeldao.Audit](ctx, s, ls, args)
 }
 
 // AuditsOfVersions returns a page of the audits of each version, in one round trip.
 func (s *Store) AuditsOfVersions(ctx context.Context, ids []uint64, desc bool, args PageArgs) ([]*Page[*modeldao.Audit], error) {
-	return s.auditsOf(ctx, "version", decIDs(ids), desc, args)
+	return auditsOf(ctx, s, s.keys.AuditsOfVersion, ids, desc, args)
 }
 
 // AuditsOfPolicies returns a page of the audits under each policy, in one round trip.
 func (s *Store) AuditsOfPolicies(ctx context.Context, ids []uint64, desc bool, args PageArgs) ([]*Page[*modeldao.Audit], error) {
-	return s.auditsOf(ctx, "policy", decIDs(ids), desc, args)
+	return auditsOf(ctx, s, s.keys.AuditsUnderPolicy, ids, desc, args)
 }
 
 // AuditsOfAuditors returns a page of the audits of each auditor, in one round trip.
 func (s *Store) AuditsOfAuditors(ctx context.Context, addrs []common.Address, desc bool, args PageArgs) ([]*Page[*modeldao.Audit], error) {
-	owners := make([]string, len(addrs))
-	for i, a := range addrs {
-		owners[i] = Addr(a)
-	}
-	return s.auditsOf(ctx, "auditor", owners, desc, args)
+	return auditsOf(ctx, s, s.keys.AuditsByAuditor, addrs, desc, args)
 }
 
 // Policies returns a page of policies, by id; active filters when not nil.
 func (s *Store) Policies(ctx context.Context, active *bool, desc bool, args PageArgs) (*Page[*modeldao.Policy], error) {
-	l := pageList{name: "policies", zset: s.keys.Key("policies"), desc: desc, hash: s.keys.Key("policy")}
+	l := pageList{name: "policies", zset: s.keys.Policies(), desc: desc, hash: s.keys.PolicyRecords()}
 	var keep func(*modeldao.Policy) bool
 	if active != nil {
 		keep = func(p *modeldao.Policy) bool { return p.Active == *active }
@@ -253,12 +250,12 @@ func (s *Store) Policies(ctx context.Context, active *bool, desc bool, args Page
 
 // PoliciesByID returns policies by id, nil for unknown ones.
 func (s *Store) PoliciesByID(ctx context.Context, ids []uint64) ([]*modeldao.Policy, error) {
-	return readMany[modeldao.Policy](ctx, s, s.keys.Key("policy"), decIDs(ids))
+	return readMany[modeldao.Policy](ctx, s, s.keys.PolicyRecords(), decIDs(ids))
 }
 
 // Auditors returns a page of auditors, by first registration; active filters when not nil.
 func (s *Store) Auditors(ctx context.Context, active *bool, desc bool, args PageArgs) (*Page[*modeldao.Auditor], error) {
-	l := pageList{name: "auditors", zset: s.keys.Key("auditors"), desc: desc, hash: s.keys.Key("auditor")}
+	l := pageList{name: "auditors", zset: s.keys.Auditors(), desc: desc, hash: s.keys.AuditorRecords()}
 	var keep func(*modeldao.Auditor) bool
 	if active != nil {
 		keep = func(a *modeldao.Auditor) bool { return a.Active == *active }
@@ -272,5 +269,5 @@ func (s *Store) AuditorsByAddress(ctx context.Context, addrs []common.Address) (
 	for i, a := range addrs {
 		fields[i] = Addr(a)
 	}
-	return readMany[modeldao.Auditor](ctx, s, s.keys.Key("auditor"), fields)
+	return readMany[modeldao.Auditor](ctx, s, s.keys.AuditorRecords(), fields)
 }

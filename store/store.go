@@ -11,10 +11,11 @@ import (
 
 // Store reads and writes the projection of one DAO.
 type Store struct {
-	rdb     redis.UniversalClient
-	keys    Keys
-	log     *slog.Logger
-	decoded *decodeCache // records decoded by the reads, by raw JSON (see readRecord)
+	rdb        redis.UniversalClient
+	keys       Keys
+	log        *slog.Logger
+	decoded    *decodeCache // records decoded by the reads, by raw JSON (see readRecord)
+	projectors projectors   // the projector table (projector.go)
 }
 
 // New returns a Store of the DAO whose keys are built by keys. rdb may be a plain client, a
@@ -23,7 +24,7 @@ func New(rdb redis.UniversalClient, keys Keys, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{rdb: rdb, keys: keys, log: log, decoded: newDecodeCache()}
+	return &Store{rdb: rdb, keys: keys, log: log, decoded: newDecodeCache(), projectors: newProjectors()}
 }
 
 // Keys returns the key builder of the store.

@@ -13,7 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/modeldao/modeldao"
-	"github.com/modeldao/modeldao/contracts/bindings"
+	"github.com/modeldao/modeldao/contracts"
 	"github.com/modeldao/modeldao/internal/fairness"
 )
 
@@ -143,10 +143,7 @@ func setupAuditSubmit(r *runner, fs *flag.FlagSet) func(context.Context, []strin
 			audit.ReportCID = modeldao.Text(cid)
 		}
 		res.ReportCID = string(audit.ReportCID)
-		metrics := make([]bindings.ModelRegistryMetric, len(audit.Metrics))
-		for i, m := range audit.Metrics {
-			metrics[i] = bindings.ModelRegistryMetric{Kind: uint8(m.Kind), SensitiveFeature: string(m.SensitiveFeature), Value: int64(m.Value), Threshold: int64(m.Threshold), Passed: m.Passed}
-		}
+		metrics := contracts.MetricsArg(audit.Metrics)
 		rec, err := r.send(ctx, "audit", func(o *bind.TransactOpts) (*types.Transaction, error) {
 			return dao.Registry.SubmitAudit(o, new(big.Int).SetUint64(audit.VersionID), new(big.Int).SetUint64(audit.PolicyID), string(audit.ReportCID), audit.ReportSHA256, metrics, audit.Passed)
 		})

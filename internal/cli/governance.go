@@ -165,10 +165,7 @@ func policy(ctx context.Context, dao *contracts.DAO, id uint64) (modeldao.Policy
 		if err != nil {
 			return modeldao.Policy{}, chainErr(err, "read policy %d", i)
 		}
-		pol := modeldao.Policy{ID: i, Name: modeldao.Text(p.Name), Version: modeldao.Text(p.Version), DocumentCID: modeldao.Text(p.DocumentCID), AuditRequired: p.AuditRequired, Active: p.Active}
-		for _, b := range p.Bounds {
-			pol.Bounds = append(pol.Bounds, modeldao.MetricBound{Kind: modeldao.MetricKind(b.Kind), IsMinimum: b.IsMinimum, Limit: modeldao.Fixed6(b.Limit)})
-		}
+		pol := contracts.PolicyOf(i, p)
 		if p.Active {
 			return pol, nil
 		}
@@ -177,14 +174,6 @@ func policy(ctx context.Context, dao *contracts.DAO, id uint64) (modeldao.Policy
 		}
 	}
 	return modeldao.Policy{}, modeldao.Errorf(modeldao.EINVALID, "the registry has no active policy: propose one with `modeldao propose policy`")
-}
-
-func auditOf(id uint64, a bindings.ModelRegistryAudit) modeldao.Audit {
-	out := modeldao.Audit{ID: id, VersionID: a.VersionId, PolicyID: a.PolicyId, Auditor: a.Auditor, ReportCID: modeldao.Text(a.ReportCID), ReportSHA256: a.ReportSha256, Passed: a.Passed}
-	for _, m := range a.Metrics {
-		out.Metrics = append(out.Metrics, modeldao.Metric{Kind: modeldao.MetricKind(m.Kind), SensitiveFeature: modeldao.Text(m.SensitiveFeature), Value: modeldao.Fixed6(m.Value), Threshold: modeldao.Fixed6(m.Threshold), Passed: m.Passed})
-	}
-	return out
 }
 
 // maxAuditScan bounds the audits read back when looking for a version's audit.
@@ -197,7 +186,7 @@ func approvalAudit(ctx context.Context, dao *contracts.DAO, version uint64, pol 
 		if err != nil {
 			return 0, chainErr(err, "read audit %d", id)
 		}
-		au := auditOf(id, a)
+		au := contracts.AuditOf(id, a)
 		switch {
 		case au.VersionID != version:
 			return 0, modeldao.Errorf(modeldao.EINVALID, "audit %d is about version %d, not %d", id, au.VersionID, version)
@@ -225,7 +214,7 @@ func approvalAudit(ctx context.Context, dao *contracts.DAO, version uint64, pol 
 		if a.VersionId != version || a.PolicyId != pol.ID {
 			continue
 		}
-		if err := pol.Check(auditOf(i, a)); err != nil {
+		if err := pol.Check(contracts.AuditOf(i, a)); err != nil {
 			reasons = append(reasons, modeldao.ErrorMessage(err))
 			continue
 		}

@@ -124,7 +124,7 @@ func (r *runner) indexer(ctx context.Context, cfg *config.Config, st *store.Stor
 	if err != nil {
 		return nil, err
 	}
-	d := contracts.Deployment(cfg.Deployment)
+	d := cfg.Deployment
 	if d.ChainID != id.Uint64() {
 		return nil, modeldao.Errorf(modeldao.EINVALID, "the deployment is on chain %d but the node at %s serves chain %d", d.ChainID, r.rpcURL, id)
 	}

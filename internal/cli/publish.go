@@ -133,7 +133,7 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 		if err != nil {
 			return err
 		}
-		modelID := crypto.Keccak256Hash([]byte(*model))
+		modelID := modeldao.ModelID(*model)
 		owner, err := dao.Registry.ModelOwner(callOpts(ctx), modelID)
 		if err != nil {
 			return chainErr(err, "read the owner of model %s", *model)

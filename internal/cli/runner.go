@@ -270,7 +270,7 @@ func (r *runner) deployment(ctx context.Context) (contracts.Deployment, error) {
 	if err != nil {
 		return contracts.Deployment{}, err
 	}
-	d := contracts.Deployment(cfg.Deployment)
+	d := cfg.Deployment
 	if d.Validate() == nil {
 		return d, nil
 	}

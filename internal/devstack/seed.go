@@ -19,7 +19,6 @@ import (
 
 	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/contracts"
-	"github.com/modeldao/modeldao/contracts/bindings"
 	"github.com/modeldao/modeldao/devchain"
 	"github.com/modeldao/modeldao/internal/fairness"
 	"github.com/modeldao/modeldao/internal/txutil"
@@ -306,10 +305,7 @@ func (x *seeder) audit(b *batch, auditor int, r *fairness.Report) error {
 	if err != nil {
 		return err
 	}
-	metrics := make([]bindings.ModelRegistryMetric, len(a.Metrics))
-	for i, m := range a.Metrics {
-		metrics[i] = bindings.ModelRegistryMetric{Kind: uint8(m.Kind), SensitiveFeature: string(m.SensitiveFeature), Value: int64(m.Value), Threshold: int64(m.Threshold), Passed: m.Passed}
-	}
+	metrics := contracts.MetricsArg(a.Metrics)
 	b.send(fmt.Sprintf("audit of version %d", a.VersionID), auditor, func(o *bind.TransactOpts) (*types.Transaction, error) {
 		return x.d.Registry.SubmitAudit(o, u256(a.VersionID), u256(a.PolicyID), string(a.ReportCID), a.ReportSHA256, metrics, a.Passed)
 	})
