@@ -241,6 +241,8 @@ type FileFormat struct {
 type ReleaseFile struct {
 	ManifestFile
 	Format *FileFormat `json:"format,omitempty"`
+	// FormatError says why a file named like a known format could not be read as one.
+	FormatError string `json:"formatError,omitempty"`
 }
 
 // ReleaseSummary is what the pinner learnt of a version's release after verifying it: the
