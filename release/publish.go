@@ -313,4 +313,3 @@ func syncDir(d string) {
 		f.Close()
 	}
 }
-
