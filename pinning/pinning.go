@@ -1,7 +1,11 @@
 // Package pinning makes the weights of approved model versions durable on IPFS. It consumes
 // the pin queue that the indexer fills (see store.PinJob): for an approval it pins the
-// weights CID recursively in kubo under the name "modeldao:<version id>", reads the file back
-// and checks its sha256 against the digest on chain; for a revocation it unpins them. The
+// weights CID recursively in kubo under the name "modeldao:<version id>", reads the content
+// back and checks it against the digest on chain; for a revocation it unpins them. The
+// content is one file (its sha256 is the digest) or a release directory (package release:
+// the digest is its manifest's, and every file the manifest lists is read back and checked;
+// a file that differs or is missing fails the pin with a reason that names it, and the
+// verified files and safetensors formats are stored with the pin record for the API). The
 // status of each version's pin (QUEUED, PINNING, PINNED, FAILED, UNPINNED, with attempts,
 // last error, size and pinned-at) is kept in the store, where the API reads it.
 //
@@ -17,8 +21,8 @@
 //     found" offline) or read back is a failed attempt: the job is postponed with
 //     exponential backoff and jitter (moved to a retry set, not slept on, so the queue moves
 //     on) and the version is FAILED after Config.MaxAttempts attempts;
-//   - a digest mismatch, a CID that is not a file, a malformed CID: FAILED at once, and the
-//     weights unpinned.
+//   - a digest mismatch (of the file, of the manifest, of any file of a release), a missing
+//     file, a malformed CID: FAILED at once, and the weights unpinned.
 //
 // Jobs that a crashed consumer took and never acked are taken over (XAUTOCLAIM) once idle for
 // Config.MinIdle; a consumer working on a long pin refreshes its job so that nobody takes it
@@ -572,7 +576,7 @@ func (c *Consumer) handlePin(ctx context.Context, d store.PinDelivery, v *modeld
 	}
 	log.Info("pinning", "attempt", rec.Attempts+1, "name", modeldao.PinName(v.ID))
 	started := time.Now()
-	size, err := c.pinAndVerify(ctx, id, v, log)
+	size, sum, err := c.pinAndVerify(ctx, id, v, log)
 	if err != nil {
 		err = c.classify(ctx, err)
 		var pe *permanentError
@@ -624,22 +628,10 @@ func (c *Consumer) handlePin(ctx context.Context, d store.PinDelivery, v *modeld
 	rec.UpdatedAt = rec.PinnedAt
 	rep.Pinned++
 	log.Info("pinned and verified", "size", size, "sha256", v.WeightsSHA256.Hex(), "took", time.Since(started))
-	return c.st.AckPinJob(ctx, d.ID, rec)
-}
-
-// pinAndVerify pins id under the version's name and checks the digest of the file read back.
-func (c *Consumer) pinAndVerify(ctx context.Context, id cid.Cid, v *modeldao.ModelVersion, log *slog.Logger) (int64, error) {
-	var lastLog time.Time
-	_, err := c.ipfs.pinAdd(ctx, id, modeldao.PinName(v.ID), c.cfg.InactivityTimeout, func(p pinProgress) {
-		if time.Since(lastLog) >= 5*time.Second {
-			lastLog = time.Now()
-			log.Info("pin progress", "blocks", p.Blocks, "bytes", p.Bytes)
-		}
-	})
-	if err != nil {
-		return 0, err
+	if sum != nil {
+		return c.st.AckPinJobWithRelease(ctx, d.ID, rec, sum)
 	}
-	return Verify(ctx, c.ipfs, string(v.WeightsCID), v.WeightsSHA256)
+	return c.st.AckPinJob(ctx, d.ID, rec)
 }
 
 // fail marks the version FAILED with cause, unpins id (if not nil and no other approved
