@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modeldao/modeldao/client"
+	"github.com/modeldao/modeldao/internal/devstack"
+	"github.com/modeldao/modeldao/release"
+)
+
+// sameRelease fails unless every file of the release directory want is byte-identical in
+// got, and got holds the completion marker.
+func sameRelease(t *testing.T, want, got string) {
+	t.Helper()
+	fs, err := release.Walk(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		a, _ := os.ReadFile(f.Abs)
+		b, err := os.ReadFile(filepath.Join(got, filepath.FromSlash(f.Path)))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Fatalf("%s differs after pull (%v)", f.Path, err)
+		}
+	}
+	if m, err := release.IsComplete(got); err != nil || m == nil {
+		t.Fatalf("no completion marker in %s: %v", got, err)
+	}
+}
+
+// testReleases: the seeded multi-file release (approved, pinned) is pulled byte-identical
+// from kubo and from the gateway; unapproved versions are refused; a release directory is
+// published and pulled back.
+func testReleases(t *testing.T, e env, info devstack.Info, api *client.Client) {
+	ctx := context.Background()
+	demo := t.TempDir()
+	if _, err := release.WriteDemo(demo, devstack.DemoRelease); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("pull approved", func(t *testing.T) {
+		var out struct {
+			release.Marker
+			Dir    string `json:"dir"`
+			Status string `json:"status"`
+		}
+		dir := filepath.Join(t.TempDir(), "sentiment")
+		r := ok(t, e, &out, "pull", "acme/sentiment-small", "--dir", dir, "--json")
+		if out.Label != "1.0.0" || out.Status != "APPROVED" || out.Kind != "directory" || out.Files != 6 {
+			t.Fatalf("pulled %+v", out)
+		}
+		if !strings.Contains(r.stderr, "[6/6]") {
+			t.Errorf("no per-file progress on stderr:\n%s", r.stderr)
+		}
+		sameRelease(t, demo, dir)
+		// The same through the HTTP gateway, by label.
+		dir2 := t.TempDir()
+		ok(t, e, nil, "pull", "acme/sentiment-small@1.0.0", "--dir", dir2, "--gateway", info.IPFSGatewayURL)
+		sameRelease(t, demo, dir2)
+		// What the pinner verified matches the manifest.
+		v, err := api.ModelVersion(ctx, out.VersionID, client.First(1))
+		if err != nil || v.Pin == nil || v.Pin.Status != "PINNED" || int64(v.Pin.Size) != out.Bytes {
+			t.Fatalf("version %d in the API: %+v %v", out.VersionID, v, err)
+		}
+	})
+
+	t.Run("pull refuses", func(t *testing.T) {
+		fails(t, e, ExitFailure, "is REVOKED, not APPROVED", "pull", "openlab/vision-base@1.0.0", "--dir", t.TempDir())
+		fails(t, e, ExitFailure, "is REJECTED, not APPROVED", "pull", "openlab/vision-base@0.9.0", "--dir", t.TempDir())
+		fails(t, e, ExitFailure, "has no APPROVED version", "pull", "openlab/vision-base", "--dir", t.TempDir())
+		fails(t, e, ExitFailure, "has no version \"9.9\"", "pull", "acme/sentiment-small@9.9", "--dir", t.TempDir())
+		fails(t, e, ExitFailure, "no model named", "pull", "nobody/nothing", "--dir", t.TempDir())
+		fails(t, e, ExitUsage, "want <model> or <model>@<version label>", "pull", "acme/x@")
+		fails(t, e, ExitUsage, "give one", "pull", "acme/x", "--ipfs", info.IPFSAPIURL, "--gateway", info.IPFSGatewayURL)
+		// A single-file version, not approved: pulled only when asked, as weights.bin.
+		dir := t.TempDir()
+		fails(t, e, ExitFailure, "is SUBMITTED, not APPROVED", "pull", "acme/sentiment-small@1.1.0", "--dir", dir)
+		r := ok(t, e, nil, "pull", "acme/sentiment-small@1.1.0", "--dir", dir, "--allow-unapproved")
+		if !strings.Contains(r.stderr, "--allow-unapproved") {
+			t.Errorf("no warning about the status:\n%s", r.stderr)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, release.SingleFileName)); err != nil || fi.Size() == 0 {
+			t.Fatalf("single file: %v", err)
+		}
+	})
+
+	t.Run("publish directory", func(t *testing.T) {
+		dir := t.TempDir()
+		if _, err := release.WriteDemo(dir, release.DemoRelease{Seed: 42, Shards: 3, Tensors: 2, Dim: 64}); err != nil {
+			t.Fatal(err)
+		}
+		var pub publishResult
+		args := []string{"publish", dir, "--model", "test/release", "--version", "1.0.0", "--license", "MIT", "--card", filepath.Join(dir, "README.md"), "--dev-account", "6", "--json"}
+		r := ok(t, e, &pub, args...)
+		if pub.Files != 7 || !strings.Contains(r.stderr, "[7/7]") || !strings.Contains(r.stderr, "manifest sha256") {
+			t.Fatalf("published %+v\n%s", pub, r.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, release.ProgressFile)); err != nil {
+			t.Fatalf("no progress file: %v", err)
+		}
+		waitFor(t, "the API to show test/release", func() (bool, error) {
+			v, err := api.ModelVersion(ctx, pub.VersionID, client.First(1))
+			return err == nil && v.WeightsCID == pub.WeightsCID && v.WeightsSHA256.Hex() == pub.WeightsSHA256, nil
+		})
+		fails(t, e, ExitFailure, "is SUBMITTED, not APPROVED", "pull", "test/release@1.0.0", "--dir", t.TempDir())
+		out := t.TempDir()
+		ok(t, e, nil, "pull", "test/release@1.0.0", "--dir", out, "--allow-unapproved", "--gateway", info.IPFSGatewayURL)
+		sameRelease(t, dir, out)
+	})
+}
