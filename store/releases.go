@@ -53,3 +53,9 @@ func (s *Store) GetRelease(ctx context.Context, id uint64) (*modeldao.ReleaseSum
 	}
 	return &r, nil
 }
+
+// Releases returns the release summaries of the versions ids, in the same order, nil where
+// the pinner has verified none.
+func (s *Store) Releases(ctx context.Context, ids []uint64) ([]*modeldao.ReleaseSummary, error) {
+	return readMany[modeldao.ReleaseSummary](ctx, s, s.keys.Release(), decIDs(ids))
+}

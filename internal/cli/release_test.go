@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/client"
 	"github.com/modeldao/modeldao/internal/devstack"
 	"github.com/modeldao/modeldao/release"
@@ -62,10 +63,35 @@ func testReleases(t *testing.T, e env, info devstack.Info, api *client.Client) {
 		dir2 := t.TempDir()
 		ok(t, e, nil, "pull", "acme/sentiment-small@1.0.0", "--dir", dir2, "--gateway", info.IPFSGatewayURL)
 		sameRelease(t, demo, dir2)
-		// What the pinner verified matches the manifest.
+		// What the pinner verified matches the manifest, and the API serves it.
 		v, err := api.ModelVersion(ctx, out.VersionID, client.First(1))
 		if err != nil || v.Pin == nil || v.Pin.Status != "PINNED" || int64(v.Pin.Size) != out.Bytes {
 			t.Fatalf("version %d in the API: %+v %v", out.VersionID, v, err)
+		}
+		c, err := api.VersionContent(ctx, out.VersionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		man, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := modeldao.ParseManifest(man, v.WeightsSHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Status != "VERIFIED" || c.Reason != "" || len(c.Files) != len(m.Files) || c.TotalSize != out.Bytes ||
+			c.Format == nil || c.Format.TensorCount != 4 || c.Format.ParameterCount != 4*128*128 || strings.Join(c.Format.Dtypes, ",") != "F16" {
+			t.Fatalf("content in the API: %+v", c)
+		}
+		for i, f := range c.Files {
+			if f.ManifestFile != m.Files[i] || release.IsSafetensors(f.Path) != (f.Format != nil) {
+				t.Fatalf("file %d in the API: %+v, manifest %+v", i, f, m.Files[i])
+			}
+		}
+		// Unapproved versions say why they have no content.
+		if c, err := api.VersionContent(ctx, 2); err != nil || c.Status != "UNVERIFIED" || !strings.Contains(c.Reason, "SUBMITTED") || len(c.Files) != 0 {
+			t.Fatalf("content of version 2: %+v %v", c, err)
 		}
 	})
 
