@@ -59,3 +59,14 @@ func (s *Store) GetRelease(ctx context.Context, id uint64) (*modeldao.ReleaseSum
 func (s *Store) Releases(ctx context.Context, ids []uint64) ([]*modeldao.ReleaseSummary, error) {
 	return readMany[modeldao.ReleaseSummary](ctx, s, s.keys.Release(), decIDs(ids))
 }
+
+// SetRelease writes a release summary alone (tests, repairs); the pinner writes it with
+// the pin record through AckPinJobWithRelease.
+func (s *Store) SetRelease(ctx context.Context, rel modeldao.ReleaseSummary) error {
+	raw, err := json.Marshal(rel)
+	if err != nil {
+		return modeldao.WrapError(modeldao.EINTERNAL, err, "encoding the release summary of version %d", rel.VersionID)
+	}
+	return pinRedisErr(s.rdb.HSet(ctx, s.keys.Release(), strconv.FormatUint(rel.VersionID, 10), raw).Err(),
+		"writing the release summary of version %d", rel.VersionID)
+}
