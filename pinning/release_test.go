@@ -54,7 +54,7 @@ func TestReleaseDirectoryPinned(t *testing.T) {
 	if err != nil || s == nil {
 		t.Fatalf("release summary: %+v %v", s, err)
 	}
-	if !s.Directory || s.VersionID != 1 || len(s.Files) != 6 || s.TensorCount != 6 || s.ParameterCount != params || strings.Join(s.Dtypes, ",") != "F16" || s.TotalSize != pub.Manifest.TotalSize() {
+	if !s.Directory || s.VersionID != 1 || len(s.Files) != 7 || s.TensorCount != 6 || s.ParameterCount != params || strings.Join(s.Dtypes, ",") != "F16" || s.TotalSize != pub.Manifest.TotalSize() {
 		t.Fatalf("summary %+v", s)
 	}
 	for i, f := range s.Files {
