@@ -85,6 +85,9 @@ type Config struct {
 	DrainMargin time.Duration
 	// UnpinOnRevoke unpins the weights of revoked versions (status UNPINNED). Default true.
 	UnpinOnRevoke bool
+	// EvidenceEvery is how often Run sweeps for model cards and audit reports to pin (see
+	// evidence.go) while the queue is idle; Drain sweeps once per call. Default 30 s.
+	EvidenceEvery time.Duration
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -98,6 +101,7 @@ const (
 	DefaultMinIdle           = 2 * time.Minute
 	DefaultBlock             = 5 * time.Second
 	DefaultDrainMargin       = 10 * time.Second
+	DefaultEvidenceEvery     = 30 * time.Second
 )
 
 // DefaultConfig returns the default configuration.
@@ -195,6 +199,9 @@ func (c Config) withDefaults() Config {
 	if c.DrainMargin <= 0 {
 		c.DrainMargin = d.DrainMargin
 	}
+	if c.EvidenceEvery <= 0 {
+		c.EvidenceEvery = DefaultEvidenceEvery
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -245,6 +252,8 @@ type Report struct {
 	Kept      int // revocations left pinned (UnpinOnRevoke off)
 	Invalid   int // malformed jobs dropped
 	Aborted   int // jobs left unfinished (deadline, cancellation): the next run resumes them
+	// Evidence is what the sweeps for model cards and audit reports did.
+	Evidence EvidenceReport
 	// Queued and Waiting are the jobs left at the end: in the queue (new or being worked on
 	// by other consumers) and in the retry set.
 	Queued  int64
@@ -259,6 +268,7 @@ func (r Report) LogValue() slog.Value {
 		slog.Int("failed", r.Failed), slog.Int("retrying", r.Retrying), slog.Int("stale", r.Stale),
 		slog.Int("duplicate", r.Duplicate), slog.Int("kept", r.Kept), slog.Int("invalid", r.Invalid),
 		slog.Int("aborted", r.Aborted), slog.Int64("queued", r.Queued), slog.Int64("waiting", r.Waiting),
+		slog.Int("evidencePinned", r.Evidence.Pinned), slog.Int("evidenceFailed", r.Evidence.Failed),
 		slog.Duration("elapsed", r.Elapsed),
 	)
 }
@@ -274,6 +284,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 	c.log.Info("pin consumer started", "ipfs", c.ipfs.Addr)
 	trouble, groupReady := 0, false
+	var lastSweep time.Time
 	for ctx.Err() == nil {
 		var err error
 		if !groupReady {
@@ -286,6 +297,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		if err == nil && d != nil {
 			err = c.process(ctx, *d, &rep)
+		}
+		if err == nil && d == nil && time.Since(lastSweep) >= c.cfg.EvidenceEvery {
+			var er EvidenceReport
+			er, err = c.PinEvidence(ctx)
+			rep.Evidence.Pinned += er.Pinned
+			rep.Evidence.Failed += er.Failed
+			rep.Evidence.Retrying += er.Retrying
+			if err == nil {
+				lastSweep = time.Now()
+			}
 		}
 		if err == nil {
 			trouble = 0
@@ -321,6 +342,12 @@ func (c *Consumer) Drain(ctx context.Context) (Report, error) {
 		defer cancel()
 	}
 	err := c.drain(work, &rep)
+	if err == nil && work.Err() == nil {
+		rep.Evidence, err = c.PinEvidence(work)
+		if work.Err() != nil && modeldao.ErrorCode(err) != modeldao.EUNAVAILABLE {
+			err = nil // the deadline: the next invocation carries on
+		}
+	}
 	if q, w, berr := c.st.PinBacklog(context.WithoutCancel(ctx)); berr == nil {
 		rep.Queued, rep.Waiting = q, w
 	}

@@ -74,6 +74,7 @@ import (
 //	pinjobs                 stream  pin and unpin jobs (not in the digest)
 //	pinjobs:retry           zset    jobs waiting for their next attempt, by due time (not in the digest)
 //	release                 hash    version id → JSON modeldao.ReleaseSummary, the files and formats the pinner verified (not in the digest)
+//	evidence                hash    "card:<version id>" | "report:<audit id>" → JSON modeldao.EvidencePin (written by the pinner; not in the digest)
 type Keys struct {
 	prefix string
 }
@@ -104,6 +105,9 @@ func (k Keys) PinJobs() string    { return k.prefix + "pinjobs" }
 
 // Release summaries (the pinner's verified view of a version's files; see releases.go).
 func (k Keys) Release() string { return k.prefix + "release" }
+
+// Pin records of model cards and audit reports (see evidence.go).
+func (k Keys) Evidence() string { return k.prefix + "evidence" }
 
 // Undo is the undo list of block n.
 func (k Keys) Undo(n uint64) string { return fmt.Sprintf("%sundo:%d", k.prefix, n) }
@@ -156,5 +160,5 @@ func AmountMember(x *big.Int, digits int, id string) string {
 // and how the indexer ran, not on the chain.
 var nonDigest = map[string]bool{
 	"cp": true, "lease": true, "fence": true, "blocks": true, "undo": true, "undoblocks": true,
-	"status": true, "pin": true, "pinjobs": true, "release": true,
+	"status": true, "pin": true, "pinjobs": true, "release": true, "evidence": true,
 }
