@@ -45,3 +45,47 @@ func TestVersionContent(t *testing.T) {
 		}
 	}
 }
+
+func TestEvidencePins(t *testing.T) {
+	if err := fx.store.SetEvidencePin(bg, modeldao.EvidencePin{EvidenceRef: modeldao.EvidenceRef{Kind: modeldao.EvidenceAuditReport, ID: 1},
+		CID: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", Status: modeldao.PinPinned, Verified: true, Attempts: 1, Size: 42}); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		ModelVersion struct {
+			ModelCardCid string
+			ModelCardPin struct {
+				Status, Cid string
+				Verified    bool
+				Size        *string
+			}
+			Audits struct {
+				Edges []struct {
+					Node struct {
+						ID        string
+						ReportPin struct {
+							Status   string
+							Verified bool
+							Size     *string
+						}
+					}
+				}
+			}
+		}
+	}
+	q := `{ modelVersion(id: 1) { modelCardCid modelCardPin { status cid verified size } audits(first: 5) { edges { node { id reportPin { status verified size } } } } } }`
+	if err := fx.fresh.Exec(bg, q, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	v := out.ModelVersion
+	// The card was never taken up by a pinner: QUEUED with the chain's CID.
+	if v.ModelCardPin.Status != "QUEUED" || v.ModelCardPin.Cid != v.ModelCardCid || v.ModelCardPin.Verified || (v.ModelCardPin.Size != nil && *v.ModelCardPin.Size != "0") {
+		t.Errorf("card pin: %+v", v.ModelCardPin)
+	}
+	if len(v.Audits.Edges) != 1 || v.Audits.Edges[0].Node.ID != "1" {
+		t.Fatalf("audits of v1: %+v", v.Audits)
+	}
+	if p := v.Audits.Edges[0].Node.ReportPin; p.Status != "PINNED" || !p.Verified || p.Size == nil || *p.Size != "42" {
+		t.Errorf("report pin: %+v", p)
+	}
+}

@@ -65,3 +65,33 @@ func tensorFormat(dtypes []string, tensors, params int64) *model.TensorFormat {
 	}
 	return &model.TensorFormat{Dtypes: dtypes, TensorCount: int(tensors), ParameterCount: big.NewInt(params)}
 }
+
+// ModelCardPin is the card's pin record, or QUEUED with the chain's CID until the pinner
+// took it up.
+func (r *modelVersionResolver) ModelCardPin(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.EvidencePin, error) {
+	ref := modeldao.EvidenceRef{Kind: modeldao.EvidenceModelCard, ID: obj.ID}
+	p, err := byKey(ctx, obj, func(v *modeldao.ModelVersion) (modeldao.EvidenceRef, bool) {
+		return modeldao.EvidenceRef{Kind: modeldao.EvidenceModelCard, ID: v.ID}, true
+	}, r.evidencePins)
+	if err != nil || p != nil {
+		return p, err
+	}
+	return &modeldao.EvidencePin{EvidenceRef: ref, CID: obj.ModelCardCID, Status: modeldao.PinQueued}, nil
+}
+
+// ReportPin is the report's pin record, or QUEUED with the chain's CID until the pinner
+// took it up.
+func (r *auditResolver) ReportPin(ctx context.Context, obj *modeldao.Audit) (*modeldao.EvidencePin, error) {
+	ref := modeldao.EvidenceRef{Kind: modeldao.EvidenceAuditReport, ID: obj.ID}
+	p, err := byKey(ctx, obj, func(a *modeldao.Audit) (modeldao.EvidenceRef, bool) {
+		return modeldao.EvidenceRef{Kind: modeldao.EvidenceAuditReport, ID: a.ID}, true
+	}, r.evidencePins)
+	if err != nil || p != nil {
+		return p, err
+	}
+	return &modeldao.EvidencePin{EvidenceRef: ref, CID: obj.ReportCID, SHA256: obj.ReportSHA256, Status: modeldao.PinQueued}, nil
+}
+
+func (r *Resolver) evidencePins(ctx context.Context, refs []modeldao.EvidenceRef) ([]*modeldao.EvidencePin, error) {
+	return r.store.EvidencePins(ctx, refs)
+}

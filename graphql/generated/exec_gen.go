@@ -102,6 +102,7 @@ type ComplexityRoot struct {
 		Policy       func(childComplexity int) int
 		Provenance   func(childComplexity int) int
 		ReportCID    func(childComplexity int) int
+		ReportPin    func(childComplexity int) int
 		ReportSHA256 func(childComplexity int) int
 	}
 
@@ -187,6 +188,16 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	EvidencePin struct {
+		Attempts  func(childComplexity int) int
+		CID       func(childComplexity int) int
+		LastError func(childComplexity int) int
+		PinnedAt  func(childComplexity int) int
+		Size      func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Verified  func(childComplexity int) int
+	}
+
 	IndexerStatus struct {
 		ChainHead    func(childComplexity int) int
 		HeadSeenAt   func(childComplexity int) int
@@ -244,6 +255,7 @@ type ComplexityRoot struct {
 		License       func(childComplexity int) int
 		Model         func(childComplexity int) int
 		ModelCardCID  func(childComplexity int) int
+		ModelCardPin  func(childComplexity int) int
 		ModelName     func(childComplexity int) int
 		Pin           func(childComplexity int) int
 		Policy        func(childComplexity int) int
@@ -472,6 +484,8 @@ type AuditResolver interface {
 	ModelVersion(ctx context.Context, obj *modeldao.Audit) (*modeldao.ModelVersion, error)
 	Policy(ctx context.Context, obj *modeldao.Audit) (*modeldao.Policy, error)
 	Auditor(ctx context.Context, obj *modeldao.Audit) (*modeldao.Auditor, error)
+
+	ReportPin(ctx context.Context, obj *modeldao.Audit) (*modeldao.EvidencePin, error)
 }
 type AuditorResolver interface {
 	ID(ctx context.Context, obj *modeldao.Auditor) (string, error)
@@ -517,6 +531,7 @@ type ModelVersionResolver interface {
 	Proposals(ctx context.Context, obj *modeldao.ModelVersion, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ProposalConnection, error)
 	Pin(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.Pin, error)
 	Content(ctx context.Context, obj *modeldao.ModelVersion) (*model.VersionContent, error)
+	ModelCardPin(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.EvidencePin, error)
 }
 type PolicyResolver interface {
 	Audits(ctx context.Context, obj *modeldao.Policy, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error)
@@ -799,6 +814,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Audit.ReportCID(childComplexity), true
+	case "Audit.reportPin":
+		if e.ComplexityRoot.Audit.ReportPin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audit.ReportPin(childComplexity), true
 	case "Audit.reportSha256":
 		if e.ComplexityRoot.Audit.ReportSHA256 == nil {
 			break
@@ -1133,6 +1154,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DelegationEdge.Node(childComplexity), true
 
+	case "EvidencePin.attempts":
+		if e.ComplexityRoot.EvidencePin.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.Attempts(childComplexity), true
+	case "EvidencePin.cid":
+		if e.ComplexityRoot.EvidencePin.CID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.CID(childComplexity), true
+	case "EvidencePin.lastError":
+		if e.ComplexityRoot.EvidencePin.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.LastError(childComplexity), true
+	case "EvidencePin.pinnedAt":
+		if e.ComplexityRoot.EvidencePin.PinnedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.PinnedAt(childComplexity), true
+	case "EvidencePin.size":
+		if e.ComplexityRoot.EvidencePin.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.Size(childComplexity), true
+	case "EvidencePin.status":
+		if e.ComplexityRoot.EvidencePin.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.Status(childComplexity), true
+	case "EvidencePin.verified":
+		if e.ComplexityRoot.EvidencePin.Verified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.Verified(childComplexity), true
+
 	case "IndexerStatus.chainHead":
 		if e.ComplexityRoot.IndexerStatus.ChainHead == nil {
 			break
@@ -1377,6 +1441,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.ModelCardCID(childComplexity), true
+	case "ModelVersion.modelCardPin":
+		if e.ComplexityRoot.ModelVersion.ModelCardPin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.ModelCardPin(childComplexity), true
 	case "ModelVersion.modelName", "ModelVersion.modelNameRaw":
 		if e.ComplexityRoot.ModelVersion.ModelName == nil {
 			break
@@ -2959,7 +3029,27 @@ type ModelVersion {
   content.status and content.reason say why.
   """
   content: VersionContent!
+  "The model card on IPFS: the pinner keeps the card of every submitted version pinned."
+  modelCardPin: EvidencePin!
   submitted: Provenance!
+}
+
+"""
+The pin of a document the chain references (a model card, an audit report). QUEUED until
+the pinner took it up; FAILED when it could not be fetched after retries, or (a report)
+when its bytes do not hash to the digest on chain. Documents are never unpinned.
+"""
+type EvidencePin {
+  status: PinStatus!
+  cid: String!
+  "True once the bytes read back hashed to the digest on chain (audit reports only)."
+  verified: Boolean!
+  attempts: Int!
+  "The last error; empty when none."
+  lastError: String!
+  "Bytes of the document, once pinned."
+  size: BigInt
+  pinnedAt: DateTime
 }
 
 """
@@ -3058,6 +3148,8 @@ type Audit {
   metrics: [Metric!]!
   "The auditor's verdict: every metric passed."
   passed: Boolean!
+  "The report on IPFS, kept pinned and checked against reportSha256."
+  reportPin: EvidencePin!
   provenance: Provenance!
 }
 
@@ -3360,6 +3452,8 @@ func (ec *executionContext) childFields_Audit(ctx context.Context, field graphql
 		return ec.fieldContext_Audit_metrics(ctx, field)
 	case "passed":
 		return ec.fieldContext_Audit_passed(ctx, field)
+	case "reportPin":
+		return ec.fieldContext_Audit_reportPin(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Audit_provenance(ctx, field)
 	}
@@ -3532,6 +3626,26 @@ func (ec *executionContext) childFields_DelegationEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type DelegationEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_EvidencePin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_EvidencePin_status(ctx, field)
+	case "cid":
+		return ec.fieldContext_EvidencePin_cid(ctx, field)
+	case "verified":
+		return ec.fieldContext_EvidencePin_verified(ctx, field)
+	case "attempts":
+		return ec.fieldContext_EvidencePin_attempts(ctx, field)
+	case "lastError":
+		return ec.fieldContext_EvidencePin_lastError(ctx, field)
+	case "size":
+		return ec.fieldContext_EvidencePin_size(ctx, field)
+	case "pinnedAt":
+		return ec.fieldContext_EvidencePin_pinnedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvidencePin", field.Name)
+}
+
 func (ec *executionContext) childFields_IndexerStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "chainHead":
@@ -3680,6 +3794,8 @@ func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field 
 		return ec.fieldContext_ModelVersion_pin(ctx, field)
 	case "content":
 		return ec.fieldContext_ModelVersion_content(ctx, field)
+	case "modelCardPin":
+		return ec.fieldContext_ModelVersion_modelCardPin(ctx, field)
 	case "submitted":
 		return ec.fieldContext_ModelVersion_submitted(ctx, field)
 	}
@@ -5946,6 +6062,38 @@ func (ec *executionContext) fieldContext_Audit_passed(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Audit", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Audit_reportPin(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audit_reportPin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Audit().ReportPin(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.EvidencePin) graphql.Marshaler {
+			return ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audit_reportPin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Audit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Audit_provenance(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Provenance)
@@ -6811,6 +6959,92 @@ func (ec *executionContext) fieldContext_DelegationEdge_node(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _EvidencePin_status(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(ctx, field.Selections, obj.Status)
+}
+func (ec *executionContext) fieldContext_EvidencePin_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "PinStatus")
+}
+
+func (ec *executionContext) _EvidencePin_cid(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.CID)
+}
+func (ec *executionContext) fieldContext_EvidencePin_cid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "String")
+}
+
+func (ec *executionContext) _EvidencePin_verified(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Verified)
+}
+func (ec *executionContext) fieldContext_EvidencePin_verified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EvidencePin_attempts(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Attempts)
+}
+func (ec *executionContext) fieldContext_EvidencePin_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EvidencePin_lastError(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.LastError)
+}
+func (ec *executionContext) fieldContext_EvidencePin_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "String")
+}
+
+func (ec *executionContext) _EvidencePin_size(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidencePin_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
+			return ec.marshalOBigInt2uint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EvidencePin_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "BigInt")
+}
+
+func (ec *executionContext) _EvidencePin_pinnedAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidencePin_pinnedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PinnedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EvidencePin_pinnedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _IndexerStatus_chainHead(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
@@ -7704,6 +7938,38 @@ func (ec *executionContext) fieldContext_ModelVersion_content(_ context.Context,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_VersionContent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_modelCardPin(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_modelCardPin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().ModelCardPin(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.EvidencePin) graphql.Marshaler {
+			return ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_modelCardPin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12083,6 +12349,12 @@ func (ec *executionContext) _Audit(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "reportPin":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Audit_reportPin(ctx, field, obj)
+				})
 		case "provenance":
 			out.Values[i] = ec._Audit_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12661,6 +12933,69 @@ func (ec *executionContext) _DelegationEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var evidencePinImplementors = []string{"EvidencePin"}
+
+func (ec *executionContext) _EvidencePin(ctx context.Context, sel ast.SelectionSet, obj *modeldao.EvidencePin) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evidencePinImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvidencePin")
+		case "status":
+			out.Values[i] = ec._EvidencePin_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cid":
+			out.Values[i] = ec._EvidencePin_cid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verified":
+			out.Values[i] = ec._EvidencePin_verified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._EvidencePin_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._EvidencePin_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._EvidencePin_size(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pinnedAt":
+			out.Values[i] = ec._EvidencePin_pinnedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var indexerStatusImplementors = []string{"IndexerStatus"}
 
 func (ec *executionContext) _IndexerStatus(ctx context.Context, sel ast.SelectionSet, obj *modeldao.IndexerStatus) graphql.Marshaler {
@@ -13130,6 +13465,12 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ModelVersion_content(ctx, field, obj)
+				})
+		case "modelCardPin":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_modelCardPin(ctx, field, obj)
 				})
 		case "submitted":
 			out.Values[i] = ec._ModelVersion_submitted(ctx, field, obj)
@@ -15231,6 +15572,14 @@ func (ec *executionContext) marshalNDelegationEdge2ᚖgithubᚗcomᚋmodeldaoᚋ
 		return graphql.Null
 	}
 	return ec._DelegationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx context.Context, sel ast.SelectionSet, v *modeldao.EvidencePin) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EvidencePin!")
+		return graphql.Null
+	}
+	return ec._EvidencePin(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx context.Context, v any) (modeldao.Fixed6, error) {
