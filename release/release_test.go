@@ -73,12 +73,18 @@ type node struct {
 }
 
 func startKubo(t *testing.T) *node {
+	n := startKuboB(t)
+	n.t = t
+	return n
+}
+
+func startKuboB(t testing.TB) *node {
 	k := kubo.StartT(t)
 	api, err := rpc.NewURLApiWithClient(k.APIURL(), &http.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &node{t: t, k: k, api: api}
+	return &node{k: k, api: api}
 }
 
 func (n *node) src() release.Kubo { return release.Kubo{API: n.api, Addr: n.k.APIURL()} }
