@@ -21,16 +21,22 @@ import (
 // FAILED at once (and stays pinned: it is the evidence that the auditor posted something
 // else than they claimed). Documents are never unpinned.
 
-// evidenceBatch is how many documents one sweep takes.
-const evidenceBatch = 50
+// evidenceBatch is how many documents one sweep takes; evidenceInactivity caps the
+// inactivity timeout of a document's pin, so that an unreachable document holds the
+// pinner for less than a weights pin may.
+const (
+	evidenceBatch      = 50
+	evidenceInactivity = 30 * time.Second
+)
 
 // EvidenceReport tells what a sweep did.
 type EvidenceReport struct {
 	Pinned, Failed, Retrying int
 }
 
-// PinEvidence pins the documents that are due now, until none is left or ctx ends. It
-// returns an EUNAVAILABLE error when kubo stopped answering, and Redis's errors.
+// PinEvidence pins the documents that are due now, until none is left, ctx ends, or a pin
+// job waits in the queue (weights come first: the next sweep carries on). It returns an
+// EUNAVAILABLE error when kubo stopped answering, and Redis's errors.
 func (c *Consumer) PinEvidence(ctx context.Context) (EvidenceReport, error) {
 	var rep EvidenceReport
 	seen := map[modeldao.EvidenceRef]bool{}
@@ -46,6 +52,11 @@ func (c *Consumer) PinEvidence(ctx context.Context) (EvidenceReport, error) {
 			}
 			seen[p.EvidenceRef] = true
 			progress = true
+			if queued, _, err := c.st.PinBacklog(ctx); err != nil {
+				return rep, err
+			} else if queued > 0 {
+				return rep, nil
+			}
 			if err := c.pinEvidence(ctx, p, &rep); err != nil {
 				return rep, err
 			}
@@ -70,7 +81,7 @@ func (c *Consumer) pinEvidence(ctx context.Context, p modeldao.EvidencePin, rep 
 		log.Error("evidence pin FAILED", "err", p.LastError)
 		return c.st.SetEvidencePin(ctx, p)
 	}
-	_, err := c.ipfs.pinAdd(ctx, id, p.PinName(), c.cfg.InactivityTimeout, nil)
+	_, err := c.ipfs.pinAdd(ctx, id, p.PinName(), min(c.cfg.InactivityTimeout, evidenceInactivity), nil)
 	var size int64
 	if err == nil {
 		if p.SHA256 != (modeldao.EvidencePin{}).SHA256 {
