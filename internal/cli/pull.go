@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 
+	"github.com/modeldao/modeldao/pull"
 	"github.com/modeldao/modeldao/release"
 )
 
@@ -45,10 +46,10 @@ func setupPull(r *runner, fs *flag.FlagSet) func(context.Context, []string) erro
 		if ipfsSet && *gateway != "" {
 			return usagef("--ipfs and --gateway are two sources: give one")
 		}
-		if _, _, err := release.ParseRef(args[0]); err != nil {
+		if _, _, err := pull.ParseRef(args[0]); err != nil {
 			return asUsage(err)
 		}
-		v, err := release.Resolve(ctx, r.api(), args[0], *allow)
+		v, err := pull.Resolve(ctx, r.api(), args[0], *allow)
 		if err != nil {
 			return err
 		}

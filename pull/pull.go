@@ -1,4 +1,9 @@
-package release
+// Package pull fetches approved model releases for those who run them (inference
+// providers, researchers): it resolves "<model>[@<label>]" through the ModelDAO API to a
+// version the DAO approved, then downloads and verifies its release with package release.
+// It is apart from release so that the pinner, which uses release, does not carry the API
+// client.
+package pull
 
 import (
 	"context"
@@ -7,6 +12,7 @@ import (
 
 	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/client"
+	"github.com/modeldao/modeldao/release"
 )
 
 // ParseRef splits "<model>[@<label>]". Model names cannot hold '@' (modeldao's name rule).
@@ -98,18 +104,18 @@ func apiErr(err error, format string, args ...any) error {
 	return modeldao.WrapError(modeldao.EINVALID, err, "%s", msg)
 }
 
-// PullModel resolves ref through the API (Resolve) and pulls that version from src into
-// dir (Pull), verified against the digest on chain that the API reports. It is what
+// Model resolves ref through the API (Resolve) and pulls that version from src into dir
+// (release.Pull), verified against the digest on chain that the API reports. It is what
 // inference providers call to fetch an approved model:
 //
 //	api := client.New("https://api.example/graphql", nil)
-//	res, err := release.PullModel(ctx, api, release.Gateway{Base: "https://ipfs.io"}, "acme/llm@1.0.0", "./llm", release.PullOptions{}, false)
-func PullModel(ctx context.Context, api *client.Client, src Source, ref, dir string, opts PullOptions, allowUnapproved bool) (*Pulled, *client.ModelVersion, error) {
+//	res, v, err := pull.Model(ctx, api, release.Gateway{Base: "https://ipfs.io"}, "acme/llm@1.0.0", "./llm", release.PullOptions{}, false)
+func Model(ctx context.Context, api *client.Client, src release.Source, ref, dir string, opts release.PullOptions, allowUnapproved bool) (*release.Pulled, *client.ModelVersion, error) {
 	v, err := Resolve(ctx, api, ref, allowUnapproved)
 	if err != nil {
 		return nil, nil, err
 	}
 	opts.VersionID, opts.Model, opts.Label = v.ID, v.ModelName, v.Label
-	res, err := Pull(ctx, src, v.WeightsCID, v.WeightsSHA256, dir, opts)
+	res, err := release.Pull(ctx, src, v.WeightsCID, v.WeightsSHA256, dir, opts)
 	return res, v, err
 }
