@@ -115,6 +115,7 @@ func DefaultConfig() Config {
 		Block:             DefaultBlock,
 		DrainMargin:       DefaultDrainMargin,
 		UnpinOnRevoke:     true,
+		EvidenceEvery:     DefaultEvidenceEvery,
 	}
 }
 
@@ -128,6 +129,7 @@ const (
 	EnvMinIdle           = "MODELDAO_PIN_MIN_IDLE"
 	EnvDrainMargin       = "MODELDAO_PIN_DRAIN_MARGIN"
 	EnvUnpinOnRevoke     = "MODELDAO_PIN_UNPIN_ON_REVOKE"
+	EnvEvidenceEvery     = "MODELDAO_PIN_EVIDENCE_EVERY"
 )
 
 // ConfigFromEnv returns DefaultConfig overridden by the environment variables Env* that are
@@ -147,6 +149,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		{EnvMaxBackoff, &cfg.MaxBackoff},
 		{EnvMinIdle, &cfg.MinIdle},
 		{EnvDrainMargin, &cfg.DrainMargin},
+		{EnvEvidenceEvery, &cfg.EvidenceEvery},
 	} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
