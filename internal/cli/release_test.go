@@ -121,9 +121,10 @@ func testReleases(t *testing.T, e env, info devstack.Info, api *client.Client) {
 			t.Fatal(err)
 		}
 		var pub publishResult
-		args := []string{"publish", dir, "--model", "test/release", "--version", "1.0.0", "--license", "MIT", "--card", filepath.Join(dir, "README.md"), "--dev-account", "6", "--json"}
+		args := []string{"publish", dir, "--model", "test/release", "--version", "1.0.0", "--license", "MIT", "--card", filepath.Join(dir, "README.md"),
+			"--propose", "--policy", "1", "--dev-account", "6", "--json"}
 		r := ok(t, e, &pub, args...)
-		if pub.Files != 7 || !strings.Contains(r.stderr, "[7/7]") || !strings.Contains(r.stderr, "manifest sha256") {
+		if pub.Files != 7 || !strings.Contains(r.stderr, "[7/7]") || !strings.Contains(r.stderr, "manifest sha256") || pub.Proposal == nil {
 			t.Fatalf("published %+v\n%s", pub, r.stderr)
 		}
 		if _, err := os.Stat(filepath.Join(dir, release.ProgressFile)); err != nil {
@@ -137,5 +138,27 @@ func testReleases(t *testing.T, e env, info devstack.Info, api *client.Client) {
 		out := t.TempDir()
 		ok(t, e, nil, "pull", "test/release@1.0.0", "--dir", out, "--allow-unapproved", "--gateway", info.IPFSGatewayURL)
 		sameRelease(t, dir, out)
+
+		// The DAO approves it; the pinner pins and verifies every file; pull takes it.
+		pid := pub.Proposal.ProposalID
+		ok(t, e, nil, "mine", "--blocks", "2")
+		for _, i := range []string{"0", "1", "2"} {
+			ok(t, e, nil, "vote", pid, "for", "--dev-account", i)
+		}
+		ok(t, e, nil, "mine", "--blocks", "31")
+		ok(t, e, nil, "queue", pid, "--dev-account", "0")
+		ok(t, e, nil, "mine", "--blocks", "0", "--time", "61s")
+		ok(t, e, nil, "execute", pid, "--dev-account", "0")
+		waitFor(t, "test/release to be pinned", func() (bool, error) {
+			v, err := api.ModelVersion(ctx, pub.VersionID, client.First(1))
+			return err == nil && v.Status == "APPROVED" && v.Pin != nil && v.Pin.Status == "PINNED", err
+		})
+		c, err := api.VersionContent(ctx, pub.VersionID)
+		if err != nil || c.Status != "VERIFIED" || len(c.Files) != 7 || c.Format == nil || c.Format.TensorCount != 6 || c.TotalSize != pub.Size {
+			t.Fatalf("content of test/release: %+v %v", c, err)
+		}
+		out2 := t.TempDir()
+		ok(t, e, nil, "pull", "test/release", "--dir", out2)
+		sameRelease(t, dir, out2)
 	})
 }
