@@ -89,6 +89,20 @@ func testReleases(t *testing.T, e env, info devstack.Info, api *client.Client) {
 				t.Fatalf("file %d in the API: %+v, manifest %+v", i, f, m.Files[i])
 			}
 		}
+		// Every model card and audit report is kept pinned too, reports verified.
+		waitFor(t, "the seeded model cards and audit reports to be pinned", func() (bool, error) {
+			var q struct {
+				ModelVersion struct{ ModelCardPin struct{ Status string } }
+				Audit        struct {
+					ReportPin struct {
+						Status   string
+						Verified bool
+					}
+				}
+			}
+			err := api.Exec(ctx, `{ modelVersion(id: 3) { modelCardPin { status } } audit(id: 1) { reportPin { status verified } } }`, nil, &q)
+			return err == nil && q.ModelVersion.ModelCardPin.Status == "PINNED" && q.Audit.ReportPin.Status == "PINNED" && q.Audit.ReportPin.Verified, err
+		})
 		// Unapproved versions say why they have no content.
 		if c, err := api.VersionContent(ctx, 2); err != nil || c.Status != "UNVERIFIED" || !strings.Contains(c.Reason, "SUBMITTED") || len(c.Files) != 0 {
 			t.Fatalf("content of version 2: %+v %v", c, err)
