@@ -121,3 +121,25 @@ func TestReleaseSummary(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 }
+
+func FuzzParseManifest(f *testing.F) {
+	m, _ := modeldao.NewManifest([]modeldao.ManifestFile{mf("config.json", "{}"), mf("a/b.safetensors", "x")})
+	enc, _ := m.Encode()
+	f.Add(enc)
+	f.Add([]byte(`{"schema":"modeldao.manifest/v1","files":[{"path":"../x","size":1,"sha256":"","cid":""}]}` + "\n"))
+	f.Add([]byte(`{"schema":"modeldao.manifest/v1","files":null}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := modeldao.ParseManifest(b, common.Hash{})
+		if err != nil {
+			if modeldao.ErrorCode(err) != modeldao.EINVALID {
+				t.Fatalf("hostile manifest gave a non-EINVALID error: %v", err)
+			}
+			return
+		}
+		// Whatever parses is valid and canonical: it encodes back to the same bytes.
+		again, err := got.Encode()
+		if err != nil || string(again) != string(b) {
+			t.Fatalf("accepted a manifest that does not round-trip: %v", err)
+		}
+	})
+}
