@@ -1,7 +1,11 @@
 // Package pinning makes the weights of approved model versions durable on IPFS. It consumes
 // the pin queue that the indexer fills (see store.PinJob): for an approval it pins the
-// weights CID recursively in kubo under the name "modeldao:<version id>", reads the file back
-// and checks its sha256 against the digest on chain; for a revocation it unpins them. The
+// weights CID recursively in kubo under the name "modeldao:<version id>", reads the content
+// back and checks it against the digest on chain; for a revocation it unpins them. The
+// content is one file (its sha256 is the digest) or a release directory (package release:
+// the digest is its manifest's, and every file the manifest lists is read back and checked;
+// a file that differs or is missing fails the pin with a reason that names it, and the
+// verified files and safetensors formats are stored with the pin record for the API). The
 // status of each version's pin (QUEUED, PINNING, PINNED, FAILED, UNPINNED, with attempts,
 // last error, size and pinned-at) is kept in the store, where the API reads it.
 //
@@ -17,8 +21,8 @@
 //     found" offline) or read back is a failed attempt: the job is postponed with
 //     exponential backoff and jitter (moved to a retry set, not slept on, so the queue moves
 //     on) and the version is FAILED after Config.MaxAttempts attempts;
-//   - a digest mismatch, a CID that is not a file, a malformed CID: FAILED at once, and the
-//     weights unpinned.
+//   - a digest mismatch (of the file, of the manifest, of any file of a release), a missing
+//     file, a malformed CID: FAILED at once, and the weights unpinned.
 //
 // Jobs that a crashed consumer took and never acked are taken over (XAUTOCLAIM) once idle for
 // Config.MinIdle; a consumer working on a long pin refreshes its job so that nobody takes it
@@ -81,6 +85,9 @@ type Config struct {
 	DrainMargin time.Duration
 	// UnpinOnRevoke unpins the weights of revoked versions (status UNPINNED). Default true.
 	UnpinOnRevoke bool
+	// EvidenceEvery is how often Run sweeps for model cards and audit reports to pin (see
+	// evidence.go) while the queue is idle; Drain sweeps once per call. Default 30 s.
+	EvidenceEvery time.Duration
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -94,6 +101,7 @@ const (
 	DefaultMinIdle           = 2 * time.Minute
 	DefaultBlock             = 5 * time.Second
 	DefaultDrainMargin       = 10 * time.Second
+	DefaultEvidenceEvery     = 30 * time.Second
 )
 
 // DefaultConfig returns the default configuration.
@@ -107,6 +115,7 @@ func DefaultConfig() Config {
 		Block:             DefaultBlock,
 		DrainMargin:       DefaultDrainMargin,
 		UnpinOnRevoke:     true,
+		EvidenceEvery:     DefaultEvidenceEvery,
 	}
 }
 
@@ -120,6 +129,7 @@ const (
 	EnvMinIdle           = "MODELDAO_PIN_MIN_IDLE"
 	EnvDrainMargin       = "MODELDAO_PIN_DRAIN_MARGIN"
 	EnvUnpinOnRevoke     = "MODELDAO_PIN_UNPIN_ON_REVOKE"
+	EnvEvidenceEvery     = "MODELDAO_PIN_EVIDENCE_EVERY"
 )
 
 // ConfigFromEnv returns DefaultConfig overridden by the environment variables Env* that are
@@ -139,6 +149,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		{EnvMaxBackoff, &cfg.MaxBackoff},
 		{EnvMinIdle, &cfg.MinIdle},
 		{EnvDrainMargin, &cfg.DrainMargin},
+		{EnvEvidenceEvery, &cfg.EvidenceEvery},
 	} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
@@ -191,6 +202,9 @@ func (c Config) withDefaults() Config {
 	if c.DrainMargin <= 0 {
 		c.DrainMargin = d.DrainMargin
 	}
+	if c.EvidenceEvery <= 0 {
+		c.EvidenceEvery = DefaultEvidenceEvery
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -241,6 +255,8 @@ type Report struct {
 	Kept      int // revocations left pinned (UnpinOnRevoke off)
 	Invalid   int // malformed jobs dropped
 	Aborted   int // jobs left unfinished (deadline, cancellation): the next run resumes them
+	// Evidence is what the sweeps for model cards and audit reports did.
+	Evidence EvidenceReport
 	// Queued and Waiting are the jobs left at the end: in the queue (new or being worked on
 	// by other consumers) and in the retry set.
 	Queued  int64
@@ -255,6 +271,7 @@ func (r Report) LogValue() slog.Value {
 		slog.Int("failed", r.Failed), slog.Int("retrying", r.Retrying), slog.Int("stale", r.Stale),
 		slog.Int("duplicate", r.Duplicate), slog.Int("kept", r.Kept), slog.Int("invalid", r.Invalid),
 		slog.Int("aborted", r.Aborted), slog.Int64("queued", r.Queued), slog.Int64("waiting", r.Waiting),
+		slog.Int("evidencePinned", r.Evidence.Pinned), slog.Int("evidenceFailed", r.Evidence.Failed),
 		slog.Duration("elapsed", r.Elapsed),
 	)
 }
@@ -270,6 +287,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 	c.log.Info("pin consumer started", "ipfs", c.ipfs.Addr)
 	trouble, groupReady := 0, false
+	var lastSweep time.Time
 	for ctx.Err() == nil {
 		var err error
 		if !groupReady {
@@ -282,6 +300,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		if err == nil && d != nil {
 			err = c.process(ctx, *d, &rep)
+		}
+		if err == nil && d == nil && time.Since(lastSweep) >= c.cfg.EvidenceEvery {
+			var er EvidenceReport
+			er, err = c.PinEvidence(ctx)
+			rep.Evidence.Pinned += er.Pinned
+			rep.Evidence.Failed += er.Failed
+			rep.Evidence.Retrying += er.Retrying
+			if err == nil {
+				lastSweep = time.Now()
+			}
 		}
 		if err == nil {
 			trouble = 0
@@ -317,6 +345,12 @@ func (c *Consumer) Drain(ctx context.Context) (Report, error) {
 		defer cancel()
 	}
 	err := c.drain(work, &rep)
+	if err == nil && work.Err() == nil {
+		rep.Evidence, err = c.PinEvidence(work)
+		if work.Err() != nil && modeldao.ErrorCode(err) != modeldao.EUNAVAILABLE {
+			err = nil // the deadline: the next invocation carries on
+		}
+	}
 	if q, w, berr := c.st.PinBacklog(context.WithoutCancel(ctx)); berr == nil {
 		rep.Queued, rep.Waiting = q, w
 	}
@@ -572,7 +606,7 @@ func (c *Consumer) handlePin(ctx context.Context, d store.PinDelivery, v *modeld
 	}
 	log.Info("pinning", "attempt", rec.Attempts+1, "name", modeldao.PinName(v.ID))
 	started := time.Now()
-	size, err := c.pinAndVerify(ctx, id, v, log)
+	size, sum, err := c.pinAndVerify(ctx, id, v, log)
 	if err != nil {
 		err = c.classify(ctx, err)
 		var pe *permanentError
@@ -624,22 +658,10 @@ func (c *Consumer) handlePin(ctx context.Context, d store.PinDelivery, v *modeld
 	rec.UpdatedAt = rec.PinnedAt
 	rep.Pinned++
 	log.Info("pinned and verified", "size", size, "sha256", v.WeightsSHA256.Hex(), "took", time.Since(started))
-	return c.st.AckPinJob(ctx, d.ID, rec)
-}
-
-// pinAndVerify pins id under the version's name and checks the digest of the file read back.
-func (c *Consumer) pinAndVerify(ctx context.Context, id cid.Cid, v *modeldao.ModelVersion, log *slog.Logger) (int64, error) {
-	var lastLog time.Time
-	_, err := c.ipfs.pinAdd(ctx, id, modeldao.PinName(v.ID), c.cfg.InactivityTimeout, func(p pinProgress) {
-		if time.Since(lastLog) >= 5*time.Second {
-			lastLog = time.Now()
-			log.Info("pin progress", "blocks", p.Blocks, "bytes", p.Bytes)
-		}
-	})
-	if err != nil {
-		return 0, err
+	if sum != nil {
+		return c.st.AckPinJobWithRelease(ctx, d.ID, rec, sum)
 	}
-	return Verify(ctx, c.ipfs, string(v.WeightsCID), v.WeightsSHA256)
+	return c.st.AckPinJob(ctx, d.ID, rec)
 }
 
 // fail marks the version FAILED with cause, unpins id (if not nil and no other approved

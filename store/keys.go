@@ -79,6 +79,8 @@ import (
 //	pin                     hash    version id → JSON modeldao.Pin (written by the pinner; not in the digest)
 //	pinjobs                 stream  pin and unpin jobs (not in the digest)
 //	pinjobs:retry           zset    jobs waiting for their next attempt, by due time (not in the digest)
+//	release                 hash    version id → JSON modeldao.ReleaseSummary, the files and formats the pinner verified (not in the digest)
+//	evidence                hash    "card:<version id>" | "report:<audit id>" → JSON modeldao.EvidencePin (written by the pinner; not in the digest)
 type Keys struct {
 	prefix string
 }
@@ -126,6 +128,12 @@ func (k Keys) PowerNow() string { return k.prefix + "powernow" }
 // PinRetry is the sorted set of jobs waiting for their next attempt. Its name starts with
 // "pinjobs" so that the digest leaves it out like the stream.
 func (k Keys) PinRetry() string { return k.prefix + "pinjobs:retry" }
+
+// Release summaries (the pinner's verified view of a version's files; see releases.go).
+func (k Keys) Release() string { return k.prefix + "release" }
+
+// Pin records of model cards and audit reports (see evidence.go).
+func (k Keys) Evidence() string { return k.prefix + "evidence" }
 
 // Undo is the undo list of block n.
 func (k Keys) Undo(n uint64) string { return fmt.Sprintf("%sundo:%d", k.prefix, n) }
@@ -261,7 +269,7 @@ func AmountMember(x *big.Int, digits int, id string) string {
 // no mutable package state.
 func nonDigest(name string) bool {
 	switch name {
-	case "cp", "lease", "fence", "blocks", "undo", "undoblocks", "status", "pin", "pinjobs":
+	case "cp", "lease", "fence", "blocks", "undo", "undoblocks", "status", "pin", "pinjobs", "release", "evidence":
 		return true
 	}
 	return false

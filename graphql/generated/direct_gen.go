@@ -290,6 +290,10 @@ func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.C
 			} else {
 				w.value(ec._Audit_passed(ctx, field, obj), graphql.Null)
 			}
+		case "reportPin":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._Audit_reportPin(ctx, field, obj)
+			}), graphql.Null)
 		case "provenance":
 			w.value(ec._Audit_provenance(ctx, field, obj), graphql.Null)
 		default:
@@ -801,6 +805,56 @@ func (ec *executionContext) direct_EligibleVoterEdge(ctx context.Context, fields
 	return w.done()
 }
 
+// direct_EvidencePin writes a EvidencePin as _EvidencePin does, into one buffer (see direct.go).
+func (ec *executionContext) direct_EvidencePin(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.EvidencePin) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "EvidencePin")
+		case "status":
+			if b, ok := appendNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(w.b, obj.Status); ok {
+				w.b = b
+			} else {
+				w.value(ec._EvidencePin_status(ctx, field, obj), graphql.Null)
+			}
+		case "cid":
+			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.CID); ok {
+				w.b = b
+			} else {
+				w.value(ec._EvidencePin_cid(ctx, field, obj), graphql.Null)
+			}
+		case "verified":
+			if b, ok := appendNBoolean2bool(w.b, obj.Verified); ok {
+				w.b = b
+			} else {
+				w.value(ec._EvidencePin_verified(ctx, field, obj), graphql.Null)
+			}
+		case "attempts":
+			if b, ok := appendNInt2int(w.b, obj.Attempts); ok {
+				w.b = b
+			} else {
+				w.value(ec._EvidencePin_attempts(ctx, field, obj), graphql.Null)
+			}
+		case "lastError":
+			if b, ok := appendNString2string(w.b, obj.LastError); ok {
+				w.b = b
+			} else {
+				w.value(ec._EvidencePin_lastError(ctx, field, obj), graphql.Null)
+			}
+		case "size":
+			w.value(ec._EvidencePin_size(ctx, field, obj), graphql.RequiredNull)
+		case "pinnedAt":
+			w.value(ec._EvidencePin_pinnedAt(ctx, field, obj), graphql.RequiredNull)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
 // direct_IndexerStatus writes a IndexerStatus as _IndexerStatus does, into one buffer (see direct.go).
 func (ec *executionContext) direct_IndexerStatus(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.IndexerStatus) graphql.Marshaler {
 	w := getBuf()
@@ -1188,6 +1242,14 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
 				return ec._ModelVersion_pin(ctx, field, obj)
 			}), graphql.RequiredNull)
+		case "content":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_content(ctx, field, obj)
+			}), graphql.Null)
+		case "modelCardPin":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_modelCardPin(ctx, field, obj)
+			}), graphql.Null)
 		case "submitted":
 			w.value(ec._ModelVersion_submitted(ctx, field, obj), graphql.Null)
 		default:
@@ -1793,6 +1855,54 @@ func (ec *executionContext) direct_Provenance(ctx context.Context, fields []grap
 	return w.done()
 }
 
+// direct_ReleaseFile writes a ReleaseFile as _ReleaseFile does, into one buffer (see direct.go).
+func (ec *executionContext) direct_ReleaseFile(ctx context.Context, fields []graphql.CollectedField, obj *model.ReleaseFile) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "ReleaseFile")
+		case "path":
+			if b, ok := appendNString2string(w.b, obj.Path); ok {
+				w.b = b
+			} else {
+				w.value(ec._ReleaseFile_path(ctx, field, obj), graphql.Null)
+			}
+		case "size":
+			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Size); ok {
+				w.b = b
+			} else {
+				w.value(ec._ReleaseFile_size(ctx, field, obj), graphql.Null)
+			}
+		case "sha256":
+			if b, ok := appendNString2string(w.b, obj.Sha256); ok {
+				w.b = b
+			} else {
+				w.value(ec._ReleaseFile_sha256(ctx, field, obj), graphql.Null)
+			}
+		case "cid":
+			if b, ok := appendNString2string(w.b, obj.Cid); ok {
+				w.b = b
+			} else {
+				w.value(ec._ReleaseFile_cid(ctx, field, obj), graphql.Null)
+			}
+		case "format":
+			w.value(ec._ReleaseFile_format(ctx, field, obj), graphql.RequiredNull)
+		case "formatError":
+			if b, ok := appendNString2string(w.b, obj.FormatError); ok {
+				w.b = b
+			} else {
+				w.value(ec._ReleaseFile_formatError(ctx, field, obj), graphql.Null)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
 // direct_StatusChange writes a StatusChange as _StatusChange does, into one buffer (see direct.go).
 func (ec *executionContext) direct_StatusChange(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.StatusChange) graphql.Marshaler {
 	w := getBuf()
@@ -1909,6 +2019,78 @@ func (ec *executionContext) direct_Tally(ctx context.Context, fields []graphql.C
 				w.b = b
 			} else {
 				w.value(ec._Tally_quorumPercent(ctx, field, obj), graphql.RequiredNull)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_TensorFormat writes a TensorFormat as _TensorFormat does, into one buffer (see direct.go).
+func (ec *executionContext) direct_TensorFormat(ctx context.Context, fields []graphql.CollectedField, obj *model.TensorFormat) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "TensorFormat")
+		case "dtypes":
+			if b, ok := appendNString2ᚕstringᚄ(w.b, obj.Dtypes); ok {
+				w.b = b
+			} else {
+				w.value(ec._TensorFormat_dtypes(ctx, field, obj), graphql.Null)
+			}
+		case "tensorCount":
+			if b, ok := appendNInt2int(w.b, obj.TensorCount); ok {
+				w.b = b
+			} else {
+				w.value(ec._TensorFormat_tensorCount(ctx, field, obj), graphql.Null)
+			}
+		case "parameterCount":
+			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.ParameterCount); ok {
+				w.b = b
+			} else {
+				w.value(ec._TensorFormat_parameterCount(ctx, field, obj), graphql.Null)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_VersionContent writes a VersionContent as _VersionContent does, into one buffer (see direct.go).
+func (ec *executionContext) direct_VersionContent(ctx context.Context, fields []graphql.CollectedField, obj *model.VersionContent) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "VersionContent")
+		case "status":
+			w.value(ec._VersionContent_status(ctx, field, obj), graphql.Null)
+		case "reason":
+			if b, ok := appendNString2string(w.b, obj.Reason); ok {
+				w.b = b
+			} else {
+				w.value(ec._VersionContent_reason(ctx, field, obj), graphql.Null)
+			}
+		case "files":
+			if fc, err := ec.fieldContext_VersionContent_files(ctx, field); err == nil {
+				w.value(ec.marshalNReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Files), graphql.Null)
+			} else {
+				w.value(ec._VersionContent_files(ctx, field, obj), graphql.Null)
+			}
+		case "format":
+			w.value(ec._VersionContent_format(ctx, field, obj), graphql.RequiredNull)
+		case "totalSize":
+			if b, ok := appendOBigInt2ᚖmathᚋbigᚐInt(w.b, obj.TotalSize); ok {
+				w.b = b
+			} else {
+				w.value(ec._VersionContent_totalSize(ctx, field, obj), graphql.RequiredNull)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -2529,6 +2711,21 @@ func appendNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(b []byte, v [
 		}
 		var ok bool
 		if b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+func appendNString2ᚕstringᚄ(b []byte, v []string) ([]byte, bool) {
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = appendNString2string(b, v[i]); !ok {
 			return b[:start], false
 		}
 	}

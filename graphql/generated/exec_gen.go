@@ -107,6 +107,7 @@ type ComplexityRoot struct {
 		Policy       func(childComplexity int) int
 		Provenance   func(childComplexity int) int
 		ReportCID    func(childComplexity int) int
+		ReportPin    func(childComplexity int) int
 		ReportSHA256 func(childComplexity int) int
 	}
 
@@ -209,6 +210,16 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	EvidencePin struct {
+		Attempts  func(childComplexity int) int
+		CID       func(childComplexity int) int
+		LastError func(childComplexity int) int
+		PinnedAt  func(childComplexity int) int
+		Size      func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Verified  func(childComplexity int) int
+	}
+
 	IndexerStatus struct {
 		ChainHead    func(childComplexity int) int
 		HeadSeenAt   func(childComplexity int) int
@@ -259,12 +270,14 @@ type ComplexityRoot struct {
 	ModelVersion struct {
 		ApprovalAudit func(childComplexity int) int
 		Audits        func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
+		Content       func(childComplexity int) int
 		History       func(childComplexity int) int
 		ID            func(childComplexity int) int
 		Label         func(childComplexity int) int
 		License       func(childComplexity int) int
 		Model         func(childComplexity int) int
 		ModelCardCID  func(childComplexity int) int
+		ModelCardPin  func(childComplexity int) int
 		ModelName     func(childComplexity int) int
 		Pin           func(childComplexity int) int
 		Policy        func(childComplexity int) int
@@ -407,6 +420,15 @@ type ComplexityRoot struct {
 		Votes         func(childComplexity int, where *model.VoteWhere, orderBy *model.VoteOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
 	}
 
+	ReleaseFile struct {
+		Cid         func(childComplexity int) int
+		Format      func(childComplexity int) int
+		FormatError func(childComplexity int) int
+		Path        func(childComplexity int) int
+		Sha256      func(childComplexity int) int
+		Size        func(childComplexity int) int
+	}
+
 	StatusChange struct {
 		Audit      func(childComplexity int) int
 		Policy     func(childComplexity int) int
@@ -427,6 +449,20 @@ type ComplexityRoot struct {
 		QuorumPercent  func(childComplexity int) int
 		QuorumReached  func(childComplexity int) int
 		Total          func(childComplexity int) int
+	}
+
+	TensorFormat struct {
+		Dtypes         func(childComplexity int) int
+		ParameterCount func(childComplexity int) int
+		TensorCount    func(childComplexity int) int
+	}
+
+	VersionContent struct {
+		Files     func(childComplexity int) int
+		Format    func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Status    func(childComplexity int) int
+		TotalSize func(childComplexity int) int
 	}
 
 	Vote struct {
@@ -494,6 +530,8 @@ type AuditResolver interface {
 	ModelVersion(ctx context.Context, obj *modeldao.Audit) (*modeldao.ModelVersion, error)
 	Policy(ctx context.Context, obj *modeldao.Audit) (*modeldao.Policy, error)
 	Auditor(ctx context.Context, obj *modeldao.Audit) (*modeldao.Auditor, error)
+
+	ReportPin(ctx context.Context, obj *modeldao.Audit) (*modeldao.EvidencePin, error)
 }
 type AuditorResolver interface {
 	ID(ctx context.Context, obj *modeldao.Auditor) (string, error)
@@ -545,6 +583,8 @@ type ModelVersionResolver interface {
 	Audits(ctx context.Context, obj *modeldao.ModelVersion, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error)
 	Proposals(ctx context.Context, obj *modeldao.ModelVersion, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ProposalConnection, error)
 	Pin(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.Pin, error)
+	Content(ctx context.Context, obj *modeldao.ModelVersion) (*model.VersionContent, error)
+	ModelCardPin(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.EvidencePin, error)
 }
 type PolicyResolver interface {
 	Audits(ctx context.Context, obj *modeldao.Policy, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error)
@@ -856,6 +896,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Audit.ReportCID(childComplexity), true
+	case "Audit.reportPin":
+		if e.ComplexityRoot.Audit.ReportPin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Audit.ReportPin(childComplexity), true
 	case "Audit.reportSha256":
 		if e.ComplexityRoot.Audit.ReportSHA256 == nil {
 			break
@@ -1246,6 +1292,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EligibleVoterEdge.Node(childComplexity), true
 
+	case "EvidencePin.attempts":
+		if e.ComplexityRoot.EvidencePin.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.Attempts(childComplexity), true
+	case "EvidencePin.cid":
+		if e.ComplexityRoot.EvidencePin.CID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.CID(childComplexity), true
+	case "EvidencePin.lastError":
+		if e.ComplexityRoot.EvidencePin.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.LastError(childComplexity), true
+	case "EvidencePin.pinnedAt":
+		if e.ComplexityRoot.EvidencePin.PinnedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.PinnedAt(childComplexity), true
+	case "EvidencePin.size":
+		if e.ComplexityRoot.EvidencePin.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.Size(childComplexity), true
+	case "EvidencePin.status":
+		if e.ComplexityRoot.EvidencePin.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.Status(childComplexity), true
+	case "EvidencePin.verified":
+		if e.ComplexityRoot.EvidencePin.Verified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.Verified(childComplexity), true
+
 	case "IndexerStatus.chainHead":
 		if e.ComplexityRoot.IndexerStatus.ChainHead == nil {
 			break
@@ -1448,6 +1537,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Audits(childComplexity, args["orderDirection"].(*model.OrderDirection), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "ModelVersion.content":
+		if e.ComplexityRoot.ModelVersion.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Content(childComplexity), true
 	case "ModelVersion.history":
 		if e.ComplexityRoot.ModelVersion.History == nil {
 			break
@@ -1484,6 +1579,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.ModelCardCID(childComplexity), true
+	case "ModelVersion.modelCardPin":
+		if e.ComplexityRoot.ModelVersion.ModelCardPin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.ModelCardPin(childComplexity), true
 	case "ModelVersion.modelName", "ModelVersion.modelNameRaw":
 		if e.ComplexityRoot.ModelVersion.ModelName == nil {
 			break
@@ -2188,6 +2289,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Votes(childComplexity, args["where"].(*model.VoteWhere), args["orderBy"].(*model.VoteOrderField), args["orderDirection"].(*model.OrderDirection), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
+	case "ReleaseFile.cid":
+		if e.ComplexityRoot.ReleaseFile.Cid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseFile.Cid(childComplexity), true
+	case "ReleaseFile.format":
+		if e.ComplexityRoot.ReleaseFile.Format == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseFile.Format(childComplexity), true
+	case "ReleaseFile.formatError":
+		if e.ComplexityRoot.ReleaseFile.FormatError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseFile.FormatError(childComplexity), true
+	case "ReleaseFile.path":
+		if e.ComplexityRoot.ReleaseFile.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseFile.Path(childComplexity), true
+	case "ReleaseFile.sha256":
+		if e.ComplexityRoot.ReleaseFile.Sha256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseFile.Sha256(childComplexity), true
+	case "ReleaseFile.size":
+		if e.ComplexityRoot.ReleaseFile.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseFile.Size(childComplexity), true
+
 	case "StatusChange.audit":
 		if e.ComplexityRoot.StatusChange.Audit == nil {
 			break
@@ -2285,6 +2423,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Tally.Total(childComplexity), true
+
+	case "TensorFormat.dtypes":
+		if e.ComplexityRoot.TensorFormat.Dtypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TensorFormat.Dtypes(childComplexity), true
+	case "TensorFormat.parameterCount":
+		if e.ComplexityRoot.TensorFormat.ParameterCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TensorFormat.ParameterCount(childComplexity), true
+	case "TensorFormat.tensorCount":
+		if e.ComplexityRoot.TensorFormat.TensorCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TensorFormat.TensorCount(childComplexity), true
+
+	case "VersionContent.files":
+		if e.ComplexityRoot.VersionContent.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VersionContent.Files(childComplexity), true
+	case "VersionContent.format":
+		if e.ComplexityRoot.VersionContent.Format == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VersionContent.Format(childComplexity), true
+	case "VersionContent.reason":
+		if e.ComplexityRoot.VersionContent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VersionContent.Reason(childComplexity), true
+	case "VersionContent.status":
+		if e.ComplexityRoot.VersionContent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VersionContent.Status(childComplexity), true
+	case "VersionContent.totalSize":
+		if e.ComplexityRoot.VersionContent.TotalSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VersionContent.TotalSize(childComplexity), true
 
 	case "Vote.id":
 		if e.ComplexityRoot.Vote.ID == nil {
@@ -3142,7 +3330,83 @@ type ModelVersion {
   ): ProposalConnection!
   "The weights on IPFS; null until the version was approved."
   pin: Pin
+  """
+  The release's files and tensor formats, as the pinner verified them against
+  weightsSha256 (the sha256 of the release's manifest.json); empty until then, and
+  content.status and content.reason say why.
+  """
+  content: VersionContent!
+  "The model card on IPFS: the pinner keeps the card of every submitted version pinned."
+  modelCardPin: EvidencePin!
   submitted: Provenance!
+}
+
+"""
+The pin of a document the chain references (a model card, an audit report). QUEUED until
+the pinner took it up; FAILED when it could not be fetched after retries, or (a report)
+when its bytes do not hash to the digest on chain. Documents are never unpinned.
+"""
+type EvidencePin {
+  status: PinStatus!
+  cid: String!
+  "True once the bytes read back hashed to the digest on chain (audit reports only)."
+  verified: Boolean!
+  attempts: Int!
+  "The last error; empty when none."
+  lastError: String!
+  "Bytes of the document, once pinned."
+  size: BigInt
+  pinnedAt: DateTime
+}
+
+"""
+Where the verification of a version's content stands. A version's weightsCid is either
+one file (weightsSha256 is its sha256) or a release directory (weightsSha256 is the sha256
+of its manifest.json, which lists every file with its size, sha256 and CID).
+"""
+enum ContentStatus {
+  "The pinner read every file back and checked it against the manifest the chain anchors."
+  VERIFIED
+  "One weights file, checked against weightsSha256 by the pin: it has no file list."
+  SINGLE_FILE
+  "Not verified yet: the version is not approved, or its pin has not finished."
+  UNVERIFIED
+  "Verification failed: reason names the file or the digest that differs."
+  FAILED
+}
+
+type VersionContent {
+  status: ContentStatus!
+  "Why files and format are empty; empty when status is VERIFIED."
+  reason: String!
+  "The release's files, sorted by path (without manifest.json); empty unless VERIFIED."
+  files: [ReleaseFile!]!
+  "Totals over the release's safetensors files; null unless VERIFIED with at least one."
+  format: TensorFormat
+  "Bytes of all files; null unless VERIFIED."
+  totalSize: BigInt
+}
+
+type ReleaseFile {
+  "Relative, '/'-separated, e.g. model-00001-of-00002.safetensors."
+  path: String!
+  size: BigInt!
+  "Lower-case hex, as sha256sum prints it."
+  sha256: String!
+  "The file's own CID (CIDv1, raw leaves)."
+  cid: String!
+  "What the file's safetensors header says; null for other files."
+  format: TensorFormat
+  "Why a .safetensors file's header could not be read; empty when it could."
+  formatError: String!
+}
+
+"What safetensors headers say: for one file, or summed over a release."
+type TensorFormat {
+  "Sorted, e.g. [BF16, F32]."
+  dtypes: [String!]!
+  tensorCount: Int!
+  parameterCount: BigInt!
 }
 
 type StatusChange {
@@ -3191,6 +3455,8 @@ type Audit {
   metrics: [Metric!]!
   "The auditor's verdict: every metric passed."
   passed: Boolean!
+  "The report on IPFS, kept pinned and checked against reportSha256."
+  reportPin: EvidencePin!
   provenance: Provenance!
 }
 
@@ -3508,6 +3774,8 @@ func (ec *executionContext) childFields_Audit(ctx context.Context, field graphql
 		return ec.fieldContext_Audit_metrics(ctx, field)
 	case "passed":
 		return ec.fieldContext_Audit_passed(ctx, field)
+	case "reportPin":
+		return ec.fieldContext_Audit_reportPin(ctx, field)
 	case "provenance":
 		return ec.fieldContext_Audit_provenance(ctx, field)
 	}
@@ -3714,6 +3982,26 @@ func (ec *executionContext) childFields_EligibleVoterEdge(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type EligibleVoterEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_EvidencePin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_EvidencePin_status(ctx, field)
+	case "cid":
+		return ec.fieldContext_EvidencePin_cid(ctx, field)
+	case "verified":
+		return ec.fieldContext_EvidencePin_verified(ctx, field)
+	case "attempts":
+		return ec.fieldContext_EvidencePin_attempts(ctx, field)
+	case "lastError":
+		return ec.fieldContext_EvidencePin_lastError(ctx, field)
+	case "size":
+		return ec.fieldContext_EvidencePin_size(ctx, field)
+	case "pinnedAt":
+		return ec.fieldContext_EvidencePin_pinnedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvidencePin", field.Name)
+}
+
 func (ec *executionContext) childFields_IndexerStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "chainHead":
@@ -3860,6 +4148,10 @@ func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field 
 		return ec.fieldContext_ModelVersion_proposals(ctx, field)
 	case "pin":
 		return ec.fieldContext_ModelVersion_pin(ctx, field)
+	case "content":
+		return ec.fieldContext_ModelVersion_content(ctx, field)
+	case "modelCardPin":
+		return ec.fieldContext_ModelVersion_modelCardPin(ctx, field)
 	case "submitted":
 		return ec.fieldContext_ModelVersion_submitted(ctx, field)
 	}
@@ -4098,6 +4390,24 @@ func (ec *executionContext) childFields_Provenance(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type Provenance", field.Name)
 }
 
+func (ec *executionContext) childFields_ReleaseFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "path":
+		return ec.fieldContext_ReleaseFile_path(ctx, field)
+	case "size":
+		return ec.fieldContext_ReleaseFile_size(ctx, field)
+	case "sha256":
+		return ec.fieldContext_ReleaseFile_sha256(ctx, field)
+	case "cid":
+		return ec.fieldContext_ReleaseFile_cid(ctx, field)
+	case "format":
+		return ec.fieldContext_ReleaseFile_format(ctx, field)
+	case "formatError":
+		return ec.fieldContext_ReleaseFile_formatError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReleaseFile", field.Name)
+}
+
 func (ec *executionContext) childFields_StatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "status":
@@ -4142,6 +4452,34 @@ func (ec *executionContext) childFields_Tally(ctx context.Context, field graphql
 		return ec.fieldContext_Tally_quorumPercent(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tally", field.Name)
+}
+
+func (ec *executionContext) childFields_TensorFormat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dtypes":
+		return ec.fieldContext_TensorFormat_dtypes(ctx, field)
+	case "tensorCount":
+		return ec.fieldContext_TensorFormat_tensorCount(ctx, field)
+	case "parameterCount":
+		return ec.fieldContext_TensorFormat_parameterCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TensorFormat", field.Name)
+}
+
+func (ec *executionContext) childFields_VersionContent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_VersionContent_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_VersionContent_reason(ctx, field)
+	case "files":
+		return ec.fieldContext_VersionContent_files(ctx, field)
+	case "format":
+		return ec.fieldContext_VersionContent_format(ctx, field)
+	case "totalSize":
+		return ec.fieldContext_VersionContent_totalSize(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VersionContent", field.Name)
 }
 
 func (ec *executionContext) childFields_Vote(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6322,6 +6660,38 @@ func (ec *executionContext) fieldContext_Audit_passed(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Audit", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Audit_reportPin(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Audit_reportPin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Audit().ReportPin(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.EvidencePin) graphql.Marshaler {
+			return ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Audit_reportPin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Audit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Audit_provenance(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, obj.Provenance)
@@ -7379,6 +7749,92 @@ func (ec *executionContext) fieldContext_EligibleVoterEdge_node(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _EvidencePin_status(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(ctx, field.Selections, obj.Status)
+}
+func (ec *executionContext) fieldContext_EvidencePin_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "PinStatus")
+}
+
+func (ec *executionContext) _EvidencePin_cid(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.CID)
+}
+func (ec *executionContext) fieldContext_EvidencePin_cid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "String")
+}
+
+func (ec *executionContext) _EvidencePin_verified(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Verified)
+}
+func (ec *executionContext) fieldContext_EvidencePin_verified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EvidencePin_attempts(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Attempts)
+}
+func (ec *executionContext) fieldContext_EvidencePin_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EvidencePin_lastError(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.LastError)
+}
+func (ec *executionContext) fieldContext_EvidencePin_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "String")
+}
+
+func (ec *executionContext) _EvidencePin_size(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidencePin_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v uint64) graphql.Marshaler {
+			return ec.marshalOBigInt2uint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EvidencePin_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "BigInt")
+}
+
+func (ec *executionContext) _EvidencePin_pinnedAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidencePin_pinnedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PinnedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EvidencePin_pinnedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "DateTime")
+}
+
 func (ec *executionContext) _IndexerStatus_chainHead(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNInt2uint64(ctx, field.Selections, obj.ChainHead)
@@ -8238,6 +8694,70 @@ func (ec *executionContext) fieldContext_ModelVersion_pin(_ context.Context, fie
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Pin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_content(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().Content(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VersionContent) graphql.Marshaler {
+			return ec.marshalNVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VersionContent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_modelCardPin(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_modelCardPin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().ModelCardPin(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.EvidencePin) graphql.Marshaler {
+			return ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_modelCardPin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10285,6 +10805,78 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _ReleaseFile_path(ctx context.Context, field graphql.CollectedField, obj *model.ReleaseFile) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Path)
+}
+func (ec *executionContext) fieldContext_ReleaseFile_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReleaseFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReleaseFile_size(ctx context.Context, field graphql.CollectedField, obj *model.ReleaseFile) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, obj.Size)
+}
+func (ec *executionContext) fieldContext_ReleaseFile_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReleaseFile", field, false, false, "BigInt")
+}
+
+func (ec *executionContext) _ReleaseFile_sha256(ctx context.Context, field graphql.CollectedField, obj *model.ReleaseFile) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Sha256)
+}
+func (ec *executionContext) fieldContext_ReleaseFile_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReleaseFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReleaseFile_cid(ctx context.Context, field graphql.CollectedField, obj *model.ReleaseFile) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Cid)
+}
+func (ec *executionContext) fieldContext_ReleaseFile_cid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReleaseFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReleaseFile_format(ctx context.Context, field graphql.CollectedField, obj *model.ReleaseFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReleaseFile_format(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Format, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TensorFormat) graphql.Marshaler {
+			return ec.marshalOTensorFormat2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTensorFormat(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReleaseFile_format(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReleaseFile",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TensorFormat(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReleaseFile_formatError(ctx context.Context, field graphql.CollectedField, obj *model.ReleaseFile) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.FormatError)
+}
+func (ec *executionContext) fieldContext_ReleaseFile_formatError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReleaseFile", field, false, false, "String")
+}
+
 func (ec *executionContext) _StatusChange_status(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNVersionStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(ctx, field.Selections, obj.Status)
@@ -10530,6 +11122,148 @@ func (ec *executionContext) _Tally_quorumPercent(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Tally_quorumPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Tally", field, true, false, "Float")
+}
+
+func (ec *executionContext) _TensorFormat_dtypes(ctx context.Context, field graphql.CollectedField, obj *model.TensorFormat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TensorFormat_dtypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dtypes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TensorFormat_dtypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TensorFormat", field, false, false, "String")
+}
+
+func (ec *executionContext) _TensorFormat_tensorCount(ctx context.Context, field graphql.CollectedField, obj *model.TensorFormat) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.TensorCount)
+}
+func (ec *executionContext) fieldContext_TensorFormat_tensorCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TensorFormat", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TensorFormat_parameterCount(ctx context.Context, field graphql.CollectedField, obj *model.TensorFormat) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, obj.ParameterCount)
+}
+func (ec *executionContext) fieldContext_TensorFormat_parameterCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TensorFormat", field, false, false, "BigInt")
+}
+
+func (ec *executionContext) _VersionContent_status(ctx context.Context, field graphql.CollectedField, obj *model.VersionContent) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNContentStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContentStatus(ctx, field.Selections, obj.Status)
+}
+func (ec *executionContext) fieldContext_VersionContent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VersionContent", field, false, false, "ContentStatus")
+}
+
+func (ec *executionContext) _VersionContent_reason(ctx context.Context, field graphql.CollectedField, obj *model.VersionContent) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+}
+func (ec *executionContext) fieldContext_VersionContent_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VersionContent", field, false, false, "String")
+}
+
+func (ec *executionContext) _VersionContent_files(ctx context.Context, field graphql.CollectedField, obj *model.VersionContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VersionContent_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Files, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReleaseFile) graphql.Marshaler {
+			return ec.marshalNReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VersionContent_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VersionContent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReleaseFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VersionContent_format(ctx context.Context, field graphql.CollectedField, obj *model.VersionContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VersionContent_format(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Format, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TensorFormat) graphql.Marshaler {
+			return ec.marshalOTensorFormat2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTensorFormat(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VersionContent_format(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VersionContent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TensorFormat(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VersionContent_totalSize(ctx context.Context, field graphql.CollectedField, obj *model.VersionContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VersionContent_totalSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *big.Int) graphql.Marshaler {
+			return ec.marshalOBigInt2ᚖmathᚋbigᚐInt(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VersionContent_totalSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VersionContent", field, false, false, "BigInt")
 }
 
 func (ec *executionContext) _Vote_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
@@ -12699,6 +13433,12 @@ func (ec *executionContext) _Audit(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "reportPin":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Audit_reportPin(ctx, field, obj)
+				})
 		case "provenance":
 			out.Values[i] = ec._Audit_provenance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -13443,6 +14183,72 @@ func (ec *executionContext) _EligibleVoterEdge(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var evidencePinImplementors = []string{"EvidencePin"}
+
+func (ec *executionContext) _EvidencePin(ctx context.Context, sel ast.SelectionSet, obj *modeldao.EvidencePin) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evidencePinImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_EvidencePin(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvidencePin")
+		case "status":
+			out.Values[i] = ec._EvidencePin_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cid":
+			out.Values[i] = ec._EvidencePin_cid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verified":
+			out.Values[i] = ec._EvidencePin_verified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._EvidencePin_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._EvidencePin_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._EvidencePin_size(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pinnedAt":
+			out.Values[i] = ec._EvidencePin_pinnedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var indexerStatusImplementors = []string{"IndexerStatus"}
 
 func (ec *executionContext) _IndexerStatus(ctx context.Context, sel ast.SelectionSet, obj *modeldao.IndexerStatus) graphql.Marshaler {
@@ -13927,6 +14733,18 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ModelVersion_pin(ctx, field, obj)
+				})
+		case "content":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_content(ctx, field, obj)
+				})
+		case "modelCardPin":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_modelCardPin(ctx, field, obj)
 				})
 		case "submitted":
 			out.Values[i] = ec._ModelVersion_submitted(ctx, field, obj)
@@ -14901,6 +15719,67 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var releaseFileImplementors = []string{"ReleaseFile"}
+
+func (ec *executionContext) _ReleaseFile(ctx context.Context, sel ast.SelectionSet, obj *model.ReleaseFile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, releaseFileImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ReleaseFile(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReleaseFile")
+		case "path":
+			out.Values[i] = ec._ReleaseFile_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._ReleaseFile_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sha256":
+			out.Values[i] = ec._ReleaseFile_sha256(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cid":
+			out.Values[i] = ec._ReleaseFile_cid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "format":
+			out.Values[i] = ec._ReleaseFile_format(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "formatError":
+			out.Values[i] = ec._ReleaseFile_formatError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var statusChangeImplementors = []string{"StatusChange"}
 
 func (ec *executionContext) _StatusChange(ctx context.Context, sel ast.SelectionSet, obj *modeldao.StatusChange) graphql.Marshaler {
@@ -15031,6 +15910,108 @@ func (ec *executionContext) _Tally(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "quorumPercent":
 			out.Values[i] = ec._Tally_quorumPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tensorFormatImplementors = []string{"TensorFormat"}
+
+func (ec *executionContext) _TensorFormat(ctx context.Context, sel ast.SelectionSet, obj *model.TensorFormat) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tensorFormatImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_TensorFormat(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TensorFormat")
+		case "dtypes":
+			out.Values[i] = ec._TensorFormat_dtypes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tensorCount":
+			out.Values[i] = ec._TensorFormat_tensorCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "parameterCount":
+			out.Values[i] = ec._TensorFormat_parameterCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var versionContentImplementors = []string{"VersionContent"}
+
+func (ec *executionContext) _VersionContent(ctx context.Context, sel ast.SelectionSet, obj *model.VersionContent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, versionContentImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_VersionContent(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VersionContent")
+		case "status":
+			out.Values[i] = ec._VersionContent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._VersionContent_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "files":
+			out.Values[i] = ec._VersionContent_files(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "format":
+			out.Values[i] = ec._VersionContent_format(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "totalSize":
+			out.Values[i] = ec._VersionContent_totalSize(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -16030,6 +17011,16 @@ func (ec *executionContext) marshalNBytes322githubᚗcomᚋethereumᚋgoᚑether
 	return res
 }
 
+func (ec *executionContext) unmarshalNContentStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContentStatus(ctx context.Context, v any) (model.ContentStatus, error) {
+	var res model.ContentStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNContentStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContentStatus(ctx context.Context, sel ast.SelectionSet, v model.ContentStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx context.Context, sel ast.SelectionSet, v *model.Contract) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Contract!")
@@ -16138,6 +17129,14 @@ func (ec *executionContext) marshalNEligibleVoterEdge2ᚖgithubᚗcomᚋmodeldao
 		return graphql.Null
 	}
 	return ec._EligibleVoterEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx context.Context, sel ast.SelectionSet, v *modeldao.EvidencePin) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EvidencePin!")
+		return graphql.Null
+	}
+	return ec._EvidencePin(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx context.Context, v any) (modeldao.Fixed6, error) {
@@ -16607,6 +17606,30 @@ func (ec *executionContext) marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodelda
 	return ec._Provenance(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReleaseFile) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReleaseFile2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReleaseFile2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFile(ctx context.Context, sel ast.SelectionSet, v *model.ReleaseFile) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReleaseFile!")
+		return graphql.Null
+	}
+	return ec._ReleaseFile(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNStatusChange2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*modeldao.StatusChange) graphql.Marshaler {
 	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -16688,12 +17711,49 @@ func (ec *executionContext) marshalNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldao
 	return ret
 }
 
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally(ctx context.Context, sel ast.SelectionSet, v *model.Tally) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Tally!")
 		return graphql.Null
 	}
 	return ec._Tally(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx context.Context, sel ast.SelectionSet, v *model.VersionContent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VersionContent!")
+		return graphql.Null
+	}
+	return ec._VersionContent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNVersionStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(ctx context.Context, v any) (modeldao.VersionStatus, error) {
@@ -17450,6 +18510,13 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTensorFormat2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTensorFormat(ctx context.Context, sel ast.SelectionSet, v *model.TensorFormat) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TensorFormat(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOVersionStatus2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(ctx context.Context, v any) (*modeldao.VersionStatus, error) {

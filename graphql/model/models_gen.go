@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/big"
 	"strconv"
 	"time"
 
@@ -195,6 +196,40 @@ type ProposalWhere struct {
 type Query struct {
 }
 
+type ReleaseFile struct {
+	// Relative, '/'-separated, e.g. model-00001-of-00002.safetensors.
+	Path string   `json:"path"`
+	Size *big.Int `json:"size"`
+	// Lower-case hex, as sha256sum prints it.
+	Sha256 string `json:"sha256"`
+	// The file's own CID (CIDv1, raw leaves).
+	Cid string `json:"cid"`
+	// What the file's safetensors header says; null for other files.
+	Format *TensorFormat `json:"format,omitempty"`
+	// Why a .safetensors file's header could not be read; empty when it could.
+	FormatError string `json:"formatError"`
+}
+
+// What safetensors headers say: for one file, or summed over a release.
+type TensorFormat struct {
+	// Sorted, e.g. [BF16, F32].
+	Dtypes         []string `json:"dtypes"`
+	TensorCount    int      `json:"tensorCount"`
+	ParameterCount *big.Int `json:"parameterCount"`
+}
+
+type VersionContent struct {
+	Status ContentStatus `json:"status"`
+	// Why files and format are empty; empty when status is VERIFIED.
+	Reason string `json:"reason"`
+	// The release's files, sorted by path (without manifest.json); empty unless VERIFIED.
+	Files []*ReleaseFile `json:"files"`
+	// Totals over the release's safetensors files; null unless VERIFIED with at least one.
+	Format *TensorFormat `json:"format,omitempty"`
+	// Bytes of all files; null unless VERIFIED.
+	TotalSize *big.Int `json:"totalSize,omitempty"`
+}
+
 type VoteConnection struct {
 	Edges      []*VoteEdge `json:"edges"`
 	PageInfo   *PageInfo   `json:"pageInfo"`
@@ -222,6 +257,72 @@ type VotingPowerChangeConnection struct {
 type VotingPowerChangeEdge struct {
 	Cursor string                `json:"cursor"`
 	Node   *modeldao.PowerChange `json:"node"`
+}
+
+// Where the verification of a version's content stands. A version's weightsCid is either
+// one file (weightsSha256 is its sha256) or a release directory (weightsSha256 is the sha256
+// of its manifest.json, which lists every file with its size, sha256 and CID).
+type ContentStatus string
+
+const (
+	// The pinner read every file back and checked it against the manifest the chain anchors.
+	ContentStatusVerified ContentStatus = "VERIFIED"
+	// One weights file, checked against weightsSha256 by the pin: it has no file list.
+	ContentStatusSingleFile ContentStatus = "SINGLE_FILE"
+	// Not verified yet: the version is not approved, or its pin has not finished.
+	ContentStatusUnverified ContentStatus = "UNVERIFIED"
+	// Verification failed: reason names the file or the digest that differs.
+	ContentStatusFailed ContentStatus = "FAILED"
+)
+
+var AllContentStatus = []ContentStatus{
+	ContentStatusVerified,
+	ContentStatusSingleFile,
+	ContentStatusUnverified,
+	ContentStatusFailed,
+}
+
+func (e ContentStatus) IsValid() bool {
+	switch e {
+	case ContentStatusVerified, ContentStatusSingleFile, ContentStatusUnverified, ContentStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e ContentStatus) String() string {
+	return string(e)
+}
+
+func (e *ContentStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ContentStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ContentStatus", str)
+	}
+	return nil
+}
+
+func (e ContentStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ContentStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ContentStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type DelegateOrderField string

@@ -30,6 +30,7 @@ import (
 	"github.com/modeldao/modeldao/infra/redisserver"
 	"github.com/modeldao/modeldao/internal/devstack"
 	"github.com/modeldao/modeldao/pinning"
+	"github.com/modeldao/modeldao/release"
 	"github.com/modeldao/modeldao/store"
 )
 
@@ -288,8 +289,8 @@ func TestCLI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pinning.Verify(ctx, ipfs, v.WeightsCID, v.WeightsSHA256); err != nil {
-			t.Errorf("the approved version's weights in IPFS: %v", err)
+		if _, err := release.Verify(ctx, release.Kubo{API: ipfs.HttpApi, Addr: info.IPFSAPIURL}, v.WeightsCID, v.WeightsSHA256, nil); err != nil {
+			t.Errorf("the approved version's release in IPFS: %v", err)
 		}
 		page, err := api.Proposals(ctx, client.ProposalQuery{Page: client.First(50)})
 		if err != nil {
@@ -364,7 +365,7 @@ func TestCLI(t *testing.T) {
 			{[]string{"models", "--limit", "0"}, "--limit must be"},
 			{[]string{"models", "--status", "GREAT"}, "unknown model version status"},
 			{[]string{"delegate", "0x123"}, "is not an address"},
-			{[]string{"publish", "/nonexistent", "--model", "a/b", "--version", "1", "--license", "MIT", "--card", "bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}, "cannot open the weights file"},
+			{[]string{"publish", "/nonexistent", "--model", "a/b", "--version", "1", "--license", "MIT", "--card", "bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}, "cannot open the release"},
 			{[]string{"publish", "/nonexistent", "--model", "a b", "--version", "1", "--license", "MIT", "--card", "x"}, "may only hold"},
 			{[]string{"publish", "f", "--model", "a/b"}, "--version is required"},
 			{[]string{"audit", "submit", bad}, "says passed=true"},
@@ -645,6 +646,9 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	// Release directories: publish, pull (seeded and new), refusals.
+	t.Run("releases", func(t *testing.T) { testReleases(t, e, info, api) })
+
 	// The index is complete: verify agrees, and a rebuild in another Redis has the same digest.
 	t.Run("verify, digest and reindex", func(t *testing.T) {
 		indexed(t, head(t))
@@ -702,7 +706,8 @@ func TestCLI(t *testing.T) {
 			return found && strings.HasSuffix(url, "/graphql"), nil
 		})
 		d, err := client.New(url, nil).DAO(ctx)
-		if err != nil || d.Governor != info.Deployment.Governor || d.ModelVersionCount != int(pub.VersionID) {
+		// test/tiny (pub) and test/release (the releases subtest) are the last two versions.
+		if err != nil || d.Governor != info.Deployment.Governor || d.ModelVersionCount != int(pub.VersionID)+1 {
 			t.Errorf("DAO from modeldao serve: %+v, %v", d, err)
 		}
 		stop()

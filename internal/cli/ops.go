@@ -164,6 +164,9 @@ func setupPin(r *runner, fs *flag.FlagSet) func(context.Context, []string) error
 			}
 			return r.print(rep, func(w io.Writer) {
 				fmt.Fprintf(w, "%d jobs: %d pinned, %d unpinned, %d failed, %d to retry; %d left in the queue\n", rep.Jobs, rep.Pinned, rep.Unpinned, rep.Failed, rep.Retrying, rep.Queued+rep.Waiting)
+				if e := rep.Evidence; e != (pinning.EvidenceReport{}) {
+					fmt.Fprintf(w, "model cards and audit reports: %d pinned, %d failed, %d to retry\n", e.Pinned, e.Failed, e.Retrying)
+				}
 			})
 		}
 		r.progress("pinning with the kubo daemon at %s as consumer %s; Ctrl-C stops", r.ipfsURL, c.Name())

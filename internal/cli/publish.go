@@ -20,15 +20,25 @@ import (
 	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/contracts"
 	"github.com/modeldao/modeldao/pinning"
+	"github.com/modeldao/modeldao/release"
 )
 
 func init() {
-	register(&command{name: "publish", args: "<weights file> --model <name> --version <label> --license <spdx> --card <cid|file>",
-		summary: "add a weights file to IPFS and submit the model version on chain",
-		detail: `Streams the weights file to IPFS as a CIDv1 (any size; it is never held in memory),
-computes its sha256 on the way, and submits the version to the registry with that CID and
-digest. The model card is a CID, or a file that is added to IPFS first. The first publisher
-of a model name owns it: only they may publish further versions of it.
+	register(&command{name: "publish", args: "<release directory | weights file> --model <name> --version <label> --license <spdx> --card <cid|file>",
+		summary: "add a model release (a directory, or one weights file) to IPFS and submit the version on chain",
+		detail: `A release directory (the Hugging Face layout: *.safetensors shards, config.json, tokenizer
+files, README.md…) is streamed to IPFS file by file as CIDv1 (raw leaves; nothing is held in
+memory) while each file's sha256 is computed; a manifest.json listing every file (path, size,
+sha256, CID) is written into the release's UnixFS directory, and the sha256 of the manifest is
+the digest submitted on chain with the directory's CID. Left out of a release: .git, .hg,
+.svn, __pycache__, .cache, .ipynb_checkpoints, .huggingface directories; .DS_Store, Thumbs.db
+and files ending in .lock, .pyc, .tmp, .part, .swp or ~. A publish that stopped can be run
+again: the files recorded in .modeldao-publish.json (in the directory) with an unchanged size
+and mtime are not read again.
+
+A single weights file is streamed the same way and its own sha256 is the digest, as before.
+The model card is a CID, or a file that is added to IPFS first. The first publisher of a
+model name owns it: only they may publish further versions of it.
 
 With --propose it also creates the proposal to approve the version, under --policy (default:
 the newest active policy), which must not require an audit: a new version has none yet. For
@@ -62,6 +72,7 @@ type publishResult struct {
 	WeightsCID    string          `json:"weightsCid"`
 	WeightsSHA256 string          `json:"weightsSha256"`
 	Size          int64           `json:"size"`
+	Files         int             `json:"files,omitempty"` // of a release directory; 0 for a single file
 	ModelCardCID  string          `json:"modelCardCid"`
 	Publisher     string          `json:"publisher"`
 	Tx            string          `json:"tx"`
@@ -93,7 +104,7 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 	policyID := fs.Uint64("policy", 0, "with --propose: the policy of the approval (default: the newest active policy)")
 	desc := fs.String("description", "", "with --propose: the proposal's description (default: generated)")
 	return func(ctx context.Context, args []string) error {
-		if err := needArgs(args, 1, "the weights file"); err != nil {
+		if err := needArgs(args, 1, "the release directory or weights file"); err != nil {
 			return err
 		}
 		path := args[0]
@@ -114,14 +125,18 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 		if err := sub.Validate(); err != nil {
 			return asUsage(err)
 		}
-		f, err := os.Open(path)
+		fi, err := os.Stat(path)
 		if err != nil {
-			return usagef("cannot open the weights file: %v", err)
+			return usagef("cannot open the release: %v", err)
 		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil || !fi.Mode().IsRegular() {
-			return usagef("%s is not a regular file", path)
+		isDir := fi.IsDir()
+		if !isDir && !fi.Mode().IsRegular() {
+			return usagef("%s is neither a directory nor a regular file", path)
+		}
+		if isDir {
+			if _, err := release.Walk(path); err != nil {
+				return asUsage(err)
+			}
 		}
 
 		// Everything the chain can check, before uploading anything.
@@ -165,12 +180,31 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 				return err
 			}
 		}
-		r.progress("publish: adding %s (%s) to IPFS at %s", path, bytesText(fi.Size()), r.ipfsURL)
-		pp := newProgress(r.stderr, fi.Size())
-		cid, sum, size, err := pinning.AddWeights(ctx, ipfs, f, pp.update)
-		pp.done()
-		if err != nil {
-			return err
+		var cid string
+		var sum common.Hash
+		var size int64
+		files := 0
+		if isDir {
+			r.progress("publish: adding the release directory %s to IPFS at %s", path, r.ipfsURL)
+			pub, err := release.Publish(ctx, ipfs.HttpApi, path, r.releaseProgress("added"))
+			if err != nil {
+				return err
+			}
+			cid, sum, size, files = pub.CID, pub.Digest, pub.Manifest.TotalSize(), len(pub.Manifest.Files)
+			r.progress("publish: release %s, %d files, %s; manifest sha256 %s", cid, files, bytesText(size), sum.Hex())
+		} else {
+			f, err := os.Open(path)
+			if err != nil {
+				return usagef("cannot open the weights file: %v", err)
+			}
+			defer f.Close()
+			r.progress("publish: adding %s (%s) to IPFS at %s", path, bytesText(fi.Size()), r.ipfsURL)
+			pp := newProgress(r.stderr, fi.Size())
+			cid, sum, size, err = pinning.AddWeights(ctx, ipfs, f, pp.update)
+			pp.done()
+			if err != nil {
+				return err
+			}
 		}
 		sub.WeightsCID, sub.WeightsSHA256, sub.ModelCardCID = cid, sum, cardCID
 		if err := sub.Validate(); err != nil {
@@ -187,7 +221,7 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 			return modeldao.Errorf(modeldao.EINTERNAL, "transaction %s emitted no VersionSubmitted event", rec.TxHash.Hex())
 		}
 		res := publishResult{VersionID: ev.VersionId.Uint64(), Model: sub.ModelName, Version: sub.Label, License: sub.License, Tags: append([]string{}, sub.Tags...),
-			WeightsCID: cid, WeightsSHA256: sum.Hex(), Size: size, ModelCardCID: cardCID, Publisher: opts.From.Hex(), Tx: rec.TxHash.Hex(), Block: rec.BlockNumber.Uint64()}
+			WeightsCID: cid, WeightsSHA256: sum.Hex(), Size: size, Files: files, ModelCardCID: cardCID, Publisher: opts.From.Hex(), Tx: rec.TxHash.Hex(), Block: rec.BlockNumber.Uint64()}
 		if *propose {
 			d := describe(*desc, fmt.Sprintf("Approve %s %s", sub.ModelName, sub.Label),
 				fmt.Sprintf("Approve model version %d (%s %s, weights %s, sha256 %s) under policy %d (%s %s).", res.VersionID, sub.ModelName, sub.Label, cid, sum.Hex(), pol.ID, pol.Name, pol.Version))
@@ -199,8 +233,13 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 		}
 		return r.print(res, func(w io.Writer) {
 			fmt.Fprintf(w, "Published %s %s as model version %d\n", res.Model, res.Version, res.VersionID)
-			fmt.Fprintf(w, "  weights      %s (%s)\n", res.WeightsCID, bytesText(res.Size))
-			fmt.Fprintf(w, "  sha256       %s\n", res.WeightsSHA256)
+			if res.Files > 0 {
+				fmt.Fprintf(w, "  release      %s (%d files, %s)\n", res.WeightsCID, res.Files, bytesText(res.Size))
+				fmt.Fprintf(w, "  sha256       %s (of %s)\n", res.WeightsSHA256, modeldao.ManifestName)
+			} else {
+				fmt.Fprintf(w, "  weights      %s (%s)\n", res.WeightsCID, bytesText(res.Size))
+				fmt.Fprintf(w, "  sha256       %s\n", res.WeightsSHA256)
+			}
 			fmt.Fprintf(w, "  model card   %s\n", res.ModelCardCID)
 			fmt.Fprintf(w, "  publisher    %s\n", res.Publisher)
 			fmt.Fprintf(w, "  transaction  %s (block %d)\n", res.Tx, res.Block)
@@ -300,4 +339,32 @@ func bytesText(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// releaseProgress shows the progress of a release's files: a line per file when it is
+// done (verb: "added", "pulled"), and the bytes of a large file as it goes.
+func (r *runner) releaseProgress(verb string) func(release.Progress) {
+	var cur *progress
+	return func(p release.Progress) {
+		if !p.Finished {
+			if cur == nil {
+				cur = newProgress(r.stderr, p.FileSize)
+			}
+			cur.update(p.FileDone)
+			return
+		}
+		if cur != nil {
+			cur.done()
+			cur = nil
+		}
+		how := verb
+		if p.Reused {
+			how = "already there"
+		}
+		pct := 100
+		if p.Total > 0 {
+			pct = int(p.Done * 100 / p.Total)
+		}
+		r.progress("  [%d/%d] %s (%s) %s; %s of %s in total (%d%%)", p.Index, p.Count, p.Path, bytesText(max(p.FileSize, p.FileDone)), how, bytesText(p.Done), bytesText(p.Total), pct)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"math/big"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/modeldao/modeldao/internal/fairness"
 	"github.com/modeldao/modeldao/internal/txutil"
 	"github.com/modeldao/modeldao/pinning"
+	"github.com/modeldao/modeldao/release"
 )
 
 // Roles of the dev accounts in the demo data.
@@ -221,6 +223,24 @@ func (x *seeder) add(data []byte) (string, error) {
 	return p.RootCid().String(), nil
 }
 
+// publishRelease writes the demo release into a temporary directory and publishes it as a
+// publisher would (modeldao publish DIR).
+func (x *seeder) publishRelease(d release.DemoRelease) (string, common.Hash, int64, error) {
+	dir, err := os.MkdirTemp("", "modeldao-demo-release-")
+	if err != nil {
+		return "", common.Hash{}, 0, err
+	}
+	defer os.RemoveAll(dir)
+	if _, err := release.WriteDemo(dir, d); err != nil {
+		return "", common.Hash{}, 0, fmt.Errorf("writing the demo release: %w", err)
+	}
+	pub, err := release.Publish(x.ctx, x.s.IPFS.HttpApi, dir, nil)
+	if err != nil {
+		return "", common.Hash{}, 0, err
+	}
+	return pub.CID, pub.Digest, pub.Manifest.TotalSize(), nil
+}
+
 type demoVersion struct {
 	publisher   int
 	model       string
@@ -228,16 +248,23 @@ type demoVersion struct {
 	license     string
 	tags        []string
 	description string
+	// release, if not nil, makes the version a release directory (safetensors shards,
+	// config, tokenizer, card) instead of one weights file.
+	release *release.DemoRelease
 }
 
+// DemoRelease is the multi-file release of the demo data (acme/sentiment-small 1.0.0, the
+// approved version): tests regenerate it with release.WriteDemo to compare what they pull.
+var DemoRelease = release.DemoRelease{Seed: 1, Shards: 2, Tensors: 2, Dim: 128}
+
 var demoVersions = []demoVersion{
-	{acctAcme, "acme/sentiment-small", "1.0.0", "MIT", []string{"nlp", "sentiment"}, "A small sentiment classifier for product reviews."},
-	{acctAcme, "acme/sentiment-small", "1.1.0", "MIT", []string{"nlp", "sentiment"}, "Retrained on more reviews; larger vocabulary."},
-	{acctOpenLab, "openlab/vision-base", "0.9.0", "Apache-2.0", []string{"vision", "classification"}, "Image classifier, release candidate."},
-	{acctOpenLab, "openlab/vision-base", "1.0.0", "Apache-2.0", []string{"vision", "classification"}, "Image classifier, first stable release."},
-	{acctOpenLab, "openlab/speech-tiny", "0.1.0", "Apache-2.0", []string{"audio", "speech"}, "Tiny on-device speech recogniser."},
-	{acctAcme, "acme/summarizer", "2.0.0", "MIT", []string{"nlp", "summarization"}, "Abstractive summariser for news articles."},
-	{acctAcme, "acme/summarizer", "2.1.0", "MIT", []string{"nlp", "summarization"}, "Faster decoding, same training data as 2.0.0."},
+	{acctAcme, "acme/sentiment-small", "1.0.0", "MIT", []string{"nlp", "sentiment"}, "A small sentiment classifier for product reviews (two safetensors shards).", &DemoRelease},
+	{acctAcme, "acme/sentiment-small", "1.1.0", "MIT", []string{"nlp", "sentiment"}, "Retrained on more reviews; larger vocabulary.", nil},
+	{acctOpenLab, "openlab/vision-base", "0.9.0", "Apache-2.0", []string{"vision", "classification"}, "Image classifier, release candidate.", nil},
+	{acctOpenLab, "openlab/vision-base", "1.0.0", "Apache-2.0", []string{"vision", "classification"}, "Image classifier, first stable release.", nil},
+	{acctOpenLab, "openlab/speech-tiny", "0.1.0", "Apache-2.0", []string{"audio", "speech"}, "Tiny on-device speech recogniser.", nil},
+	{acctAcme, "acme/summarizer", "2.0.0", "MIT", []string{"nlp", "summarization"}, "Abstractive summariser for news articles.", nil},
+	{acctAcme, "acme/summarizer", "2.1.0", "MIT", []string{"nlp", "summarization"}, "Faster decoding, same training data as 2.0.0.", nil},
 }
 
 // weights returns deterministic pseudo-random bytes standing in for a weights file.
@@ -432,12 +459,21 @@ func (x *seeder) run() error {
 		return fmt.Errorf("set up auditing: %w", err)
 	}
 
-	// Model versions, each with a weights file and a model card in IPFS.
+	// Model versions, each with a weights file (or a release directory) and a model card in
+	// IPFS.
 	for i, v := range demoVersions {
-		w := weights(v.model+"@"+v.label, (128<<10)*(1+i%4))
-		wcid, sum, size, err := pinning.AddWeights(x.ctx, x.s.IPFS, bytes.NewReader(w), nil)
-		if err != nil {
-			return err
+		var wcid string
+		var sum common.Hash
+		var size int64
+		if v.release != nil {
+			if wcid, sum, size, err = x.publishRelease(*v.release); err != nil {
+				return err
+			}
+		} else {
+			w := weights(v.model+"@"+v.label, (128<<10)*(1+i%4))
+			if wcid, sum, size, err = pinning.AddWeights(x.ctx, x.s.IPFS, bytes.NewReader(w), nil); err != nil {
+				return err
+			}
 		}
 		card, err := x.add(modelCard(v, addr(v.publisher)))
 		if err != nil {
