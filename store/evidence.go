@@ -44,19 +44,19 @@ func (s *Store) EvidencePins(ctx context.Context, refs []modeldao.EvidenceRef) (
 // record, with the CID and digest from the chain), or QUEUED/PINNING with its next attempt
 // due. A record whose CID differs from the chain's (a reorg changed it) starts over.
 func (s *Store) EvidenceDue(ctx context.Context, now time.Time, limit int) ([]modeldao.EvidencePin, error) {
-	vids, err := s.rdb.ZRange(ctx, s.keys.Key("versions"), 0, -1).Result()
+	vids, err := s.rdb.ZRange(ctx, s.keys.Versions(), 0, -1).Result()
 	if err != nil {
 		return nil, pinRedisErr(err, "listing versions")
 	}
-	aids, err := s.rdb.ZRange(ctx, s.keys.Key("audits"), 0, -1).Result()
+	aids, err := s.rdb.ZRange(ctx, s.keys.Audits(), 0, -1).Result()
 	if err != nil {
 		return nil, pinRedisErr(err, "listing audits")
 	}
-	versions, err := readMany[modeldao.ModelVersion](ctx, s, s.keys.Key("version"), vids)
+	versions, err := readMany[modeldao.ModelVersion](ctx, s, s.keys.VersionRecords(), vids)
 	if err != nil {
 		return nil, err
 	}
-	audits, err := readMany[modeldao.Audit](ctx, s, s.keys.Key("audit"), aids)
+	audits, err := readMany[modeldao.Audit](ctx, s, s.keys.AuditRecords(), aids)
 	if err != nil {
 		return nil, err
 	}
