@@ -17,9 +17,9 @@ import (
 // BenchmarkIndexerBackfill is the indexer function's long backfill under the emulator: a
 // chain of 200,000 events (MODELDAO_BENCH_LAMBDA_EVENTS=n for another size), served by a
 // child process, indexed into a fresh redis-server by scheduled invocations of one warm
-// container with serverless.yml's memory setting (512 MB) and a 5 s timeout, so that the
-// backfill spans dozens of invocations of the same process, as a long backfill on AWS spans
-// many one-minute invocations. After each invocation it reads the function process's
+// container with serverless.yml's memory setting (512 MB) and a 15 s timeout (5 s of margin),
+// so that the backfill spans dozens of invocations of the same process, as a long backfill
+// on AWS spans many one-minute invocations. After each invocation it reads the function process's
 // resident set (VmRSS) and peak (VmHWM); it reports the peak, the RSS after the first and
 // the last invocation and their ratio (growth: 1.0 is flat), and events/s over the
 // invocations that did not catch up (the last one polls until its deadline).
@@ -46,12 +46,12 @@ func BenchmarkIndexerBackfill(b *testing.B) {
 		config.EnvRegistry:      d.Registry.Hex(),
 		config.EnvStartBlock:    fmt.Sprint(d.Block),
 		config.EnvEthRPCURL:     ready.URL,
-		config.EnvIndexerMargin: indexerMargin.String(),
+		config.EnvIndexerMargin: benchIndexerMargin.String(),
 		config.EnvLogLevel:      "warn",
 		// What AWS sets from serverless.yml's indexerMemory (lambdafn.LimitMemory reads it).
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
 	}
-	f := startFn(b, "indexer", env, indexerTimeout)
+	f := startFn(b, "indexer", env, benchIndexerTimeout)
 	b.ResetTimer()
 	var (
 		total, fullEvents     int
@@ -80,6 +80,8 @@ func BenchmarkIndexerBackfill(b *testing.B) {
 		}
 		lastRSS, hw = rss, peak
 		rssLine = append(rssLine, strconv.FormatInt(rss>>10, 10))
+		fmt.Fprintf(os.Stderr, "invocation %d: %d events in %s, checkpoint %d, caught up %v; function RSS %d MiB, peak %d MiB\n",
+			invocations, p.Events, el.Round(time.Millisecond), p.ToBlock, p.CaughtUp, rss>>10, peak>>10)
 		if p.CaughtUp {
 			break
 		}
@@ -101,6 +103,13 @@ func BenchmarkIndexerBackfill(b *testing.B) {
 	fmt.Fprintf(os.Stderr, "lambda backfill: %d events in %d invocations (%.0f events/s in full ones); function RSS after each invocation (MiB): %s; peak %d MiB\n",
 		total, invocations, rate, strings.Join(rssLine, " "), hw>>10)
 }
+
+// The bench's function timeout: longer than the tests' 5 s so that a loaded machine does not
+// make an invocation overrun it; still short enough for dozens of invocations.
+const (
+	benchIndexerTimeout = 15 * time.Second
+	benchIndexerMargin  = 5 * time.Second
+)
 
 // procMemKiB returns a process's resident set and its peak, in KiB.
 func procMemKiB(b *testing.B, pid int) (rss, peak int64) {
