@@ -37,18 +37,18 @@ func (r *Relayer) Handler(opts HandlerOptions) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /relay/vote", func(w http.ResponseWriter, req *http.Request) {
 		var v modeldao.RelayVoteRequest
-		if !r.decode(w, req, &v) {
+		if !r.admitClient(w, req) || !r.decode(w, req, &v) {
 			return
 		}
-		rec, err := r.Vote(req.Context(), clientOf(req), &v)
+		rec, err := r.vote(req.Context(), &v)
 		r.answerRecord(w, rec, err)
 	})
 	mux.HandleFunc("POST /relay/delegate", func(w http.ResponseWriter, req *http.Request) {
 		var d modeldao.RelayDelegationRequest
-		if !r.decode(w, req, &d) {
+		if !r.admitClient(w, req) || !r.decode(w, req, &d) {
 			return
 		}
-		rec, err := r.Delegate(req.Context(), clientOf(req), &d)
+		rec, err := r.delegate(req.Context(), &d)
 		r.answerRecord(w, rec, err)
 	})
 	mux.HandleFunc("GET /relay/{id}", func(w http.ResponseWriter, req *http.Request) {
@@ -80,6 +80,16 @@ func (r *Relayer) Handler(opts HandlerOptions) http.Handler {
 		r.writeError(w, refuse(http.StatusNotFound, modeldao.RelayNotFound, "no such relayer endpoint %s %s: POST /relay/vote, POST /relay/delegate, GET /relay/{id}, GET /relay", req.Method, req.URL.Path))
 	})
 	return cors(opts.AllowedOrigins, mux)
+}
+
+// admitClient counts the request in its client address's window before anything else, so
+// that malformed and huge requests count too; it answers the refusal itself.
+func (r *Relayer) admitClient(w http.ResponseWriter, req *http.Request) bool {
+	if err := r.checkClient(req.Context(), clientOf(req)); err != nil {
+		r.writeError(w, err)
+		return false
+	}
+	return true
 }
 
 // decode reads a JSON body of at most MaxBody bytes into v, answering the error itself.

@@ -296,11 +296,23 @@ func recoverSigner(digest common.Hash, sig []byte, claimed common.Address, what 
 	return norm, nil
 }
 
-// Vote relays a signed ballot.
+// Vote relays a signed ballot from client c.
 func (r *Relayer) Vote(ctx context.Context, c Client, req *modeldao.RelayVoteRequest) (*modeldao.RelayRecord, error) {
 	if err := r.checkClient(ctx, c); err != nil {
 		return nil, err
 	}
+	return r.vote(ctx, req)
+}
+
+// Delegate relays a signed delegation from client c.
+func (r *Relayer) Delegate(ctx context.Context, c Client, req *modeldao.RelayDelegationRequest) (*modeldao.RelayRecord, error) {
+	if err := r.checkClient(ctx, c); err != nil {
+		return nil, err
+	}
+	return r.delegate(ctx, req)
+}
+
+func (r *Relayer) vote(ctx context.Context, req *modeldao.RelayVoteRequest) (*modeldao.RelayRecord, error) {
 	pid, err := parseUint256("proposalId", req.ProposalID)
 	if err != nil {
 		return nil, err
@@ -386,11 +398,7 @@ func (r *Relayer) Vote(ctx context.Context, c Client, req *modeldao.RelayVoteReq
 	return r.submit(ctx, modeldao.RelayKindVote, req.Voter, nonce, digest, r.cfg.Deployment.Governor, data)
 }
 
-// Delegate relays a signed delegation.
-func (r *Relayer) Delegate(ctx context.Context, c Client, req *modeldao.RelayDelegationRequest) (*modeldao.RelayRecord, error) {
-	if err := r.checkClient(ctx, c); err != nil {
-		return nil, err
-	}
+func (r *Relayer) delegate(ctx context.Context, req *modeldao.RelayDelegationRequest) (*modeldao.RelayRecord, error) {
 	nonce, err := parseUint256("nonce", req.Nonce)
 	if err != nil {
 		return nil, err
