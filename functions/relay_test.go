@@ -138,7 +138,7 @@ func TestRelayLambda(t *testing.T) {
 	rel := startFn(t, "relayer", merge(redisEnv, daoEnv(t, s, false), map[string]string{config.EnvRelayerPrivateKey: "0x" + keyHex}), 20*time.Second)
 	// A second instance with tight limits on the same Redis: its budget is below one vote, a
 	// signer may send one request per window, an address three.
-	strict := startFn(t, "relayer", merge(redisEnv, daoEnv(t, s, true), map[string]string{
+	strict := startFn(t, "relayer", merge(redisEnv, daoEnv(t, s, false), map[string]string{
 		config.EnvRelayerPrivateKey: keyHex, config.EnvRelayerGasBudget: "40000", config.EnvRelayerSignerLimit: "1", config.EnvRelayerIPLimit: "3",
 	}), 20*time.Second)
 
@@ -215,9 +215,14 @@ func TestRelayLambda(t *testing.T) {
 	dg.VerifyingContract = s.DAO.Deployment.Registry
 	forged := sign(other, info.Governor, modeldao.SupportFor, govNonce(other), nil)
 	forged.Signature = sign(powerless[0], info.Governor, modeldao.SupportFor, govNonce(other), nil).Signature
-	expired, _ := client.SignDelegation(keyOf(voter), info.Token, s.Address(other), big.NewInt(0), big.NewInt(time.Now().Add(-time.Hour).Unix()))
+	// Expiries count from the chain's clock, which the history moved ahead of ours.
+	head, err := s.Chain.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, _ := client.SignDelegation(keyOf(voter), info.Token, s.Address(other), big.NewInt(0), new(big.Int).SetUint64(head.Time-3600))
 	tokNonce, _ := s.DAO.Token.Nonces(opts, s.Address(voter))
-	validDelegation, _ := client.SignDelegation(keyOf(voter), info.Token, s.Address(voter), tokNonce, big.NewInt(time.Now().Add(time.Hour).Unix()))
+	validDelegation, _ := client.SignDelegation(keyOf(voter), info.Token, s.Address(voter), tokNonce, new(big.Int).SetUint64(head.Time+3600))
 	for _, c := range []struct {
 		what   string
 		f      *fn
