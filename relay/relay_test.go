@@ -254,6 +254,9 @@ func TestRelayHappyPath(t *testing.T) {
 	if d, _ := e.s.DAO.Token.Delegates(opts, e.s.Address(3)); d != e.s.Address(4) || new(big.Int).Sub(after, before).Cmp(devchain.Tokens(1000)) != 0 {
 		t.Fatalf("after the delegation: delegates %s, votes %s → %s", d, before, after)
 	}
+	for _, r := range []*modeldao.RelayRecord{voteRec, rec2, drec} {
+		t.Logf("%s: gas limit reserved %d, used %d", r.Kind, r.GasEstimate, r.GasUsed)
+	}
 	if n := e.relayerNonce(); n != start+3 {
 		t.Fatalf("relayer sent %d transactions, want 3", n-start)
 	}
