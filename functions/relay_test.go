@@ -203,6 +203,34 @@ func TestRelayLambda(t *testing.T) {
 		t.Fatalf("votes of the proposal in the API: %+v", votes)
 	}
 
+	// A gasless delegation, from the chain's clock: an account without votes delegates to
+	// the voter.
+	dhead, err := s.Chain.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delegator := powerless[0]
+	dn, err := s.DAO.Token.Nonces(opts, s.Address(delegator))
+	if err != nil {
+		t.Fatal(err)
+	}
+	del, err := client.SignDelegation(keyOf(delegator), info.Token, s.Address(voter), dn, new(big.Int).SetUint64(dhead.Time+3600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body = rel.relayPost("/relay/delegate", del, "203.0.113.9")
+	if rec = decodeAs[modeldao.RelayRecord](t, body); status != http.StatusAccepted || rec.Kind != modeldao.RelayKindDelegation {
+		t.Fatalf("POST /relay/delegate: HTTP %d %s", status, body)
+	}
+	s.Chain.Commit()
+	status, body = rel.relayCall(http.MethodGet, "/relay/"+rec.ID, nil, "203.0.113.9")
+	if rec = decodeAs[modeldao.RelayRecord](t, body); status != http.StatusOK || rec.Status != modeldao.RelayMined {
+		t.Fatalf("GET /relay/%s: HTTP %d %s", rec.ID, status, body)
+	}
+	if d, err := s.DAO.Token.Delegates(opts, s.Address(delegator)); err != nil || d != s.Address(voter) {
+		t.Fatalf("delegates(%d) = %s, %v after the relayed delegation", delegator, d, err)
+	}
+
 	// The abuse set: each refused with its status and reason, and no transaction sent.
 	sentBefore, err := s.Node.Eth().PendingNonceAt(ctx, relayerAddr)
 	if err != nil {
