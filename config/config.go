@@ -27,7 +27,8 @@
 //	LOG_LEVEL         debug, info, warn or error [info]
 //	LOG_FORMAT        text or json [text]
 //
-// The pinner's own settings (MODELDAO_PIN_*) are read by pinning.ConfigFromEnv.
+// The pinner's own settings (MODELDAO_PIN_*) are read by pinning.ConfigFromEnv; the
+// relayer's (RELAYER_*) are listed in relayer.go.
 package config
 
 import (
@@ -88,10 +89,13 @@ const (
 	NeedChain
 	// NeedIPFS: IPFS_API_URL.
 	NeedIPFS
+	// NeedRelayer: RELAYER_PRIVATE_KEY or RELAYER_KEY_SECRET (see relayer.go).
+	NeedRelayer
 
 	ForAPI     = NeedStore
 	ForIndexer = NeedStore | NeedChain
 	ForPinner  = NeedStore | NeedIPFS
+	ForRelayer = NeedStore | NeedChain | NeedRelayer
 )
 
 // Deployment is where the DAO's contracts live: the root package's type, which this package
@@ -116,6 +120,8 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
+
+	Relayer RelayerConfig // see relayer.go
 }
 
 // Problem is one invalid or missing variable.
@@ -203,6 +209,7 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 			l.fail(EnvLogFormat, "%s=%q: want text or json", EnvLogFormat, v)
 		}
 	}
+	cfg.Relayer = l.relayer(need)
 	l.require(cfg, need)
 	if len(l.problems) > 0 {
 		return cfg, &Error{Problems: l.problems}

@@ -40,10 +40,11 @@ import (
 	_ "github.com/modeldao/modeldao/functions/internal/lambdafn"
 	_ "github.com/modeldao/modeldao/graphql"
 	_ "github.com/modeldao/modeldao/indexer"
+	_ "github.com/modeldao/modeldao/relay"
 	_ "github.com/modeldao/modeldao/store"
 )
 
-var functionNames = []string{"api", "indexer", "pinner"}
+var functionNames = []string{"api", "indexer", "pinner", "relayer"}
 
 func TestMain(m *testing.M) {
 	benchchain.ServeIfChild() // BenchmarkIndexerBackfill's chain node runs as this binary
@@ -71,7 +72,7 @@ func isConfigVar(k string) bool {
 		config.EnvIndexerMargin, config.EnvCORSOrigins, config.EnvGraphiQL, config.EnvLogLevel, config.EnvLogFormat:
 		return true
 	}
-	return strings.HasPrefix(k, "MODELDAO_PIN_") || strings.HasPrefix(k, "AWS_LAMBDA_")
+	return strings.HasPrefix(k, "MODELDAO_PIN_") || strings.HasPrefix(k, "AWS_LAMBDA_") || strings.HasPrefix(k, "RELAYER_")
 }
 
 // builds holds the bootstraps, built once per test binary with one go command.

@@ -64,7 +64,7 @@ func TestServerless(t *testing.T) {
 	}
 
 	// The functions.
-	needs := map[string]config.Need{"api": config.ForAPI, "indexer": config.ForIndexer, "pinner": config.ForPinner}
+	needs := map[string]config.Need{"api": config.ForAPI, "indexer": config.ForIndexer, "pinner": config.ForPinner, "relayer": config.ForRelayer}
 	timeouts := map[string]float64{}
 	for name, need := range needs {
 		r, ok := res[strings.ToUpper(name[:1])+name[1:]+"LambdaFunction"]
@@ -92,6 +92,12 @@ func TestServerless(t *testing.T) {
 				env[k] = s
 			} else if k == config.EnvRedisURL {
 				env[k] = "rediss://:token@clustercfg.modeldao.abc123.euw1.cache.amazonaws.com:6379"
+			} else if k == config.EnvRelayerKeySecret {
+				// The created secret, or the relayerKeySecretArn parameter.
+				if _, ok := v.(map[string]any)["Fn::If"]; !ok {
+					t.Errorf("%s: %s is %v, want the created secret or the parameter", name, k, v)
+				}
+				env[k] = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:modeldao-relayer-AbCdEf"
 			} else {
 				t.Errorf("%s: %s is %v", name, k, v)
 			}
@@ -113,11 +119,14 @@ func TestServerless(t *testing.T) {
 				t.Errorf("pinner: %+v, %v", pcfg, err)
 			}
 		}
+		if name == "relayer" && (cfg.Relayer.KeySecret == "" || !cfg.Relayer.PrivateKey.IsZero() || cfg.Relayer.GasBudget == 0) {
+			t.Errorf("relayer: %+v: want the key from Secrets Manager and a gas budget", cfg.Relayer)
+		}
 		if name == "indexer" && float64(cfg.IndexerMargin/time.Second) >= timeouts[name] {
 			t.Errorf("indexer: INDEXER_MARGIN %s is not below the timeout %v s", cfg.IndexerMargin, timeouts[name])
 		}
 	}
-	if timeouts["api"] > 29 || timeouts["indexer"] > 60 {
+	if timeouts["api"] > 29 || timeouts["relayer"] > 29 || timeouts["indexer"] > 60 {
 		t.Errorf("timeouts %v: the API must answer within API Gateway's 30 s, the indexer within its minute", timeouts)
 	}
 
@@ -138,7 +147,8 @@ func TestServerless(t *testing.T) {
 	for _, r := range ofType("AWS::ApiGatewayV2::Route") {
 		routes = append(routes, fmt.Sprint(r.Properties["RouteKey"]))
 	}
-	for _, want := range []string{"POST /graphql", "GET /graphql", "OPTIONS /graphql", "GET /"} {
+	for _, want := range []string{"POST /graphql", "GET /graphql", "OPTIONS /graphql", "GET /",
+		"POST /relay/vote", "POST /relay/delegate", "GET /relay/{id}", "GET /relay", "OPTIONS /relay/{proxy+}"} {
 		if !slices.Contains(routes, want) {
 			t.Errorf("no route %q in %v", want, routes)
 		}
@@ -149,7 +159,8 @@ func TestServerless(t *testing.T) {
 		}
 	}
 	for _, r := range ofType("AWS::ApiGatewayV2::Integration") {
-		if r.Properties["PayloadFormatVersion"] != "2.0" || !strings.Contains(fmt.Sprint(r.Properties["IntegrationUri"]), "ApiLambdaFunction") {
+		uri := fmt.Sprint(r.Properties["IntegrationUri"])
+		if r.Properties["PayloadFormatVersion"] != "2.0" || !strings.Contains(uri, "ApiLambdaFunction") && !strings.Contains(uri, "RelayerLambdaFunction") {
 			t.Errorf("integration %v", r.Properties)
 		}
 	}
@@ -160,14 +171,14 @@ func TestServerless(t *testing.T) {
 		}
 		for _, target := range r.Properties["Targets"].([]any) {
 			arn := fmt.Sprint(target.(map[string]any)["Arn"])
-			for _, fn := range []string{"Indexer", "Pinner", "Api"} {
+			for _, fn := range []string{"Indexer", "Pinner", "Api", "Relayer"} {
 				if strings.Contains(arn, fn+"LambdaFunction") {
 					scheduledFns[fn] = true
 				}
 			}
 		}
 	}
-	if !scheduledFns["Indexer"] || !scheduledFns["Pinner"] || scheduledFns["Api"] {
+	if !scheduledFns["Indexer"] || !scheduledFns["Pinner"] || scheduledFns["Api"] || scheduledFns["Relayer"] {
 		t.Errorf("scheduled functions %v, want the indexer and the pinner", scheduledFns)
 	}
 
@@ -203,6 +214,30 @@ func TestServerless(t *testing.T) {
 	managed, _ := json.Marshal(role["ManagedPolicyArns"])
 	if !strings.Contains(string(managed), "AWSLambdaVPCAccessExecutionRole") || strings.Count(string(managed), "policy/") != 1 {
 		t.Errorf("managed policies %s", managed)
+	}
+	// The relayer's own role: the VPC policy, and reading its key's secret, nothing else.
+	if r := res["RelayerLambdaFunction"].Properties; !strings.Contains(fmt.Sprint(r["Role"]), "RelayerRole") {
+		t.Errorf("relayer: role %v, want RelayerRole", r["Role"])
+	}
+	for name, r := range res {
+		if name != "RelayerLambdaFunction" && r.Type == "AWS::Lambda::Function" && strings.Contains(fmt.Sprint(r.Properties["Role"]), "RelayerRole") {
+			t.Errorf("%s runs with the relayer's role", name)
+		}
+	}
+	rrole := res["RelayerRole"].Properties
+	rpol, _ := json.Marshal(rrole["Policies"])
+	if !strings.Contains(string(rpol), `"Action":"secretsmanager:GetSecretValue"`) || strings.Count(string(rpol), `"Action"`) != 1 ||
+		strings.Contains(string(rpol), `"Resource":"*"`) || !strings.Contains(string(rpol), "RelayerKey") {
+		t.Errorf("relayer role policies %s", rpol)
+	}
+	if rmanaged, _ := json.Marshal(rrole["ManagedPolicyArns"]); !strings.Contains(string(rmanaged), "AWSLambdaVPCAccessExecutionRole") || strings.Count(string(rmanaged), "policy/") != 1 {
+		t.Errorf("relayer managed policies %s", rmanaged)
+	}
+	if k := res["RelayerKey"]; k.Type != "AWS::SecretsManager::Secret" || k.Condition != "CreateRelayerKey" {
+		t.Errorf("relayer key secret %+v", k)
+	}
+	if strings.Contains(string(raw), config.EnvRelayerPrivateKey) {
+		t.Errorf("the template sets %s: the key must come from Secrets Manager at run time", config.EnvRelayerPrivateKey)
 	}
 	for k, r := range ofType("AWS::Logs::LogGroup") {
 		if r.Properties["RetentionInDays"] == nil {

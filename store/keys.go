@@ -269,8 +269,32 @@ func AmountMember(x *big.Int, digits int, id string) string {
 // no mutable package state.
 func nonDigest(name string) bool {
 	switch name {
-	case "cp", "lease", "fence", "blocks", "undo", "undoblocks", "status", "pin", "pinjobs", "release", "evidence":
+	case "cp", "lease", "fence", "blocks", "undo", "undoblocks", "status", "pin", "pinjobs",
+		"release", "evidence", // the pinner's view of IPFS
+		"relay": // who asked the relayer what, when
 		return true
 	}
 	return false
 }
+
+// Keys of the gasless relayer (package relay; see store/relay.go). They are bookkeeping,
+// not projection: none is in the digest, and each expires on its own.
+//
+//	relay:req:<id>                   string  JSON modeldao.RelayRecord of a relayed request (id: its EIP-712 digest)
+//	relay:claim:<kind>:<signer>:<n>  string  id of the request that holds nonce n of signer (never relayed twice)
+//	relay:rate:signer:<a>            zset    requests admitted for signer a, by time (ms): a sliding window
+//	relay:rate:ip:<ip>               zset    requests received from a client address, by time (ms)
+//	relay:budget:<period>            string  gas reserved and spent in budget period <period> (unix ms / period length)
+//	relay:sender:<a>                 string  lock of relayer account a while it picks a nonce and sends
+func (k Keys) RelayRecord(id string) string { return k.prefix + "relay:req:" + id }
+func (k Keys) RelayClaim(kind string, signer common.Address, nonce string) string {
+	return k.prefix + "relay:claim:" + kind + ":" + Addr(signer) + ":" + nonce
+}
+func (k Keys) RelaySignerWindow(signer common.Address) string {
+	return k.prefix + "relay:rate:signer:" + Addr(signer)
+}
+func (k Keys) RelayIPWindow(ip string) string { return k.prefix + "relay:rate:ip:" + ip }
+func (k Keys) RelayBudget(period int64) string {
+	return fmt.Sprintf("%srelay:budget:%d", k.prefix, period)
+}
+func (k Keys) RelaySender(a common.Address) string { return k.prefix + "relay:sender:" + Addr(a) }

@@ -25,6 +25,10 @@ const (
 	TooManyFields        = "TOO_MANY_FIELDS"
 	QueryTooLarge        = "QUERY_TOO_LARGE"
 
+	// From the relayer (package relay): a request it refuses for who sent it or how often.
+	Forbidden   = "FORBIDDEN"    // a signature that does not hold, a voter without votes
+	RateLimited = "RATE_LIMITED" // too many requests; retry after the Retry-After header
+
 	// Set by gqlgen itself.
 	ParseFailed             = "GRAPHQL_PARSE_FAILED"
 	ValidationFailed        = "GRAPHQL_VALIDATION_FAILED"
@@ -51,13 +55,13 @@ func FromDomain(code string) string {
 func ToDomain(code string) string {
 	switch code {
 	case BadUserInput, BadRequest, RequestTooLarge, UnsupportedMediaType, DepthLimitExceeded,
-		TooManyFields, QueryTooLarge, ParseFailed, ValidationFailed, ComplexityLimitExceeded:
+		TooManyFields, QueryTooLarge, ParseFailed, ValidationFailed, ComplexityLimitExceeded, Forbidden:
 		return modeldao.EINVALID
 	case NotFound:
 		return modeldao.ENOTFOUND
 	case Conflict:
 		return modeldao.ECONFLICT
-	case Unavailable, Timeout:
+	case Unavailable, Timeout, RateLimited:
 		return modeldao.EUNAVAILABLE
 	}
 	return modeldao.EINTERNAL

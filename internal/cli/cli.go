@@ -263,7 +263,7 @@ Usage: modeldao <command> [arguments] [flags]
 		title string
 		names []string
 	}{
-		{"Run the stack", []string{"dev", "deploy", "serve", "index", "pin"}},
+		{"Run the stack", []string{"dev", "deploy", "serve", "index", "pin", "relay"}},
 		{"Publishers", []string{"publish"}},
 		{"Voters and proposers", []string{"propose approve", "propose reject", "propose revoke", "propose policy", "propose policy retire", "propose auditor add", "propose auditor remove", "vote", "delegate", "queue", "execute", "mine"}},
 		{"Auditors", []string{"audit submit"}},

@@ -733,6 +733,40 @@ func TestCLI(t *testing.T) {
 		fails(t, env{"REDIS_URL": other.URL()}, ExitUsage, "GOVERNOR_ADDRESS", "index")
 	})
 
+	// The gasless relayer: the dev stack serves one beside the API, and modeldao relay runs
+	// one with the key in RELAYER_PRIVATE_KEY, which it never prints.
+	t.Run("relay", func(t *testing.T) {
+		devInfo, err := client.NewRelayer(strings.TrimSuffix(info.RelayURL, "/relay"), nil).Info(ctx, nil)
+		if err != nil || devInfo.Relayer.Hex() != info.RelayerAddress || devInfo.Governor.VerifyingContract != info.Deployment.Governor {
+			t.Errorf("the dev stack's relayer: %+v, %v (stack says %s)", devInfo, err, info.RelayerAddress)
+		}
+		key := info.Accounts[8].PrivateKey
+		sctx, stop := context.WithCancel(ctx)
+		var serr syncBuffer
+		served := make(chan int, 1)
+		go func() {
+			served <- Main(sctx, []string{"relay", "--listen", "127.0.0.1:0"}, Env{Stdout: io.Discard, Stderr: &serr, Getenv: e.with("RELAYER_PRIVATE_KEY", key).get})
+		}()
+		var base string
+		waitFor(t, "relay to listen", func() (bool, error) {
+			_, rest, found := strings.Cut(serr.String(), "relaying signed votes and delegations at ")
+			base, _, _ = strings.Cut(rest, " ")
+			return found && strings.HasSuffix(base, "/relay"), nil
+		})
+		ri, err := client.NewRelayer(strings.TrimSuffix(base, "/relay"), nil).Info(ctx, nil)
+		if err != nil || ri.Relayer != addr(8) || ri.Token.VerifyingContract != info.Deployment.Token {
+			t.Errorf("modeldao relay: %+v, %v", ri, err)
+		}
+		stop()
+		if code := <-served; code != 0 {
+			t.Errorf("modeldao relay exited with %d:\n%s", code, serr.String())
+		}
+		if strings.Contains(strings.ToLower(serr.String()), strings.ToLower(strings.TrimPrefix(key, "0x"))) {
+			t.Errorf("modeldao relay printed its key:\n%s", serr.String())
+		}
+		fails(t, e, ExitUsage, "RELAYER_PRIVATE_KEY", "relay")
+	})
+
 	// A record corrupted in Redis: verify exits 4 and names it.
 	t.Run("verify mismatch", func(t *testing.T) {
 		opts, err := redis.ParseURL(info.RedisURL)

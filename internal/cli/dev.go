@@ -139,6 +139,9 @@ func banner(w io.Writer, info devstack.Info, took time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  GraphiQL\t%s\n", info.GraphiQLURL)
 	fmt.Fprintf(tw, "  GraphQL API\t%s\n", info.GraphQLURL)
+	if info.RelayURL != "" {
+		fmt.Fprintf(tw, "  Gasless relayer\t%s  (POST /relay/vote, /relay/delegate; sends from %s)\n", info.RelayURL, info.RelayerAddress)
+	}
 	fmt.Fprintf(tw, "  JSON-RPC\t%s  (WebSocket %s, chain id %d)\n", info.RPCURL, info.WSURL, info.ChainID)
 	if info.IPFSGatewayURL != "" {
 		fmt.Fprintf(tw, "  IPFS API\t%s  (gateway %s)\n", info.IPFSAPIURL, info.IPFSGatewayURL)

@@ -68,6 +68,8 @@ type Info struct {
 	ChainID        uint64               `json:"chainId"`
 	GraphQLURL     string               `json:"graphqlUrl"`
 	GraphiQLURL    string               `json:"graphiqlUrl"`
+	RelayURL       string               `json:"relayUrl"`       // the gasless relayer, beside the API
+	RelayerAddress string               `json:"relayerAddress"` // the account it sends from
 	RedisURL       string               `json:"redisUrl"`
 	IPFSAPIURL     string               `json:"ipfsApiUrl"`
 	IPFSGatewayURL string               `json:"ipfsGatewayUrl,omitempty"`
@@ -238,7 +240,17 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		return nil
 	})
-	s.apiSrv.Handler = graphql.NewHandler(s.Store, graphql.Options{ChainID: dao.Deployment.ChainID, AllowedOrigins: []string{"*"}, Logger: s.log})
+	api := graphql.NewHandler(s.Store, graphql.Options{ChainID: dao.Deployment.ChainID, AllowedOrigins: []string{"*"}, Logger: s.log})
+	rh, err := s.startRelayer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/relay", rh)
+	mux.Handle("/relay/", rh)
+	mux.Handle("/", api)
+	s.apiSrv.Handler = mux
+	s.Info.RelayURL = "http://" + apiL.Addr().String() + "/relay"
 	go s.serve(s.apiSrv, apiL, "GraphQL API")
 
 	// IPFS and the pinner.

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"mime"
 	"net/http"
@@ -214,4 +215,14 @@ func textResponse(status int, msg string) events.APIGatewayV2HTTPResponse {
 		Headers:    map[string]string{"Content-Type": "text/plain; charset=utf-8"},
 		Body:       msg + "\n",
 	}
+}
+
+// JSONError is a response with status and v as its JSON body, for answers a function gives
+// before its http.Handler exists.
+func JSONError(status int, v any) events.APIGatewayV2HTTPResponse {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return textResponse(http.StatusInternalServerError, "cannot encode the error")
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(b)}
 }
