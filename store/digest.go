@@ -107,7 +107,8 @@ func (s *Store) Digest(ctx context.Context) (string, error) {
 }
 
 // Drop deletes every key of the DAO (projection, checkpoint, undo log, pin records and
-// queue): `modeldao reindex` then rebuilds it from the chain. It refuses while another
+// queue) but the webhook endpoints, the outbox and the notifier's state (keptByDrop):
+// `modeldao reindex` then rebuilds it from the chain. It refuses while another
 // indexer holds the lease.
 func (s *Store) Drop(ctx context.Context) (int, error) {
 	if n, err := s.rdb.Exists(ctx, s.keys.Lease()).Result(); err != nil {
@@ -115,9 +116,16 @@ func (s *Store) Drop(ctx context.Context) (int, error) {
 	} else if n > 0 {
 		return 0, modeldao.Errorf(modeldao.ECONFLICT, "an indexer holds the lease: stop it before dropping the index")
 	}
-	keys, err := s.scanKeys(ctx)
+	all, err := s.scanKeys(ctx)
 	if err != nil {
 		return 0, err
+	}
+	keys := all[:0]
+	for _, k := range all {
+		first, _, _ := strings.Cut(strings.TrimPrefix(k, s.keys.Prefix()), ":")
+		if !keptByDrop[first] {
+			keys = append(keys, k)
+		}
 	}
 	for i := 0; i < len(keys); i += 500 {
 		end := min(i+500, len(keys))

@@ -73,6 +73,14 @@ import (
 //	pin                     hash    version id → JSON modeldao.Pin (written by the pinner; not in the digest)
 //	pinjobs                 stream  pin and unpin jobs (not in the digest)
 //	pinjobs:retry           zset    jobs waiting for their next attempt, by due time (not in the digest)
+//	outbox                  stream  notifications for webhooks, fields n (JSON) and at (block) (not in the digest; outbox.go)
+//	outbox:high             string  highest block whose notifications are in the outbox
+//	webhooks                hash    endpoint id → JSON modeldao.Webhook (kept by Drop; not in the digest)
+//	notify:cursor           string  id of the last outbox entry the notifier fanned out
+//	notify:q:<id>           list    JSON notifications waiting for delivery to endpoint id, oldest first
+//	notify:try:<id>         hash    attempts and due (Unix ms) of the head of notify:q:<id>
+//	notify:dead:<id>        list    JSON dead letters of endpoint id (gave up after the last attempt)
+//	notify:lock:<id>        string  token of the notifier delivering to endpoint id, with a TTL
 type Keys struct {
 	prefix string
 }
@@ -100,6 +108,16 @@ func (k Keys) Supply() string     { return k.prefix + "supply" }
 func (k Keys) QuorumNum() string  { return k.prefix + "quorumnum" }
 func (k Keys) Pin() string        { return k.prefix + "pin" }
 func (k Keys) PinJobs() string    { return k.prefix + "pinjobs" }
+
+// Keys of the outbox, the webhook endpoints and the notifier's state (outbox.go, webhooks.go).
+func (k Keys) Outbox() string               { return k.prefix + "outbox" }
+func (k Keys) OutboxHigh() string           { return k.prefix + "outbox:high" }
+func (k Keys) Webhooks() string             { return k.prefix + "webhooks" }
+func (k Keys) NotifyCursor() string         { return k.prefix + "notify:cursor" }
+func (k Keys) NotifyQueue(id string) string { return k.prefix + "notify:q:" + id }
+func (k Keys) NotifyTry(id string) string   { return k.prefix + "notify:try:" + id }
+func (k Keys) NotifyDead(id string) string  { return k.prefix + "notify:dead:" + id }
+func (k Keys) NotifyLock(id string) string  { return k.prefix + "notify:lock:" + id }
 
 // Undo is the undo list of block n.
 func (k Keys) Undo(n uint64) string { return fmt.Sprintf("%sundo:%d", k.prefix, n) }
@@ -153,4 +171,9 @@ func AmountMember(x *big.Int, digits int, id string) string {
 var nonDigest = map[string]bool{
 	"cp": true, "lease": true, "fence": true, "blocks": true, "undo": true, "undoblocks": true,
 	"status": true, "pin": true, "pinjobs": true,
+	"outbox": true, "webhooks": true, "notify": true,
 }
+
+// keptByDrop lists the key names that Drop keeps: the endpoints users registered and what
+// was already announced to them (outbox:high stops a reindex from announcing it again).
+var keptByDrop = map[string]bool{"outbox": true, "webhooks": true, "notify": true}

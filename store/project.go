@@ -737,6 +737,7 @@ func (b *Batch) refreshProposals(head uint64) error {
 			changed = true
 		}
 		if st := p.Params().StateAt(head); st != p.State {
+			b.noteState(p, st)
 			b.zrem(k.Key("proposals", "state", p.State.String()), id)
 			b.zadd(k.Key("proposals", "state", st.String()), id, Ordinal(p.Created))
 			p.State = st
