@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -83,6 +84,9 @@ type Webhook struct {
 // Wants reports whether the endpoint subscribes to n. A retraction goes to every endpoint
 // that wanted what it retracts, so a receiver can undo it.
 func (w Webhook) Wants(n Notification) bool {
+	if w.After != "" && !OutboxIDAfter(n.ID, w.After) {
+		return false // happened before the endpoint was added
+	}
 	t := n.Type
 	if t == NoteRetracted {
 		t = n.RetractsType
@@ -91,6 +95,20 @@ func (w Webhook) Wants(n Notification) bool {
 		return false
 	}
 	return w.Model == nil || n.Concerns(*w.Model)
+}
+
+// OutboxIDAfter reports whether outbox (Redis stream) id a, "<ms>-<seq>", comes after b.
+func OutboxIDAfter(a, b string) bool {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	x, _ := strconv.ParseUint(am, 10, 64)
+	y, _ := strconv.ParseUint(bm, 10, 64)
+	if x != y {
+		return x > y
+	}
+	xs, _ := strconv.ParseUint(as, 10, 64)
+	ys, _ := strconv.ParseUint(bs, 10, 64)
+	return xs > ys
 }
 
 // SecretHint is what listings show of a secret: enough to tell two apart, not to sign.

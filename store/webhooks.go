@@ -8,7 +8,6 @@ import (
 	"errors"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -118,7 +117,7 @@ func (s *Store) FanOut(ctx context.Context, count int64) (int, error) {
 			for _, n := range notes {
 				buf, _ := json.Marshal(n)
 				for _, w := range hooks {
-					if streamIDAfter(n.ID, w.After) && w.Wants(n) {
+					if w.Wants(n) {
 						p.RPush(ctx, k.NotifyQueue(w.ID), buf)
 					}
 				}
@@ -154,20 +153,6 @@ func (s *Store) readOutbox(ctx context.Context, c redis.Cmdable, after string, c
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-// streamIDAfter reports whether stream id a comes after b ("ms-seq"; b "" is before all).
-func streamIDAfter(a, b string) bool {
-	am, as, _ := strings.Cut(a, "-")
-	bm, bs, _ := strings.Cut(b, "-")
-	x, _ := strconv.ParseUint(am, 10, 64)
-	y, _ := strconv.ParseUint(bm, 10, 64)
-	if x != y {
-		return x > y
-	}
-	xs, _ := strconv.ParseUint(as, 10, 64)
-	ys, _ := strconv.ParseUint(bs, 10, 64)
-	return xs > ys
 }
 
 // Delivery is the head of an endpoint's queue.
