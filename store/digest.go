@@ -110,7 +110,13 @@ func (s *Store) Digest(ctx context.Context) (string, error) {
 // queue) but the webhook endpoints, the outbox and the notifier's state (keptByDrop):
 // `modeldao reindex` then rebuilds it from the chain. It refuses while another
 // indexer holds the lease.
-func (s *Store) Drop(ctx context.Context) (int, error) {
+func (s *Store) Drop(ctx context.Context) (int, error) { return s.drop(ctx, keptByDrop) }
+
+// DropAll deletes every key of the DAO, the webhook endpoints and the outbox included: for
+// a new chain at the same addresses (a dev chain), whose blocks are not the ones announced.
+func (s *Store) DropAll(ctx context.Context) (int, error) { return s.drop(ctx, nil) }
+
+func (s *Store) drop(ctx context.Context, keep map[string]bool) (int, error) {
 	if n, err := s.rdb.Exists(ctx, s.keys.Lease()).Result(); err != nil {
 		return 0, redisDown(err, "read lease")
 	} else if n > 0 {
@@ -123,7 +129,7 @@ func (s *Store) Drop(ctx context.Context) (int, error) {
 	keys := all[:0]
 	for _, k := range all {
 		first, _, _ := strings.Cut(strings.TrimPrefix(k, s.keys.Prefix()), ":")
-		if !keptByDrop[first] {
+		if !keep[first] {
 			keys = append(keys, k)
 		}
 	}
