@@ -4,6 +4,7 @@
 //
 //	POST /graphql   GraphQL over HTTP (application/json); GET /graphql for queries
 //	GET  /          GraphiQL, served from files embedded in the binary (no CDN)
+//	GET  /graphql/live  a live query over server-sent events (live.go)
 //	GET  /healthz   200 when Redis answers, 503 otherwise
 //
 // Every request is bounded: body size, time, parser tokens, query depth, number of fields,
@@ -65,6 +66,12 @@ type Options struct {
 	// MinBlockWait is how long a request that asks for a minimum block (minblock.go) waits
 	// for the index to reach it [2s].
 	MinBlockWait time.Duration
+	// MaxLiveQueries bounds the live queries (live.go) one client (IP) holds open [4].
+	MaxLiveQueries int
+	// LiveHeartbeat is the interval of the comment lines that keep an idle stream open [15s].
+	LiveHeartbeat time.Duration
+	// OnLiveExecution, when set, is called after each execution of a live query (metrics).
+	OnLiveExecution func()
 }
 
 func (o *Options) defaults() {
@@ -97,6 +104,12 @@ func (o *Options) defaults() {
 	}
 	if o.MinBlockWait <= 0 {
 		o.MinBlockWait = 2 * time.Second
+	}
+	if o.MaxLiveQueries <= 0 {
+		o.MaxLiveQueries = 4
+	}
+	if o.LiveHeartbeat <= 0 {
+		o.LiveHeartbeat = 15 * time.Second
 	}
 }
 
@@ -145,6 +158,7 @@ func NewHandler(st *store.Store, opts Options) http.Handler {
 		cache = newResponseCache(st, opts.ResponseCacheTTL, opts.ResponseCacheBytes)
 	}
 	mux.Handle("/graphql", limitRequest(srv, st, opts, cache))
+	mux.Handle("/graphql/live", newLiveHub(st, limitRequest(srv, st, opts, nil), opts))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
