@@ -24,11 +24,13 @@
 //	INDEXER_MARGIN    an indexer invocation stops this long before its deadline [5s]
 //	CORS_ORIGINS      comma-separated origins browsers may call the API from, or * [none]
 //	GRAPHIQL          false removes the GraphiQL page [true]
+//	MIN_BLOCK_WAIT    how long an API request asking for a minimum block waits for the index [2s]
 //	LOG_LEVEL         debug, info, warn or error [info]
 //	LOG_FORMAT        text or json [text]
 //
-// The pinner's own settings (MODELDAO_PIN_*) are read by pinning.ConfigFromEnv; the
-// relayer's (RELAYER_*) are listed in relayer.go.
+// The pinner's own settings (MODELDAO_PIN_*) are read by pinning.ConfigFromEnv, the
+// notifier's (MODELDAO_NOTIFY_*) by notify.ConfigFromEnv; the relayer's (RELAYER_*) are
+// listed in relayer.go.
 package config
 
 import (
@@ -69,6 +71,9 @@ const (
 	EnvGraphiQL       = "GRAPHIQL"
 	EnvLogLevel       = "LOG_LEVEL"
 	EnvLogFormat      = "LOG_FORMAT"
+
+	// Read-after-write (graphql/minblock.go).
+	EnvMinBlockWait = "MIN_BLOCK_WAIT"
 )
 
 // Defaults.
@@ -117,6 +122,8 @@ type Config struct {
 
 	CORSOrigins []string
 	GraphiQL    bool
+	// MinBlockWait bounds an API request's wait for a minimum block (0: the API's default).
+	MinBlockWait time.Duration
 
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
@@ -200,6 +207,7 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 	cfg.IndexerMargin = l.duration(EnvIndexerMargin, DefaultIndexerMargin)
 	cfg.CORSOrigins = l.origins()
 	cfg.GraphiQL = l.bool(EnvGraphiQL, true)
+	cfg.MinBlockWait = l.duration(EnvMinBlockWait, 0)
 	cfg.LogLevel = l.logLevel()
 	if v := l.get(EnvLogFormat); v != "" {
 		switch strings.ToLower(v) {

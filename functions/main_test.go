@@ -44,7 +44,7 @@ import (
 	_ "github.com/modeldao/modeldao/store"
 )
 
-var functionNames = []string{"api", "indexer", "pinner", "relayer"}
+var functionNames = []string{"api", "indexer", "pinner", "relayer", "notifier"}
 
 func TestMain(m *testing.M) {
 	benchchain.ServeIfChild() // BenchmarkIndexerBackfill's chain node runs as this binary
@@ -69,10 +69,10 @@ func isConfigVar(k string) bool {
 	case config.EnvRedisURL, config.EnvRedisCluster, config.EnvEthRPCURL, config.EnvIPFSAPIURL, config.EnvChainID,
 		config.EnvToken, config.EnvGovernor, config.EnvTimelock, config.EnvRegistry, config.EnvStartBlock,
 		config.EnvDeploymentFile, config.EnvReorgDepth, config.EnvConfirmations, config.EnvPollInterval,
-		config.EnvIndexerMargin, config.EnvCORSOrigins, config.EnvGraphiQL, config.EnvLogLevel, config.EnvLogFormat:
+		config.EnvIndexerMargin, config.EnvCORSOrigins, config.EnvMinBlockWait, config.EnvGraphiQL, config.EnvLogLevel, config.EnvLogFormat:
 		return true
 	}
-	return strings.HasPrefix(k, "MODELDAO_PIN_") || strings.HasPrefix(k, "AWS_LAMBDA_") || strings.HasPrefix(k, "RELAYER_")
+	return strings.HasPrefix(k, "MODELDAO_PIN_") || strings.HasPrefix(k, "MODELDAO_NOTIFY_") || strings.HasPrefix(k, "AWS_LAMBDA_") || strings.HasPrefix(k, "RELAYER_")
 }
 
 // builds holds the bootstraps, built once per test binary with one go command.

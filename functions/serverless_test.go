@@ -64,7 +64,7 @@ func TestServerless(t *testing.T) {
 	}
 
 	// The functions.
-	needs := map[string]config.Need{"api": config.ForAPI, "indexer": config.ForIndexer, "pinner": config.ForPinner, "relayer": config.ForRelayer}
+	needs := map[string]config.Need{"api": config.ForAPI, "indexer": config.ForIndexer, "pinner": config.ForPinner, "relayer": config.ForRelayer, "notifier": config.ForAPI}
 	timeouts := map[string]float64{}
 	for name, need := range needs {
 		r, ok := res[strings.ToUpper(name[:1])+name[1:]+"LambdaFunction"]
@@ -132,7 +132,7 @@ func TestServerless(t *testing.T) {
 
 	// One writer: reserved concurrency 1 for the scheduled functions, no retries of stale
 	// events.
-	for _, name := range []string{"Indexer", "Pinner"} {
+	for _, name := range []string{"Indexer", "Pinner", "Notifier"} {
 		if c := res[name+"LambdaFunction"].Properties["ReservedConcurrentExecutions"]; c != float64(1) {
 			t.Errorf("%s: ReservedConcurrentExecutions %v, want 1", name, c)
 		}
@@ -171,15 +171,15 @@ func TestServerless(t *testing.T) {
 		}
 		for _, target := range r.Properties["Targets"].([]any) {
 			arn := fmt.Sprint(target.(map[string]any)["Arn"])
-			for _, fn := range []string{"Indexer", "Pinner", "Api", "Relayer"} {
+			for _, fn := range []string{"Indexer", "Pinner", "Notifier", "Api", "Relayer"} {
 				if strings.Contains(arn, fn+"LambdaFunction") {
 					scheduledFns[fn] = true
 				}
 			}
 		}
 	}
-	if !scheduledFns["Indexer"] || !scheduledFns["Pinner"] || scheduledFns["Api"] || scheduledFns["Relayer"] {
-		t.Errorf("scheduled functions %v, want the indexer and the pinner", scheduledFns)
+	if !scheduledFns["Indexer"] || !scheduledFns["Pinner"] || !scheduledFns["Notifier"] || scheduledFns["Api"] || scheduledFns["Relayer"] {
+		t.Errorf("scheduled functions %v, want the indexer, the pinner and the notifier", scheduledFns)
 	}
 
 	// Least privilege: the role may write its logs and manage its network interfaces, nothing

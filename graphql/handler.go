@@ -4,6 +4,7 @@
 //
 //	POST /graphql   GraphQL over HTTP (application/json); GET /graphql for queries
 //	GET  /          GraphiQL, served from files embedded in the binary (no CDN)
+//	GET  /graphql/live  a live query over server-sent events (live.go)
 //	GET  /healthz   200 when Redis answers, 503 otherwise
 //
 // Every request is bounded: body size, time, parser tokens, query depth, number of fields,
@@ -62,6 +63,15 @@ type Options struct {
 	ResponseCacheBytes int
 	// DisableGraphiQL removes the GraphiQL page.
 	DisableGraphiQL bool
+	// MinBlockWait is how long a request that asks for a minimum block (minblock.go) waits
+	// for the index to reach it [2s].
+	MinBlockWait time.Duration
+	// MaxLiveQueries bounds the live queries (live.go) one client (IP) holds open [4].
+	MaxLiveQueries int
+	// LiveHeartbeat is the interval of the comment lines that keep an idle stream open [15s].
+	LiveHeartbeat time.Duration
+	// OnLiveExecution, when set, is called after each execution of a live query (metrics).
+	OnLiveExecution func()
 }
 
 func (o *Options) defaults() {
@@ -91,6 +101,15 @@ func (o *Options) defaults() {
 	}
 	if o.ResponseCacheBytes <= 0 {
 		o.ResponseCacheBytes = 16 << 20
+	}
+	if o.MinBlockWait <= 0 {
+		o.MinBlockWait = 2 * time.Second
+	}
+	if o.MaxLiveQueries <= 0 {
+		o.MaxLiveQueries = 4
+	}
+	if o.LiveHeartbeat <= 0 {
+		o.LiveHeartbeat = 15 * time.Second
 	}
 }
 
@@ -138,7 +157,8 @@ func NewHandler(st *store.Store, opts Options) http.Handler {
 	if opts.ResponseCacheTTL > 0 {
 		cache = newResponseCache(st, opts.ResponseCacheTTL, opts.ResponseCacheBytes)
 	}
-	mux.Handle("/graphql", limitRequest(srv, opts, cache))
+	mux.Handle("/graphql", limitRequest(srv, st, opts, cache))
+	mux.Handle("/graphql/live", newLiveHub(st, limitRequest(srv, st, opts, nil), opts))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -197,7 +217,7 @@ func writeError(w http.ResponseWriter, status int, err *gqlerror.Error) {
 
 // limitRequest bounds the body and the time of a GraphQL request, and refuses what gqlgen
 // would answer less clearly: a body too large, not JSON, or of another media type.
-func limitRequest(next http.Handler, opts Options, cache *responseCache) http.Handler {
+func limitRequest(next http.Handler, st *store.Store, opts Options, cache *responseCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body []byte
 		switch r.Method {
@@ -233,6 +253,9 @@ func limitRequest(next http.Handler, opts Options, cache *responseCache) http.Ha
 		default:
 			w.Header().Set("Allow", "GET, POST, OPTIONS")
 			writeError(w, http.StatusMethodNotAllowed, requestError(CodeBadRequest, "use POST (or GET for queries) on /graphql, not %s", r.Method))
+			return
+		}
+		if !checkMinBlock(w, r, body, st, opts.MinBlockWait) {
 			return
 		}
 		// The body is checked only when it is not answered from the cache (a cached body was
@@ -285,7 +308,7 @@ func cors(next http.Handler, origins []string) http.Handler {
 			}
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Content-Type, Accept, Authorization")
+				h.Set("Access-Control-Allow-Headers", "Content-Type, Accept, Authorization, "+HeaderMinBlock)
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 				return

@@ -168,17 +168,19 @@ type Batch struct {
 	entities map[fieldRef]*entity
 	order    []*entity // dirty entities in first-dirtied order, for deterministic writes
 
-	ops       []op
-	undo      map[uint64][]undoOp
-	pending   []pendingUndo // inverses waiting for their old values (resolveUndo)
-	block     modeldao.Block
-	inUndo    bool // the current block is inside the undo window
-	head      uint64
-	pinJobs   []PinJob
-	openAdded []string
-	power     powerBatch // voting power history (power.go)
-	reads     int        // fallback reads and undo-resolving pipelines, for the tests and logs
-	err       error
+	ops        []op
+	undo       map[uint64][]undoOp
+	pending    []pendingUndo // inverses waiting for their old values (resolveUndo)
+	block      modeldao.Block
+	inUndo     bool // the current block is inside the undo window
+	head       uint64
+	pinJobs    []PinJob
+	openAdded  []string
+	power      powerBatch // voting power history (power.go)
+	notes      []note     // the outbox entries the batch derived (outbox.go)
+	outboxHigh uint64     // outbox:high when the batch began
+	reads      int        // fallback reads and undo-resolving pipelines, for the tests and logs
+	err        error
 }
 
 func newBatch(ctx context.Context, s *Store, conn redis.Cmdable) *Batch {

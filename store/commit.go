@@ -59,6 +59,9 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 			return err
 		}
 		b := newBatch(ctx, s, tx)
+		if err := b.loadOutboxHigh(); err != nil {
+			return err
+		}
 		if a.Init != nil && a.From == nil {
 			if err := b.initDAO(*a.Init); err != nil {
 				return err
@@ -77,6 +80,9 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 			b.inUndo = blk.Number >= a.UndoFrom
 			if err := b.applyBlock(blk); err != nil {
 				return err
+			}
+			for _, ev := range blk.Events {
+				b.noteEvent(ev)
 			}
 			if b.inUndo {
 				// Undo is per block: write this block's records now so that the next block's
@@ -135,6 +141,7 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 			for _, j := range b.pinJobs {
 				s.keys.xaddPinJob(ctx, p, j)
 			}
+			b.writeOutbox(p, cp.Number)
 			p.Set(ctx, s.keys.Checkpoint(), cp.String(), 0)
 			return nil
 		})

@@ -107,17 +107,33 @@ func (s *Store) Digest(ctx context.Context) (string, error) {
 }
 
 // Drop deletes every key of the DAO (projection, checkpoint, undo log, pin records and
-// queue): `modeldao reindex` then rebuilds it from the chain. It refuses while another
+// queue) but the webhook endpoints, the outbox and the notifier's state (keptByDrop):
+// `modeldao reindex` then rebuilds it from the chain. It refuses while another
 // indexer holds the lease.
-func (s *Store) Drop(ctx context.Context) (int, error) {
+func (s *Store) Drop(ctx context.Context) (int, error) { return s.drop(ctx, keptByDrop) }
+
+// DropAll deletes every key of the DAO, the webhook endpoints and the outbox included: for
+// a new chain at the same addresses (a dev chain), whose blocks are not the ones announced.
+func (s *Store) DropAll(ctx context.Context) (int, error) {
+	return s.drop(ctx, func(string) bool { return false })
+}
+
+func (s *Store) drop(ctx context.Context, keep func(name string) bool) (int, error) {
 	if n, err := s.rdb.Exists(ctx, s.keys.Lease()).Result(); err != nil {
 		return 0, redisDown(err, "read lease")
 	} else if n > 0 {
 		return 0, modeldao.Errorf(modeldao.ECONFLICT, "an indexer holds the lease: stop it before dropping the index")
 	}
-	keys, err := s.scanKeys(ctx)
+	all, err := s.scanKeys(ctx)
 	if err != nil {
 		return 0, err
+	}
+	keys := all[:0]
+	for _, k := range all {
+		first, _, _ := strings.Cut(strings.TrimPrefix(k, s.keys.Prefix()), ":")
+		if !keep(first) {
+			keys = append(keys, k)
+		}
 	}
 	for i := 0; i < len(keys); i += 500 {
 		end := min(i+500, len(keys))

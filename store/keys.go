@@ -81,6 +81,14 @@ import (
 //	pinjobs:retry           zset    jobs waiting for their next attempt, by due time (not in the digest)
 //	release                 hash    version id → JSON modeldao.ReleaseSummary, the files and formats the pinner verified (not in the digest)
 //	evidence                hash    "card:<version id>" | "report:<audit id>" → JSON modeldao.EvidencePin (written by the pinner; not in the digest)
+//	outbox                  stream  notifications for webhooks, fields n (JSON) and at (block) (not in the digest; outbox.go)
+//	outbox:high             string  highest block whose notifications are in the outbox
+//	webhooks                hash    endpoint id → JSON modeldao.Webhook (kept by Drop; not in the digest)
+//	notify:cursor           string  id of the last outbox entry the notifier fanned out
+//	notify:q:<id>           list    JSON notifications waiting for delivery to endpoint id, oldest first
+//	notify:try:<id>         hash    attempts and due (Unix ms) of the head of notify:q:<id>
+//	notify:dead:<id>        list    JSON dead letters of endpoint id (gave up after the last attempt)
+//	notify:lock:<id>        string  token of the notifier delivering to endpoint id, with a TTL
 type Keys struct {
 	prefix string
 }
@@ -134,6 +142,16 @@ func (k Keys) Release() string { return k.prefix + "release" }
 
 // Pin records of model cards and audit reports (see evidence.go).
 func (k Keys) Evidence() string { return k.prefix + "evidence" }
+
+// Keys of the outbox, the webhook endpoints and the notifier's state (outbox.go, webhooks.go).
+func (k Keys) Outbox() string               { return k.prefix + "outbox" }
+func (k Keys) OutboxHigh() string           { return k.prefix + "outbox:high" }
+func (k Keys) Webhooks() string             { return k.prefix + "webhooks" }
+func (k Keys) NotifyCursor() string         { return k.prefix + "notify:cursor" }
+func (k Keys) NotifyQueue(id string) string { return k.prefix + "notify:q:" + id }
+func (k Keys) NotifyTry(id string) string   { return k.prefix + "notify:try:" + id }
+func (k Keys) NotifyDead(id string) string  { return k.prefix + "notify:dead:" + id }
+func (k Keys) NotifyLock(id string) string  { return k.prefix + "notify:lock:" + id }
 
 // Undo is the undo list of block n.
 func (k Keys) Undo(n uint64) string { return fmt.Sprintf("%sundo:%d", k.prefix, n) }
@@ -271,7 +289,18 @@ func nonDigest(name string) bool {
 	switch name {
 	case "cp", "lease", "fence", "blocks", "undo", "undoblocks", "status", "pin", "pinjobs",
 		"release", "evidence", // the pinner's view of IPFS
-		"relay": // who asked the relayer what, when
+		"relay",                        // who asked the relayer what, when
+		"outbox", "webhooks", "notify": // news for webhooks: a log and its subscribers
+		return true
+	}
+	return false
+}
+
+// keptByDrop tells the key names that Drop keeps: the endpoints users registered and what
+// was already announced to them (outbox:high stops a reindex from announcing it again).
+func keptByDrop(name string) bool {
+	switch name {
+	case "outbox", "webhooks", "notify":
 		return true
 	}
 	return false

@@ -355,6 +355,10 @@ func (s *Store) SetPin(ctx context.Context, p modeldao.Pin) error {
 	if err != nil {
 		return modeldao.WrapError(modeldao.EINTERNAL, err, "encoding the pin record of version %d", p.VersionID)
 	}
+	if p.Status == modeldao.PinFailed {
+		_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error { return s.setPin(ctx, pipe, p) })
+		return pinRedisErr(err, "writing the pin record of version %d", p.VersionID)
+	}
 	return pinRedisErr(s.rdb.HSet(ctx, s.keys.Pin(), strconv.FormatUint(p.VersionID, 10), rec).Err(),
 		"writing the pin record of version %d", p.VersionID)
 }
@@ -365,6 +369,9 @@ func (s *Store) setPin(ctx context.Context, pipe redis.Pipeliner, p modeldao.Pin
 		return modeldao.WrapError(modeldao.EINTERNAL, err, "encoding the pin record of version %d", p.VersionID)
 	}
 	pipe.HSet(ctx, s.keys.Pin(), strconv.FormatUint(p.VersionID, 10), rec)
+	if p.Status == modeldao.PinFailed {
+		s.notePinFailed(ctx, pipe, p) // the webhook with the record that says so
+	}
 	return nil
 }
 

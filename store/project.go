@@ -119,6 +119,7 @@ func (b *Batch) refreshProposals(head uint64) error {
 			changed = true
 		}
 		if st := p.Params().StateAt(head); st != p.State {
+			b.noteState(p, st)
 			b.zrem(k.ProposalsInState(p.State), id)
 			b.zadd(k.ProposalsInState(st), id, Ordinal(p.Created))
 			p.State = st

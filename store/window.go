@@ -150,6 +150,10 @@ func (s *Store) RollbackTo(ctx context.Context, from, ancestor Checkpoint, lease
 		}); err != nil {
 			return redisDown(err, "read undo log")
 		}
+		retract, err := s.retractions(ctx, tx, ancestor.Number)
+		if err != nil {
+			return err
+		}
 		inverses := make([][]undoOp, len(fields))
 		for i, l := range lists {
 			raw := l.Val()
@@ -174,6 +178,10 @@ func (s *Store) RollbackTo(ctx context.Context, from, ancestor Checkpoint, lease
 				members[i] = f
 			}
 			p.ZRem(ctx, s.keys.UndoBlocks(), members...)
+			for _, n := range retract {
+				s.xaddOutbox(ctx, p, n)
+			}
+			p.Set(ctx, s.keys.OutboxHigh(), strconv.FormatUint(ancestor.Number, 10), 0)
 			p.Set(ctx, s.keys.Checkpoint(), ancestor.String(), 0)
 			return nil
 		})

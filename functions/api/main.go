@@ -34,6 +34,7 @@ func setup(cfg *config.Config, log *slog.Logger) (lambdafn.Handler[events.APIGat
 		AllowedOrigins:  cfg.CORSOrigins,
 		DisableGraphiQL: !cfg.GraphiQL,
 		Logger:          log,
+		MinBlockWait:    cfg.MinBlockWait,
 	}))
 	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		// After a Redis outage, wait (briefly) for Redis; if it still does not answer, the

@@ -263,12 +263,12 @@ Usage: modeldao <command> [arguments] [flags]
 		title string
 		names []string
 	}{
-		{"Run the stack", []string{"dev", "deploy", "serve", "index", "pin", "relay"}},
+		{"Run the stack", []string{"dev", "deploy", "serve", "index", "pin", "relay", "notify"}},
 		{"Publishers", []string{"publish"}},
 		{"Voters and proposers", []string{"propose approve", "propose reject", "propose revoke", "propose policy", "propose policy retire", "propose auditor add", "propose auditor remove", "vote", "delegate", "queue", "execute", "mine"}},
 		{"Auditors", []string{"audit submit"}},
 		{"Everyone (through the GraphQL API)", []string{"proposals", "models", "status"}},
-		{"Operators", []string{"verify", "digest", "reindex"}},
+		{"Operators", []string{"verify", "digest", "reindex", "webhook add", "webhook list", "webhook remove"}},
 	}
 	for _, s := range sections {
 		fmt.Fprintf(tw, "%s:\n", s.title)

@@ -2,7 +2,7 @@
 // `make dev`) starts it: a dev chain serving JSON-RPC over HTTP and WebSocket that mines a
 // block for each transaction and on a timer, redis-server and a kubo daemon (unless external
 // ones are given), the contracts deployed, demo data seeded, and the indexer (follow mode),
-// the pinner and the GraphQL API with GraphiQL running against them. Close stops everything
+// the pinner, the webhook notifier and the GraphQL API with GraphiQL running against them. Close stops everything
 // and removes what it created.
 package devstack
 
@@ -29,6 +29,7 @@ import (
 	"github.com/modeldao/modeldao/indexer"
 	"github.com/modeldao/modeldao/infra/kubo"
 	"github.com/modeldao/modeldao/infra/redisserver"
+	"github.com/modeldao/modeldao/notify"
 	"github.com/modeldao/modeldao/pinning"
 	"github.com/modeldao/modeldao/store"
 )
@@ -278,6 +279,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	pcfg.Logger = s.log
 	consumer := pinning.New(s.IPFS, s.Store, pcfg)
 	s.goRun(func() error { return consumer.Run(runCtx) })
+	// The notifier: delivers webhooks registered with `modeldao webhook add`.
+	ncfg := notify.DefaultConfig()
+	ncfg.BaseBackoff, ncfg.MaxBackoff = time.Second, 30*time.Second
+	notifier := notify.New(s.Store, ncfg, nil, s.log)
+	s.goRun(func() error { return notifier.Run(runCtx) })
 
 	// Demo data.
 	if !opts.Empty {
@@ -402,13 +408,13 @@ func (s *Stack) startIPFS(ctx context.Context) (*kubo.Server, *pinning.Client, e
 // dropPrevious removes the index of an earlier dev stack from an external Redis: every
 // dev deployment has the same addresses, so its keys would be taken for this chain's.
 func (s *Stack) dropPrevious(ctx context.Context) error {
-	n, err := s.Store.Drop(ctx)
+	n, err := s.Store.DropAll(ctx)
 	if modeldao.ErrorCode(err) == modeldao.ECONFLICT {
 		// The lease of a dev stack that did not stop cleanly.
 		if err := s.rdb.Del(ctx, s.Store.Keys().Lease()).Err(); err != nil {
 			return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "Redis at %s", s.Info.RedisURL)
 		}
-		n, err = s.Store.Drop(ctx)
+		n, err = s.Store.DropAll(ctx)
 	}
 	if err != nil {
 		return err

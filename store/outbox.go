@@ -1,0 +1,274 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strconv"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/modeldao/modeldao"
+)
+
+// The outbox is the log of what happened, for webhooks (package notify reads it). The
+// indexer appends to it in the same MULTI/EXEC as the batch and its checkpoint, so a
+// notification exists exactly when the projection shows what it announces; a rollback
+// appends, in its own transaction, a `retracted` entry for each live notification above the
+// common ancestor. The pinner appends pin.failed with the pin record it writes.
+//
+// Each chain-derived entry records the block from which it holds (field "at"): the block of
+// its event, or for a time-based proposal state (active, succeeded, defeated) the first block
+// where Governor.state() answers it (snapshot+1, deadline+1), whatever the batch boundaries.
+// Live entries are in increasing "at" order, so a rollback finds what to retract by reading
+// the stream backwards until a live entry at or below the ancestor.
+//
+// outbox:high is the highest block whose notifications are in the outbox. A commit derives
+// notifications only for blocks above it, so a `reindex` (Drop keeps the outbox, the
+// notifier's state and the endpoints) or a replay of blocks already announced announces
+// nothing twice; a rollback lowers it to the ancestor.
+//
+// The outbox is a log, not projection state: it depends on what the indexer saw (reorgs,
+// reindexes), not only on the chain, so it stays out of the digest (nonDigest), like the pin
+// queue.
+
+// OutboxRetention is the approximate number of entries the outbox keeps (XADD MAXLEN ~). The
+// notifier fans entries out within seconds; the retention only has to cover a notifier that
+// is down (at a few entries a block, 100k entries are days of a busy DAO) and the deepest
+// rollback (the undo window), whose retractions need the entries they retract.
+var OutboxRetention int64 = 100_000
+
+// note is a notification the batch derived, before it gets its stream id.
+type note struct {
+	n   modeldao.Notification
+	ord uint64 // order inside its block: 0 for block-start states, logIndex+1 for events
+}
+
+// noteEvent derives the notification of an applied event, if it has one.
+func (b *Batch) noteEvent(ev modeldao.Event) {
+	at := ev.Prov()
+	var t modeldao.NotificationType
+	var data any
+	var models []common.Hash
+	switch e := ev.(type) {
+	case *modeldao.ProposalCreated:
+		t, data, models = modeldao.NoteProposalCreated, map[string]any{"proposalId": e.ProposalID.String(), "proposer": e.Proposer, "title": modeldao.ProposalTitle(e.Description), "voteStart": e.VoteStart, "voteEnd": e.VoteEnd}, b.proposalModels(e.ProposalID.String())
+	case *modeldao.ProposalQueuedEvent:
+		t, data, models = modeldao.NoteProposalQueued, map[string]any{"proposalId": e.ProposalID.String(), "eta": e.Eta}, b.proposalModels(e.ProposalID.String())
+	case *modeldao.ProposalExecutedEvent:
+		t, data, models = modeldao.NoteProposalExecuted, map[string]any{"proposalId": e.ProposalID.String()}, b.proposalModels(e.ProposalID.String())
+	case *modeldao.ProposalCanceledEvent:
+		t, data, models = modeldao.NoteProposalCanceled, map[string]any{"proposalId": e.ProposalID.String()}, b.proposalModels(e.ProposalID.String())
+	case *modeldao.VoteCast:
+		t, data, models = modeldao.NoteVoteCast, map[string]any{"proposalId": e.ProposalID.String(), "voter": e.Voter, "support": e.Support.String(), "weight": e.Weight.String(), "reason": modeldao.Text(e.Reason)}, b.proposalModels(e.ProposalID.String())
+	case *modeldao.VersionSubmittedEvent:
+		t, data, models = modeldao.NoteVersionSubmitted, map[string]any{"versionId": e.VersionID, "modelId": e.ModelID, "publisher": e.Publisher, "label": modeldao.Text(e.Submission.Label)}, []common.Hash{e.ModelID}
+	case *modeldao.VersionApprovedEvent:
+		t, data, models = modeldao.NoteVersionApproved, map[string]any{"versionId": e.VersionID, "policyId": e.PolicyID, "auditId": e.AuditID}, b.versionModels(e.VersionID)
+	case *modeldao.VersionRejectedEvent:
+		t, data, models = modeldao.NoteVersionRejected, map[string]any{"versionId": e.VersionID, "reason": modeldao.Text(e.Reason)}, b.versionModels(e.VersionID)
+	case *modeldao.VersionRevokedEvent:
+		t, data, models = modeldao.NoteVersionRevoked, map[string]any{"versionId": e.VersionID, "reason": modeldao.Text(e.Reason)}, b.versionModels(e.VersionID)
+	case *modeldao.AuditSubmitted:
+		a := e.Audit
+		t, data, models = modeldao.NoteAuditPosted, map[string]any{"auditId": a.ID, "versionId": a.VersionID, "policyId": a.PolicyID, "auditor": a.Auditor, "passed": a.Passed}, b.versionModels(a.VersionID)
+	case *modeldao.PolicyAdopted:
+		t, data = modeldao.NotePolicyAdopted, map[string]any{"policyId": e.Policy.ID, "name": e.Policy.Name}
+	case *modeldao.PolicyRetired:
+		t, data = modeldao.NotePolicyRetired, map[string]any{"policyId": e.PolicyID}
+	default:
+		return
+	}
+	b.addNote(t, at.BlockNumber, at.TxHash, at.LogIndex, uint64(at.LogIndex)+1, models, data)
+}
+
+// noteState derives the notifications of a proposal whose state refreshProposals moves from
+// p.State to st. Queued, executed and canceled come from their events (noteEvent); this
+// adds the time-based states, including those a batch spanning several of them skipped.
+func (b *Batch) noteState(p *modeldao.Proposal, st modeldao.ProposalState) {
+	old := p.State
+	data := map[string]any{"proposalId": p.ID}
+	models := b.proposalModels(p.ID)
+	if old == modeldao.ProposalPending && st != modeldao.ProposalCanceled && st != modeldao.ProposalPending {
+		b.addNote(modeldao.NoteProposalActive, p.Snapshot+1, common.Hash{}, 0, 0, models, data)
+	}
+	if old != modeldao.ProposalPending && old != modeldao.ProposalActive {
+		return
+	}
+	switch st {
+	case modeldao.ProposalDefeated:
+		b.addNote(modeldao.NoteProposalDefeated, p.Deadline+1, common.Hash{}, 0, 0, models, data)
+	case modeldao.ProposalSucceeded, modeldao.ProposalQueued, modeldao.ProposalExecuted, modeldao.ProposalExpired:
+		b.addNote(modeldao.NoteProposalSucceeded, p.Deadline+1, common.Hash{}, 0, 0, models, data)
+	}
+}
+
+func (b *Batch) addNote(t modeldao.NotificationType, block uint64, tx common.Hash, logIndex uint, ord uint64, models []common.Hash, data any) {
+	if block <= b.outboxHigh {
+		return // announced before (a replay after reindex or of an unchanged block)
+	}
+	buf, _ := json.Marshal(data)
+	b.notes = append(b.notes, note{n: modeldao.Notification{Type: t, Block: block, TxHash: tx, LogIndex: logIndex, Models: models, Data: buf}, ord: ord})
+}
+
+// proposalModels returns the models of the versions a proposal concerns.
+func (b *Batch) proposalModels(id string) []common.Hash {
+	p, existed, err := load[modeldao.Proposal](b, b.s.keys.ProposalRecords(), id, false)
+	if err != nil {
+		b.fail(err)
+		return nil
+	}
+	if !existed && p.ID == "" {
+		return nil
+	}
+	var out []common.Hash
+	for _, v := range p.VersionIDs {
+		for _, m := range b.versionModels(v) {
+			if !containsHash(out, m) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+func (b *Batch) versionModels(id uint64) []common.Hash {
+	v, existed, err := load[modeldao.ModelVersion](b, b.s.keys.VersionRecords(), decimal(id), false)
+	if err != nil {
+		b.fail(err)
+		return nil
+	}
+	if !existed && v.ID == 0 {
+		return nil
+	}
+	return []common.Hash{v.ModelID}
+}
+
+func containsHash(hs []common.Hash, h common.Hash) bool {
+	for _, x := range hs {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}
+
+// loadOutboxHigh reads outbox:high into the batch (before any block is applied).
+func (b *Batch) loadOutboxHigh() error {
+	v, err := b.conn.Get(b.ctx, b.s.keys.OutboxHigh()).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return redisDown(err, "read the outbox mark")
+	}
+	b.outboxHigh, _ = strconv.ParseUint(v, 10, 64)
+	return nil
+}
+
+// writeOutbox queues, in the commit's MULTI, the batch's notifications in chain order and
+// the new outbox mark.
+func (b *Batch) writeOutbox(p redis.Pipeliner, checkpoint uint64) {
+	sort.SliceStable(b.notes, func(i, j int) bool {
+		x, y := b.notes[i], b.notes[j]
+		if x.n.Block != y.n.Block {
+			return x.n.Block < y.n.Block
+		}
+		return x.ord < y.ord
+	})
+	for _, n := range b.notes {
+		b.s.xaddOutbox(b.ctx, p, n.n)
+	}
+	if checkpoint > b.outboxHigh {
+		p.Set(b.ctx, b.s.keys.OutboxHigh(), strconv.FormatUint(checkpoint, 10), 0)
+	}
+}
+
+// xaddOutbox appends n; its stream fields are "at" (the block, absent for entries a
+// rollback never retracts) and "n" (the JSON notification, without its id).
+func (s *Store) xaddOutbox(ctx context.Context, p redis.Pipeliner, n modeldao.Notification) {
+	buf, _ := json.Marshal(n)
+	vals := []any{"n", string(buf)}
+	if n.Block > 0 && n.Type != modeldao.NoteRetracted && n.Type != modeldao.NotePinFailed {
+		vals = append(vals, "at", strconv.FormatUint(n.Block, 10))
+	}
+	p.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.Outbox(), MaxLen: OutboxRetention, Approx: true, Values: vals})
+}
+
+// retractions reads, on the watched connection of a rollback to ancestor, the live
+// notifications above it, newest first, and returns their retractions.
+func (s *Store) retractions(ctx context.Context, tx *redis.Tx, ancestor uint64) ([]modeldao.Notification, error) {
+	var out []modeldao.Notification
+	retracted := map[string]bool{}
+	end := "+"
+	for {
+		msgs, err := tx.XRevRangeN(ctx, s.keys.Outbox(), end, "-", 200).Result()
+		if err != nil {
+			return nil, redisDown(err, "read the outbox")
+		}
+		for _, m := range msgs {
+			n, at, err := decodeOutbox(m)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case n.Type == modeldao.NoteRetracted:
+				retracted[n.Retracts] = true
+			case at == 0 || retracted[m.ID]:
+			case at <= ancestor:
+				return out, nil
+			default:
+				out = append(out, modeldao.Notification{Type: modeldao.NoteRetracted, Block: ancestor, Models: n.Models,
+					Retracts: m.ID, RetractsType: n.Type, Data: n.Data})
+			}
+		}
+		if len(msgs) < 200 {
+			return out, nil
+		}
+		end = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+func decodeOutbox(m redis.XMessage) (modeldao.Notification, uint64, error) {
+	var n modeldao.Notification
+	raw, _ := m.Values["n"].(string)
+	if err := json.Unmarshal([]byte(raw), &n); err != nil {
+		return n, 0, modeldao.WrapError(modeldao.EINTERNAL, err, "outbox entry %s is corrupt", m.ID)
+	}
+	n.ID = m.ID
+	var at uint64
+	if s, ok := m.Values["at"].(string); ok {
+		at, _ = strconv.ParseUint(s, 10, 64)
+	}
+	return n, at, nil
+}
+
+// ReadOutbox returns up to count notifications after the entry id after ("" or "0": from the
+// oldest kept).
+func (s *Store) ReadOutbox(ctx context.Context, after string, count int64) ([]modeldao.Notification, error) {
+	if after == "" {
+		after = "0"
+	}
+	msgs, err := s.rdb.XRangeN(ctx, s.keys.Outbox(), "("+after, "+", count).Result()
+	if err != nil {
+		return nil, redisDown(err, "read the outbox")
+	}
+	out := make([]modeldao.Notification, 0, len(msgs))
+	for _, m := range msgs {
+		n, _, err := decodeOutbox(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// notePinFailed appends pin.failed for a version whose pin record p says so, in pipe.
+func (s *Store) notePinFailed(ctx context.Context, pipe redis.Pipeliner, p modeldao.Pin) {
+	var models []common.Hash
+	if v, err := s.VersionForPin(ctx, p.VersionID); err == nil && v != nil {
+		models = []common.Hash{v.ModelID}
+	}
+	data, _ := json.Marshal(map[string]any{"versionId": p.VersionID, "cid": p.CID, "attempts": p.Attempts, "error": p.LastError})
+	s.xaddOutbox(ctx, pipe, modeldao.Notification{Type: modeldao.NotePinFailed, Models: models, Data: data})
+}

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"math/big"
+	"slices"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/modeldao/modeldao"
+)
+
+// forkChain builds blocks on top of a checkpoint; salt makes its hashes differ from
+// another fork's.
+type forkChain struct {
+	salt   int64
+	blocks []modeldao.Block
+	log    uint
+}
+
+func (f *forkChain) hash(n uint64) common.Hash {
+	return common.BigToHash(new(big.Int).SetUint64(uint64(f.salt)*1_000_000 + n))
+}
+
+func (f *forkChain) next(parent common.Hash, n uint64, evs ...func(modeldao.At) modeldao.Event) modeldao.Block {
+	b := modeldao.Block{Number: n, Hash: f.hash(n), ParentHash: parent, Timestamp: 1_700_000_000 + n}
+	for _, e := range evs {
+		f.log++
+		b.Events = append(b.Events, e(modeldao.At{Provenance: modeldao.Provenance{BlockNumber: n, BlockHash: b.Hash, TxHash: common.BigToHash(big.NewInt(int64(f.log))), LogIndex: f.log}}))
+	}
+	return b
+}
+
+func outboxTypes(t *testing.T, s *Store) []string {
+	t.Helper()
+	ns, err := s.ReadOutbox(context.Background(), "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range ns {
+		if n.Type == modeldao.NoteRetracted {
+			out = append(out, "retracted:"+string(n.RetractsType))
+		} else {
+			out = append(out, string(n.Type))
+		}
+	}
+	return out
+}
+
+// The outbox gets, in each commit's transaction, what the commit made happen, in chain order;
+// time-based proposal states at the block from which they hold, however the batches fall; a
+// rollback retracts exactly the live entries above the ancestor; a reindex of what was
+// announced announces nothing again; the digest ignores the outbox.
+func TestOutboxCommitsRollsBackAndSurvivesReindex(t *testing.T) {
+	ctx := context.Background()
+	s := newReadStore(t)
+	model := common.HexToHash("0x0d")
+	var f forkChain
+	f.salt = 1
+	created := func(a modeldao.At) modeldao.Event {
+		return &modeldao.ProposalCreated{At: a, ProposalID: big.NewInt(9), Proposer: acct(1), Description: "# Approve v1",
+			VoteStart: 2, VoteEnd: 4, Actions: []modeldao.Action{{Method: "approveVersion", VersionID: 1}}}
+	}
+	b1 := f.next(common.Hash{}, 1,
+		func(a modeldao.At) modeldao.Event {
+			return &modeldao.PolicyAdopted{At: a, Policy: modeldao.Policy{ID: 1, Name: "p"}}
+		},
+		func(a modeldao.At) modeldao.Event {
+			return &modeldao.ModelRegistered{At: a, ModelID: model, Name: "m", Owner: acct(1)}
+		},
+		func(a modeldao.At) modeldao.Event {
+			return &modeldao.VersionSubmittedEvent{At: a, VersionID: 1, ModelID: model, Publisher: acct(1)}
+		},
+		created)
+	b2 := f.next(b1.Hash, 2)
+	b3 := f.next(b2.Hash, 3, func(a modeldao.At) modeldao.Event {
+		return &modeldao.VoteCast{At: a, ProposalID: big.NewInt(9), Voter: acct(2), Support: modeldao.SupportFor, Weight: big.NewInt(5)}
+	})
+	b4 := f.next(b3.Hash, 4)
+	b5 := f.next(b4.Hash, 5)
+	// Blocks 1-2 in one batch, 3-5 in another: active (from block 3) and succeeded (from
+	// block 5) are derived at the end of the second batch yet placed at their blocks.
+	if _, err := s.Apply(ctx, ApplyArgs{Blocks: []modeldao.Block{b1, b2}, KeepUndo: 100, Init: &modeldao.DAOParams{ChainID: 1337, VotingPeriod: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	cp2 := Checkpoint{Number: 2, Hash: b2.Hash}
+	if _, err := s.Apply(ctx, ApplyArgs{From: &cp2, Blocks: []modeldao.Block{b3, b4, b5}, KeepUndo: 100}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"policy.adopted", "version.submitted", "proposal.created", "proposal.active", "vote.cast", "proposal.succeeded"}
+	if got := outboxTypes(t, s); !slices.Equal(got, want) {
+		t.Fatalf("outbox = %v, want %v", got, want)
+	}
+	ns, _ := s.ReadOutbox(ctx, "", 100)
+	if ns[3].Block != 3 || ns[5].Block != 5 || !ns[2].Concerns(model) || !ns[4].Concerns(model) || ns[0].Concerns(model) {
+		t.Fatalf("blocks or models wrong: %+v", ns)
+	}
+	digest, err := s.Digest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A reorg replaces 3-5 by a fork without the vote: the vote, active and succeeded are
+	// retracted, newest first, and the fork's own states announced.
+	cp5 := Checkpoint{Number: 5, Hash: b5.Hash}
+	if err := s.RollbackTo(ctx, cp5, cp2, nil); err != nil {
+		t.Fatal(err)
+	}
+	g := forkChain{salt: 2, log: 100}
+	c3 := g.next(b2.Hash, 3)
+	c4 := g.next(c3.Hash, 4)
+	c5 := g.next(c4.Hash, 5)
+	if _, err := s.Apply(ctx, ApplyArgs{From: &cp2, Blocks: []modeldao.Block{c3, c4, c5}, KeepUndo: 100}); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "retracted:proposal.succeeded", "retracted:vote.cast", "retracted:proposal.active", "proposal.active", "proposal.defeated")
+	if got := outboxTypes(t, s); !slices.Equal(got, want) {
+		t.Fatalf("after the reorg, outbox = %v, want %v", got, want)
+	}
+	// A second rollback over the same blocks retracts only what is still live.
+	if err := s.RollbackTo(ctx, Checkpoint{Number: 5, Hash: c5.Hash}, cp2, nil); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "retracted:proposal.defeated", "retracted:proposal.active")
+	if got := outboxTypes(t, s); !slices.Equal(got, want) {
+		t.Fatalf("after the second rollback, outbox = %v, want %v", got, want)
+	}
+	if _, err := s.Apply(ctx, ApplyArgs{From: &cp2, Blocks: []modeldao.Block{b3, b4, b5}, KeepUndo: 100}); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "proposal.active", "vote.cast", "proposal.succeeded")
+	if got := outboxTypes(t, s); !slices.Equal(got, want) {
+		t.Fatalf("back on the first fork, outbox = %v, want %v", got, want)
+	}
+	if d, err := s.Digest(ctx); err != nil || d != digest {
+		t.Fatalf("digest %s after the reorgs, want %s (%v): the outbox must stay out of it", d, digest, err)
+	}
+
+	// Reindex: Drop keeps the outbox and the endpoints; replaying the chain adds nothing.
+	w, err := s.AddWebhook(ctx, modeldao.Webhook{URL: "http://127.0.0.1:1/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Drop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, ApplyArgs{Blocks: []modeldao.Block{b1, b2, b3, b4, b5}, KeepUndo: 100, Init: &modeldao.DAOParams{ChainID: 1337, VotingPeriod: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := outboxTypes(t, s); !slices.Equal(got, want) {
+		t.Fatalf("after reindex, outbox = %v, want %v", got, want)
+	}
+	if hs, err := s.Webhooks(ctx); err != nil || len(hs) != 1 || hs[0].ID != w.ID {
+		t.Fatalf("webhooks after Drop: %+v, %v", hs, err)
+	}
+	if d, err := s.Digest(ctx); err != nil || d != digest {
+		t.Fatalf("digest after reindex %s, want %s (%v)", d, digest, err)
+	}
+
+	// The pinner's failure is announced with its record.
+	if err := s.SetPin(ctx, modeldao.Pin{VersionID: 1, CID: "bafy", Status: modeldao.PinFailed, LastError: "digest mismatch"}); err != nil {
+		t.Fatal(err)
+	}
+	ns, _ = s.ReadOutbox(ctx, "", 1000)
+	last := ns[len(ns)-1]
+	if last.Type != modeldao.NotePinFailed || !last.Concerns(model) {
+		t.Fatalf("last entry %+v, want pin.failed about the model", last)
+	}
+}
