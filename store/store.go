@@ -15,6 +15,7 @@ type Store struct {
 	keys    Keys
 	log     *slog.Logger
 	decoded *decodeCache // records decoded by the reads, by raw JSON (see readRecord)
+	recs    *recordCache // raw records of the last checkpoint seen (see readFields)
 }
 
 // New returns a Store of the DAO whose keys are built by keys. rdb may be a plain client, a
@@ -23,7 +24,7 @@ func New(rdb redis.UniversalClient, keys Keys, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{rdb: rdb, keys: keys, log: log, decoded: newDecodeCache()}
+	return &Store{rdb: rdb, keys: keys, log: log, decoded: newDecodeCache(), recs: newRecordCache()}
 }
 
 // Keys returns the key builder of the store.

@@ -1,0 +1,239 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Records served from process memory per checkpoint.
+//
+// Every write of the projection is a commit of the indexer (or a rollback) that moves the
+// checkpoint in the same MULTI/EXEC; so a record read at checkpoint C is the record at C
+// for as long as the checkpoint stays C. The store keeps the raw records it read, by (hash,
+// field), for the one checkpoint it saw last (recordCache); a read that knows its checkpoint
+// takes them from memory and asks Redis only for the others, with the checkpoint in the
+// same MULTI so that it knows they belong to the same one. A different checkpoint empties
+// the cache. Pin records are the exception: the pinner writes them outside commits, so they
+// are always read from Redis.
+//
+// What a read "knows" its checkpoint from: a page read (pagesInRedis) reads the checkpoint
+// around its ids, so its records are those of the ids' checkpoint; any other read uses the
+// request's view (WithView), the checkpoint the request saw first, so that one request
+// reads one checkpoint whenever its records are in memory. A read without either asks Redis
+// for all its records with the checkpoint, and fills the cache.
+
+// recordCacheBytes bounds the keys and raw records held for one checkpoint; past it the
+// cache is emptied and refills (the working set of the API's pages is a few MB).
+const recordCacheBytes = 32 << 20
+
+type recordKey struct{ hash, field string }
+
+type recordCache struct {
+	mu    sync.RWMutex
+	cp    string // the checkpoint of every entry; "" when empty
+	m     map[recordKey]string
+	bytes int
+}
+
+func newRecordCache() *recordCache { return &recordCache{m: map[recordKey]string{}} }
+
+// get returns the record (hash, field) at cp: ok false when it is not known at cp; "" with
+// ok true when the record is known to be missing.
+func (c *recordCache) get(cp, hash, field string) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.cp != cp {
+		return "", false
+	}
+	v, ok := c.m[recordKey{hash, field}]
+	return v, ok
+}
+
+// put stores records read at cp, emptying the cache first when it holds another checkpoint.
+func (c *recordCache) put(cp, hash string, fields, vals []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cp != cp {
+		c.cp, c.m, c.bytes = cp, map[recordKey]string{}, 0
+	}
+	for i, f := range fields {
+		k := recordKey{hash, f}
+		if _, ok := c.m[k]; ok {
+			continue
+		}
+		n := len(hash) + len(f) + len(vals[i])
+		if c.bytes+n > recordCacheBytes {
+			c.m, c.bytes = map[recordKey]string{}, 0
+		}
+		c.m[k] = vals[i]
+		c.bytes += n
+	}
+}
+
+// View is the checkpoint one request reads at: the first one its reads saw. See WithView.
+type view struct {
+	mu    sync.Mutex
+	cp    string
+	moved bool
+}
+
+type viewKey struct{}
+
+// WithView returns a context whose reads share one view of the index: records in memory at
+// the checkpoint the request saw first are taken from memory without a round trip. The API
+// calls it once per request.
+func WithView(ctx context.Context) context.Context {
+	return context.WithValue(ctx, viewKey{}, &view{})
+}
+
+func viewOf(ctx context.Context) *view {
+	v, _ := ctx.Value(viewKey{}).(*view)
+	return v
+}
+
+func (v *view) checkpoint() string {
+	if v == nil {
+		return ""
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.cp
+}
+
+// observe records that a read of the request saw cp. A commit between two reads of one
+// request moves the view to the newer checkpoint (the reads that follow use it).
+func (v *view) observe(cp string) {
+	if v == nil || cp == "" {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.cp != "" && v.cp != cp {
+		v.moved = true
+	}
+	v.cp = cp
+}
+
+// ViewMoved reports whether the index moved between two reads of the request of ctx (a
+// commit landed during it), so that some of its reads saw one checkpoint and some another.
+func ViewMoved(ctx context.Context) bool {
+	v := viewOf(ctx)
+	if v == nil {
+		return false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.moved
+}
+
+// fieldGroup is a read of fields of one hash; vals receives the records, "" where missing.
+type fieldGroup struct {
+	hash   string
+	fields []string
+	vals   []string
+}
+
+// cacheable reports whether the records of hash only change with the checkpoint.
+func (s *Store) cacheable(hash string) bool { return hash != "" && hash != s.keys.Pin() }
+
+// readFields fills gs with the records at one checkpoint and returns it ("" when nothing is
+// indexed). at, when not "", is the checkpoint the caller needs (that of its page's ids);
+// otherwise the request's view, if it has one, is used. Records known at that checkpoint
+// come from memory; the others come from Redis in one MULTI with the checkpoint. When the
+// checkpoint read is not the one expected, every record is read again at the new one, so
+// that the answer is of one checkpoint (the returned one).
+func (s *Store) readFields(ctx context.Context, at string, gs []fieldGroup) (string, error) {
+	v := viewOf(ctx)
+	want := at
+	if want == "" {
+		want = v.checkpoint()
+	}
+	type miss struct{ g, i int }
+	var misses []miss
+	for gi := range gs {
+		g := &gs[gi]
+		g.vals = make([]string, len(g.fields))
+		for i, f := range g.fields {
+			if want != "" && s.cacheable(g.hash) {
+				if r, ok := s.recs.get(want, g.hash, f); ok {
+					g.vals[i] = r
+					continue
+				}
+			}
+			misses = append(misses, miss{gi, i})
+		}
+	}
+	if len(misses) == 0 {
+		return want, nil
+	}
+	if err := live(ctx); err != nil {
+		return "", err
+	}
+	for attempt := 0; ; attempt++ {
+		// The fields to read, by group, in the order of misses.
+		byGroup := make([][]string, len(gs))
+		for _, m := range misses {
+			byGroup[m.g] = append(byGroup[m.g], gs[m.g].fields[m.i])
+		}
+		var cpCmd *redis.StringCmd
+		cmds := make([]*redis.SliceCmd, len(gs))
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			cpCmd = p.Get(ctx, s.keys.Checkpoint())
+			for gi, fs := range byGroup {
+				if len(fs) > 0 {
+					cmds[gi] = p.HMGet(ctx, gs[gi].hash, fs...)
+				}
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return "", readErr(err)
+		}
+		got := cpCmd.Val()
+		next := make([]int, len(gs))
+		for _, m := range misses {
+			c := cmds[m.g].Val()
+			if k := next[m.g]; k < len(c) {
+				gs[m.g].vals[m.i], _ = c[k].(string)
+			}
+			next[m.g]++
+		}
+		if got != "" {
+			for gi, fs := range byGroup {
+				if len(fs) > 0 && s.cacheable(gs[gi].hash) {
+					vals := make([]string, len(fs))
+					for k, x := range cmds[gi].Val() {
+						vals[k], _ = x.(string)
+					}
+					s.recs.put(got, gs[gi].hash, fs, vals)
+				}
+			}
+		}
+		if got == want || len(misses) == countFields(gs) || attempt > 0 {
+			// One checkpoint: the memory's and Redis's agree, or everything came from Redis.
+			if at == "" {
+				v.observe(got)
+			}
+			return got, nil
+		}
+		// A commit landed since want: read every field at the new checkpoint.
+		misses = misses[:0]
+		for gi := range gs {
+			for i := range gs[gi].fields {
+				misses = append(misses, miss{gi, i})
+			}
+		}
+		want = got
+	}
+}
+
+func countFields(gs []fieldGroup) int {
+	n := 0
+	for _, g := range gs {
+		n += len(g.fields)
+	}
+	return n
+}
