@@ -168,6 +168,7 @@ type rawPage struct {
 	members []string
 	scores  []float64
 	records []string // "" where the record is missing
+	cursors []string // the members' cursors, when made already (pages kept in memory)
 	hasNext bool
 	hasPrev bool
 	total   int
@@ -250,6 +251,18 @@ func (s *Store) pagesInRedis(ctx context.Context, ls []pageList, ws []pageWindow
 	if len(ls) == 0 {
 		return nil, nil
 	}
+	// Pages in memory serve requests with a view (the API's): the first read of a request
+	// learns the checkpoint with one GET. Other callers read Redis.
+	key := pagesKey(ls, ws)
+	if viewOf(ctx) != nil {
+		cur, err := s.currentCheckpoint(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if out, ok := s.pages.get(cur, key); ok && cur != "" {
+			return out, nil
+		}
+	}
 	// The ids and the records must be of one checkpoint: when a commit lands between the
 	// two reads (rare: a commit per block), the page is read again.
 	for attempt := 0; ; attempt++ {
@@ -263,6 +276,15 @@ func (s *Store) pagesInRedis(ctx context.Context, ls []pageList, ws []pageWindow
 		}
 		if got == cp || cp == "" || attempt == 2 {
 			viewOf(ctx).observe(got)
+			if got == cp && cp != "" {
+				for i := range out {
+					out[i].cursors = make([]string, len(out[i].members))
+					for j, m := range out[i].members {
+						out[i].cursors[j] = EncodeCursor(ls[i].name, out[i].scores[j], m)
+					}
+				}
+				s.pages.put(cp, key, out)
+			}
 			return out, nil
 		}
 	}
@@ -642,7 +664,11 @@ func buildPage[T any](s *Store, l pageList, raw rawPage) (*Page[*T], error) {
 			return nil, err
 		}
 		p.Items = append(p.Items, v)
-		p.Cursors = append(p.Cursors, EncodeCursor(l.name, raw.scores[i], m))
+		if raw.cursors != nil {
+			p.Cursors = append(p.Cursors, raw.cursors[i])
+		} else {
+			p.Cursors = append(p.Cursors, EncodeCursor(l.name, raw.scores[i], m))
+		}
 	}
 	return p, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -236,4 +237,95 @@ func countFields(gs []fieldGroup) int {
 		n += len(g.fields)
 	}
 	return n
+}
+
+// Pages served from process memory per checkpoint: the pages a pagesInRedis call read
+// (members, scores, records, flags, cursors), by their lists and windows, for the
+// checkpoint the store saw last. A read whose request already knows its checkpoint (the
+// view) takes them without a round trip; the first read of a request asks Redis for the
+// checkpoint alone (one GET, not the pages and their replies) and then looks.
+
+// pageCacheEntries bounds the pages held for one checkpoint (a few KB each).
+const pageCacheEntries = 4096
+
+type pageCache struct {
+	mu sync.RWMutex
+	cp string
+	m  map[string][]rawPage
+}
+
+func newPageCache() *pageCache { return &pageCache{m: map[string][]rawPage{}} }
+
+func (c *pageCache) get(cp, key string) ([]rawPage, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.cp != cp {
+		return nil, false
+	}
+	p, ok := c.m[key]
+	return p, ok
+}
+
+// put stores pages read at cp; they must not be modified afterwards (readers share them).
+func (c *pageCache) put(cp, key string, pages []rawPage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cp != cp || len(c.m) >= pageCacheEntries {
+		c.cp, c.m = cp, map[string][]rawPage{}
+	}
+	c.m[key] = pages
+}
+
+// pagesKey identifies the pages of ls in windows ws: everything the reads depend on.
+func pagesKey(ls []pageList, ws []pageWindow) string {
+	b := make([]byte, 0, 128)
+	for i, l := range ls {
+		w := ws[i]
+		b = append(b, l.name...)
+		b = append(b, 0)
+		b = append(b, l.key()...)
+		b = append(b, 0)
+		b = append(b, l.hash...)
+		b = append(b, 0)
+		b = append(b, l.prefix...)
+		b = append(b, 0)
+		b = append(b, l.suffix...)
+		b = append(b, 0)
+		b = strconv.AppendBool(b, l.desc)
+		b = strconv.AppendInt(b, int64(l.keyLen), 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, int64(w.n), 10)
+		b = strconv.AppendBool(b, w.fromEnd)
+		for _, p := range []*listPos{w.after, w.before} {
+			b = append(b, 0)
+			if p != nil {
+				b = strconv.AppendFloat(b, p.score, 'g', -1, 64)
+				b = append(b, 0)
+				b = append(b, p.member...)
+			}
+		}
+		b = append(b, 1)
+	}
+	return string(b)
+}
+
+// currentCheckpoint is the request's checkpoint: its view's, or read from Redis (and made
+// the view's). "" when nothing is indexed. The caller has a view.
+func (s *Store) currentCheckpoint(ctx context.Context) (string, error) {
+	v := viewOf(ctx)
+	if cp := v.checkpoint(); cp != "" {
+		return cp, nil
+	}
+	if err := live(ctx); err != nil {
+		return "", err
+	}
+	cp, err := s.rdb.Get(ctx, s.keys.Checkpoint()).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", readErr(err)
+	}
+	v.observe(cp)
+	return cp, nil
 }

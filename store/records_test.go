@@ -66,6 +66,14 @@ func TestRecordCacheFollowsCheckpoint(t *testing.T) {
 			t.Fatalf("record a not held in memory at checkpoint %d", v)
 		}
 	}
+	// At an unchanged checkpoint a request's page costs one GET of the checkpoint, its
+	// records by field none.
+	var n int
+	s.rdb.AddHook(countHook{&n})
+	check(WithView(context.Background()), 3)
+	if n != 1 {
+		t.Errorf("a page and its records at a known checkpoint took %d round trips; want 1", n)
+	}
 	// Pin records change outside commits: never from memory.
 	pin := s.keys.Pin()
 	for i := range 2 {

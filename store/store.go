@@ -16,6 +16,7 @@ type Store struct {
 	log     *slog.Logger
 	decoded *decodeCache // records decoded by the reads, by raw JSON (see readRecord)
 	recs    *recordCache // raw records of the last checkpoint seen (see readFields)
+	pages   *pageCache   // pages of the last checkpoint seen (see pagesInRedis)
 }
 
 // New returns a Store of the DAO whose keys are built by keys. rdb may be a plain client, a
@@ -24,7 +25,7 @@ func New(rdb redis.UniversalClient, keys Keys, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{rdb: rdb, keys: keys, log: log, decoded: newDecodeCache(), recs: newRecordCache()}
+	return &Store{rdb: rdb, keys: keys, log: log, decoded: newDecodeCache(), recs: newRecordCache(), pages: newPageCache()}
 }
 
 // Keys returns the key builder of the store.
