@@ -76,18 +76,27 @@ func (c *recordCache) put(cp, hash string, fields, vals []string) {
 
 // View is the checkpoint one request reads at: the first one its reads saw. See WithView.
 type view struct {
-	mu    sync.Mutex
-	cp    string
-	moved bool
+	mu sync.Mutex
+	cp string
 }
 
 type viewKey struct{}
 
 // WithView returns a context whose reads share one view of the index: records in memory at
 // the checkpoint the request saw first are taken from memory without a round trip. The API
-// calls it once per request.
+// calls it once per operation; a view already in ctx is kept.
 func WithView(ctx context.Context) context.Context {
+	if viewOf(ctx) != nil {
+		return ctx
+	}
 	return context.WithValue(ctx, viewKey{}, &view{})
+}
+
+// WithViewAt is WithView for a request that has read the checkpoint already (cp, as
+// Checkpoint.String writes it): its first read then needs no round trip when its page is in
+// memory at cp.
+func WithViewAt(ctx context.Context, cp string) context.Context {
+	return context.WithValue(ctx, viewKey{}, &view{cp: cp})
 }
 
 func viewOf(ctx context.Context) *view {
@@ -105,29 +114,16 @@ func (v *view) checkpoint() string {
 }
 
 // observe records that a read of the request saw cp. A commit between two reads of one
-// request moves the view to the newer checkpoint (the reads that follow use it).
+// request moves the view to the newer checkpoint (the reads that follow use it): each read
+// is of one checkpoint, but an operation of several reads may span a commit, as it did
+// before the view.
 func (v *view) observe(cp string) {
 	if v == nil || cp == "" {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.cp != "" && v.cp != cp {
-		v.moved = true
-	}
 	v.cp = cp
-}
-
-// ViewMoved reports whether the index moved between two reads of the request of ctx (a
-// commit landed during it), so that some of its reads saw one checkpoint and some another.
-func ViewMoved(ctx context.Context) bool {
-	v := viewOf(ctx)
-	if v == nil {
-		return false
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.moved
 }
 
 // fieldGroup is a read of fields of one hash; vals receives the records, "" where missing.
@@ -245,13 +241,15 @@ func countFields(gs []fieldGroup) int {
 // view) takes them without a round trip; the first read of a request asks Redis for the
 // checkpoint alone (one GET, not the pages and their replies) and then looks.
 
-// pageCacheEntries bounds the pages held for one checkpoint (a few KB each).
-const pageCacheEntries = 4096
+// pageCacheBytes bounds the records (most of a page's size) of the pages held for one
+// checkpoint; past it the cache is emptied and refills.
+const pageCacheBytes = 32 << 20
 
 type pageCache struct {
-	mu sync.RWMutex
-	cp string
-	m  map[string][]rawPage
+	mu    sync.RWMutex
+	cp    string
+	m     map[string][]rawPage
+	bytes int
 }
 
 func newPageCache() *pageCache { return &pageCache{m: map[string][]rawPage{}} }
@@ -268,12 +266,24 @@ func (c *pageCache) get(cp, key string) ([]rawPage, bool) {
 
 // put stores pages read at cp; they must not be modified afterwards (readers share them).
 func (c *pageCache) put(cp, key string, pages []rawPage) {
+	n := len(key)
+	for _, p := range pages {
+		for i, m := range p.members {
+			n += len(m) + len(p.cursors[i]) + 8
+		}
+		for _, r := range p.records {
+			n += len(r)
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.cp != cp || len(c.m) >= pageCacheEntries {
-		c.cp, c.m = cp, map[string][]rawPage{}
+	if c.cp != cp || c.bytes+n > pageCacheBytes {
+		c.cp, c.m, c.bytes = cp, map[string][]rawPage{}, 0
 	}
-	c.m[key] = pages
+	if _, ok := c.m[key]; !ok {
+		c.m[key] = pages
+		c.bytes += n
+	}
 }
 
 // pagesKey identifies the pages of ls in windows ws: everything the reads depend on.
