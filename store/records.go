@@ -28,7 +28,7 @@ import (
 
 // recordCacheBytes bounds the keys and raw records held for one checkpoint; past it the
 // cache is emptied and refills (the working set of the API's pages is a few MB).
-const recordCacheBytes = 32 << 20
+const recordCacheBytes = 16 << 20
 
 type recordKey struct{ hash, field string }
 
@@ -243,7 +243,7 @@ func countFields(gs []fieldGroup) int {
 
 // pageCacheBytes bounds the records (most of a page's size) of the pages held for one
 // checkpoint; past it the cache is emptied and refills.
-const pageCacheBytes = 32 << 20
+const pageCacheBytes = 16 << 20
 
 type pageCache struct {
 	mu    sync.RWMutex
