@@ -11,6 +11,7 @@ import (
 
 	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/graphql/generated"
+	"github.com/modeldao/modeldao/store"
 )
 
 // Batching: how nested fields cost a bounded number of Redis round trips whatever the page
@@ -60,6 +61,9 @@ type batcherKey struct{}
 // arguments (generated.WithArgsMemo): siblings share their arguments as they share reads.
 func withBatcher(ctx context.Context) context.Context {
 	ctx = generated.WithArgsMemo(ctx)
+	// One view of the index per operation: records the store holds in memory at the
+	// checkpoint the operation saw first are read without a round trip.
+	ctx = store.WithView(ctx)
 	return context.WithValue(ctx, batcherKey{}, &batcher{groups: map[any]*group{}, keys: map[*ast.Field]string{}})
 }
 

@@ -146,7 +146,9 @@ func (c *responseCache) serve(w http.ResponseWriter, r *http.Request, body []byt
 		close(f.done)
 	}()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	next.ServeHTTP(rec, r)
+	// The answer is stored under checkpoint: computing it at that checkpoint's view also
+	// spares its first read a round trip when its page is in the store's memory.
+	next.ServeHTTP(rec, r.WithContext(store.WithViewAt(r.Context(), checkpoint)))
 	if rec.status == http.StatusOK && !rec.failed && !bytes.Contains(rec.buf.Bytes(), []byte(`"errors":`)) {
 		f.resp = &cachedResponse{checkpoint: checkpoint, expires: now.Add(c.ttl), ctype: w.Header().Get("Content-Type"), body: rec.buf.Bytes()}
 		c.put(k, f.resp)

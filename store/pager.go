@@ -166,6 +166,7 @@ type rawPage struct {
 	members []string
 	scores  []float64
 	records []string // "" where the record is missing
+	cursors []string // the members' cursors, when made already (pages kept in memory)
 	hasNext bool
 	hasPrev bool
 	total   int
@@ -248,15 +249,63 @@ func (s *Store) pagesInRedis(ctx context.Context, ls []pageList, ws []pageWindow
 	if len(ls) == 0 {
 		return nil, nil
 	}
-	if err := live(ctx); err != nil {
-		return nil, err
+	// Pages in memory serve requests with a view (the API's): the first read of a request
+	// learns the checkpoint with one GET. Other callers read Redis.
+	key := pagesKey(ls, ws)
+	if viewOf(ctx) != nil {
+		cur, err := s.currentCheckpoint(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if out, ok := s.pages.get(cur, key); ok && cur != "" {
+			return out, nil
+		}
 	}
-	out := make([]rawPage, len(ls))
+	// The ids and the records must be of one checkpoint: when a commit lands between the
+	// two reads (rare: a commit per block), the page is read again.
+	for attempt := 0; ; attempt++ {
+		out, cp, err := s.pageIDs(ctx, ls, ws)
+		if err != nil {
+			return nil, err
+		}
+		got, err := s.readRecords(ctx, cp, ls, out)
+		if err != nil {
+			return nil, err
+		}
+		if got == cp || cp == "" || attempt == 2 {
+			viewOf(ctx).observe(got)
+			if got == cp && cp != "" {
+				for i := range out {
+					out[i].cursors = make([]string, len(out[i].members))
+					for j, m := range out[i].members {
+						out[i].cursors[j] = EncodeCursor(ls[i].name, out[i].scores[j], m)
+					}
+				}
+				s.pages.put(cp, key, out)
+			}
+			return out, nil
+		}
+	}
+}
+
+// pageIDs reads the members of one page of each list in one round trip, and the checkpoint
+// they belong to: the pipeline reads the checkpoint before and after the pages (it cannot
+// be a MULTI: EVALSHA of an unknown script would abort it), and is sent again when a
+// commit landed in between (a commit moves the checkpoint). cp is "" when nothing is
+// indexed.
+func (s *Store) pageIDs(ctx context.Context, ls []pageList, ws []pageWindow) (out []rawPage, cp string, err error) {
+	if err := live(ctx); err != nil {
+		return nil, "", err
+	}
+	out = make([]rawPage, len(ls))
 	for attempt := 0; ; attempt++ {
 		scripts := make([]*redis.Cmd, len(ls))
 		cards := make([]*redis.IntCmd, len(ls))
 		ranges := make([]*redis.ZSliceCmd, len(ls))
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		var cp1, cp2 *redis.StringCmd
+		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			cp1 = p.Get(ctx, s.keys.Checkpoint())
+			defer func() { cp2 = p.Get(ctx, s.keys.Checkpoint()) }()
 			for i, l := range ls {
 				w := ws[i]
 				if w.after != nil || w.before != nil {
@@ -279,19 +328,33 @@ func (s *Store) pagesInRedis(ctx context.Context, ls []pageList, ws []pageWindow
 			}
 			return nil
 		})
+		if errors.Is(err, redis.Nil) {
+			// No checkpoint yet (nothing indexed): the error that counts is the next one.
+			err = nil
+			for _, c := range cmds {
+				if e := c.Err(); e != nil && !errors.Is(e, redis.Nil) {
+					err = e
+					break
+				}
+			}
+		}
 		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
 			if err := pageScript.Load(ctx, s.rdb).Err(); err != nil {
-				return nil, readErr(err)
+				return nil, "", readErr(err)
 			}
 			continue
 		}
 		if err != nil {
-			return nil, readErr(err)
+			return nil, "", readErr(err)
 		}
+		if cp1.Val() != cp2.Val() && attempt < 3 {
+			continue
+		}
+		cp = cp1.Val()
 		for i := range ls {
 			if scripts[i] != nil {
 				if out[i], err = parseScriptReply(scripts[i].Val(), ws[i]); err != nil {
-					return nil, modeldao.WrapError(modeldao.EINTERNAL, err, "page %s", ls[i].name)
+					return nil, "", modeldao.WrapError(modeldao.EINTERNAL, err, "page %s", ls[i].name)
 				}
 				continue
 			}
@@ -311,49 +374,48 @@ func (s *Store) pagesInRedis(ctx context.Context, ls []pageList, ws []pageWindow
 			p.hasNext, p.hasPrev = pageFlags(p.total, 0, p.total, start, stop, ws[i].fromEnd)
 			out[i] = p
 		}
-		break
+		return out, cp, nil
 	}
-	return out, s.readRecords(ctx, ls, out)
 }
 
-// readRecords fills in the records of raw pages: one HMGET per hash for all of them.
-func (s *Store) readRecords(ctx context.Context, ls []pageList, pages []rawPage) error {
+// readRecords fills in the records of raw pages read at checkpoint cp: from memory, or one
+// HMGET per hash for all of them (readFields). It returns the checkpoint of the records.
+func (s *Store) readRecords(ctx context.Context, cp string, ls []pageList, pages []rawPage) (string, error) {
 	type ref struct{ page, item int }
-	fields := map[string][]string{}
-	refs := map[string][]ref{}
+	var gs []fieldGroup
+	group := map[string]int{}
+	var refs [][]ref
 	for i, l := range ls {
 		if l.hash == "" {
 			continue
 		}
 		pages[i].records = make([]string, len(pages[i].members))
+		g, ok := group[l.hash]
+		if !ok {
+			g = len(gs)
+			group[l.hash] = g
+			gs = append(gs, fieldGroup{hash: l.hash})
+			refs = append(refs, nil)
+		}
 		for j, m := range pages[i].members {
-			fields[l.hash] = append(fields[l.hash], l.field(m))
-			refs[l.hash] = append(refs[l.hash], ref{i, j})
+			gs[g].fields = append(gs[g].fields, l.field(m))
+			refs[g] = append(refs[g], ref{i, j})
 		}
 	}
-	if len(fields) == 0 {
-		return nil
+	if len(gs) == 0 {
+		return cp, nil
 	}
-	if err := live(ctx); err != nil {
-		return err
-	}
-	cmds := map[string]*redis.SliceCmd{}
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for h, fs := range fields {
-			cmds[h] = p.HMGet(ctx, h, fs...)
-		}
-		return nil
-	})
+	got, err := s.readFields(ctx, cp, gs)
 	if err != nil {
-		return readErr(err)
+		return "", err
 	}
-	for h, c := range cmds {
-		for k, v := range c.Val() {
-			r := refs[h][k]
-			pages[r.page].records[r.item], _ = v.(string)
+	for g := range gs {
+		for k, v := range gs[g].vals {
+			r := refs[g][k]
+			pages[r.page].records[r.item] = v
 		}
 	}
-	return nil
+	return got, nil
 }
 
 // candidates reads the members of l (all of zset, or the intersection of its filters) in
@@ -473,23 +535,17 @@ func scoreOf(v any) (float64, error) {
 	return 0, errors.New("not a number")
 }
 
-// hmget reads fields of a hash in one command; missing fields are "".
+// hmgetStrings reads fields of a hash, from memory or in one round trip (readFields);
+// missing fields are "".
 func (s *Store) hmgetStrings(ctx context.Context, hash string, fields []string) ([]string, error) {
 	if len(fields) == 0 {
 		return nil, nil
 	}
-	if err := live(ctx); err != nil {
+	gs := []fieldGroup{{hash: hash, fields: fields}}
+	if _, err := s.readFields(ctx, "", gs); err != nil {
 		return nil, err
 	}
-	vals, err := s.rdb.HMGet(ctx, hash, fields...).Result()
-	if err != nil {
-		return nil, readErr(err)
-	}
-	out := make([]string, len(vals))
-	for i, v := range vals {
-		out[i], _ = v.(string)
-	}
-	return out, nil
+	return gs[0].vals, nil
 }
 
 // fetchList reads one page of l. keep, if not nil, filters on the records (it forces the Go
@@ -606,7 +662,11 @@ func buildPage[T any](s *Store, l pageList, raw rawPage) (*Page[*T], error) {
 			return nil, err
 		}
 		p.Items = append(p.Items, v)
-		p.Cursors = append(p.Cursors, EncodeCursor(l.name, raw.scores[i], m))
+		if raw.cursors != nil {
+			p.Cursors = append(p.Cursors, raw.cursors[i])
+		} else {
+			p.Cursors = append(p.Cursors, EncodeCursor(l.name, raw.scores[i], m))
+		}
 	}
 	return p, nil
 }

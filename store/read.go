@@ -31,9 +31,13 @@ package store
 //     every filter set.
 //   - Records are JSON; decoded ones are cached by their raw JSON in the Store (readRecord),
 //     as decoding is most of the CPU cost of a read.
+//   - Records and pages read at a checkpoint are kept in memory until a commit moves it
+//     (records.go): with the API's per-operation view, the round trips above are paid once
+//     per checkpoint, and a request costs one GET of the checkpoint.
 //
 // Where the code lives: paging.go (PageArgs, Page, cursors, ordering in Go), pager.go (the
-// lists, the page script, candidates, fetchList), decode.go (the decode cache), and the
+// lists, the page script, candidates, fetchList), decode.go (the decode cache), records.go
+// (records and pages in memory per checkpoint, the request's view), and the
 // reads by concern: read_governance.go (proposals, votes, accounts, delegation),
 // read_registry.go (models, versions, audits, policies, auditors), read_dao.go (the DAO
 // record, pins).

@@ -15,6 +15,8 @@ type Store struct {
 	keys       Keys
 	log        *slog.Logger
 	decoded    *decodeCache // records decoded by the reads, by raw JSON (see readRecord)
+	recs       *recordCache // raw records of the last checkpoint seen (see readFields)
+	pages      *pageCache   // pages of the last checkpoint seen (see pagesInRedis)
 	projectors projectors   // the projector table (projector.go)
 }
 
@@ -24,7 +26,7 @@ func New(rdb redis.UniversalClient, keys Keys, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{rdb: rdb, keys: keys, log: log, decoded: newDecodeCache(), projectors: newProjectors()}
+	return &Store{rdb: rdb, keys: keys, log: log, decoded: newDecodeCache(), recs: newRecordCache(), pages: newPageCache(), projectors: newProjectors()}
 }
 
 // Keys returns the key builder of the store.
