@@ -59,15 +59,15 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 			return err
 		}
 		b := newBatch(ctx, s, tx)
-		if err := b.loadOutboxHigh(); err != nil {
-			return err
-		}
 		if a.Init != nil && a.From == nil {
 			if err := b.initDAO(*a.Init); err != nil {
 				return err
 			}
 		}
 		if err := b.prefetchBlocks(a.Blocks); err != nil {
+			return err
+		}
+		if err := b.loadOutboxHigh(); err != nil {
 			return err
 		}
 		for _, blk := range a.Blocks {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sort"
 	"strconv"
 
@@ -155,13 +154,14 @@ func containsHash(hs []common.Hash, h common.Hash) bool {
 	return false
 }
 
-// loadOutboxHigh reads outbox:high into the batch (before any block is applied).
+// loadOutboxHigh reads outbox:high into the batch, from the batch's prefetch (one round
+// trip for all the batch reads), before any block is applied.
 func (b *Batch) loadOutboxHigh() error {
-	v, err := b.conn.Get(b.ctx, b.s.keys.OutboxHigh()).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return redisDown(err, "read the outbox mark")
+	v, err := b.get(fieldRef{b.s.keys.OutboxHigh(), ""}, true)
+	if err != nil {
+		return err
 	}
-	b.outboxHigh, _ = strconv.ParseUint(v, 10, 64)
+	b.outboxHigh, _ = strconv.ParseUint(v.s, 10, 64)
 	return nil
 }
 

@@ -98,7 +98,7 @@ func (b *Batch) prefetchBlocks(blocks []modeldao.Block) error {
 			}
 		}
 	}
-	return b.prefetch(r.refs, []string{k.DAO(), k.Supply(), k.QuorumNum(), k.PowerNow()})
+	return b.prefetch(r.refs, []string{k.DAO(), k.Supply(), k.QuorumNum(), k.PowerNow(), k.OutboxHigh()})
 }
 
 func (b *Batch) applyBlock(blk modeldao.Block) error {

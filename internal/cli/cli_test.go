@@ -789,6 +789,10 @@ func TestCLI(t *testing.T) {
 		if err := rdb.HSet(ctx, keys.Key("version"), "1", b).Err(); err != nil {
 			t.Fatal(err)
 		}
+		// The API keeps the records of the checkpoint it last read in memory (nothing but a
+		// commit writes them): the corruption shows from the next checkpoint on.
+		ok(t, e, nil, "mine", "--blocks", "1")
+		indexed(t, head(t))
 		r := run(t, e, "verify")
 		if r.code != ExitMismatch || !strings.Contains(r.stdout, "model version 1 status: chain APPROVED, API REVOKED") {
 			t.Errorf("verify of a corrupted index: %s", r)
