@@ -2,8 +2,6 @@ package indexer_test
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -21,12 +19,12 @@ func TestStepCommitsInEveryCallOnADenseChain(t *testing.T) {
 	px := proxy(t, ready.URL, 5*time.Millisecond, 20*time.Millisecond, 11)
 	_, rdb := newRedis(t)
 	st := store.New(rdb, store.NewKeys(ready.Deployment.ChainID, ready.Deployment.Governor), quiet)
-	ix, err := indexer.New(indexer.Config{Chain: dial(t, px.URL()), Store: st, Deployment: ready.Deployment, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	ix, err := indexer.New(indexer.Config{Chain: dial(t, px.URL()), Store: st, Deployment: ready.Deployment, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const (
-		budget = 1500 * time.Millisecond
+		budget = 2 * time.Second
 		margin = 500 * time.Millisecond
 	)
 	total := 0

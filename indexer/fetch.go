@@ -44,8 +44,10 @@ const headerConcurrency = 8
 func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoFrom uint64, maxEvents int, p *Progress) ([]modeldao.Block, error) {
 	from := cp.Number + 1
 	rng := ix.rng
-	if maxEvents < ix.cfg.MaxBatchEvents && ix.density > 0 {
-		// Fewer events than usual fit before the deadline: ask for fewer blocks too.
+	if ix.density > 0 {
+		// Ask for no more blocks than hold about maxEvents at the density seen lately: the
+		// node answers the whole range before the batch is cut, so a range that doubled
+		// over a few empty blocks would otherwise return a dense stretch many times over.
 		rng = max(min(rng, uint64(float64(maxEvents)/ix.density)), 1)
 	}
 	to := min(from+rng-1, target)
@@ -57,7 +59,9 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoF
 	// range to the density just seen: dense ranges would otherwise be fetched whole and
 	// mostly thrown away, again and again (memory and time growing with the density).
 	read, seen := to-from+1, len(logs)
-	ix.density = float64(seen) / float64(read)
+	// The density decays slowly: one empty block in a dense stretch must not make the
+	// next range huge.
+	ix.density = max(float64(seen)/float64(read), ix.density/2)
 	if len(logs) > maxEvents {
 		cut := logs[maxEvents].BlockNumber
 		if cut > from {

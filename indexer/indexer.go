@@ -396,6 +396,9 @@ const (
 	deadlineShare = 0.4
 	// minBatchEvents is the smallest batch asked for, however little time is left.
 	minBatchEvents = 200
+	// firstRate is the rate assumed before a batch was measured, in events/s: a slow
+	// node's (a loaded machine reads and commits a few thousand a second).
+	firstRate = 1000
 )
 
 // batchLimit is how many events the next batch may hold: MaxBatchEvents, or fewer when
@@ -403,10 +406,14 @@ const (
 func (ix *Indexer) batchLimit(ctx context.Context) int {
 	limit := ix.cfg.MaxBatchEvents
 	dl, ok := ctx.Deadline()
-	if !ok || ix.rate <= 0 {
+	if !ok {
 		return limit
 	}
-	fit := ix.rate * time.Until(dl).Seconds() * deadlineShare
+	rate := ix.rate
+	if rate <= 0 {
+		rate = firstRate
+	}
+	fit := rate * time.Until(dl).Seconds() * deadlineShare
 	if fit < float64(limit) {
 		limit = max(int(fit), min(minBatchEvents, ix.cfg.MaxBatchEvents))
 	}
