@@ -41,9 +41,16 @@ const headerConcurrency = 8
 // So a reorg that lands between the log query and the header reads, in either direction
 // (old blocks with logs and new ones without, or the reverse), gives errMoved, never a
 // batch that mixes branches.
-func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoFrom uint64, p *Progress) ([]modeldao.Block, error) {
+func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoFrom uint64, maxEvents int, p *Progress) ([]modeldao.Block, error) {
 	from := cp.Number + 1
-	to := min(from+ix.rng-1, target)
+	rng := ix.rng
+	if ix.density > 0 {
+		// Ask for no more blocks than hold about maxEvents at the density seen lately: the
+		// node answers the whole range before the batch is cut, so a range that doubled
+		// over a few empty blocks would otherwise return a dense stretch many times over.
+		rng = max(min(rng, uint64(float64(maxEvents)/ix.density)), 1)
+	}
+	to := min(from+rng-1, target)
 	logs, to, err := ix.logs(ctx, from, to)
 	if err != nil {
 		return nil, err
@@ -52,8 +59,11 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoF
 	// range to the density just seen: dense ranges would otherwise be fetched whole and
 	// mostly thrown away, again and again (memory and time growing with the density).
 	read, seen := to-from+1, len(logs)
-	if len(logs) > ix.cfg.MaxBatchEvents {
-		cut := logs[ix.cfg.MaxBatchEvents].BlockNumber
+	// The density decays slowly: one empty block in a dense stretch must not make the
+	// next range huge.
+	ix.density = max(float64(seen)/float64(read), ix.density/2)
+	if len(logs) > maxEvents {
+		cut := logs[maxEvents].BlockNumber
 		if cut > from {
 			to = cut - 1
 			i := 0

@@ -58,6 +58,12 @@ type Indexer struct {
 	leaseWaitLogged time.Time
 	// ahead is the read of the next range, running while a batch commits (see readAhead).
 	ahead *readAheadJob
+	// rate is the events per second of the last batches, read and committed (0 until one
+	// is measured): Step sizes each batch so it finishes before its deadline (batchLimit).
+	rate float64
+	// density is the events per block of the last range read, to turn an event budget
+	// into a block range.
+	density float64
 	// backfill progress
 	lastProgress   time.Time
 	progressBlocks uint64
@@ -179,13 +185,17 @@ func (ix *Indexer) Step(ctx context.Context, margin time.Duration) (Progress, er
 	if !ok {
 		return ix.CatchUp(ctx)
 	}
+	// Reads stop at the deadline minus margin; a batch already read commits under the
+	// invocation's own deadline (the margin covers it), so that its work is not lost.
+	commitCtx := ctx
 	ctx, cancel := context.WithDeadline(ctx, dl.Add(-margin))
 	defer cancel()
 	defer ix.release()
 	var p Progress
 	for {
-		caughtUp, err := ix.iterate(ctx, &p)
+		caughtUp, err := ix.iterateWith(ctx, commitCtx, &p)
 		if ctx.Err() != nil {
+			ix.log.Debug("step deadline reached", "commits", p.Commits, "events", p.Events, "err", err)
 			return p, nil
 		}
 		if err != nil {
@@ -201,6 +211,11 @@ func (ix *Indexer) Step(ctx context.Context, margin time.Duration) (Progress, er
 // batch. caughtUp reports that there is nothing to do until the head moves (or that
 // another indexer holds the lease).
 func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err error) {
+	return ix.iterateWith(ctx, ctx, p)
+}
+
+// iterateWith is iterate whose commit runs under commitCtx, which may end later than ctx.
+func (ix *Indexer) iterateWith(ctx, commitCtx context.Context, p *Progress) (caughtUp bool, err error) {
 	defer func() {
 		if err != nil && ctx.Err() == nil {
 			ix.failed(ctx, "", err)
@@ -270,7 +285,9 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 		blocks, undoFrom, readStart = pf.blocks, pf.undoFrom, pf.start
 		p.Skipped += pf.skipped
 	} else {
-		if blocks, err = ix.fetch(ctx, cp, target, undoFrom, p); errors.Is(err, errMoved) {
+		limit := ix.batchLimit(ctx)
+		ix.log.Debug("reading a batch", "from", cp.Number+1, "limit", limit, "range", ix.rng)
+		if blocks, err = ix.fetch(ctx, cp, target, undoFrom, limit, p); errors.Is(err, errMoved) {
 			// Nothing was applied; start over from the checkpoint, which a reorg may have left.
 			p.Retries++
 			ix.log.Info("the chain moved while a batch was read; reading it again", "reason", err)
@@ -294,19 +311,23 @@ func (ix *Indexer) iterate(ctx context.Context, p *Progress) (caughtUp bool, err
 		blocks[0].ParentHash = cp.Hash
 	}
 	ix.bo.reset()
-	if last := blocks[len(blocks)-1]; last.Number < target {
+	if last := blocks[len(blocks)-1]; last.Number < target && ix.timeForAnother(ctx, time.Since(readStart)) {
 		// Read the next range while this batch commits (the node and Redis work in parallel).
 		ix.readAhead(ctx, store.Checkpoint{Number: last.Number, Hash: last.Hash}, target, undoFrom)
 	}
-	res, err := st.Apply(ctx, store.ApplyArgs{From: from, Lease: ix.lease, Blocks: blocks, UndoFrom: undoFrom, KeepUndo: ix.cfg.ReorgDepth, Init: init})
+	res, err := st.Apply(commitCtx, store.ApplyArgs{From: from, Lease: ix.lease, Blocks: blocks, UndoFrom: undoFrom, KeepUndo: ix.cfg.ReorgDepth, Init: init})
 	if err != nil {
 		ix.takeAhead()
 		return false, err
 	}
+	took := time.Since(readStart)
+	ix.measure(res.Events, took)
+	ix.log.Debug("batch committed", "from", blocks[0].Number, "to", res.Checkpoint.Number, "events", res.Events,
+		"took", took.Round(time.Millisecond), "rate", int(ix.rate), "range", ix.rng, "density", int(ix.density))
 	p.Commits++
 	p.Events += res.Events
 	p.Blocks += uint64(len(blocks))
-	ix.indexed(ctx, res.Checkpoint, head, p)
+	ix.indexed(commitCtx, res.Checkpoint, head, p)
 	ix.progress(res, head)
 	return p.CaughtUp, nil
 }
@@ -330,10 +351,11 @@ func (ix *Indexer) readAhead(ctx context.Context, cp store.Checkpoint, target, u
 	ctx, cancel := context.WithCancel(ctx)
 	j := &readAheadJob{cp: cp, undoFrom: undoFrom, start: time.Now(), cancel: cancel, done: make(chan struct{})}
 	ix.ahead = j
+	limit := ix.batchLimit(ctx) // here: the main loop updates the rate meanwhile
 	go func() {
 		defer close(j.done)
 		var p Progress
-		j.blocks, j.err = ix.fetch(ctx, cp, target, undoFrom, &p)
+		j.blocks, j.err = ix.fetch(ctx, cp, target, undoFrom, limit, &p)
 		j.skipped = p.Skipped
 	}()
 }
@@ -362,5 +384,69 @@ func (ix *Indexer) dropAhead() {
 	if ix.ahead != nil {
 		ix.ahead.cancel()
 		ix.takeAhead()
+	}
+}
+
+// Batch sizing against a deadline: a batch that cannot be read and committed before the
+// deadline is thrown away whole (nothing of it is written), so an invocation that starts
+// one too big commits nothing at all.
+const (
+	// deadlineShare is the part of the time left that one batch may take: the estimate
+	// is of the last batches, and the node or Redis may be slower for this one.
+	deadlineShare = 0.4
+	// minBatchEvents is the smallest batch asked for, however little time is left.
+	minBatchEvents = 200
+	// firstRate is the rate assumed before a batch was measured, in events/s: a slow
+	// node's (a loaded machine reads and commits a few thousand a second).
+	firstRate = 1000
+)
+
+// batchLimit is how many events the next batch may hold: MaxBatchEvents, or fewer when
+// ctx's deadline is near at the rate measured so far.
+func (ix *Indexer) batchLimit(ctx context.Context) int {
+	limit := ix.cfg.MaxBatchEvents
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return limit
+	}
+	rate := ix.rate
+	if rate <= 0 {
+		rate = firstRate
+	}
+	fit := rate * time.Until(dl).Seconds() * deadlineShare
+	if fit < float64(limit) {
+		limit = max(int(fit), min(minBatchEvents, ix.cfg.MaxBatchEvents))
+	}
+	return limit
+}
+
+// timeForAnother reports whether a batch like the one that took took so far (its commit
+// is to come) leaves time before ctx's deadline to read another. A read ahead cut off by
+// the deadline is not only wasted: the node goes on serving it, and the next invocation's
+// first read waits behind it.
+func (ix *Indexer) timeForAnother(ctx context.Context, took time.Duration) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	dl, ok := ctx.Deadline()
+	return !ok || time.Until(dl) > 2*took
+}
+
+// measure updates the rate with a batch of events read and committed in d.
+func (ix *Indexer) measure(events int, d time.Duration) {
+	if events < minBatchEvents || d <= 0 {
+		return // too small to say anything about the rate
+	}
+	r := float64(events) / d.Seconds()
+	if ix.rate == 0 {
+		ix.rate = r
+		return
+	}
+	// A slower batch counts at once; a faster one only half, so that one lucky batch
+	// does not size the next too big.
+	if r < ix.rate {
+		ix.rate = r
+	} else {
+		ix.rate = (ix.rate + r) / 2
 	}
 }
