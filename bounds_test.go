@@ -1,0 +1,63 @@
+package modeldao
+
+import (
+	"math"
+	"reflect"
+	"testing"
+)
+
+func TestEvaluateBounds(t *testing.T) {
+	bounds := []MetricBound{{Kind: DemographicParityDifference, Limit: 100000}, {Kind: DisparateImpactRatio, IsMinimum: true, Limit: 800000},
+		{Kind: EqualizedOddsDifference, Limit: 50000}}
+	a := Audit{ID: 7, Passed: true, Metrics: []Metric{
+		{Kind: DemographicParityDifference, SensitiveFeature: "sex", Value: 40000},
+		{Kind: DisparateImpactRatio, SensitiveFeature: "sex", Value: 800000},
+		{Kind: DemographicParityDifference, SensitiveFeature: "race", Value: 130000},
+		{Kind: DisparateImpactRatio, SensitiveFeature: "race", Value: 750000},
+		{Kind: EqualOpportunityDifference, SensitiveFeature: "sex", Value: 900000}, // not bounded: no row
+	}}
+	want := []BoundCheck{
+		{Bound: bounds[0], SensitiveFeature: "sex", Value: 40000, Margin: 60000, Passed: true},
+		{Bound: bounds[0], SensitiveFeature: "race", Value: 130000, Margin: -30000},
+		{Bound: bounds[1], SensitiveFeature: "sex", Value: 800000, Margin: 0, Passed: true},
+		{Bound: bounds[1], SensitiveFeature: "race", Value: 750000, Margin: -50000},
+		{Bound: bounds[2], Missing: true},
+	}
+	ev := EvaluateBounds(bounds, a)
+	if !reflect.DeepEqual(ev.Rows, want) {
+		t.Fatalf("rows\n got %+v\nwant %+v", ev.Rows, want)
+	}
+	if ev.Passed() || len(ev.Failing()) != 3 {
+		t.Fatalf("passed %v, failing %+v", ev.Passed(), ev.Failing())
+	}
+	// Passing rows and a failed verdict still fail, as the registry refuses failed audits.
+	ok := EvaluateBounds(bounds[:1], Audit{Metrics: a.Metrics[:1]})
+	if ok.Passed() || len(ok.Failing()) != 0 {
+		t.Fatalf("a failed audit passes: %+v", ok)
+	}
+	ok.AuditPassed = true
+	if !ok.Passed() {
+		t.Fatalf("passing audit fails: %+v", ok)
+	}
+}
+
+func TestBoundMarginSaturates(t *testing.T) {
+	for _, c := range []struct {
+		b     MetricBound
+		value Fixed6
+		want  Fixed6
+	}{
+		{MetricBound{Limit: math.MaxInt64}, math.MinInt64, math.MaxInt64},
+		{MetricBound{Limit: math.MinInt64}, math.MaxInt64, math.MinInt64},
+		{MetricBound{Limit: math.MinInt64, IsMinimum: true}, math.MaxInt64, math.MaxInt64},
+		{MetricBound{Limit: 1, IsMinimum: true}, math.MinInt64, math.MinInt64},
+		{MetricBound{Limit: -5}, -7, 2},
+	} {
+		if got := c.b.Margin(c.value); got != c.want {
+			t.Errorf("%+v.Margin(%d) = %d, want %d", c.b, c.value, got, c.want)
+		}
+		if (c.b.Margin(c.value) >= 0) != c.b.Allows(c.value) {
+			t.Errorf("%+v: margin sign disagrees with Allows(%d)", c.b, c.value)
+		}
+	}
+}
