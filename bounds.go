@@ -101,3 +101,44 @@ func subSat(x, y Fixed6) Fixed6 {
 	}
 	return d
 }
+
+// CheckApproval applies the registry's approveVersion(versionID, policyID, auditID) rules
+// for the policy and the audit (the version's status aside): p and a are what the index
+// holds for policyID and auditID, nil when it knows none. It returns the audit's rows (none
+// without an audit) and nil when the registry would accept, or an error saying why not.
+func CheckApproval(versionID, policyID uint64, p *Policy, auditID uint64, a *Audit) (Evaluation, error) {
+	var ev Evaluation
+	if p == nil {
+		return ev, Errorf(EINVALID, "policy %d is unknown", policyID)
+	}
+	if a != nil {
+		ev = p.Evaluate(*a)
+	}
+	switch {
+	case !p.Active:
+		return ev, Errorf(EINVALID, "policy %d is retired", policyID)
+	case auditID == 0 && p.AuditRequired:
+		return ev, Errorf(EINVALID, "policy %d requires an audit and the approval names none", policyID)
+	case auditID == 0:
+		return ev, nil
+	case a == nil:
+		return ev, Errorf(EINVALID, "audit %d is unknown", auditID)
+	case a.VersionID != versionID || a.PolicyID != policyID:
+		return ev, Errorf(EINVALID, "audit %d is of version %d under policy %d, not of version %d under policy %d", auditID, a.VersionID, a.PolicyID, versionID, policyID)
+	case !a.Passed:
+		return ev, Errorf(EINVALID, "audit %d did not pass", auditID)
+	}
+	for _, r := range ev.Rows {
+		switch {
+		case r.Missing:
+			return ev, Errorf(EINVALID, "audit %d has no %s metric, which policy %d bounds", auditID, r.Bound.Kind, policyID)
+		case !r.Passed:
+			op := "at most"
+			if r.Bound.IsMinimum {
+				op = "at least"
+			}
+			return ev, Errorf(EINVALID, "%s on %q is %s; policy %d allows %s %s", r.Bound.Kind, r.SensitiveFeature, r.Value, policyID, op, r.Bound.Limit)
+		}
+	}
+	return ev, nil
+}

@@ -61,3 +61,40 @@ func TestBoundMarginSaturates(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckApproval(t *testing.T) {
+	p := &Policy{ID: 2, Active: true, AuditRequired: true, Bounds: []MetricBound{{Kind: DemographicParityDifference, Limit: 100000}}}
+	good := &Audit{ID: 5, VersionID: 9, PolicyID: 2, Passed: true, Metrics: []Metric{{Kind: DemographicParityDifference, SensitiveFeature: "sex", Value: 100000}}}
+	open := &Policy{ID: 3, Active: true}
+	retired := &Policy{ID: 2, Bounds: p.Bounds}
+	bad := *good
+	bad.Metrics = []Metric{{Kind: DemographicParityDifference, SensitiveFeature: "age", Value: 100001}}
+	for _, c := range []struct {
+		version, policy uint64
+		p               *Policy
+		audit           uint64
+		a               *Audit
+		want            string
+	}{
+		{9, 2, p, 5, good, ""},
+		{9, 3, open, 0, nil, ""},
+		{9, 7, nil, 0, nil, "policy 7 is unknown"},
+		{9, 2, retired, 5, good, "policy 2 is retired"},
+		{9, 2, p, 0, nil, "policy 2 requires an audit and the approval names none"},
+		{9, 2, p, 6, nil, "audit 6 is unknown"},
+		{8, 2, p, 5, good, "audit 5 is of version 9 under policy 2, not of version 8 under policy 2"},
+		{9, 2, p, 5, &bad, `DEMOGRAPHIC_PARITY_DIFFERENCE on "age" is 0.100001; policy 2 allows at most 0.1`},
+	} {
+		ev, err := CheckApproval(c.version, c.policy, c.p, c.audit, c.a)
+		got := ""
+		if err != nil {
+			got = ErrorMessage(err)
+		}
+		if got != c.want {
+			t.Errorf("CheckApproval(%d, %d, …, %d): %q, want %q", c.version, c.policy, c.audit, got, c.want)
+		}
+		if c.a != nil && c.p != nil && len(ev.Rows) != len(c.p.Bounds) {
+			t.Errorf("CheckApproval(%d, %d, …, %d): rows %+v", c.version, c.policy, c.audit, ev.Rows)
+		}
+	}
+}

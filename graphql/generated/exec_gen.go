@@ -36,8 +36,10 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Account() AccountResolver
 	Action() ActionResolver
+	ApprovalEvidence() ApprovalEvidenceResolver
 	Audit() AuditResolver
 	Auditor() AuditorResolver
+	BoundCheck() BoundCheckResolver
 	DAO() DAOResolver
 	Delegation() DelegationResolver
 	EligibleVoter() EligibleVoterResolver
@@ -98,6 +100,20 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	ApprovalEvidence struct {
+		ActionIndex    func(childComplexity int) int
+		Audit          func(childComplexity int) int
+		AuditAgeBlocks func(childComplexity int) int
+		Auditor        func(childComplexity int) int
+		Checks         func(childComplexity int) int
+		Content        func(childComplexity int) int
+		Passed         func(childComplexity int) int
+		Pin            func(childComplexity int) int
+		Policy         func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Version        func(childComplexity int) int
+	}
+
 	Audit struct {
 		Auditor      func(childComplexity int) int
 		ID           func(childComplexity int) int
@@ -143,6 +159,15 @@ type ComplexityRoot struct {
 	AuditorEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	BoundCheck struct {
+		Bound            func(childComplexity int) int
+		Margin           func(childComplexity int) int
+		Missing          func(childComplexity int) int
+		Passed           func(childComplexity int) int
+		SensitiveFeature func(childComplexity int) int
+		Value            func(childComplexity int) int
 	}
 
 	Contract struct {
@@ -360,6 +385,7 @@ type ComplexityRoot struct {
 		Description      func(childComplexity int) int
 		EligibleVoters   func(childComplexity int, first *int, after *string) int
 		Eta              func(childComplexity int) int
+		Evidence         func(childComplexity int) int
 		ID               func(childComplexity int) int
 		ModelVersions    func(childComplexity int) int
 		NotYetVotedPower func(childComplexity int) int
@@ -526,6 +552,12 @@ type AccountResolver interface {
 type ActionResolver interface {
 	ModelVersion(ctx context.Context, obj *model.Action) (*modeldao.ModelVersion, error)
 }
+type ApprovalEvidenceResolver interface {
+	Auditor(ctx context.Context, obj *model.ApprovalEvidence) (*modeldao.Auditor, error)
+
+	Pin(ctx context.Context, obj *model.ApprovalEvidence) (*modeldao.Pin, error)
+	Content(ctx context.Context, obj *model.ApprovalEvidence) (*model.VersionContent, error)
+}
 type AuditResolver interface {
 	ModelVersion(ctx context.Context, obj *modeldao.Audit) (*modeldao.ModelVersion, error)
 	Policy(ctx context.Context, obj *modeldao.Audit) (*modeldao.Policy, error)
@@ -538,6 +570,10 @@ type AuditorResolver interface {
 
 	Account(ctx context.Context, obj *modeldao.Auditor) (*modeldao.Account, error)
 	Audits(ctx context.Context, obj *modeldao.Auditor, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error)
+}
+type BoundCheckResolver interface {
+	Value(ctx context.Context, obj *modeldao.BoundCheck) (*modeldao.Fixed6, error)
+	Margin(ctx context.Context, obj *modeldao.BoundCheck) (*modeldao.Fixed6, error)
 }
 type DAOResolver interface {
 	ID(ctx context.Context, obj *store.DAOInfo) (string, error)
@@ -604,6 +640,7 @@ type ProposalResolver interface {
 	VotingPowerOf(ctx context.Context, obj *modeldao.Proposal, address common.Address) (*big.Int, error)
 	EligibleVoters(ctx context.Context, obj *modeldao.Proposal, first *int, after *string) (*model.EligibleVoterConnection, error)
 	NotYetVotedPower(ctx context.Context, obj *modeldao.Proposal) (*big.Int, error)
+	Evidence(ctx context.Context, obj *modeldao.Proposal) ([]*model.ApprovalEvidence, error)
 }
 type QueryResolver interface {
 	Dao(ctx context.Context) (*store.DAOInfo, error)
@@ -848,6 +885,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ActionArg.Value(childComplexity), true
 
+	case "ApprovalEvidence.actionIndex":
+		if e.ComplexityRoot.ApprovalEvidence.ActionIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.ActionIndex(childComplexity), true
+	case "ApprovalEvidence.audit":
+		if e.ComplexityRoot.ApprovalEvidence.Audit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Audit(childComplexity), true
+	case "ApprovalEvidence.auditAgeBlocks":
+		if e.ComplexityRoot.ApprovalEvidence.AuditAgeBlocks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.AuditAgeBlocks(childComplexity), true
+	case "ApprovalEvidence.auditor":
+		if e.ComplexityRoot.ApprovalEvidence.Auditor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Auditor(childComplexity), true
+	case "ApprovalEvidence.checks":
+		if e.ComplexityRoot.ApprovalEvidence.Checks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Checks(childComplexity), true
+	case "ApprovalEvidence.content":
+		if e.ComplexityRoot.ApprovalEvidence.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Content(childComplexity), true
+	case "ApprovalEvidence.passed":
+		if e.ComplexityRoot.ApprovalEvidence.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Passed(childComplexity), true
+	case "ApprovalEvidence.pin":
+		if e.ComplexityRoot.ApprovalEvidence.Pin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Pin(childComplexity), true
+	case "ApprovalEvidence.policy":
+		if e.ComplexityRoot.ApprovalEvidence.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Policy(childComplexity), true
+	case "ApprovalEvidence.reason":
+		if e.ComplexityRoot.ApprovalEvidence.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Reason(childComplexity), true
+	case "ApprovalEvidence.modelVersion":
+		if e.ComplexityRoot.ApprovalEvidence.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Version(childComplexity), true
+
 	case "Audit.auditor":
 		if e.ComplexityRoot.Audit.Auditor == nil {
 			break
@@ -1032,6 +1136,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditorEdge.Node(childComplexity), true
+
+	case "BoundCheck.bound":
+		if e.ComplexityRoot.BoundCheck.Bound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.Bound(childComplexity), true
+	case "BoundCheck.margin":
+		if e.ComplexityRoot.BoundCheck.Margin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.Margin(childComplexity), true
+	case "BoundCheck.missing":
+		if e.ComplexityRoot.BoundCheck.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.Missing(childComplexity), true
+	case "BoundCheck.passed":
+		if e.ComplexityRoot.BoundCheck.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.Passed(childComplexity), true
+	case "BoundCheck.sensitiveFeature", "BoundCheck.sensitiveFeatureRaw":
+		if e.ComplexityRoot.BoundCheck.SensitiveFeature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.SensitiveFeature(childComplexity), true
+	case "BoundCheck.value":
+		if e.ComplexityRoot.BoundCheck.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.Value(childComplexity), true
 
 	case "Contract.address":
 		if e.ComplexityRoot.Contract.Address == nil {
@@ -1944,6 +2085,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.Eta(childComplexity), true
+	case "Proposal.evidence":
+		if e.ComplexityRoot.Proposal.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.Evidence(childComplexity), true
 	case "Proposal.id":
 		if e.ComplexityRoot.Proposal.ID == nil {
 			break
@@ -3102,6 +3249,67 @@ type Proposal {
   at the snapshot minus the votes cast. Null until the index has passed the snapshot.
   """
   notYetVotedPower: BigInt
+  """
+  What a voter needs to judge each approveVersion call of the proposal, in the order of
+  the calls: the audit it names against the policy's bounds, row by row, the auditor, the
+  audit's age and whether the weights are pinned and verified.
+  """
+  evidence: [ApprovalEvidence!]!
+}
+
+"""
+The evidence of one approveVersion call, read at the indexed block: the policy's bounds
+checked against the named audit as the registry's approveVersion checks them.
+"""
+type ApprovalEvidence {
+  "The call's position in the proposal's calls, from 0."
+  actionIndex: Int!
+  "The version to approve; null when the index does not know it."
+  modelVersion: ModelVersion
+  "The policy the approval names; null when the index does not know it."
+  policy: Policy
+  "The audit the approval names; null when it names none (auditId 0) or an unknown one."
+  audit: Audit
+  "The audit's auditor; null without an audit."
+  auditor: Auditor
+  "Blocks from the audit's block to the indexed block; null without an audit."
+  auditAgeBlocks: Int
+  """
+  One row per bound of the policy and sensitive feature the audit measured (a bounded kind
+  it did not measure is one row with missing true); empty without an audit.
+  """
+  checks: [BoundCheck!]!
+  """
+  Whether the registry would accept the approval's policy and audit now: the policy is
+  active, and either it needs no audit and none is named, or the named audit is of this
+  version under this policy, passed, and meets every bound. (The version must also still
+  be SUBMITTED: see modelVersion.status.)
+  """
+  passed: Boolean!
+  "Why passed is false, in words; empty when it is true."
+  reason: String!
+  "The weights' pin; null until the version was approved."
+  pin: Pin
+  "Whether the weights were read back and verified against weightsSha256."
+  content: VersionContent
+}
+
+"A bound of a policy checked against one metric of an audit."
+type BoundCheck {
+  bound: MetricBound!
+  "The metric's sensitive feature; empty when missing."
+  sensitiveFeature: String!
+  sensitiveFeatureRaw: Bytes!
+  "The audited value; null when missing."
+  value: Fixed
+  """
+  How far inside the bound the value lies: limit − value for a maximum, value − limit for a
+  minimum; negative fails by that much. Null when missing.
+  """
+  margin: Fixed
+  passed: Boolean!
+  "True when the audit has no metric of the bound's kind, which fails the bound."
+  missing: Boolean!
 }
 
 "An account with voting power at a proposal's snapshot."
@@ -3754,6 +3962,34 @@ func (ec *executionContext) childFields_ActionArg(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type ActionArg", field.Name)
 }
 
+func (ec *executionContext) childFields_ApprovalEvidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "actionIndex":
+		return ec.fieldContext_ApprovalEvidence_actionIndex(ctx, field)
+	case "modelVersion":
+		return ec.fieldContext_ApprovalEvidence_modelVersion(ctx, field)
+	case "policy":
+		return ec.fieldContext_ApprovalEvidence_policy(ctx, field)
+	case "audit":
+		return ec.fieldContext_ApprovalEvidence_audit(ctx, field)
+	case "auditor":
+		return ec.fieldContext_ApprovalEvidence_auditor(ctx, field)
+	case "auditAgeBlocks":
+		return ec.fieldContext_ApprovalEvidence_auditAgeBlocks(ctx, field)
+	case "checks":
+		return ec.fieldContext_ApprovalEvidence_checks(ctx, field)
+	case "passed":
+		return ec.fieldContext_ApprovalEvidence_passed(ctx, field)
+	case "reason":
+		return ec.fieldContext_ApprovalEvidence_reason(ctx, field)
+	case "pin":
+		return ec.fieldContext_ApprovalEvidence_pin(ctx, field)
+	case "content":
+		return ec.fieldContext_ApprovalEvidence_content(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApprovalEvidence", field.Name)
+}
+
 func (ec *executionContext) childFields_Audit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3850,6 +4086,26 @@ func (ec *executionContext) childFields_AuditorEdge(ctx context.Context, field g
 		return ec.fieldContext_AuditorEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditorEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_BoundCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "bound":
+		return ec.fieldContext_BoundCheck_bound(ctx, field)
+	case "sensitiveFeature":
+		return ec.fieldContext_BoundCheck_sensitiveFeature(ctx, field)
+	case "sensitiveFeatureRaw":
+		return ec.fieldContext_BoundCheck_sensitiveFeatureRaw(ctx, field)
+	case "value":
+		return ec.fieldContext_BoundCheck_value(ctx, field)
+	case "margin":
+		return ec.fieldContext_BoundCheck_margin(ctx, field)
+	case "passed":
+		return ec.fieldContext_BoundCheck_passed(ctx, field)
+	case "missing":
+		return ec.fieldContext_BoundCheck_missing(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BoundCheck", field.Name)
 }
 
 func (ec *executionContext) childFields_Contract(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4338,6 +4594,8 @@ func (ec *executionContext) childFields_Proposal(ctx context.Context, field grap
 		return ec.fieldContext_Proposal_eligibleVoters(ctx, field)
 	case "notYetVotedPower":
 		return ec.fieldContext_Proposal_notYetVotedPower(ctx, field)
+	case "evidence":
+		return ec.fieldContext_Proposal_evidence(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Proposal", field.Name)
 }
@@ -6492,6 +6750,277 @@ func (ec *executionContext) fieldContext_ActionArg_valueRaw(_ context.Context, f
 	return graphql.NewScalarFieldContext("ActionArg", field, false, false, "Bytes")
 }
 
+func (ec *executionContext) _ApprovalEvidence_actionIndex(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.ActionIndex)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_actionIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalEvidence", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ApprovalEvidence_modelVersion(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_modelVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.ModelVersion) graphql.Marshaler {
+			return ec.marshalOModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_modelVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_policy(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Policy) graphql.Marshaler {
+			return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_audit(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_audit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Audit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Audit) graphql.Marshaler {
+			return ec.marshalOAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_audit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_auditor(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_auditor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApprovalEvidence().Auditor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Auditor) graphql.Marshaler {
+			return ec.marshalOAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_auditor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Auditor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_auditAgeBlocks(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_auditAgeBlocks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuditAgeBlocks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_auditAgeBlocks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalEvidence", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ApprovalEvidence_checks(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_checks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*modeldao.BoundCheck) graphql.Marshaler {
+			return ec.marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_checks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BoundCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_passed(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Passed)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalEvidence", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ApprovalEvidence_reason(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalEvidence", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApprovalEvidence_pin(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_pin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApprovalEvidence().Pin(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Pin) graphql.Marshaler {
+			return ec.marshalOPin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPin(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_pin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_content(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApprovalEvidence().Content(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VersionContent) graphql.Marshaler {
+			return ec.marshalOVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VersionContent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Audit_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNID2uint64(ctx, field.Selections, obj.ID)
@@ -7059,6 +7588,101 @@ func (ec *executionContext) fieldContext_AuditorEdge_node(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BoundCheck_bound(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNMetricBound2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBound(ctx, field.Selections, obj.Bound)
+}
+func (ec *executionContext) fieldContext_BoundCheck_bound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BoundCheck",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricBound(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BoundCheck_sensitiveFeature(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.SensitiveFeature)
+}
+func (ec *executionContext) fieldContext_BoundCheck_sensitiveFeature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _BoundCheck_sensitiveFeatureRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.SensitiveFeature)
+}
+func (ec *executionContext) fieldContext_BoundCheck_sensitiveFeatureRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, false, false, "Bytes")
+}
+
+func (ec *executionContext) _BoundCheck_value(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoundCheck_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BoundCheck().Value(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Fixed6) graphql.Marshaler {
+			return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BoundCheck_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, true, true, "Fixed")
+}
+
+func (ec *executionContext) _BoundCheck_margin(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoundCheck_margin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BoundCheck().Margin(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Fixed6) graphql.Marshaler {
+			return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BoundCheck_margin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, true, true, "Fixed")
+}
+
+func (ec *executionContext) _BoundCheck_passed(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Passed)
+}
+func (ec *executionContext) fieldContext_BoundCheck_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BoundCheck_missing(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Missing)
+}
+func (ec *executionContext) fieldContext_BoundCheck_missing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Contract_id(ctx context.Context, field graphql.CollectedField, obj *model.Contract) (ret graphql.Marshaler) {
@@ -9868,6 +10492,38 @@ func (ec *executionContext) _Proposal_notYetVotedPower(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_Proposal_notYetVotedPower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, true, true, "BigInt")
+}
+
+func (ec *executionContext) _Proposal_evidence(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().Evidence(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ApprovalEvidence) graphql.Marshaler {
+			return ec.marshalNApprovalEvidence2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐApprovalEvidenceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Proposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApprovalEvidence(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ProposalConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ProposalConnection) (ret graphql.Marshaler) {
@@ -13371,6 +14027,95 @@ func (ec *executionContext) _ActionArg(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var approvalEvidenceImplementors = []string{"ApprovalEvidence"}
+
+func (ec *executionContext) _ApprovalEvidence(ctx context.Context, sel ast.SelectionSet, obj *model.ApprovalEvidence) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, approvalEvidenceImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ApprovalEvidence(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApprovalEvidence")
+		case "actionIndex":
+			out.Values[i] = ec._ApprovalEvidence_actionIndex(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "modelVersion":
+			out.Values[i] = ec._ApprovalEvidence_modelVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "policy":
+			out.Values[i] = ec._ApprovalEvidence_policy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "audit":
+			out.Values[i] = ec._ApprovalEvidence_audit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "auditor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ApprovalEvidence_auditor(ctx, field, obj)
+				})
+		case "auditAgeBlocks":
+			out.Values[i] = ec._ApprovalEvidence_auditAgeBlocks(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checks":
+			out.Values[i] = ec._ApprovalEvidence_checks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "passed":
+			out.Values[i] = ec._ApprovalEvidence_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._ApprovalEvidence_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pin":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ApprovalEvidence_pin(ctx, field, obj)
+				})
+		case "content":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ApprovalEvidence_content(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditImplementors = []string{"Audit"}
 
 func (ec *executionContext) _Audit(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Audit) graphql.Marshaler {
@@ -13701,6 +14446,74 @@ func (ec *executionContext) _AuditorEdge(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._AuditorEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var boundCheckImplementors = []string{"BoundCheck"}
+
+func (ec *executionContext) _BoundCheck(ctx context.Context, sel ast.SelectionSet, obj *modeldao.BoundCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, boundCheckImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_BoundCheck(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BoundCheck")
+		case "bound":
+			out.Values[i] = ec._BoundCheck_bound(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sensitiveFeature":
+			out.Values[i] = ec._BoundCheck_sensitiveFeature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sensitiveFeatureRaw":
+			out.Values[i] = ec._BoundCheck_sensitiveFeatureRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "value":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BoundCheck_value(ctx, field, obj)
+				})
+		case "margin":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BoundCheck_margin(ctx, field, obj)
+				})
+		case "passed":
+			out.Values[i] = ec._BoundCheck_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "missing":
+			out.Values[i] = ec._BoundCheck_missing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15366,6 +16179,12 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Proposal_notYetVotedPower(ctx, field, obj)
 				})
+		case "evidence":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_evidence(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16824,6 +17643,30 @@ func (ec *executionContext) marshalNAddress2githubᚗcomᚋethereumᚋgoᚑether
 	return res
 }
 
+func (ec *executionContext) marshalNApprovalEvidence2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐApprovalEvidenceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ApprovalEvidence) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApprovalEvidence2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐApprovalEvidence(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNApprovalEvidence2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐApprovalEvidence(ctx context.Context, sel ast.SelectionSet, v *model.ApprovalEvidence) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApprovalEvidence!")
+		return graphql.Null
+	}
+	return ec._ApprovalEvidence(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx context.Context, sel ast.SelectionSet, v *modeldao.Audit) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Audit!")
@@ -16934,6 +17777,30 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(ctx context.Context, sel ast.SelectionSet, v []*modeldao.BoundCheck) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBoundCheck2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheck(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBoundCheck2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheck(ctx context.Context, sel ast.SelectionSet, v *modeldao.BoundCheck) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BoundCheck!")
+		return graphql.Null
+	}
+	return ec._BoundCheck(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx context.Context, v any) (modeldao.Text, error) {
@@ -18108,6 +18975,13 @@ func (ec *executionContext) unmarshalOAuditWhere2ᚖgithubᚗcomᚋmodeldaoᚋmo
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx context.Context, sel ast.SelectionSet, v *modeldao.Auditor) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Auditor(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOAuditorWhere2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorWhere(ctx context.Context, v any) (*model.AuditorWhere, error) {
 	if v == nil {
 		return nil, nil
@@ -18517,6 +19391,13 @@ func (ec *executionContext) marshalOTensorFormat2ᚖgithubᚗcomᚋmodeldaoᚋmo
 		return graphql.Null
 	}
 	return ec._TensorFormat(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx context.Context, sel ast.SelectionSet, v *model.VersionContent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._VersionContent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOVersionStatus2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(ctx context.Context, v any) (*modeldao.VersionStatus, error) {

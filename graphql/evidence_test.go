@@ -1,0 +1,95 @@
+package graphql_test
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+type evidenceCheck struct {
+	Bound struct {
+		Kind      string
+		IsMinimum bool
+		Limit     string
+	}
+	SensitiveFeature string
+	Value, Margin    *string
+	Passed, Missing  bool
+}
+
+type evidence struct {
+	ActionIndex  int
+	ModelVersion *struct{ ID string }
+	Policy       *struct{ ID string }
+	Audit        *struct {
+		ID         string
+		Provenance struct{ BlockNumber uint64 }
+	}
+	Auditor        *struct{ Address, Name string }
+	AuditAgeBlocks *int
+	Checks         []evidenceCheck
+	Passed         bool
+	Reason         string
+	Pin            *struct{ Status string }
+	Content        *struct{ Status string }
+}
+
+const evidenceQuery = `query($id: ID!) { proposal(id: $id) { evidence {
+  actionIndex modelVersion { id } policy { id } audit { id provenance { blockNumber } } auditor { address name } auditAgeBlocks
+  checks { bound { kind isMinimum limit } sensitiveFeature value margin passed missing }
+  passed reason pin { status } content { status } } } }`
+
+func proposalEvidence(t *testing.T, n int) []evidence {
+	t.Helper()
+	var out struct{ Proposal struct{ Evidence []evidence } }
+	if err := fx.client.Exec(bg, evidenceQuery, map[string]any{"id": P(n)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Proposal.Evidence
+}
+
+// The evidence of the fixture's approvals: P2 approves v1 with its passing audit 1 (DPD 0.05
+// on sex, DIR 0.9 on race, under DPD ≤ 0.1 and DIR ≥ 0.8), and v1 is pinned; P6 approves v4
+// without an audit under a policy that requires one; P3 rejects, so has no evidence.
+func TestProposalEvidence(t *testing.T) {
+	cp, _, err := fx.store.Checkpoint(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := proposalEvidence(t, 2)
+	if len(ev) != 1 {
+		t.Fatalf("P2 evidence: %+v", ev)
+	}
+	e := ev[0]
+	if e.ActionIndex != 0 || e.ModelVersion == nil || e.ModelVersion.ID != "1" || e.Policy == nil || e.Policy.ID != "1" || e.Audit == nil || e.Audit.ID != "1" ||
+		!e.Passed || e.Reason != "" || e.Auditor == nil || e.Auditor.Address != fx.addr(audtr).Hex() || e.Auditor.Name != "Fair Audits Ltd" {
+		t.Errorf("P2 evidence: %+v", e)
+	}
+	want := []string{
+		`{"Bound":{"Kind":"DEMOGRAPHIC_PARITY_DIFFERENCE","IsMinimum":false,"Limit":"0.1"},"SensitiveFeature":"sex","Value":"0.05","Margin":"0.05","Passed":true,"Missing":false}`,
+		`{"Bound":{"Kind":"DISPARATE_IMPACT_RATIO","IsMinimum":true,"Limit":"0.8"},"SensitiveFeature":"race","Value":"0.9","Margin":"0.1","Passed":true,"Missing":false}`,
+	}
+	if len(e.Checks) != len(want) {
+		t.Fatalf("P2 checks: %+v", e.Checks)
+	}
+	for i, c := range e.Checks {
+		if b, _ := json.Marshal(c); string(b) != want[i] {
+			t.Errorf("P2 check %d:\n got %s\nwant %s", i, b, want[i])
+		}
+	}
+	if e.Pin == nil || e.Pin.Status != "PINNED" || e.Content == nil || e.Content.Status != "SINGLE_FILE" {
+		t.Errorf("P2 weights: pin %+v, content %+v", e.Pin, e.Content)
+	}
+	if e.Audit == nil || e.AuditAgeBlocks == nil || e.Audit.Provenance.BlockNumber == 0 || uint64(*e.AuditAgeBlocks) != cp.Number-e.Audit.Provenance.BlockNumber {
+		t.Errorf("P2 audit age %v at indexed block %d, audit %+v", e.AuditAgeBlocks, cp.Number, e.Audit)
+	}
+
+	ev = proposalEvidence(t, 6)
+	if len(ev) != 1 || ev[0].Passed || ev[0].Reason != "policy 1 requires an audit and the approval names none" || ev[0].Audit != nil ||
+		ev[0].Auditor != nil || ev[0].AuditAgeBlocks != nil || len(ev[0].Checks) != 0 || ev[0].ModelVersion == nil || ev[0].ModelVersion.ID != "4" ||
+		ev[0].Pin != nil || ev[0].Content == nil || ev[0].Content.Status != "UNVERIFIED" {
+		t.Errorf("P6 evidence: %+v", ev)
+	}
+	if ev = proposalEvidence(t, 3); len(ev) != 0 {
+		t.Errorf("P3 (a rejection) has evidence: %+v", ev)
+	}
+}
