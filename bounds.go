@@ -1,6 +1,9 @@
 package modeldao
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // BoundCheck is one row of the evaluation of an audit against a policy: a bound of the
 // policy and one metric of its kind in the audit (one row per sensitive feature the audit
@@ -141,4 +144,46 @@ func CheckApproval(versionID, policyID uint64, p *Policy, auditID uint64, a *Aud
 		}
 	}
 	return ev, nil
+}
+
+// ValidateBounds applies the registry's rules for a policy's bounds (adoptPolicy reverts
+// otherwise): at most MaxBounds, kinds in range, each kind bounded once.
+func ValidateBounds(bounds []MetricBound) error {
+	if len(bounds) > MaxBounds {
+		return Errorf(EINVALID, "%d bounds; a policy has at most %d", len(bounds), MaxBounds)
+	}
+	var seen uint64
+	for _, b := range bounds {
+		if b.Kind > MaxMetricKind {
+			return Errorf(EINVALID, "metric kind %d is out of range 0..%d", b.Kind, MaxMetricKind)
+		}
+		if seen&(1<<b.Kind) != 0 {
+			return Errorf(EINVALID, "%s is bounded twice: give one bound per metric kind", b.Kind)
+		}
+		seen |= 1 << b.Kind
+	}
+	return nil
+}
+
+// ImpactOf returns why a version approved on the strength of audit a (nil when approved
+// without one) would fail a policy with these bounds, as the registry's approveVersion
+// would decide it with the same audit's metrics: the failing rows and a reason, or no rows
+// and "" when it would pass. Without an audit the registry checks no bounds, so only
+// auditRequired fails it.
+func ImpactOf(bounds []MetricBound, auditRequired bool, a *Audit) ([]BoundCheck, string) {
+	if a == nil {
+		if auditRequired {
+			return nil, "approved without an audit; the policy requires one"
+		}
+		return nil, ""
+	}
+	ev := EvaluateBounds(bounds, *a)
+	failing := ev.Failing()
+	switch {
+	case !a.Passed:
+		return failing, fmt.Sprintf("audit %d did not pass", a.ID)
+	case len(failing) > 0:
+		return failing, fmt.Sprintf("%d of %d bound checks of audit %d fail", len(failing), len(ev.Rows), a.ID)
+	}
+	return nil, ""
 }

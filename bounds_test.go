@@ -98,3 +98,28 @@ func TestCheckApproval(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateBoundsAndImpactOf(t *testing.T) {
+	if err := ValidateBounds([]MetricBound{{Kind: DemographicParityDifference}, {Kind: DemographicParityDifference}}); err == nil || ErrorCode(err) != EINVALID {
+		t.Errorf("duplicate kinds: %v", err)
+	}
+	if err := ValidateBounds([]MetricBound{{Kind: MaxMetricKind + 1}}); err == nil {
+		t.Error("kind out of range accepted")
+	}
+	if err := ValidateBounds([]MetricBound{{Kind: DemographicParityDifference}, {Kind: MaxMetricKind}}); err != nil {
+		t.Error(err)
+	}
+	if rows, why := ImpactOf(nil, true, nil); rows != nil || why == "" {
+		t.Errorf("no audit under auditRequired: %v %q", rows, why)
+	}
+	if rows, why := ImpactOf([]MetricBound{{Kind: DemographicParityDifference}}, false, nil); rows != nil || why != "" {
+		t.Errorf("no audit, no audit required: the registry checks no bounds: %v %q", rows, why)
+	}
+	a := &Audit{ID: 1, Passed: true, Metrics: []Metric{{Kind: DemographicParityDifference, SensitiveFeature: "sex", Value: 50000}}}
+	if rows, why := ImpactOf([]MetricBound{{Kind: DemographicParityDifference, Limit: 40000}}, false, a); len(rows) != 1 || rows[0].Margin != -10000 || why == "" {
+		t.Errorf("tighter bound: %+v %q", rows, why)
+	}
+	if rows, why := ImpactOf([]MetricBound{{Kind: DemographicParityDifference, Limit: 50000}}, true, a); rows != nil || why != "" {
+		t.Errorf("bound met at the limit: %+v %q", rows, why)
+	}
+}

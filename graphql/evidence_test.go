@@ -3,6 +3,8 @@ package graphql_test
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/modeldao/modeldao/client"
 )
 
 type evidenceCheck struct {
@@ -92,4 +94,44 @@ func TestProposalEvidence(t *testing.T) {
 	if ev = proposalEvidence(t, 3); len(ev) != 0 {
 		t.Errorf("P3 (a rejection) has evidence: %+v", ev)
 	}
+}
+
+type impact struct {
+	ModelVersion struct{ ID string }
+	Audit        *struct{ ID string }
+	Reason       string
+	Failing      []evidenceCheck
+}
+
+func policyImpact(bounds []map[string]any, auditRequired bool) ([]impact, error) {
+	var out struct{ PolicyImpact []impact }
+	err := fx.client.Exec(bg, `query($b: [PolicyBoundInput!]!, $r: Boolean!) { policyImpact(bounds: $b, auditRequired: $r) {
+  modelVersion { id } audit { id } reason failing { bound { kind isMinimum limit } sensitiveFeature value margin passed missing } } }`,
+		map[string]any{"b": bounds, "r": auditRequired}, &out)
+	return out.PolicyImpact, err
+}
+
+// The fixture has one approved version, v1, approved with audit 1 (DPD 0.05 on sex, DIR 0.9
+// on race); v3 was revoked and is not checked.
+func TestPolicyImpact(t *testing.T) {
+	dpd := func(limit string) map[string]any {
+		return map[string]any{"kind": "DEMOGRAPHIC_PARITY_DIFFERENCE", "isMinimum": false, "limit": limit}
+	}
+	// The baseline policy's own bounds fail nothing.
+	got := must[[]impact](t)(policyImpact([]map[string]any{dpd("0.1"), {"kind": "DISPARATE_IMPACT_RATIO", "isMinimum": true, "limit": "0.8"}}, true))
+	if len(got) != 0 {
+		t.Errorf("baseline bounds: %+v", got)
+	}
+	// A tighter DPD bound fails v1 by 0.01 on sex; an unmeasured kind fails it as missing.
+	got = must[[]impact](t)(policyImpact([]map[string]any{dpd("0.04"), {"kind": "EQUALIZED_ODDS_DIFFERENCE", "isMinimum": false, "limit": "0.1"}}, false))
+	if len(got) != 1 || got[0].ModelVersion.ID != "1" || got[0].Audit == nil || got[0].Audit.ID != "1" || got[0].Reason != "2 of 2 bound checks of audit 1 fail" || len(got[0].Failing) != 2 {
+		t.Fatalf("tighter bounds: %+v", got)
+	}
+	f := got[0].Failing
+	if f[0].SensitiveFeature != "sex" || f[0].Value == nil || *f[0].Value != "0.05" || f[0].Margin == nil || *f[0].Margin != "-0.01" || f[0].Passed || f[0].Missing ||
+		f[1].Bound.Kind != "EQUALIZED_ODDS_DIFFERENCE" || !f[1].Missing || f[1].Value != nil || f[1].Margin != nil {
+		t.Errorf("failing rows: %+v", f)
+	}
+	_, err := policyImpact([]map[string]any{dpd("0.1"), dpd("0.2")}, true)
+	wantCode(t, err, client.CodeBadUserInput, "DEMOGRAPHIC_PARITY_DIFFERENCE is bounded twice")
 }

@@ -159,3 +159,37 @@ func (r *boundCheckResolver) Margin(_ context.Context, obj *modeldao.BoundCheck)
 	}
 	return &obj.Margin, nil
 }
+
+// PolicyImpact checks every approved version's approval audit against the proposed bounds.
+func (r *queryResolver) PolicyImpact(ctx context.Context, bounds []*modeldao.MetricBound, auditRequired bool) ([]*model.PolicyImpact, error) {
+	bs := make([]modeldao.MetricBound, len(bounds))
+	for i, b := range bounds {
+		bs[i] = *b
+	}
+	if err := modeldao.ValidateBounds(bs); err != nil {
+		return nil, err
+	}
+	vs, audits, err := r.store.ApprovedWithAudits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []*model.PolicyImpact{}
+	var shown []*modeldao.ModelVersion
+	for i, v := range vs {
+		if v.AuditID != 0 && audits[i] == nil {
+			return nil, modeldao.Errorf(modeldao.EINTERNAL, "version %d was approved with audit %d, which the index lacks", v.ID, v.AuditID)
+		}
+		failing, reason := modeldao.ImpactOf(bs, auditRequired, audits[i])
+		if reason == "" {
+			continue
+		}
+		rows := make([]*modeldao.BoundCheck, len(failing))
+		for j := range failing {
+			rows[j] = &failing[j]
+		}
+		out = append(out, &model.PolicyImpact{ModelVersion: v, Audit: audits[i], Reason: reason, Failing: rows})
+		shown = append(shown, v)
+	}
+	register(ctx, shown)
+	return out, nil
+}

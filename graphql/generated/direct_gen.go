@@ -1719,6 +1719,38 @@ func (ec *executionContext) direct_PolicyEdge(ctx context.Context, fields []grap
 	return w.done()
 }
 
+// direct_PolicyImpact writes a PolicyImpact as _PolicyImpact does, into one buffer (see direct.go).
+func (ec *executionContext) direct_PolicyImpact(ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyImpact) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "PolicyImpact")
+		case "modelVersion":
+			w.value(ec._PolicyImpact_modelVersion(ctx, field, obj), graphql.Null)
+		case "audit":
+			w.value(ec._PolicyImpact_audit(ctx, field, obj), graphql.RequiredNull)
+		case "reason":
+			if b, ok := appendNString2string(w.b, obj.Reason); ok {
+				w.b = b
+			} else {
+				w.value(ec._PolicyImpact_reason(ctx, field, obj), graphql.Null)
+			}
+		case "failing":
+			if fc, err := ec.fieldContext_PolicyImpact_failing(ctx, field); err == nil {
+				w.value(ec.marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Failing), graphql.Null)
+			} else {
+				w.value(ec._PolicyImpact_failing(ctx, field, obj), graphql.Null)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
 // direct_Proposal writes a Proposal as _Proposal does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Proposal) graphql.Marshaler {
 	w := getBuf()

@@ -378,6 +378,13 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PolicyImpact struct {
+		Audit        func(childComplexity int) int
+		Failing      func(childComplexity int) int
+		ModelVersion func(childComplexity int) int
+		Reason       func(childComplexity int) int
+	}
+
 	Proposal struct {
 		Actions          func(childComplexity int) int
 		Created          func(childComplexity int) int
@@ -441,6 +448,7 @@ type ComplexityRoot struct {
 		PinStatus     func(childComplexity int) int
 		Policies      func(childComplexity int, where *model.PolicyWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
 		Policy        func(childComplexity int, id string) int
+		PolicyImpact  func(childComplexity int, bounds []*modeldao.MetricBound, auditRequired bool) int
 		Proposal      func(childComplexity int, id string) int
 		Proposals     func(childComplexity int, where *model.ProposalWhere, orderBy *model.ProposalOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
 		Votes         func(childComplexity int, where *model.VoteWhere, orderBy *model.VoteOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
@@ -653,6 +661,7 @@ type QueryResolver interface {
 	Model(ctx context.Context, name *string, nameRaw []byte, id *string) (*modeldao.Model, error)
 	ModelVersions(ctx context.Context, where *model.ModelVersionWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelVersionConnection, error)
 	ModelVersion(ctx context.Context, id string) (*modeldao.ModelVersion, error)
+	PolicyImpact(ctx context.Context, bounds []*modeldao.MetricBound, auditRequired bool) ([]*model.PolicyImpact, error)
 	Audits(ctx context.Context, where *model.AuditWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error)
 	Audit(ctx context.Context, id string) (*modeldao.Audit, error)
 	Policies(ctx context.Context, where *model.PolicyWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.PolicyConnection, error)
@@ -2044,6 +2053,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyEdge.Node(childComplexity), true
 
+	case "PolicyImpact.audit":
+		if e.ComplexityRoot.PolicyImpact.Audit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.Audit(childComplexity), true
+	case "PolicyImpact.failing":
+		if e.ComplexityRoot.PolicyImpact.Failing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.Failing(childComplexity), true
+	case "PolicyImpact.modelVersion":
+		if e.ComplexityRoot.PolicyImpact.ModelVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.ModelVersion(childComplexity), true
+	case "PolicyImpact.reason":
+		if e.ComplexityRoot.PolicyImpact.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.Reason(childComplexity), true
+
 	case "Proposal.actions":
 		if e.ComplexityRoot.Proposal.Actions == nil {
 			break
@@ -2402,6 +2436,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Policy(childComplexity, args["id"].(string)), true
+	case "Query.policyImpact":
+		if e.ComplexityRoot.Query.PolicyImpact == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyImpact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyImpact(childComplexity, args["bounds"].([]*modeldao.MetricBound), args["auditRequired"].(bool)), true
 	case "Query.proposal":
 		if e.ComplexityRoot.Query.Proposal == nil {
 			break
@@ -2779,6 +2824,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MetricBoundInput", ec.unmarshalInputMetricBoundInput),
 			graphql.NewInputUnmarshaler("ModelVersionWhere", ec.unmarshalInputModelVersionWhere),
 			graphql.NewInputUnmarshaler("ModelWhere", ec.unmarshalInputModelWhere),
+			graphql.NewInputUnmarshaler("PolicyBoundInput", ec.unmarshalInputPolicyBoundInput),
 			graphql.NewInputUnmarshaler("PolicyWhere", ec.unmarshalInputPolicyWhere),
 			graphql.NewInputUnmarshaler("ProposalWhere", ec.unmarshalInputProposalWhere),
 			graphql.NewInputUnmarshaler("VoteWhere", ec.unmarshalInputVoteWhere),
@@ -2950,6 +2996,13 @@ type Query {
   ): ModelVersionConnection!
   "A model version by its id."
   modelVersion(id: ID!): ModelVersion
+  """
+  A dry run of a proposed policy: the APPROVED versions that its bounds and auditRequired
+  would not approve with the audit their approval rested on, by id, each with the failing
+  metrics, features and margins. A version approved without an audit fails only when
+  auditRequired (the registry checks no bounds without an audit).
+  """
+  policyImpact(bounds: [PolicyBoundInput!]!, auditRequired: Boolean!): [PolicyImpact!]!
   "Bias audits, by id, newest first."
   audits(
     where: AuditWhere
@@ -3110,6 +3163,24 @@ input MetricBoundInput {
   sensitiveFeature: String
   max: Fixed
   min: Fixed
+}
+
+"A bound of a proposed policy: at most limit, or at least limit when isMinimum (ratios)."
+input PolicyBoundInput {
+  kind: MetricKind!
+  isMinimum: Boolean!
+  limit: Fixed!
+}
+
+"An approved version that a proposed policy would not approve."
+type PolicyImpact {
+  modelVersion: ModelVersion!
+  "The audit the approval rested on; null when it was approved without one."
+  audit: Audit
+  "Why it fails, in words."
+  reason: String!
+  "The failing bound checks (metric, feature, margin); empty when no audit is the reason."
+  failing: [BoundCheck!]!
 }
 
 input AuditWhere {
@@ -4548,6 +4619,20 @@ func (ec *executionContext) childFields_PolicyEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type PolicyEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PolicyImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "modelVersion":
+		return ec.fieldContext_PolicyImpact_modelVersion(ctx, field)
+	case "audit":
+		return ec.fieldContext_PolicyImpact_audit(ctx, field)
+	case "reason":
+		return ec.fieldContext_PolicyImpact_reason(ctx, field)
+	case "failing":
+		return ec.fieldContext_PolicyImpact_failing(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyImpact", field.Name)
+}
+
 func (ec *executionContext) childFields_Proposal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5925,6 +6010,28 @@ func (ec *executionContext) field_Query_policies_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["before"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_policyImpact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "bounds",
+		func(ctx context.Context, v any) ([]*modeldao.MetricBound, error) {
+			return ec.unmarshalNPolicyBoundInput2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bounds"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "auditRequired",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["auditRequired"] = arg1
 	return args, nil
 }
 
@@ -10036,6 +10143,95 @@ func (ec *executionContext) fieldContext_PolicyEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _PolicyImpact_modelVersion(ctx context.Context, field graphql.CollectedField, obj *model.PolicyImpact) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, field.Selections, obj.ModelVersion)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_modelVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyImpact_audit(ctx context.Context, field graphql.CollectedField, obj *model.PolicyImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_audit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Audit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Audit) graphql.Marshaler {
+			return ec.marshalOAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_audit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyImpact_reason(ctx context.Context, field graphql.CollectedField, obj *model.PolicyImpact) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyImpact", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyImpact_failing(ctx context.Context, field graphql.CollectedField, obj *model.PolicyImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_failing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*modeldao.BoundCheck) graphql.Marshaler {
+			return ec.marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_failing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BoundCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Proposal_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
@@ -11095,6 +11291,50 @@ func (ec *executionContext) fieldContext_Query_modelVersion(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_modelVersion_args); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyImpact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyImpact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyImpact(ctx, fc.Args["bounds"].([]*modeldao.MetricBound), fc.Args["auditRequired"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PolicyImpact) graphql.Marshaler {
+			return ec.marshalNPolicyImpact2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyImpactᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyImpact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyImpact(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_policyImpact_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13537,6 +13777,62 @@ func (ec *executionContext) unmarshalInputModelWhere(ctx context.Context, obj an
 func UnmarshalModelWhere(ctx context.Context, raw any) (model.ModelWhere, error) {
 	var out model.ModelWhere
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ModelWhere", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPolicyBoundInput(ctx context.Context, obj any) (modeldao.MetricBound, error) {
+	var it modeldao.MetricBound
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "isMinimum", "limit"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNMetricKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "isMinimum":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isMinimum"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsMinimum = data
+		case "limit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limit"))
+			data, err := ec.unmarshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Limit = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPolicyBoundInput unmarshals raw into the PolicyBoundInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPolicyBoundInput(ctx context.Context, raw any) (modeldao.MetricBound, error) {
+	var out modeldao.MetricBound
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PolicyBoundInput", raw, &out)
 	return out, err
 }
 
@@ -16046,6 +16342,57 @@ func (ec *executionContext) _PolicyEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var policyImpactImplementors = []string{"PolicyImpact"}
+
+func (ec *executionContext) _PolicyImpact(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyImpact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyImpactImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_PolicyImpact(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyImpact")
+		case "modelVersion":
+			out.Values[i] = ec._PolicyImpact_modelVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "audit":
+			out.Values[i] = ec._PolicyImpact_audit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._PolicyImpact_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failing":
+			out.Values[i] = ec._PolicyImpact_failing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var proposalImplementors = []string{"Proposal"}
 
 func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Proposal) graphql.Marshaler {
@@ -16464,6 +16811,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_modelVersion(ctx, field)
+				})
+		case "policyImpact":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_policyImpact(ctx, field)
 				})
 		case "audits":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -18339,6 +18692,25 @@ func (ec *executionContext) marshalNPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldao
 	return ec._Policy(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPolicyBoundInput2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(ctx context.Context, v any) ([]*modeldao.MetricBound, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*modeldao.MetricBound, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPolicyBoundInput2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBound(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNPolicyBoundInput2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBound(ctx context.Context, v any) (*modeldao.MetricBound, error) {
+	res, err := ec.unmarshalInputPolicyBoundInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNPolicyConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyConnection(ctx context.Context, sel ast.SelectionSet, v *model.PolicyConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PolicyConnection!")
@@ -18369,6 +18741,30 @@ func (ec *executionContext) marshalNPolicyEdge2ᚖgithubᚗcomᚋmodeldaoᚋmode
 		return graphql.Null
 	}
 	return ec._PolicyEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyImpact2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyImpactᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PolicyImpact) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyImpact2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyImpact(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyImpact2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyImpact(ctx context.Context, sel ast.SelectionSet, v *model.PolicyImpact) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyImpact!")
+		return graphql.Null
+	}
+	return ec._PolicyImpact(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(ctx context.Context, sel ast.SelectionSet, v *modeldao.Proposal) graphql.Marshaler {

@@ -173,3 +173,11 @@ type ApprovalEvidence struct {
 	Passed         bool
 	Reason         string
 }
+
+// PolicyImpact is an approved version that a proposed policy would not approve.
+type PolicyImpact struct {
+	ModelVersion *modeldao.ModelVersion
+	Audit        *modeldao.Audit
+	Reason       string
+	Failing      []*modeldao.BoundCheck
+}
