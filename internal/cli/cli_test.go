@@ -341,6 +341,44 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	// The seeded approved versions against policies that fail each of them, and none.
+	t.Run("policy dry run", func(t *testing.T) {
+		approved, err := api.ModelVersions(ctx, client.VersionQuery{Status: "APPROVED"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		isApproved := map[uint64]bool{}
+		for _, v := range approved.Items {
+			isApproved[v.ID] = true
+		}
+		// A difference of at most -1 fails every audit (differences are ≥ 0, or the kind is
+		// missing); audit-required fails the versions approved without one: all of them.
+		var impact []client.PolicyImpact
+		ok(t, e, &impact, "propose", "policy", "--dry-run", "--json", "--audit-required", "--bound", "demographic_parity_difference<=-1")
+		if len(impact) != len(isApproved) {
+			t.Errorf("dry run lists %d versions, %d are approved: %+v", len(impact), len(isApproved), impact)
+		}
+		for _, p := range impact {
+			if !isApproved[p.VersionID] || p.Reason == "" || (p.AuditID != 0) != (len(p.Failing) > 0) {
+				t.Errorf("impact %+v", p)
+			}
+			for _, f := range p.Failing {
+				if f.Passed || !f.Missing && f.Margin >= 0 || f.Bound.Limit != -modeldao.Fixed6Scale {
+					t.Errorf("version %d: failing row %+v", p.VersionID, f)
+				}
+			}
+		}
+		r := ok(t, e, nil, "propose", "policy", "--dry-run", "--audit-required", "--bound", "demographic_parity_difference<=-1")
+		if !strings.Contains(r.stdout, "| version | model | audit | metric | feature | bound | value | margin |") {
+			t.Errorf("dry run table:\n%s", r.stdout)
+		}
+		r = ok(t, e, nil, "propose", "policy", "--dry-run")
+		if !strings.Contains(r.stdout, "Every approved version meets the policy.") {
+			t.Errorf("dry run of a policy without bounds:\n%s", r.stdout)
+		}
+		fails(t, e, ExitUsage, "bounded twice", "propose", "policy", "--dry-run", "--bound", "disparate_impact_ratio>=0.8", "--bound", "disparate_impact_ratio>=0.9")
+	})
+
 	t.Run("usage", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "bad.json")
 		if err := os.WriteFile(bad, []byte(`{"format":"modeldao-fairness-report/v1","policy":2,"passed":true,"bySensitiveFeature":{"sex":{"demographic_parity_difference":{"value":0.3,"threshold":0.1}}}}`), 0o644); err != nil {

@@ -384,9 +384,20 @@ func setupProposePolicy(r *runner, fs *flag.FlagSet) func(context.Context, []str
 	var bounds boundsFlag
 	fs.Var(&bounds, "bound", "metric bound, kind<=x or kind>=x (repeatable)")
 	desc := fs.String("description", "", "proposal description, Markdown, first line the title (default: generated)")
+	dryRun := fs.Bool("dry-run", false, "send nothing: list the approved versions the policy would not approve, from the API (--api)")
 	return func(ctx context.Context, args []string) error {
 		if err := needArgs(args, 0, ""); err != nil {
 			return err
+		}
+		if *dryRun {
+			if err := modeldao.ValidateBounds(bounds); err != nil {
+				return usagef("%s", modeldao.ErrorMessage(err))
+			}
+			impact, err := r.api().PolicyImpact(ctx, bounds, *auditRequired)
+			if err != nil {
+				return err
+			}
+			return r.print(impact, func(w io.Writer) { writeImpact(w, impact) })
 		}
 		switch {
 		case *name == "":

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/modeldao/modeldao/client"
+)
+
+// markdownCell escapes what would break a Markdown table cell.
+var markdownCell = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ")
+
+// writeImpact writes a policy dry run as a Markdown table, ready for a proposal's
+// description: one row per failing bound check of each approved version.
+func writeImpact(w io.Writer, impact []client.PolicyImpact) {
+	if len(impact) == 0 {
+		fmt.Fprintln(w, "Every approved version meets the policy.")
+		return
+	}
+	fmt.Fprintf(w, "%d approved version(s) would not meet the policy:\n\n", len(impact))
+	fmt.Fprintln(w, "| version | model | audit | metric | feature | bound | value | margin |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	for _, p := range impact {
+		model, audit := markdownCell.Replace(p.ModelName+" "+p.Label), "none"
+		if p.AuditID != 0 {
+			audit = fmt.Sprint(p.AuditID)
+		}
+		if len(p.Failing) == 0 {
+			fmt.Fprintf(w, "| %d | %s | %s | %s | | | | |\n", p.VersionID, model, audit, markdownCell.Replace(p.Reason))
+		}
+		for _, f := range p.Failing {
+			op, value, margin := "≤", "missing", "—"
+			if f.Bound.IsMinimum {
+				op = "≥"
+			}
+			if !f.Missing {
+				value, margin = f.Value.String(), f.Margin.String()
+			}
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s %s | %s | %s |\n", p.VersionID, model, audit, f.Bound.Kind,
+				markdownCell.Replace(f.SensitiveFeature.String()), op, f.Bound.Limit, value, margin)
+		}
+	}
+}
