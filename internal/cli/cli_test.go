@@ -514,6 +514,18 @@ func TestCLI(t *testing.T) {
 		if !strings.Contains(appr.Description, "relying on audit 4") {
 			t.Errorf("approval of version 6: %q", appr.Description)
 		}
+		// Its evidence, a Markdown table in the description: audit 4 measured DPD 0.022 on
+		// sex and 0.047 on race, DIR 0.95 and 0.88, under DPD ≤ 0.1 and DIR ≥ 0.8.
+		for _, row := range []string{
+			"| DEMOGRAPHIC_PARITY_DIFFERENCE | sex | ≤ 0.1 | 0.022 | 0.078 | pass |",
+			"| DEMOGRAPHIC_PARITY_DIFFERENCE | race | ≤ 0.1 | 0.047 | 0.053 | pass |",
+			"| DISPARATE_IMPACT_RATIO | race | ≥ 0.8 | 0.88 | 0.08 | pass |",
+			"Audit 4 by " + addr(7).Hex(),
+		} {
+			if !strings.Contains(appr.Description, row) {
+				t.Errorf("approval of version 6: no %q in its description:\n%s", row, appr.Description)
+			}
+		}
 		// Version 2's only audit fails the baseline.
 		fails(t, e, ExitFailure, "requires a passing audit", "propose", "approve", "2", "--policy", "2", "--dev-account", "1")
 		doc := filepath.Join(t.TempDir(), "policy.md")

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/client"
 )
 
@@ -40,5 +41,36 @@ func writeImpact(w io.Writer, impact []client.PolicyImpact) {
 			fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s %s | %s | %s |\n", p.VersionID, model, audit, f.Bound.Kind,
 				markdownCell.Replace(f.SensitiveFeature.String()), op, f.Bound.Limit, value, margin)
 		}
+	}
+}
+
+// writeEvidence writes the evidence of an approval as Markdown: the audit, and its metrics
+// against the policy's bounds, one row per bound and sensitive feature.
+func writeEvidence(w io.Writer, pol modeldao.Policy, a modeldao.Audit) {
+	ev := pol.Evaluate(a)
+	verdict := "passed"
+	if !a.Passed {
+		verdict = "failed"
+	}
+	fmt.Fprintf(w, "## Evidence\n\nAudit %d by %s (report %s, sha256 %s): the auditor's verdict is %s.\n\n",
+		a.ID, a.Auditor.Hex(), markdownCell.Replace(a.ReportCID.String()), a.ReportSHA256.Hex(), verdict)
+	if len(ev.Rows) == 0 {
+		fmt.Fprintf(w, "Policy %d (%s %s) bounds no metric.\n", pol.ID, markdownCell.Replace(pol.Name.String()), markdownCell.Replace(pol.Version.String()))
+		return
+	}
+	fmt.Fprintf(w, "| metric | feature | policy %d bound | value | margin | result |\n", pol.ID)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, r := range ev.Rows {
+		op, value, margin, result := "≤", "missing", "—", "pass"
+		if r.Bound.IsMinimum {
+			op = "≥"
+		}
+		if !r.Missing {
+			value, margin = r.Value.String(), r.Margin.String()
+		}
+		if !r.Passed {
+			result = "FAIL"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s %s | %s | %s | %s |\n", r.Bound.Kind, markdownCell.Replace(r.SensitiveFeature.String()), op, r.Bound.Limit, value, margin, result)
 	}
 }
