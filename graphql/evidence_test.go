@@ -135,3 +135,29 @@ func TestPolicyImpact(t *testing.T) {
 	_, err := policyImpact([]map[string]any{dpd("0.1"), dpd("0.2")}, true)
 	wantCode(t, err, client.CodeBadUserInput, "DEMOGRAPHIC_PARITY_DIFFERENCE is bounded twice")
 }
+
+// A resolver that loads twice for one field (ModelVersion.content: the release, then the
+// pin) gets each read's own results when its versions come as a sibling group.
+func TestContentOfSiblingVersions(t *testing.T) {
+	var out struct {
+		ModelVersions struct {
+			Edges []struct {
+				Node struct {
+					ID      string
+					Content struct{ Status string }
+				}
+			}
+		}
+	}
+	if err := fx.client.Exec(bg, `{ modelVersions(orderDirection: ASC) { edges { node { id content { status } } } } }`, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range out.ModelVersions.Edges {
+		got[e.Node.ID] = e.Node.Content.Status
+	}
+	// v1 is pinned (one weights file); the others are not approved or not pinned yet.
+	if len(got) != 4 || got["1"] != "SINGLE_FILE" || got["2"] != "UNVERIFIED" || got["4"] != "UNVERIFIED" {
+		t.Errorf("content by version: %v", got)
+	}
+}
