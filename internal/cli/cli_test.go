@@ -372,6 +372,19 @@ func TestCLI(t *testing.T) {
 		if !strings.Contains(r.stdout, "| version | model | audit | metric | feature | bound | value | margin |") {
 			t.Errorf("dry run table:\n%s", r.stdout)
 		}
+		// The README's example: the seeded version 1 (audit 1: DPD 0.041 and 0.058, DIR 0.86
+		// and 0.83 on sex and age_group) fails on age_group.
+		r = ok(t, e, nil, "propose", "policy", "--dry-run", "--audit-required", "--bound", "demographic_parity_difference<=0.05", "--bound", "disparate_impact_ratio>=0.85")
+		for _, want := range []string{"1 approved version(s) would not meet the policy:",
+			"| 1 | acme/sentiment-small 1.0.0 | 1 | DEMOGRAPHIC_PARITY_DIFFERENCE | age_group | ≤ 0.05 | 0.058 | -0.008 |",
+			"| 1 | acme/sentiment-small 1.0.0 | 1 | DISPARATE_IMPACT_RATIO | age_group | ≥ 0.85 | 0.83 | -0.02 |"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("dry run: no %q in\n%s", want, r.stdout)
+			}
+		}
+		if n := strings.Count(r.stdout, "\n| 1 |"); n != 2 {
+			t.Errorf("dry run: %d rows, want 2:\n%s", n, r.stdout)
+		}
 		r = ok(t, e, nil, "propose", "policy", "--dry-run")
 		if !strings.Contains(r.stdout, "Every approved version meets the policy.") {
 			t.Errorf("dry run of a policy without bounds:\n%s", r.stdout)
