@@ -546,7 +546,12 @@ func TestCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 		ok(t, e, &pol, "propose", "policy", "--name", "strict", "--version", "2.0", "--document", doc, "--audit-required",
-			"--bound", "demographic_parity_difference<=0.05", "--bound", "disparate_impact_ratio>=0.9", "--dev-account", "2", "--json")
+			"--bound", "demographic_parity_difference<=0.05", "--bound", "disparate_impact_ratio>=0.9", "--attach-impact", "--dev-account", "2", "--json")
+		// The seeded version 1 (audit 1: DIR 0.86 on sex) fails DIR ≥ 0.9: its row is in the description.
+		if row := "| 1 | acme/sentiment-small 1.0.0 | 1 | DISPARATE_IMPACT_RATIO | sex | ≥ 0.9 | 0.86 | -0.04 |"; !strings.Contains(pol.Description, "## Impact on approved versions") ||
+			!strings.Contains(pol.Description, row) {
+			t.Errorf("policy proposal with --attach-impact: no %q in\n%s", row, pol.Description)
+		}
 		indexed(t, pol.Block)
 		p, err := api.Proposal(ctx, pol.ProposalID, "", client.First(5))
 		if err != nil {

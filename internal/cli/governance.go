@@ -39,7 +39,10 @@ names one. Checks all of that on chain before sending anything.`,
   --bound disparate_impact_ratio>=0.8          a ratio: at least 0.8
 Metric kinds: demographic_parity_difference, demographic_parity_ratio,
 equalized_odds_difference, equal_opportunity_difference, disparate_impact_ratio, or METRIC_<n>.
-The document is a CID, or a file that is added to IPFS first.`,
+The document is a CID, or a file that is added to IPFS first.
+--dry-run sends nothing and lists the approved versions the policy would not approve (from
+the API), with the failing metric, feature and margin; --attach-impact adds that table to
+the proposal's description.`,
 		setup: setupProposePolicy})
 	register(&command{name: "propose auditor add", args: "<address> --name <name>", summary: "propose to register an auditor", setup: setupProposeAuditor(true)})
 	register(&command{name: "propose auditor remove", args: "<address>", summary: "propose to deregister an auditor", setup: setupProposeAuditor(false)})
@@ -394,6 +397,7 @@ func setupProposePolicy(r *runner, fs *flag.FlagSet) func(context.Context, []str
 	fs.Var(&bounds, "bound", "metric bound, kind<=x or kind>=x (repeatable)")
 	desc := fs.String("description", "", "proposal description, Markdown, first line the title (default: generated)")
 	dryRun := fs.Bool("dry-run", false, "send nothing: list the approved versions the policy would not approve, from the API (--api)")
+	attach := fs.Bool("attach-impact", false, "add the dry run's table (from the API) to the generated description")
 	return func(ctx context.Context, args []string) error {
 		if err := needArgs(args, 0, ""); err != nil {
 			return err
@@ -439,7 +443,17 @@ func setupProposePolicy(r *runner, fs *flag.FlagSet) func(context.Context, []str
 		if len(bounds) > 0 {
 			body += "; bounds: " + bounds.String()
 		}
-		d := describe(*desc, fmt.Sprintf("Adopt the policy %s %s", *name, *ver), body+".")
+		body += "."
+		if *attach {
+			impact, err := r.api().PolicyImpact(ctx, bounds, *auditRequired)
+			if err != nil {
+				return fmt.Errorf("the policy's impact for --attach-impact: %w", err)
+			}
+			var b strings.Builder
+			writeImpact(&b, impact)
+			body += "\n\n## Impact on approved versions\n\n" + strings.TrimRight(b.String(), "\n")
+		}
+		d := describe(*desc, fmt.Sprintf("Adopt the policy %s %s", *name, *ver), body)
 		res, err := r.propose(ctx, dao, d, contracts.AdoptPolicy(p))
 		if err != nil {
 			return err
