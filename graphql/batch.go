@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 
 	gql "github.com/99designs/gqlgen/graphql"
@@ -46,7 +47,15 @@ type group struct {
 	items any         // []T
 	index map[any]int // object pointer → position in items
 	mu    sync.Mutex
-	calls map[string]*batchCall
+	calls map[callKey]*batchCall
+}
+
+// callKey names one read of a group: the field, and the type of its results, since one
+// resolver may load twice for the same field (ModelVersion.content reads the release, then
+// the pin), and each read must get its own results.
+type callKey struct {
+	field string
+	typ   reflect.Type
 }
 
 type batchCall struct {
@@ -153,10 +162,10 @@ func load[T comparable, R any](ctx context.Context, obj T, fetch func(ctx contex
 		}
 		return res[0], nil
 	}
-	key := b.fieldKey(ctx)
+	key := callKey{b.fieldKey(ctx), reflect.TypeFor[R]()}
 	g.mu.Lock()
 	if g.calls == nil {
-		g.calls = map[string]*batchCall{}
+		g.calls = map[callKey]*batchCall{}
 	}
 	c, started := g.calls[key]
 	if !started {
@@ -169,7 +178,7 @@ func load[T comparable, R any](ctx context.Context, obj T, fetch func(ctx contex
 			defer close(c.done)
 			defer func() {
 				if r := recover(); r != nil {
-					c.err = modeldao.Errorf(modeldao.EINTERNAL, "batch of %s panicked: %v", key, r)
+					c.err = modeldao.Errorf(modeldao.EINTERNAL, "batch of %s panicked: %v", key.field, r)
 				}
 			}()
 			res, err := fetch(ctx, items)

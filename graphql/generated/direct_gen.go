@@ -233,6 +233,70 @@ func (ec *executionContext) direct_ActionArg(ctx context.Context, fields []graph
 	return w.done()
 }
 
+// direct_ApprovalEvidence writes a ApprovalEvidence as _ApprovalEvidence does, into one buffer (see direct.go).
+func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields []graphql.CollectedField, obj *model.ApprovalEvidence) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "ApprovalEvidence")
+		case "actionIndex":
+			if b, ok := appendNInt2int(w.b, obj.ActionIndex); ok {
+				w.b = b
+			} else {
+				w.value(ec._ApprovalEvidence_actionIndex(ctx, field, obj), graphql.Null)
+			}
+		case "modelVersion":
+			w.value(ec._ApprovalEvidence_modelVersion(ctx, field, obj), graphql.RequiredNull)
+		case "policy":
+			w.value(ec._ApprovalEvidence_policy(ctx, field, obj), graphql.RequiredNull)
+		case "audit":
+			w.value(ec._ApprovalEvidence_audit(ctx, field, obj), graphql.RequiredNull)
+		case "auditor":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ApprovalEvidence_auditor(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "auditAgeBlocks":
+			if b, ok := appendOInt2ᚖint(w.b, obj.AuditAgeBlocks); ok {
+				w.b = b
+			} else {
+				w.value(ec._ApprovalEvidence_auditAgeBlocks(ctx, field, obj), graphql.RequiredNull)
+			}
+		case "checks":
+			if fc, err := ec.fieldContext_ApprovalEvidence_checks(ctx, field); err == nil {
+				w.value(ec.marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Checks), graphql.Null)
+			} else {
+				w.value(ec._ApprovalEvidence_checks(ctx, field, obj), graphql.Null)
+			}
+		case "passed":
+			if b, ok := appendNBoolean2bool(w.b, obj.Passed); ok {
+				w.b = b
+			} else {
+				w.value(ec._ApprovalEvidence_passed(ctx, field, obj), graphql.Null)
+			}
+		case "reason":
+			if b, ok := appendNString2string(w.b, obj.Reason); ok {
+				w.b = b
+			} else {
+				w.value(ec._ApprovalEvidence_reason(ctx, field, obj), graphql.Null)
+			}
+		case "pin":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ApprovalEvidence_pin(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "content":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ApprovalEvidence_content(ctx, field, obj)
+			}), graphql.RequiredNull)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
 // direct_Audit writes a Audit as _Audit does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Audit) graphql.Marshaler {
 	w := getBuf()
@@ -466,6 +530,56 @@ func (ec *executionContext) direct_AuditorEdge(ctx context.Context, fields []gra
 			}
 		case "node":
 			w.value(ec._AuditorEdge_node(ctx, field, obj), graphql.Null)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_BoundCheck writes a BoundCheck as _BoundCheck does, into one buffer (see direct.go).
+func (ec *executionContext) direct_BoundCheck(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.BoundCheck) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "BoundCheck")
+		case "bound":
+			w.value(ec._BoundCheck_bound(ctx, field, obj), graphql.Null)
+		case "sensitiveFeature":
+			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.SensitiveFeature); ok {
+				w.b = b
+			} else {
+				w.value(ec._BoundCheck_sensitiveFeature(ctx, field, obj), graphql.Null)
+			}
+		case "sensitiveFeatureRaw":
+			if b, ok := appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.SensitiveFeature); ok {
+				w.b = b
+			} else {
+				w.value(ec._BoundCheck_sensitiveFeatureRaw(ctx, field, obj), graphql.Null)
+			}
+		case "value":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._BoundCheck_value(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "margin":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._BoundCheck_margin(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "passed":
+			if b, ok := appendNBoolean2bool(w.b, obj.Passed); ok {
+				w.b = b
+			} else {
+				w.value(ec._BoundCheck_passed(ctx, field, obj), graphql.Null)
+			}
+		case "missing":
+			if b, ok := appendNBoolean2bool(w.b, obj.Missing); ok {
+				w.b = b
+			} else {
+				w.value(ec._BoundCheck_missing(ctx, field, obj), graphql.Null)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1605,6 +1719,38 @@ func (ec *executionContext) direct_PolicyEdge(ctx context.Context, fields []grap
 	return w.done()
 }
 
+// direct_PolicyImpact writes a PolicyImpact as _PolicyImpact does, into one buffer (see direct.go).
+func (ec *executionContext) direct_PolicyImpact(ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyImpact) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "PolicyImpact")
+		case "modelVersion":
+			w.value(ec._PolicyImpact_modelVersion(ctx, field, obj), graphql.Null)
+		case "audit":
+			w.value(ec._PolicyImpact_audit(ctx, field, obj), graphql.RequiredNull)
+		case "reason":
+			if b, ok := appendNString2string(w.b, obj.Reason); ok {
+				w.b = b
+			} else {
+				w.value(ec._PolicyImpact_reason(ctx, field, obj), graphql.Null)
+			}
+		case "failing":
+			if fc, err := ec.fieldContext_PolicyImpact_failing(ctx, field); err == nil {
+				w.value(ec.marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Failing), graphql.Null)
+			} else {
+				w.value(ec._PolicyImpact_failing(ctx, field, obj), graphql.Null)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
 // direct_Proposal writes a Proposal as _Proposal does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Proposal) graphql.Marshaler {
 	w := getBuf()
@@ -1724,6 +1870,10 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
 				return ec._Proposal_notYetVotedPower(ctx, field, obj)
 			}), graphql.RequiredNull)
+		case "evidence":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._Proposal_evidence(ctx, field, obj)
+			}), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2678,6 +2828,13 @@ func appendOFloat2ᚖfloat64(b []byte, v *float64) ([]byte, bool) {
 		return append(b, "null"...), true
 	}
 	return appendFloat(b, *v)
+}
+
+func appendOInt2ᚖint(b []byte, v *int) ([]byte, bool) {
+	if v == nil {
+		return append(b, "null"...), true
+	}
+	return appendInt(b, *v)
 }
 
 func appendOString2ᚖstring(b []byte, v *string) ([]byte, bool) {

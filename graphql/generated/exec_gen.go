@@ -36,8 +36,10 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Account() AccountResolver
 	Action() ActionResolver
+	ApprovalEvidence() ApprovalEvidenceResolver
 	Audit() AuditResolver
 	Auditor() AuditorResolver
+	BoundCheck() BoundCheckResolver
 	DAO() DAOResolver
 	Delegation() DelegationResolver
 	EligibleVoter() EligibleVoterResolver
@@ -98,6 +100,20 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	ApprovalEvidence struct {
+		ActionIndex    func(childComplexity int) int
+		Audit          func(childComplexity int) int
+		AuditAgeBlocks func(childComplexity int) int
+		Auditor        func(childComplexity int) int
+		Checks         func(childComplexity int) int
+		Content        func(childComplexity int) int
+		Passed         func(childComplexity int) int
+		Pin            func(childComplexity int) int
+		Policy         func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Version        func(childComplexity int) int
+	}
+
 	Audit struct {
 		Auditor      func(childComplexity int) int
 		ID           func(childComplexity int) int
@@ -143,6 +159,15 @@ type ComplexityRoot struct {
 	AuditorEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	BoundCheck struct {
+		Bound            func(childComplexity int) int
+		Margin           func(childComplexity int) int
+		Missing          func(childComplexity int) int
+		Passed           func(childComplexity int) int
+		SensitiveFeature func(childComplexity int) int
+		Value            func(childComplexity int) int
 	}
 
 	Contract struct {
@@ -353,6 +378,13 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PolicyImpact struct {
+		Audit        func(childComplexity int) int
+		Failing      func(childComplexity int) int
+		ModelVersion func(childComplexity int) int
+		Reason       func(childComplexity int) int
+	}
+
 	Proposal struct {
 		Actions          func(childComplexity int) int
 		Created          func(childComplexity int) int
@@ -360,6 +392,7 @@ type ComplexityRoot struct {
 		Description      func(childComplexity int) int
 		EligibleVoters   func(childComplexity int, first *int, after *string) int
 		Eta              func(childComplexity int) int
+		Evidence         func(childComplexity int) int
 		ID               func(childComplexity int) int
 		ModelVersions    func(childComplexity int) int
 		NotYetVotedPower func(childComplexity int) int
@@ -415,6 +448,7 @@ type ComplexityRoot struct {
 		PinStatus     func(childComplexity int) int
 		Policies      func(childComplexity int, where *model.PolicyWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
 		Policy        func(childComplexity int, id string) int
+		PolicyImpact  func(childComplexity int, bounds []*modeldao.MetricBound, auditRequired bool) int
 		Proposal      func(childComplexity int, id string) int
 		Proposals     func(childComplexity int, where *model.ProposalWhere, orderBy *model.ProposalOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
 		Votes         func(childComplexity int, where *model.VoteWhere, orderBy *model.VoteOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
@@ -526,6 +560,12 @@ type AccountResolver interface {
 type ActionResolver interface {
 	ModelVersion(ctx context.Context, obj *model.Action) (*modeldao.ModelVersion, error)
 }
+type ApprovalEvidenceResolver interface {
+	Auditor(ctx context.Context, obj *model.ApprovalEvidence) (*modeldao.Auditor, error)
+
+	Pin(ctx context.Context, obj *model.ApprovalEvidence) (*modeldao.Pin, error)
+	Content(ctx context.Context, obj *model.ApprovalEvidence) (*model.VersionContent, error)
+}
 type AuditResolver interface {
 	ModelVersion(ctx context.Context, obj *modeldao.Audit) (*modeldao.ModelVersion, error)
 	Policy(ctx context.Context, obj *modeldao.Audit) (*modeldao.Policy, error)
@@ -538,6 +578,10 @@ type AuditorResolver interface {
 
 	Account(ctx context.Context, obj *modeldao.Auditor) (*modeldao.Account, error)
 	Audits(ctx context.Context, obj *modeldao.Auditor, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error)
+}
+type BoundCheckResolver interface {
+	Value(ctx context.Context, obj *modeldao.BoundCheck) (*modeldao.Fixed6, error)
+	Margin(ctx context.Context, obj *modeldao.BoundCheck) (*modeldao.Fixed6, error)
 }
 type DAOResolver interface {
 	ID(ctx context.Context, obj *store.DAOInfo) (string, error)
@@ -604,6 +648,7 @@ type ProposalResolver interface {
 	VotingPowerOf(ctx context.Context, obj *modeldao.Proposal, address common.Address) (*big.Int, error)
 	EligibleVoters(ctx context.Context, obj *modeldao.Proposal, first *int, after *string) (*model.EligibleVoterConnection, error)
 	NotYetVotedPower(ctx context.Context, obj *modeldao.Proposal) (*big.Int, error)
+	Evidence(ctx context.Context, obj *modeldao.Proposal) ([]*model.ApprovalEvidence, error)
 }
 type QueryResolver interface {
 	Dao(ctx context.Context) (*store.DAOInfo, error)
@@ -616,6 +661,7 @@ type QueryResolver interface {
 	Model(ctx context.Context, name *string, nameRaw []byte, id *string) (*modeldao.Model, error)
 	ModelVersions(ctx context.Context, where *model.ModelVersionWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelVersionConnection, error)
 	ModelVersion(ctx context.Context, id string) (*modeldao.ModelVersion, error)
+	PolicyImpact(ctx context.Context, bounds []*modeldao.MetricBound, auditRequired bool) ([]*model.PolicyImpact, error)
 	Audits(ctx context.Context, where *model.AuditWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error)
 	Audit(ctx context.Context, id string) (*modeldao.Audit, error)
 	Policies(ctx context.Context, where *model.PolicyWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.PolicyConnection, error)
@@ -848,6 +894,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ActionArg.Value(childComplexity), true
 
+	case "ApprovalEvidence.actionIndex":
+		if e.ComplexityRoot.ApprovalEvidence.ActionIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.ActionIndex(childComplexity), true
+	case "ApprovalEvidence.audit":
+		if e.ComplexityRoot.ApprovalEvidence.Audit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Audit(childComplexity), true
+	case "ApprovalEvidence.auditAgeBlocks":
+		if e.ComplexityRoot.ApprovalEvidence.AuditAgeBlocks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.AuditAgeBlocks(childComplexity), true
+	case "ApprovalEvidence.auditor":
+		if e.ComplexityRoot.ApprovalEvidence.Auditor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Auditor(childComplexity), true
+	case "ApprovalEvidence.checks":
+		if e.ComplexityRoot.ApprovalEvidence.Checks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Checks(childComplexity), true
+	case "ApprovalEvidence.content":
+		if e.ComplexityRoot.ApprovalEvidence.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Content(childComplexity), true
+	case "ApprovalEvidence.passed":
+		if e.ComplexityRoot.ApprovalEvidence.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Passed(childComplexity), true
+	case "ApprovalEvidence.pin":
+		if e.ComplexityRoot.ApprovalEvidence.Pin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Pin(childComplexity), true
+	case "ApprovalEvidence.policy":
+		if e.ComplexityRoot.ApprovalEvidence.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Policy(childComplexity), true
+	case "ApprovalEvidence.reason":
+		if e.ComplexityRoot.ApprovalEvidence.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Reason(childComplexity), true
+	case "ApprovalEvidence.modelVersion":
+		if e.ComplexityRoot.ApprovalEvidence.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Version(childComplexity), true
+
 	case "Audit.auditor":
 		if e.ComplexityRoot.Audit.Auditor == nil {
 			break
@@ -1032,6 +1145,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditorEdge.Node(childComplexity), true
+
+	case "BoundCheck.bound":
+		if e.ComplexityRoot.BoundCheck.Bound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.Bound(childComplexity), true
+	case "BoundCheck.margin":
+		if e.ComplexityRoot.BoundCheck.Margin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.Margin(childComplexity), true
+	case "BoundCheck.missing":
+		if e.ComplexityRoot.BoundCheck.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.Missing(childComplexity), true
+	case "BoundCheck.passed":
+		if e.ComplexityRoot.BoundCheck.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.Passed(childComplexity), true
+	case "BoundCheck.sensitiveFeature", "BoundCheck.sensitiveFeatureRaw":
+		if e.ComplexityRoot.BoundCheck.SensitiveFeature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.SensitiveFeature(childComplexity), true
+	case "BoundCheck.value":
+		if e.ComplexityRoot.BoundCheck.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BoundCheck.Value(childComplexity), true
 
 	case "Contract.address":
 		if e.ComplexityRoot.Contract.Address == nil {
@@ -1903,6 +2053,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyEdge.Node(childComplexity), true
 
+	case "PolicyImpact.audit":
+		if e.ComplexityRoot.PolicyImpact.Audit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.Audit(childComplexity), true
+	case "PolicyImpact.failing":
+		if e.ComplexityRoot.PolicyImpact.Failing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.Failing(childComplexity), true
+	case "PolicyImpact.modelVersion":
+		if e.ComplexityRoot.PolicyImpact.ModelVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.ModelVersion(childComplexity), true
+	case "PolicyImpact.reason":
+		if e.ComplexityRoot.PolicyImpact.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyImpact.Reason(childComplexity), true
+
 	case "Proposal.actions":
 		if e.ComplexityRoot.Proposal.Actions == nil {
 			break
@@ -1944,6 +2119,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.Eta(childComplexity), true
+	case "Proposal.evidence":
+		if e.ComplexityRoot.Proposal.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.Evidence(childComplexity), true
 	case "Proposal.id":
 		if e.ComplexityRoot.Proposal.ID == nil {
 			break
@@ -2255,6 +2436,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Policy(childComplexity, args["id"].(string)), true
+	case "Query.policyImpact":
+		if e.ComplexityRoot.Query.PolicyImpact == nil {
+			break
+		}
+
+		args, err := ec.field_Query_policyImpact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PolicyImpact(childComplexity, args["bounds"].([]*modeldao.MetricBound), args["auditRequired"].(bool)), true
 	case "Query.proposal":
 		if e.ComplexityRoot.Query.Proposal == nil {
 			break
@@ -2632,6 +2824,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MetricBoundInput", ec.unmarshalInputMetricBoundInput),
 			graphql.NewInputUnmarshaler("ModelVersionWhere", ec.unmarshalInputModelVersionWhere),
 			graphql.NewInputUnmarshaler("ModelWhere", ec.unmarshalInputModelWhere),
+			graphql.NewInputUnmarshaler("PolicyBoundInput", ec.unmarshalInputPolicyBoundInput),
 			graphql.NewInputUnmarshaler("PolicyWhere", ec.unmarshalInputPolicyWhere),
 			graphql.NewInputUnmarshaler("ProposalWhere", ec.unmarshalInputProposalWhere),
 			graphql.NewInputUnmarshaler("VoteWhere", ec.unmarshalInputVoteWhere),
@@ -2803,6 +2996,13 @@ type Query {
   ): ModelVersionConnection!
   "A model version by its id."
   modelVersion(id: ID!): ModelVersion
+  """
+  A dry run of a proposed policy: the APPROVED versions that its bounds and auditRequired
+  would not approve with the audit their approval rested on, by id, each with the failing
+  metrics, features and margins. A version approved without an audit fails only when
+  auditRequired (the registry checks no bounds without an audit).
+  """
+  policyImpact(bounds: [PolicyBoundInput!]!, auditRequired: Boolean!): [PolicyImpact!]!
   "Bias audits, by id, newest first."
   audits(
     where: AuditWhere
@@ -2965,6 +3165,24 @@ input MetricBoundInput {
   min: Fixed
 }
 
+"A bound of a proposed policy: at most limit, or at least limit when isMinimum (ratios)."
+input PolicyBoundInput {
+  kind: MetricKind!
+  isMinimum: Boolean!
+  limit: Fixed!
+}
+
+"An approved version that a proposed policy would not approve."
+type PolicyImpact {
+  modelVersion: ModelVersion!
+  "The audit the approval rested on; null when it was approved without one."
+  audit: Audit
+  "Why it fails, in words."
+  reason: String!
+  "The failing bound checks (metric, feature, margin); empty when no audit is the reason."
+  failing: [BoundCheck!]!
+}
+
 input AuditWhere {
   modelVersion: ID
   auditor: Address
@@ -3102,6 +3320,67 @@ type Proposal {
   at the snapshot minus the votes cast. Null until the index has passed the snapshot.
   """
   notYetVotedPower: BigInt
+  """
+  What a voter needs to judge each approveVersion call of the proposal, in the order of
+  the calls: the audit it names against the policy's bounds, row by row, the auditor, the
+  audit's age and whether the weights are pinned and verified.
+  """
+  evidence: [ApprovalEvidence!]!
+}
+
+"""
+The evidence of one approveVersion call, read at the indexed block: the policy's bounds
+checked against the named audit as the registry's approveVersion checks them.
+"""
+type ApprovalEvidence {
+  "The call's position in the proposal's calls, from 0."
+  actionIndex: Int!
+  "The version to approve; null when the index does not know it."
+  modelVersion: ModelVersion
+  "The policy the approval names; null when the index does not know it."
+  policy: Policy
+  "The audit the approval names; null when it names none (auditId 0) or an unknown one."
+  audit: Audit
+  "The audit's auditor; null without an audit."
+  auditor: Auditor
+  "Blocks from the audit's block to the indexed block; null without an audit."
+  auditAgeBlocks: Int
+  """
+  One row per bound of the policy and sensitive feature the audit measured (a bounded kind
+  it did not measure is one row with missing true); empty without an audit.
+  """
+  checks: [BoundCheck!]!
+  """
+  Whether the registry would accept the approval's policy and audit now: the policy is
+  active, and either it needs no audit and none is named, or the named audit is of this
+  version under this policy, passed, and meets every bound. (The version must also still
+  be SUBMITTED: see modelVersion.status.)
+  """
+  passed: Boolean!
+  "Why passed is false, in words; empty when it is true."
+  reason: String!
+  "The weights' pin; null until the version was approved."
+  pin: Pin
+  "Whether the weights were read back and verified against weightsSha256."
+  content: VersionContent
+}
+
+"A bound of a policy checked against one metric of an audit."
+type BoundCheck {
+  bound: MetricBound!
+  "The metric's sensitive feature; empty when missing."
+  sensitiveFeature: String!
+  sensitiveFeatureRaw: Bytes!
+  "The audited value; null when missing."
+  value: Fixed
+  """
+  How far inside the bound the value lies: limit − value for a maximum, value − limit for a
+  minimum; negative fails by that much. Null when missing.
+  """
+  margin: Fixed
+  passed: Boolean!
+  "True when the audit has no metric of the bound's kind, which fails the bound."
+  missing: Boolean!
 }
 
 "An account with voting power at a proposal's snapshot."
@@ -3754,6 +4033,34 @@ func (ec *executionContext) childFields_ActionArg(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type ActionArg", field.Name)
 }
 
+func (ec *executionContext) childFields_ApprovalEvidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "actionIndex":
+		return ec.fieldContext_ApprovalEvidence_actionIndex(ctx, field)
+	case "modelVersion":
+		return ec.fieldContext_ApprovalEvidence_modelVersion(ctx, field)
+	case "policy":
+		return ec.fieldContext_ApprovalEvidence_policy(ctx, field)
+	case "audit":
+		return ec.fieldContext_ApprovalEvidence_audit(ctx, field)
+	case "auditor":
+		return ec.fieldContext_ApprovalEvidence_auditor(ctx, field)
+	case "auditAgeBlocks":
+		return ec.fieldContext_ApprovalEvidence_auditAgeBlocks(ctx, field)
+	case "checks":
+		return ec.fieldContext_ApprovalEvidence_checks(ctx, field)
+	case "passed":
+		return ec.fieldContext_ApprovalEvidence_passed(ctx, field)
+	case "reason":
+		return ec.fieldContext_ApprovalEvidence_reason(ctx, field)
+	case "pin":
+		return ec.fieldContext_ApprovalEvidence_pin(ctx, field)
+	case "content":
+		return ec.fieldContext_ApprovalEvidence_content(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApprovalEvidence", field.Name)
+}
+
 func (ec *executionContext) childFields_Audit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3850,6 +4157,26 @@ func (ec *executionContext) childFields_AuditorEdge(ctx context.Context, field g
 		return ec.fieldContext_AuditorEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditorEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_BoundCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "bound":
+		return ec.fieldContext_BoundCheck_bound(ctx, field)
+	case "sensitiveFeature":
+		return ec.fieldContext_BoundCheck_sensitiveFeature(ctx, field)
+	case "sensitiveFeatureRaw":
+		return ec.fieldContext_BoundCheck_sensitiveFeatureRaw(ctx, field)
+	case "value":
+		return ec.fieldContext_BoundCheck_value(ctx, field)
+	case "margin":
+		return ec.fieldContext_BoundCheck_margin(ctx, field)
+	case "passed":
+		return ec.fieldContext_BoundCheck_passed(ctx, field)
+	case "missing":
+		return ec.fieldContext_BoundCheck_missing(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BoundCheck", field.Name)
 }
 
 func (ec *executionContext) childFields_Contract(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4292,6 +4619,20 @@ func (ec *executionContext) childFields_PolicyEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type PolicyEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PolicyImpact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "modelVersion":
+		return ec.fieldContext_PolicyImpact_modelVersion(ctx, field)
+	case "audit":
+		return ec.fieldContext_PolicyImpact_audit(ctx, field)
+	case "reason":
+		return ec.fieldContext_PolicyImpact_reason(ctx, field)
+	case "failing":
+		return ec.fieldContext_PolicyImpact_failing(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyImpact", field.Name)
+}
+
 func (ec *executionContext) childFields_Proposal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4338,6 +4679,8 @@ func (ec *executionContext) childFields_Proposal(ctx context.Context, field grap
 		return ec.fieldContext_Proposal_eligibleVoters(ctx, field)
 	case "notYetVotedPower":
 		return ec.fieldContext_Proposal_notYetVotedPower(ctx, field)
+	case "evidence":
+		return ec.fieldContext_Proposal_evidence(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Proposal", field.Name)
 }
@@ -5670,6 +6013,28 @@ func (ec *executionContext) field_Query_policies_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_policyImpact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "bounds",
+		func(ctx context.Context, v any) ([]*modeldao.MetricBound, error) {
+			return ec.unmarshalNPolicyBoundInput2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bounds"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "auditRequired",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["auditRequired"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_policy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6492,6 +6857,277 @@ func (ec *executionContext) fieldContext_ActionArg_valueRaw(_ context.Context, f
 	return graphql.NewScalarFieldContext("ActionArg", field, false, false, "Bytes")
 }
 
+func (ec *executionContext) _ApprovalEvidence_actionIndex(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.ActionIndex)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_actionIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalEvidence", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ApprovalEvidence_modelVersion(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_modelVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.ModelVersion) graphql.Marshaler {
+			return ec.marshalOModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_modelVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_policy(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Policy) graphql.Marshaler {
+			return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_audit(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_audit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Audit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Audit) graphql.Marshaler {
+			return ec.marshalOAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_audit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_auditor(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_auditor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApprovalEvidence().Auditor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Auditor) graphql.Marshaler {
+			return ec.marshalOAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_auditor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Auditor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_auditAgeBlocks(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_auditAgeBlocks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuditAgeBlocks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_auditAgeBlocks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalEvidence", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ApprovalEvidence_checks(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_checks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*modeldao.BoundCheck) graphql.Marshaler {
+			return ec.marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_checks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BoundCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_passed(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Passed)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalEvidence", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ApprovalEvidence_reason(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApprovalEvidence", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApprovalEvidence_pin(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_pin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApprovalEvidence().Pin(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Pin) graphql.Marshaler {
+			return ec.marshalOPin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPin(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_pin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApprovalEvidence_content(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApprovalEvidence().Content(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VersionContent) graphql.Marshaler {
+			return ec.marshalOVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VersionContent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Audit_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNID2uint64(ctx, field.Selections, obj.ID)
@@ -7059,6 +7695,101 @@ func (ec *executionContext) fieldContext_AuditorEdge_node(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BoundCheck_bound(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNMetricBound2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBound(ctx, field.Selections, obj.Bound)
+}
+func (ec *executionContext) fieldContext_BoundCheck_bound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BoundCheck",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricBound(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BoundCheck_sensitiveFeature(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.SensitiveFeature)
+}
+func (ec *executionContext) fieldContext_BoundCheck_sensitiveFeature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _BoundCheck_sensitiveFeatureRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.SensitiveFeature)
+}
+func (ec *executionContext) fieldContext_BoundCheck_sensitiveFeatureRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, false, false, "Bytes")
+}
+
+func (ec *executionContext) _BoundCheck_value(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoundCheck_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BoundCheck().Value(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Fixed6) graphql.Marshaler {
+			return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BoundCheck_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, true, true, "Fixed")
+}
+
+func (ec *executionContext) _BoundCheck_margin(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BoundCheck_margin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BoundCheck().Margin(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Fixed6) graphql.Marshaler {
+			return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BoundCheck_margin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, true, true, "Fixed")
+}
+
+func (ec *executionContext) _BoundCheck_passed(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Passed)
+}
+func (ec *executionContext) fieldContext_BoundCheck_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BoundCheck_missing(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Missing)
+}
+func (ec *executionContext) fieldContext_BoundCheck_missing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BoundCheck", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Contract_id(ctx context.Context, field graphql.CollectedField, obj *model.Contract) (ret graphql.Marshaler) {
@@ -9412,6 +10143,95 @@ func (ec *executionContext) fieldContext_PolicyEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _PolicyImpact_modelVersion(ctx context.Context, field graphql.CollectedField, obj *model.PolicyImpact) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, field.Selections, obj.ModelVersion)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_modelVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyImpact_audit(ctx context.Context, field graphql.CollectedField, obj *model.PolicyImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_audit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Audit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Audit) graphql.Marshaler {
+			return ec.marshalOAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_audit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyImpact_reason(ctx context.Context, field graphql.CollectedField, obj *model.PolicyImpact) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Reason)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyImpact", field, false, false, "String")
+}
+
+func (ec *executionContext) _PolicyImpact_failing(ctx context.Context, field graphql.CollectedField, obj *model.PolicyImpact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyImpact_failing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*modeldao.BoundCheck) graphql.Marshaler {
+			return ec.marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyImpact_failing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyImpact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BoundCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Proposal_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNID2string(ctx, field.Selections, obj.ID)
@@ -9868,6 +10688,38 @@ func (ec *executionContext) _Proposal_notYetVotedPower(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_Proposal_notYetVotedPower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, true, true, "BigInt")
+}
+
+func (ec *executionContext) _Proposal_evidence(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().Evidence(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ApprovalEvidence) graphql.Marshaler {
+			return ec.marshalNApprovalEvidence2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐApprovalEvidenceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Proposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApprovalEvidence(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ProposalConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ProposalConnection) (ret graphql.Marshaler) {
@@ -10439,6 +11291,50 @@ func (ec *executionContext) fieldContext_Query_modelVersion(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_modelVersion_args); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_policyImpact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_policyImpact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PolicyImpact(ctx, fc.Args["bounds"].([]*modeldao.MetricBound), fc.Args["auditRequired"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PolicyImpact) graphql.Marshaler {
+			return ec.marshalNPolicyImpact2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyImpactᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_policyImpact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyImpact(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_policyImpact_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12884,6 +13780,62 @@ func UnmarshalModelWhere(ctx context.Context, raw any) (model.ModelWhere, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPolicyBoundInput(ctx context.Context, obj any) (modeldao.MetricBound, error) {
+	var it modeldao.MetricBound
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "isMinimum", "limit"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNMetricKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "isMinimum":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isMinimum"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsMinimum = data
+		case "limit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("limit"))
+			data, err := ec.unmarshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Limit = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPolicyBoundInput unmarshals raw into the PolicyBoundInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPolicyBoundInput(ctx context.Context, raw any) (modeldao.MetricBound, error) {
+	var out modeldao.MetricBound
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PolicyBoundInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPolicyWhere(ctx context.Context, obj any) (model.PolicyWhere, error) {
 	var it model.PolicyWhere
 	if obj == nil {
@@ -13371,6 +14323,95 @@ func (ec *executionContext) _ActionArg(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var approvalEvidenceImplementors = []string{"ApprovalEvidence"}
+
+func (ec *executionContext) _ApprovalEvidence(ctx context.Context, sel ast.SelectionSet, obj *model.ApprovalEvidence) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, approvalEvidenceImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_ApprovalEvidence(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApprovalEvidence")
+		case "actionIndex":
+			out.Values[i] = ec._ApprovalEvidence_actionIndex(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "modelVersion":
+			out.Values[i] = ec._ApprovalEvidence_modelVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "policy":
+			out.Values[i] = ec._ApprovalEvidence_policy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "audit":
+			out.Values[i] = ec._ApprovalEvidence_audit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "auditor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ApprovalEvidence_auditor(ctx, field, obj)
+				})
+		case "auditAgeBlocks":
+			out.Values[i] = ec._ApprovalEvidence_auditAgeBlocks(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checks":
+			out.Values[i] = ec._ApprovalEvidence_checks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "passed":
+			out.Values[i] = ec._ApprovalEvidence_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._ApprovalEvidence_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pin":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ApprovalEvidence_pin(ctx, field, obj)
+				})
+		case "content":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ApprovalEvidence_content(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var auditImplementors = []string{"Audit"}
 
 func (ec *executionContext) _Audit(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Audit) graphql.Marshaler {
@@ -13701,6 +14742,74 @@ func (ec *executionContext) _AuditorEdge(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._AuditorEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var boundCheckImplementors = []string{"BoundCheck"}
+
+func (ec *executionContext) _BoundCheck(ctx context.Context, sel ast.SelectionSet, obj *modeldao.BoundCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, boundCheckImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_BoundCheck(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BoundCheck")
+		case "bound":
+			out.Values[i] = ec._BoundCheck_bound(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sensitiveFeature":
+			out.Values[i] = ec._BoundCheck_sensitiveFeature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sensitiveFeatureRaw":
+			out.Values[i] = ec._BoundCheck_sensitiveFeatureRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "value":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BoundCheck_value(ctx, field, obj)
+				})
+		case "margin":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BoundCheck_margin(ctx, field, obj)
+				})
+		case "passed":
+			out.Values[i] = ec._BoundCheck_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "missing":
+			out.Values[i] = ec._BoundCheck_missing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15233,6 +16342,57 @@ func (ec *executionContext) _PolicyEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var policyImpactImplementors = []string{"PolicyImpact"}
+
+func (ec *executionContext) _PolicyImpact(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyImpact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyImpactImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_PolicyImpact(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyImpact")
+		case "modelVersion":
+			out.Values[i] = ec._PolicyImpact_modelVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "audit":
+			out.Values[i] = ec._PolicyImpact_audit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._PolicyImpact_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failing":
+			out.Values[i] = ec._PolicyImpact_failing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var proposalImplementors = []string{"Proposal"}
 
 func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Proposal) graphql.Marshaler {
@@ -15365,6 +16525,12 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Proposal_notYetVotedPower(ctx, field, obj)
+				})
+		case "evidence":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_evidence(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15645,6 +16811,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_modelVersion(ctx, field)
+				})
+		case "policyImpact":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_policyImpact(ctx, field)
 				})
 		case "audits":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -16824,6 +17996,30 @@ func (ec *executionContext) marshalNAddress2githubᚗcomᚋethereumᚋgoᚑether
 	return res
 }
 
+func (ec *executionContext) marshalNApprovalEvidence2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐApprovalEvidenceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ApprovalEvidence) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApprovalEvidence2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐApprovalEvidence(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNApprovalEvidence2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐApprovalEvidence(ctx context.Context, sel ast.SelectionSet, v *model.ApprovalEvidence) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApprovalEvidence!")
+		return graphql.Null
+	}
+	return ec._ApprovalEvidence(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx context.Context, sel ast.SelectionSet, v *modeldao.Audit) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Audit!")
@@ -16934,6 +18130,30 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(ctx context.Context, sel ast.SelectionSet, v []*modeldao.BoundCheck) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBoundCheck2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheck(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBoundCheck2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheck(ctx context.Context, sel ast.SelectionSet, v *modeldao.BoundCheck) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BoundCheck!")
+		return graphql.Null
+	}
+	return ec._BoundCheck(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx context.Context, v any) (modeldao.Text, error) {
@@ -17472,6 +18692,25 @@ func (ec *executionContext) marshalNPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldao
 	return ec._Policy(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPolicyBoundInput2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(ctx context.Context, v any) ([]*modeldao.MetricBound, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*modeldao.MetricBound, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPolicyBoundInput2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBound(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNPolicyBoundInput2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBound(ctx context.Context, v any) (*modeldao.MetricBound, error) {
+	res, err := ec.unmarshalInputPolicyBoundInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNPolicyConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyConnection(ctx context.Context, sel ast.SelectionSet, v *model.PolicyConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PolicyConnection!")
@@ -17502,6 +18741,30 @@ func (ec *executionContext) marshalNPolicyEdge2ᚖgithubᚗcomᚋmodeldaoᚋmode
 		return graphql.Null
 	}
 	return ec._PolicyEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPolicyImpact2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyImpactᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PolicyImpact) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPolicyImpact2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyImpact(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPolicyImpact2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyImpact(ctx context.Context, sel ast.SelectionSet, v *model.PolicyImpact) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyImpact!")
+		return graphql.Null
+	}
+	return ec._PolicyImpact(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(ctx context.Context, sel ast.SelectionSet, v *modeldao.Proposal) graphql.Marshaler {
@@ -18108,6 +19371,13 @@ func (ec *executionContext) unmarshalOAuditWhere2ᚖgithubᚗcomᚋmodeldaoᚋmo
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx context.Context, sel ast.SelectionSet, v *modeldao.Auditor) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Auditor(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOAuditorWhere2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorWhere(ctx context.Context, v any) (*model.AuditorWhere, error) {
 	if v == nil {
 		return nil, nil
@@ -18517,6 +19787,13 @@ func (ec *executionContext) marshalOTensorFormat2ᚖgithubᚗcomᚋmodeldaoᚋmo
 		return graphql.Null
 	}
 	return ec._TensorFormat(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx context.Context, sel ast.SelectionSet, v *model.VersionContent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._VersionContent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOVersionStatus2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(ctx context.Context, v any) (*modeldao.VersionStatus, error) {

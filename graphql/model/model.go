@@ -160,3 +160,24 @@ type EligibleVoter struct {
 	Address    common.Address
 	Power      *big.Int
 }
+
+// ApprovalEvidence is the evidence of one approveVersion call of a proposal (see the
+// schema): what the resolver read, and the bounds checked against the audit.
+type ApprovalEvidence struct {
+	ActionIndex    int
+	Version        *modeldao.ModelVersion
+	Policy         *modeldao.Policy
+	Audit          *modeldao.Audit
+	AuditAgeBlocks *int
+	Checks         []*modeldao.BoundCheck
+	Passed         bool
+	Reason         string
+}
+
+// PolicyImpact is an approved version that a proposed policy would not approve.
+type PolicyImpact struct {
+	ModelVersion *modeldao.ModelVersion
+	Audit        *modeldao.Audit
+	Reason       string
+	Failing      []*modeldao.BoundCheck
+}

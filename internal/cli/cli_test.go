@@ -341,6 +341,57 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	// The seeded approved versions against policies that fail each of them, and none.
+	t.Run("policy dry run", func(t *testing.T) {
+		approved, err := api.ModelVersions(ctx, client.VersionQuery{Status: "APPROVED"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		isApproved := map[uint64]bool{}
+		for _, v := range approved.Items {
+			isApproved[v.ID] = true
+		}
+		// A difference of at most -1 fails every audit (differences are ≥ 0, or the kind is
+		// missing); audit-required fails the versions approved without one: all of them.
+		var impact []client.PolicyImpact
+		ok(t, e, &impact, "propose", "policy", "--dry-run", "--json", "--audit-required", "--bound", "demographic_parity_difference<=-1")
+		if len(impact) != len(isApproved) {
+			t.Errorf("dry run lists %d versions, %d are approved: %+v", len(impact), len(isApproved), impact)
+		}
+		for _, p := range impact {
+			if !isApproved[p.VersionID] || p.Reason == "" || (p.AuditID != 0) != (len(p.Failing) > 0) {
+				t.Errorf("impact %+v", p)
+			}
+			for _, f := range p.Failing {
+				if f.Passed || !f.Missing && f.Margin >= 0 || f.Bound.Limit != -modeldao.Fixed6Scale {
+					t.Errorf("version %d: failing row %+v", p.VersionID, f)
+				}
+			}
+		}
+		r := ok(t, e, nil, "propose", "policy", "--dry-run", "--audit-required", "--bound", "demographic_parity_difference<=-1")
+		if !strings.Contains(r.stdout, "| version | model | audit | metric | feature | bound | value | margin |") {
+			t.Errorf("dry run table:\n%s", r.stdout)
+		}
+		// The README's example: the seeded version 1 (audit 1: DPD 0.041 and 0.058, DIR 0.86
+		// and 0.83 on sex and age_group) fails on age_group.
+		r = ok(t, e, nil, "propose", "policy", "--dry-run", "--audit-required", "--bound", "demographic_parity_difference<=0.05", "--bound", "disparate_impact_ratio>=0.85")
+		for _, want := range []string{"1 approved version(s) would not meet the policy:",
+			"| 1 | acme/sentiment-small 1.0.0 | 1 | DEMOGRAPHIC_PARITY_DIFFERENCE | age_group | ≤ 0.05 | 0.058 | -0.008 |",
+			"| 1 | acme/sentiment-small 1.0.0 | 1 | DISPARATE_IMPACT_RATIO | age_group | ≥ 0.85 | 0.83 | -0.02 |"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("dry run: no %q in\n%s", want, r.stdout)
+			}
+		}
+		if n := strings.Count(r.stdout, "\n| 1 |"); n != 2 {
+			t.Errorf("dry run: %d rows, want 2:\n%s", n, r.stdout)
+		}
+		r = ok(t, e, nil, "propose", "policy", "--dry-run")
+		if !strings.Contains(r.stdout, "Every approved version meets the policy.") {
+			t.Errorf("dry run of a policy without bounds:\n%s", r.stdout)
+		}
+		fails(t, e, ExitUsage, "bounded twice", "propose", "policy", "--dry-run", "--bound", "disparate_impact_ratio>=0.8", "--bound", "disparate_impact_ratio>=0.9")
+	})
+
 	t.Run("usage", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "bad.json")
 		if err := os.WriteFile(bad, []byte(`{"format":"modeldao-fairness-report/v1","policy":2,"passed":true,"bySensitiveFeature":{"sex":{"demographic_parity_difference":{"value":0.3,"threshold":0.1}}}}`), 0o644); err != nil {
@@ -476,6 +527,18 @@ func TestCLI(t *testing.T) {
 		if !strings.Contains(appr.Description, "relying on audit 4") {
 			t.Errorf("approval of version 6: %q", appr.Description)
 		}
+		// Its evidence, a Markdown table in the description: audit 4 measured DPD 0.022 on
+		// sex and 0.047 on race, DIR 0.95 and 0.88, under DPD ≤ 0.1 and DIR ≥ 0.8.
+		for _, row := range []string{
+			"| DEMOGRAPHIC_PARITY_DIFFERENCE | sex | ≤ 0.1 | 0.022 | 0.078 | pass |",
+			"| DEMOGRAPHIC_PARITY_DIFFERENCE | race | ≤ 0.1 | 0.047 | 0.053 | pass |",
+			"| DISPARATE_IMPACT_RATIO | race | ≥ 0.8 | 0.88 | 0.08 | pass |",
+			"Audit 4 by " + addr(7).Hex(),
+		} {
+			if !strings.Contains(appr.Description, row) {
+				t.Errorf("approval of version 6: no %q in its description:\n%s", row, appr.Description)
+			}
+		}
 		// Version 2's only audit fails the baseline.
 		fails(t, e, ExitFailure, "requires a passing audit", "propose", "approve", "2", "--policy", "2", "--dev-account", "1")
 		doc := filepath.Join(t.TempDir(), "policy.md")
@@ -483,7 +546,12 @@ func TestCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 		ok(t, e, &pol, "propose", "policy", "--name", "strict", "--version", "2.0", "--document", doc, "--audit-required",
-			"--bound", "demographic_parity_difference<=0.05", "--bound", "disparate_impact_ratio>=0.9", "--dev-account", "2", "--json")
+			"--bound", "demographic_parity_difference<=0.05", "--bound", "disparate_impact_ratio>=0.9", "--attach-impact", "--dev-account", "2", "--json")
+		// The seeded version 1 (audit 1: DIR 0.86 on sex) fails DIR ≥ 0.9: its row is in the description.
+		if row := "| 1 | acme/sentiment-small 1.0.0 | 1 | DISPARATE_IMPACT_RATIO | sex | ≥ 0.9 | 0.86 | -0.04 |"; !strings.Contains(pol.Description, "## Impact on approved versions") ||
+			!strings.Contains(pol.Description, row) {
+			t.Errorf("policy proposal with --attach-impact: no %q in\n%s", row, pol.Description)
+		}
 		indexed(t, pol.Block)
 		p, err := api.Proposal(ctx, pol.ProposalID, "", client.First(5))
 		if err != nil {

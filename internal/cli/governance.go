@@ -39,7 +39,10 @@ names one. Checks all of that on chain before sending anything.`,
   --bound disparate_impact_ratio>=0.8          a ratio: at least 0.8
 Metric kinds: demographic_parity_difference, demographic_parity_ratio,
 equalized_odds_difference, equal_opportunity_difference, disparate_impact_ratio, or METRIC_<n>.
-The document is a CID, or a file that is added to IPFS first.`,
+The document is a CID, or a file that is added to IPFS first.
+--dry-run sends nothing and lists the approved versions the policy would not approve (from
+the API), with the failing metric, feature and margin; --attach-impact adds that table to
+the proposal's description.`,
 		setup: setupProposePolicy})
 	register(&command{name: "propose auditor add", args: "<address> --name <name>", summary: "propose to register an auditor", setup: setupProposeAuditor(true)})
 	register(&command{name: "propose auditor remove", args: "<address>", summary: "propose to deregister an auditor", setup: setupProposeAuditor(false)})
@@ -179,52 +182,54 @@ func policy(ctx context.Context, dao *contracts.DAO, id uint64) (modeldao.Policy
 // maxAuditScan bounds the audits read back when looking for a version's audit.
 const maxAuditScan = 2000
 
-// approvalAudit checks the audit an approval names, or finds one when id is 0.
-func approvalAudit(ctx context.Context, dao *contracts.DAO, version uint64, pol modeldao.Policy, id uint64) (uint64, error) {
+// approvalAudit checks the audit an approval names, or finds one when id is 0; it returns
+// the audit too (nil when the approval names none).
+func approvalAudit(ctx context.Context, dao *contracts.DAO, version uint64, pol modeldao.Policy, id uint64) (uint64, *modeldao.Audit, error) {
 	if id != 0 {
 		a, err := dao.Registry.GetAudit(callOpts(ctx), new(big.Int).SetUint64(id))
 		if err != nil {
-			return 0, chainErr(err, "read audit %d", id)
+			return 0, nil, chainErr(err, "read audit %d", id)
 		}
 		au := contracts.AuditOf(id, a)
 		switch {
 		case au.VersionID != version:
-			return 0, modeldao.Errorf(modeldao.EINVALID, "audit %d is about version %d, not %d", id, au.VersionID, version)
+			return 0, nil, modeldao.Errorf(modeldao.EINVALID, "audit %d is about version %d, not %d", id, au.VersionID, version)
 		case au.PolicyID != pol.ID:
-			return 0, modeldao.Errorf(modeldao.EINVALID, "audit %d is under policy %d, not %d", id, au.PolicyID, pol.ID)
+			return 0, nil, modeldao.Errorf(modeldao.EINVALID, "audit %d is under policy %d, not %d", id, au.PolicyID, pol.ID)
 		}
 		if err := pol.Check(au); err != nil {
-			return 0, modeldao.WrapError(modeldao.EINVALID, err, "the approval would fail: %s", modeldao.ErrorMessage(err))
+			return 0, nil, modeldao.WrapError(modeldao.EINVALID, err, "the approval would fail: %s", modeldao.ErrorMessage(err))
 		}
-		return id, nil
+		return id, &au, nil
 	}
 	if !pol.AuditRequired {
-		return 0, nil
+		return 0, nil, nil
 	}
 	n, err := dao.Registry.AuditCount(callOpts(ctx))
 	if err != nil {
-		return 0, chainErr(err, "read the audit count")
+		return 0, nil, chainErr(err, "read the audit count")
 	}
 	var reasons []string
 	for i, scanned := n.Uint64(), 0; i >= 1 && scanned < maxAuditScan; i, scanned = i-1, scanned+1 {
 		a, err := dao.Registry.GetAudit(callOpts(ctx), new(big.Int).SetUint64(i))
 		if err != nil {
-			return 0, chainErr(err, "read audit %d", i)
+			return 0, nil, chainErr(err, "read audit %d", i)
 		}
 		if a.VersionId != version || a.PolicyId != pol.ID {
 			continue
 		}
-		if err := pol.Check(contracts.AuditOf(i, a)); err != nil {
+		au := contracts.AuditOf(i, a)
+		if err := pol.Check(au); err != nil {
 			reasons = append(reasons, modeldao.ErrorMessage(err))
 			continue
 		}
-		return i, nil
+		return i, &au, nil
 	}
 	msg := fmt.Sprintf("policy %d (%s %s) requires a passing audit of version %d that meets its bounds, and there is none", pol.ID, pol.Name, pol.Version, version)
 	if len(reasons) > 0 {
 		msg += " (" + strings.Join(reasons, "; ") + ")"
 	}
-	return 0, modeldao.Errorf(modeldao.EINVALID, "%s: an auditor posts one with `modeldao audit submit`; or name another policy with --policy", msg)
+	return 0, nil, modeldao.Errorf(modeldao.EINVALID, "%s: an auditor posts one with `modeldao audit submit`; or name another policy with --policy", msg)
 }
 
 func setupProposeApprove(r *runner, fs *flag.FlagSet) func(context.Context, []string) error {
@@ -232,7 +237,7 @@ func setupProposeApprove(r *runner, fs *flag.FlagSet) func(context.Context, []st
 	r.jsonFlag(fs)
 	policyID := fs.Uint64("policy", 0, "policy the approval is under (default: the newest active policy)")
 	auditID := fs.Uint64("audit", 0, "audit the approval relies on (default: found on chain when the policy requires one)")
-	desc := fs.String("description", "", "proposal description, Markdown, first line the title (default: generated)")
+	desc := fs.String("description", "", "proposal description, Markdown, first line the title (default: generated, with the audit's evidence as a table)")
 	return func(ctx context.Context, args []string) error {
 		if err := needArgs(args, 1, "the model version id"); err != nil {
 			return err
@@ -259,7 +264,7 @@ func setupProposeApprove(r *runner, fs *flag.FlagSet) func(context.Context, []st
 		if err != nil {
 			return err
 		}
-		aid, err := approvalAudit(ctx, dao, vid, pol, *auditID)
+		aid, audit, err := approvalAudit(ctx, dao, vid, pol, *auditID)
 		if err != nil {
 			return err
 		}
@@ -267,7 +272,14 @@ func setupProposeApprove(r *runner, fs *flag.FlagSet) func(context.Context, []st
 		if aid != 0 {
 			body += fmt.Sprintf(", relying on audit %d", aid)
 		}
-		d := describe(*desc, fmt.Sprintf("Approve %s %s", v.ModelName, v.VersionLabel), body+".")
+		body += "."
+		if audit != nil {
+			// The evidence goes into the description so that any Governor frontend shows it.
+			var b strings.Builder
+			writeEvidence(&b, pol, *audit)
+			body += "\n\n" + strings.TrimRight(b.String(), "\n")
+		}
+		d := describe(*desc, fmt.Sprintf("Approve %s %s", v.ModelName, v.VersionLabel), body)
 		res, err := r.propose(ctx, dao, d, contracts.ApproveVersion(vid, pol.ID, aid))
 		if err != nil {
 			return err
@@ -384,9 +396,21 @@ func setupProposePolicy(r *runner, fs *flag.FlagSet) func(context.Context, []str
 	var bounds boundsFlag
 	fs.Var(&bounds, "bound", "metric bound, kind<=x or kind>=x (repeatable)")
 	desc := fs.String("description", "", "proposal description, Markdown, first line the title (default: generated)")
+	dryRun := fs.Bool("dry-run", false, "send nothing: list the approved versions the policy would not approve, from the API (--api)")
+	attach := fs.Bool("attach-impact", false, "add the dry run's table (from the API) to the generated description")
 	return func(ctx context.Context, args []string) error {
 		if err := needArgs(args, 0, ""); err != nil {
 			return err
+		}
+		if *dryRun {
+			if err := modeldao.ValidateBounds(bounds); err != nil {
+				return usagef("%s", modeldao.ErrorMessage(err))
+			}
+			impact, err := r.api().PolicyImpact(ctx, bounds, *auditRequired)
+			if err != nil {
+				return err
+			}
+			return r.print(impact, func(w io.Writer) { writeImpact(w, impact) })
 		}
 		switch {
 		case *name == "":
@@ -419,7 +443,17 @@ func setupProposePolicy(r *runner, fs *flag.FlagSet) func(context.Context, []str
 		if len(bounds) > 0 {
 			body += "; bounds: " + bounds.String()
 		}
-		d := describe(*desc, fmt.Sprintf("Adopt the policy %s %s", *name, *ver), body+".")
+		body += "."
+		if *attach {
+			impact, err := r.api().PolicyImpact(ctx, bounds, *auditRequired)
+			if err != nil {
+				return fmt.Errorf("the policy's impact for --attach-impact: %w", err)
+			}
+			var b strings.Builder
+			writeImpact(&b, impact)
+			body += "\n\n## Impact on approved versions\n\n" + strings.TrimRight(b.String(), "\n")
+		}
+		d := describe(*desc, fmt.Sprintf("Adopt the policy %s %s", *name, *ver), body)
 		res, err := r.propose(ctx, dao, d, contracts.AdoptPolicy(p))
 		if err != nil {
 			return err
