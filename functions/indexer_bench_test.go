@@ -36,21 +36,13 @@ func BenchmarkIndexerBackfill(b *testing.B) {
 	}
 	ready := benchchain.Start(b, events)
 	rs := redisserver.StartT(b)
-	d := ready.Deployment
-	env := map[string]string{
+	env := merge(deploymentEnv(ready.Deployment, ready.URL), map[string]string{
 		config.EnvRedisURL:      rs.URL(),
-		config.EnvChainID:       fmt.Sprint(d.ChainID),
-		config.EnvToken:         d.Token.Hex(),
-		config.EnvGovernor:      d.Governor.Hex(),
-		config.EnvTimelock:      d.Timelock.Hex(),
-		config.EnvRegistry:      d.Registry.Hex(),
-		config.EnvStartBlock:    fmt.Sprint(d.Block),
-		config.EnvEthRPCURL:     ready.URL,
 		config.EnvIndexerMargin: benchIndexerMargin.String(),
 		config.EnvLogLevel:      "warn",
 		// What AWS sets from serverless.yml's indexerMemory (lambdafn.LimitMemory reads it).
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-	}
+	})
 	f := startFn(b, "indexer", env, benchIndexerTimeout)
 	b.ResetTimer()
 	var (

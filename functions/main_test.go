@@ -28,6 +28,7 @@ import (
 	"github.com/ipfs/boxo/path"
 	"github.com/ipfs/go-cid"
 
+	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/config"
 	"github.com/modeldao/modeldao/infra/lambdarie"
 	"github.com/modeldao/modeldao/internal/benchchain"
@@ -178,15 +179,19 @@ func daoEnv(t testing.TB, s *scenario.Scenario, file bool) map[string]string {
 		}
 		return map[string]string{config.EnvDeploymentFile: path}
 	}
+	return merge(deploymentEnv(d, s.Chain.URL()), map[string]string{config.EnvPollInterval: "200ms"})
+}
+
+// deploymentEnv returns the variables naming deployment d on the node at rpcURL.
+func deploymentEnv(d modeldao.Deployment, rpcURL string) map[string]string {
 	return map[string]string{
-		config.EnvChainID:      fmt.Sprint(d.ChainID),
-		config.EnvToken:        d.Token.Hex(),
-		config.EnvGovernor:     d.Governor.Hex(),
-		config.EnvTimelock:     d.Timelock.Hex(),
-		config.EnvRegistry:     d.Registry.Hex(),
-		config.EnvStartBlock:   fmt.Sprint(d.Block),
-		config.EnvEthRPCURL:    s.Chain.URL(),
-		config.EnvPollInterval: "200ms",
+		config.EnvChainID:    fmt.Sprint(d.ChainID),
+		config.EnvToken:      d.Token.Hex(),
+		config.EnvGovernor:   d.Governor.Hex(),
+		config.EnvTimelock:   d.Timelock.Hex(),
+		config.EnvRegistry:   d.Registry.Hex(),
+		config.EnvStartBlock: fmt.Sprint(d.Block),
+		config.EnvEthRPCURL:  rpcURL,
 	}
 }
 

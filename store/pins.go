@@ -326,16 +326,23 @@ func (s *Store) PinBacklog(ctx context.Context) (queued, retrying int64, err err
 
 // VersionForPin returns the version record id from the projection, or nil if there is none.
 func (s *Store) VersionForPin(ctx context.Context, id uint64) (*modeldao.ModelVersion, error) {
-	raw, err := s.rdb.HGet(ctx, s.keys.VersionRecords(), strconv.FormatUint(id, 10)).Bytes()
+	return pinnerRecord[modeldao.ModelVersion](ctx, s, s.keys.VersionRecords(), id, "version")
+}
+
+// pinnerRecord reads the record of version id in hash key straight from Redis (the pinner
+// must see what is there now, not the API's per-checkpoint memory), nil if there is none.
+// what names the record in errors.
+func pinnerRecord[T any](ctx context.Context, s *Store, key string, id uint64, what string) (*T, error) {
+	raw, err := s.rdb.HGet(ctx, key, strconv.FormatUint(id, 10)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, pinRedisErr(err, "reading version %d", id)
+		return nil, pinRedisErr(err, "reading the %s of version %d", what, id)
 	}
-	var v modeldao.ModelVersion
+	var v T
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, modeldao.WrapError(modeldao.EINTERNAL, err, "version %d: malformed record in %s", id, s.keys.VersionRecords())
+		return nil, modeldao.WrapError(modeldao.EINTERNAL, err, "version %d: malformed %s in %s", id, what, key)
 	}
 	return &v, nil
 }

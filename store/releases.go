@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
@@ -40,18 +39,7 @@ func (s *Store) AckPinJobWithRelease(ctx context.Context, id string, pin *modeld
 // GetRelease returns the release summary of version id, or nil if the pinner has not
 // verified it (yet).
 func (s *Store) GetRelease(ctx context.Context, id uint64) (*modeldao.ReleaseSummary, error) {
-	raw, err := s.rdb.HGet(ctx, s.keys.Release(), strconv.FormatUint(id, 10)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, pinRedisErr(err, "reading the release summary of version %d", id)
-	}
-	var r modeldao.ReleaseSummary
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, modeldao.WrapError(modeldao.EINTERNAL, err, "version %d: malformed release summary in %s", id, s.keys.Release())
-	}
-	return &r, nil
+	return pinnerRecord[modeldao.ReleaseSummary](ctx, s, s.keys.Release(), id, "release summary")
 }
 
 // Releases returns the release summaries of the versions ids, in the same order, nil where
