@@ -23,8 +23,9 @@ type pageList struct {
 	// single filter is paged directly.
 	filters    []string
 	sameScores bool
-	// only, if not nil, is one more filter held in memory.
-	only map[string]bool
+	// only, if not nil, is one more filter held in memory; except, if not nil, holds ids
+	// that are not in the list (a filter on the complement of a set held in memory).
+	only, except map[string]bool
 	// hash holds the records, field = prefix + member + suffix; "" means that the member is
 	// the record itself (delegations).
 	hash           string
@@ -51,9 +52,14 @@ func (l pageList) byAmount(digits int) pageList {
 	return l
 }
 
+// allows applies the filters held in memory (only, except) to an id.
+func (l pageList) allows(id string) bool {
+	return (l.only == nil || l.only[id]) && !l.except[id]
+}
+
 // inRedis reports whether the list can be paged by the script.
 func (l pageList) inRedis() bool {
-	return l.only == nil && (len(l.filters) == 0 || len(l.filters) == 1 && l.sameScores && l.keyLen == 0)
+	return l.only == nil && l.except == nil && (len(l.filters) == 0 || len(l.filters) == 1 && l.sameScores && l.keyLen == 0)
 }
 
 // pageScript pages a sorted set from a cursor: it finds the cursors' positions with ZCOUNT
@@ -437,7 +443,7 @@ func (s *Store) listCandidates(ctx context.Context, l pageList) ([]scoredMember,
 		}
 		items = make([]scoredMember, 0, len(zs))
 		for _, z := range zs {
-			if m, _ := z.Member.(string); l.only == nil || l.only[l.id(m)] {
+			if m, _ := z.Member.(string); l.allows(l.id(m)) {
 				items = append(items, scoredMember{m, z.Score})
 			}
 		}
@@ -464,7 +470,7 @@ func (s *Store) listCandidates(ctx context.Context, l pageList) ([]scoredMember,
 		}
 		for _, m := range order.Val() {
 			id := l.id(m)
-			if count[id] == len(cmds) && (l.only == nil || l.only[id]) {
+			if count[id] == len(cmds) && l.allows(id) {
 				items = append(items, scoredMember{m, 0})
 			}
 		}
@@ -493,8 +499,8 @@ func (s *Store) listCandidates(ctx context.Context, l pageList) ([]scoredMember,
 			}
 			keep = slices.DeleteFunc(slices.Clone(keep), func(m string) bool { return !in[m] })
 		}
-		if l.only != nil {
-			keep = slices.DeleteFunc(keep, func(m string) bool { return !l.only[m] })
+		if l.only != nil || l.except != nil {
+			keep = slices.DeleteFunc(keep, func(m string) bool { return !l.allows(m) })
 		}
 		if len(keep) == 0 {
 			return nil, nil

@@ -93,8 +93,14 @@ type VersionQuery struct {
 	PolicyID  *uint64 // approved under this policy
 	// Metrics: one audit of the version must satisfy all of them.
 	Metrics []MetricBound
-	Desc    bool
-	Page    PageArgs
+	// Stale and Contested filter on modeldao.StaleReasons under StaleRules and on
+	// modeldao.Consensus under ContestTolerance (the caller's settings: zero rules are
+	// strict, not defaults).
+	Stale, Contested *bool
+	StaleRules       modeldao.StaleRules
+	ContestTolerance modeldao.Fixed6
+	Desc             bool
+	Page             PageArgs
 }
 
 // ModelVersions returns a page of model versions, by id.
@@ -129,6 +135,9 @@ func (s *Store) ModelVersions(ctx context.Context, q VersionQuery) (*Page[*model
 			return nil, err
 		}
 		l.only = only
+	}
+	if err := s.reviewFilter(ctx, &l, q); err != nil {
+		return nil, err
 	}
 	return fetchList[modeldao.ModelVersion](ctx, s, l, q.Page, nil)
 }
