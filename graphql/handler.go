@@ -38,6 +38,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/graphql/generated"
 	"github.com/modeldao/modeldao/store"
 )
@@ -72,6 +73,12 @@ type Options struct {
 	LiveHeartbeat time.Duration
 	// OnLiveExecution, when set, is called after each execution of a live query (metrics).
 	OnLiveExecution func()
+	// StaleAuditAgeBlocks is the age in blocks past which an approval's audit makes it
+	// stale (ModelVersion.stale) [modeldao.DefaultStaleAuditAgeBlocks]; queries may override it.
+	StaleAuditAgeBlocks *uint64
+	// ContestTolerance is how far two auditors' values of a metric may differ before they
+	// contest a version (ModelVersion.auditConsensus) [modeldao.DefaultContestTolerance].
+	ContestTolerance *modeldao.Fixed6
 }
 
 func (o *Options) defaults() {
@@ -119,7 +126,19 @@ var graphiqlFiles embed.FS
 // NewSchema returns the executable schema over st (for tests and tools; NewHandler serves
 // it).
 func NewSchema(st *store.Store, chainID uint64) gql.ExecutableSchema {
-	return newCostedSchema(generated.NewExecutableSchema(generated.Config{Resolvers: NewResolver(st, chainID)}))
+	return newSchema(st, Options{ChainID: chainID})
+}
+
+// newSchema is NewSchema with the options that reach the resolvers.
+func newSchema(st *store.Store, opts Options) gql.ExecutableSchema {
+	r := NewResolver(st, opts.ChainID)
+	if opts.StaleAuditAgeBlocks != nil {
+		r.staleRules.MaxAuditAgeBlocks = *opts.StaleAuditAgeBlocks
+	}
+	if opts.ContestTolerance != nil {
+		r.tolerance = *opts.ContestTolerance
+	}
+	return newCostedSchema(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
 }
 
 // NewHandler returns the API's HTTP handler.
@@ -127,7 +146,7 @@ func NewHandler(st *store.Store, opts Options) http.Handler {
 	opts.defaults()
 	log := opts.Logger
 
-	srv := handler.New(NewSchema(st, opts.ChainID))
+	srv := handler.New(newSchema(st, opts))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(jsonPOST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))

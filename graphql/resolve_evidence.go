@@ -75,6 +75,19 @@ func (r *proposalResolver) Evidence(ctx context.Context, obj *modeldao.Proposal)
 		register(ctx, vs)
 		register(ctx, pols)
 		register(ctx, auds)
+		// The contest of every version the approvals name, so that a voter sees a disagreement
+		// between auditors before voting: one more batched read for the whole batch.
+		contests, err := r.contest(ctx, vids)
+		if err != nil {
+			return nil, err
+		}
+		contestOf := map[uint64][]*modeldao.AuditDisagreement{}
+		var disagreements []*modeldao.AuditDisagreement
+		for i, id := range vids {
+			contestOf[id] = contests[i].disagree
+			disagreements = append(disagreements, contests[i].disagree...)
+		}
+		register(ctx, disagreements)
 		versionOf, policyOf, auditOf := byID(vs, func(v *modeldao.ModelVersion) uint64 { return v.ID }),
 			byID(pols, func(p *modeldao.Policy) uint64 { return p.ID }), byID(auds, func(a *modeldao.Audit) uint64 { return a.ID })
 		out := make([][]*model.ApprovalEvidence, len(ps))
@@ -82,6 +95,10 @@ func (r *proposalResolver) Evidence(ctx context.Context, obj *modeldao.Proposal)
 			out[i] = []*model.ApprovalEvidence{}
 			for _, c := range calls[i] {
 				e := &model.ApprovalEvidence{ActionIndex: c.index, Version: versionOf[c.version], Policy: policyOf[c.policy], Audit: auditOf[c.audit]}
+				e.Contest = contestOf[c.version]
+				if e.Contest == nil {
+					e.Contest = []*modeldao.AuditDisagreement{}
+				}
 				ev, err := modeldao.CheckApproval(c.version, c.policy, e.Policy, c.audit, e.Audit)
 				e.Passed = err == nil
 				if err != nil {

@@ -185,6 +185,14 @@ func (r *queryResolver) ModelVersions(ctx context.Context, where *model.ModelVer
 			}
 			q.Metrics = append(q.Metrics, store.MetricBound{Kind: m.Kind, Feature: str("metrics.sensitiveFeature", m.SensitiveFeature, nil), Max: m.Max, Min: m.Min})
 		}
+		// The filters apply the rules of the fields, with the same settings.
+		q.Stale, q.Contested, q.ContestTolerance = w.Stale, w.Contested, r.tolerance
+		if q.StaleRules, err = r.staleRulesFor(w.MaxAuditAgeBlocks, "where.maxAuditAgeBlocks"); err != nil {
+			return nil, err
+		}
+		if w.MaxAuditAgeBlocks != nil && w.Stale == nil {
+			return nil, modeldao.Errorf(modeldao.EINVALID, "where.maxAuditAgeBlocks applies to the stale filter: give where.stale too (or pass maxAuditAgeBlocks to the stale field)")
+		}
 	}
 	p, err := r.store.ModelVersions(ctx, q)
 	return topLevel(ctx, p, err, versionConn)

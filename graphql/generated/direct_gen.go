@@ -290,6 +290,12 @@ func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields 
 			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
 				return ec._ApprovalEvidence_content(ctx, field, obj)
 			}), graphql.RequiredNull)
+		case "contest":
+			if fc, err := ec.fieldContext_ApprovalEvidence_contest(ctx, field); err == nil {
+				w.value(ec.marshalNAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Contest), graphql.Null)
+			} else {
+				w.value(ec._ApprovalEvidence_contest(ctx, field, obj), graphql.Null)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -389,6 +395,78 @@ func (ec *executionContext) direct_AuditConnection(ctx context.Context, fields [
 				w.b = b
 			} else {
 				w.value(ec._AuditConnection_totalCount(ctx, field, obj), graphql.Null)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_AuditDisagreement writes a AuditDisagreement as _AuditDisagreement does, into one buffer (see direct.go).
+func (ec *executionContext) direct_AuditDisagreement(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.AuditDisagreement) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "AuditDisagreement")
+		case "kind":
+			if b, ok := appendNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind(w.b, obj.Kind); ok {
+				w.b = b
+			} else {
+				w.value(ec._AuditDisagreement_kind(ctx, field, obj), graphql.Null)
+			}
+		case "policy":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._AuditDisagreement_policy(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "audit":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._AuditDisagreement_audit(ctx, field, obj)
+			}), graphql.Null)
+		case "otherAudit":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._AuditDisagreement_otherAudit(ctx, field, obj)
+			}), graphql.Null)
+		case "passed":
+			if b, ok := appendNBoolean2bool(w.b, obj.Passed); ok {
+				w.b = b
+			} else {
+				w.value(ec._AuditDisagreement_passed(ctx, field, obj), graphql.Null)
+			}
+		case "otherPassed":
+			if b, ok := appendNBoolean2bool(w.b, obj.OtherPassed); ok {
+				w.b = b
+			} else {
+				w.value(ec._AuditDisagreement_otherPassed(ctx, field, obj), graphql.Null)
+			}
+		case "metric":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._AuditDisagreement_metric(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "sensitiveFeature":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._AuditDisagreement_sensitiveFeature(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "value":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._AuditDisagreement_value(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "otherValue":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._AuditDisagreement_otherValue(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "difference":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._AuditDisagreement_difference(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "tolerance":
+			if b, ok := appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(w.b, obj.Tolerance); ok {
+				w.b = b
+			} else {
+				w.value(ec._AuditDisagreement_tolerance(ctx, field, obj), graphql.Null)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -1366,6 +1444,22 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 			}), graphql.Null)
 		case "submitted":
 			w.value(ec._ModelVersion_submitted(ctx, field, obj), graphql.Null)
+		case "stale":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_stale(ctx, field, obj)
+			}), graphql.Null)
+		case "staleReasons":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_staleReasons(ctx, field, obj)
+			}), graphql.Null)
+		case "auditConsensus":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_auditConsensus(ctx, field, obj)
+			}), graphql.Null)
+		case "contest":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_contest(ctx, field, obj)
+			}), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2045,6 +2139,52 @@ func (ec *executionContext) direct_ReleaseFile(ctx context.Context, fields []gra
 				w.b = b
 			} else {
 				w.value(ec._ReleaseFile_formatError(ctx, field, obj), graphql.Null)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_StaleReason writes a StaleReason as _StaleReason does, into one buffer (see direct.go).
+func (ec *executionContext) direct_StaleReason(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.StaleReason) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "StaleReason")
+		case "kind":
+			if b, ok := appendNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind(w.b, obj.Kind); ok {
+				w.b = b
+			} else {
+				w.value(ec._StaleReason_kind(ctx, field, obj), graphql.Null)
+			}
+		case "policy":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._StaleReason_policy(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "retired":
+			w.value(ec._StaleReason_retired(ctx, field, obj), graphql.RequiredNull)
+		case "audit":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._StaleReason_audit(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "auditAgeBlocks":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._StaleReason_auditAgeBlocks(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "maxAuditAgeBlocks":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._StaleReason_maxAuditAgeBlocks(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "detail":
+			if b, ok := appendNString2string(w.b, obj.Detail()); ok {
+				w.b = b
+			} else {
+				w.value(ec._StaleReason_detail(ctx, field, obj), graphql.Null)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -2748,6 +2888,10 @@ func appendNDateTime2uint64(b []byte, v uint64) ([]byte, bool) {
 	return scalar.AppendUnixDateTime(b, v)
 }
 
+func appendNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind(b []byte, v modeldao.DisagreementKind) ([]byte, bool) {
+	return appendString(b, marshalNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind[v])
+}
+
 func appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(b []byte, v modeldao.Fixed6) ([]byte, bool) {
 	return scalar.AppendFixed(b, v)
 }
@@ -2790,6 +2934,10 @@ func appendNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(b []byte, v
 
 func appendNProposalState2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalState(b []byte, v modeldao.ProposalState) ([]byte, bool) {
 	return appendString(b, marshalNProposalState2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalState[v])
+}
+
+func appendNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind(b []byte, v modeldao.StaleReasonKind) ([]byte, bool) {
+	return appendString(b, marshalNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind[v])
 }
 
 func appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b []byte, v modeldao.Text) ([]byte, bool) {

@@ -38,6 +38,7 @@ type ResolverRoot interface {
 	Action() ActionResolver
 	ApprovalEvidence() ApprovalEvidenceResolver
 	Audit() AuditResolver
+	AuditDisagreement() AuditDisagreementResolver
 	Auditor() AuditorResolver
 	BoundCheck() BoundCheckResolver
 	DAO() DAOResolver
@@ -49,6 +50,7 @@ type ResolverRoot interface {
 	Policy() PolicyResolver
 	Proposal() ProposalResolver
 	Query() QueryResolver
+	StaleReason() StaleReasonResolver
 	StatusChange() StatusChangeResolver
 	Vote() VoteResolver
 	VotingPowerChange() VotingPowerChangeResolver
@@ -107,6 +109,7 @@ type ComplexityRoot struct {
 		Auditor        func(childComplexity int) int
 		Checks         func(childComplexity int) int
 		Content        func(childComplexity int) int
+		Contest        func(childComplexity int) int
 		Passed         func(childComplexity int) int
 		Pin            func(childComplexity int) int
 		Policy         func(childComplexity int) int
@@ -131,6 +134,21 @@ type ComplexityRoot struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
 		TotalCount func(childComplexity int) int
+	}
+
+	AuditDisagreement struct {
+		Audit            func(childComplexity int) int
+		Difference       func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		Metric           func(childComplexity int) int
+		OtherAudit       func(childComplexity int) int
+		OtherPassed      func(childComplexity int) int
+		OtherValue       func(childComplexity int) int
+		Passed           func(childComplexity int) int
+		Policy           func(childComplexity int) int
+		SensitiveFeature func(childComplexity int) int
+		Tolerance        func(childComplexity int) int
+		Value            func(childComplexity int) int
 	}
 
 	AuditEdge struct {
@@ -293,26 +311,30 @@ type ComplexityRoot struct {
 	}
 
 	ModelVersion struct {
-		ApprovalAudit func(childComplexity int) int
-		Audits        func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
-		Content       func(childComplexity int) int
-		History       func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Label         func(childComplexity int) int
-		License       func(childComplexity int) int
-		Model         func(childComplexity int) int
-		ModelCardCID  func(childComplexity int) int
-		ModelCardPin  func(childComplexity int) int
-		ModelName     func(childComplexity int) int
-		Pin           func(childComplexity int) int
-		Policy        func(childComplexity int) int
-		Proposals     func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
-		Publisher     func(childComplexity int) int
-		Status        func(childComplexity int) int
-		Submitted     func(childComplexity int) int
-		Tags          func(childComplexity int) int
-		WeightsCID    func(childComplexity int) int
-		WeightsSHA256 func(childComplexity int) int
+		ApprovalAudit  func(childComplexity int) int
+		AuditConsensus func(childComplexity int) int
+		Audits         func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
+		Content        func(childComplexity int) int
+		Contest        func(childComplexity int) int
+		History        func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Label          func(childComplexity int) int
+		License        func(childComplexity int) int
+		Model          func(childComplexity int) int
+		ModelCardCID   func(childComplexity int) int
+		ModelCardPin   func(childComplexity int) int
+		ModelName      func(childComplexity int) int
+		Pin            func(childComplexity int) int
+		Policy         func(childComplexity int) int
+		Proposals      func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
+		Publisher      func(childComplexity int) int
+		Stale          func(childComplexity int, maxAuditAgeBlocks *int) int
+		StaleReasons   func(childComplexity int, maxAuditAgeBlocks *int) int
+		Status         func(childComplexity int) int
+		Submitted      func(childComplexity int) int
+		Tags           func(childComplexity int) int
+		WeightsCID     func(childComplexity int) int
+		WeightsSHA256  func(childComplexity int) int
 	}
 
 	ModelVersionConnection struct {
@@ -463,6 +485,16 @@ type ComplexityRoot struct {
 		Size        func(childComplexity int) int
 	}
 
+	StaleReason struct {
+		Audit             func(childComplexity int) int
+		AuditAgeBlocks    func(childComplexity int) int
+		Detail            func(childComplexity int) int
+		Kind              func(childComplexity int) int
+		MaxAuditAgeBlocks func(childComplexity int) int
+		Policy            func(childComplexity int) int
+		Retired           func(childComplexity int) int
+	}
+
 	StatusChange struct {
 		Audit      func(childComplexity int) int
 		Policy     func(childComplexity int) int
@@ -573,6 +605,17 @@ type AuditResolver interface {
 
 	ReportPin(ctx context.Context, obj *modeldao.Audit) (*modeldao.EvidencePin, error)
 }
+type AuditDisagreementResolver interface {
+	Policy(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Policy, error)
+	Audit(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Audit, error)
+	OtherAudit(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Audit, error)
+
+	Metric(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.MetricKind, error)
+	SensitiveFeature(ctx context.Context, obj *modeldao.AuditDisagreement) (*string, error)
+	Value(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Fixed6, error)
+	OtherValue(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Fixed6, error)
+	Difference(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Fixed6, error)
+}
 type AuditorResolver interface {
 	ID(ctx context.Context, obj *modeldao.Auditor) (string, error)
 
@@ -629,6 +672,11 @@ type ModelVersionResolver interface {
 	Pin(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.Pin, error)
 	Content(ctx context.Context, obj *modeldao.ModelVersion) (*model.VersionContent, error)
 	ModelCardPin(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.EvidencePin, error)
+
+	Stale(ctx context.Context, obj *modeldao.ModelVersion, maxAuditAgeBlocks *int) (bool, error)
+	StaleReasons(ctx context.Context, obj *modeldao.ModelVersion, maxAuditAgeBlocks *int) ([]*modeldao.StaleReason, error)
+	AuditConsensus(ctx context.Context, obj *modeldao.ModelVersion) (modeldao.AuditConsensus, error)
+	Contest(ctx context.Context, obj *modeldao.ModelVersion) ([]*modeldao.AuditDisagreement, error)
 }
 type PolicyResolver interface {
 	Audits(ctx context.Context, obj *modeldao.Policy, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error)
@@ -669,6 +717,13 @@ type QueryResolver interface {
 	Auditors(ctx context.Context, where *model.AuditorWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditorConnection, error)
 	PinStatus(ctx context.Context) (*model.PinStatusCounts, error)
 	IndexerStatus(ctx context.Context) (*modeldao.IndexerStatus, error)
+}
+type StaleReasonResolver interface {
+	Policy(ctx context.Context, obj *modeldao.StaleReason) (*modeldao.Policy, error)
+
+	Audit(ctx context.Context, obj *modeldao.StaleReason) (*modeldao.Audit, error)
+	AuditAgeBlocks(ctx context.Context, obj *modeldao.StaleReason) (*int, error)
+	MaxAuditAgeBlocks(ctx context.Context, obj *modeldao.StaleReason) (*int, error)
 }
 type StatusChangeResolver interface {
 	Policy(ctx context.Context, obj *modeldao.StatusChange) (*modeldao.Policy, error)
@@ -930,6 +985,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApprovalEvidence.Content(childComplexity), true
+	case "ApprovalEvidence.contest":
+		if e.ComplexityRoot.ApprovalEvidence.Contest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvidence.Contest(childComplexity), true
 	case "ApprovalEvidence.passed":
 		if e.ComplexityRoot.ApprovalEvidence.Passed == nil {
 			break
@@ -1040,6 +1101,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditConnection.TotalCount(childComplexity), true
+
+	case "AuditDisagreement.audit":
+		if e.ComplexityRoot.AuditDisagreement.Audit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.Audit(childComplexity), true
+	case "AuditDisagreement.difference":
+		if e.ComplexityRoot.AuditDisagreement.Difference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.Difference(childComplexity), true
+	case "AuditDisagreement.kind":
+		if e.ComplexityRoot.AuditDisagreement.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.Kind(childComplexity), true
+	case "AuditDisagreement.metric":
+		if e.ComplexityRoot.AuditDisagreement.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.Metric(childComplexity), true
+	case "AuditDisagreement.otherAudit":
+		if e.ComplexityRoot.AuditDisagreement.OtherAudit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.OtherAudit(childComplexity), true
+	case "AuditDisagreement.otherPassed":
+		if e.ComplexityRoot.AuditDisagreement.OtherPassed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.OtherPassed(childComplexity), true
+	case "AuditDisagreement.otherValue":
+		if e.ComplexityRoot.AuditDisagreement.OtherValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.OtherValue(childComplexity), true
+	case "AuditDisagreement.passed":
+		if e.ComplexityRoot.AuditDisagreement.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.Passed(childComplexity), true
+	case "AuditDisagreement.policy":
+		if e.ComplexityRoot.AuditDisagreement.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.Policy(childComplexity), true
+	case "AuditDisagreement.sensitiveFeature":
+		if e.ComplexityRoot.AuditDisagreement.SensitiveFeature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.SensitiveFeature(childComplexity), true
+	case "AuditDisagreement.tolerance":
+		if e.ComplexityRoot.AuditDisagreement.Tolerance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.Tolerance(childComplexity), true
+	case "AuditDisagreement.value":
+		if e.ComplexityRoot.AuditDisagreement.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditDisagreement.Value(childComplexity), true
 
 	case "AuditEdge.cursor":
 		if e.ComplexityRoot.AuditEdge.Cursor == nil {
@@ -1676,6 +1810,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.ApprovalAudit(childComplexity), true
+	case "ModelVersion.auditConsensus":
+		if e.ComplexityRoot.ModelVersion.AuditConsensus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.AuditConsensus(childComplexity), true
 	case "ModelVersion.audits":
 		if e.ComplexityRoot.ModelVersion.Audits == nil {
 			break
@@ -1693,6 +1833,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Content(childComplexity), true
+	case "ModelVersion.contest":
+		if e.ComplexityRoot.ModelVersion.Contest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Contest(childComplexity), true
 	case "ModelVersion.history":
 		if e.ComplexityRoot.ModelVersion.History == nil {
 			break
@@ -1770,6 +1916,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Publisher(childComplexity), true
+	case "ModelVersion.stale":
+		if e.ComplexityRoot.ModelVersion.Stale == nil {
+			break
+		}
+
+		args, err := ec.field_ModelVersion_stale_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ModelVersion.Stale(childComplexity, args["maxAuditAgeBlocks"].(*int)), true
+	case "ModelVersion.staleReasons":
+		if e.ComplexityRoot.ModelVersion.StaleReasons == nil {
+			break
+		}
+
+		args, err := ec.field_ModelVersion_staleReasons_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ModelVersion.StaleReasons(childComplexity, args["maxAuditAgeBlocks"].(*int)), true
 	case "ModelVersion.status":
 		if e.ComplexityRoot.ModelVersion.Status == nil {
 			break
@@ -2518,6 +2686,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ReleaseFile.Size(childComplexity), true
 
+	case "StaleReason.audit":
+		if e.ComplexityRoot.StaleReason.Audit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleReason.Audit(childComplexity), true
+	case "StaleReason.auditAgeBlocks":
+		if e.ComplexityRoot.StaleReason.AuditAgeBlocks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleReason.AuditAgeBlocks(childComplexity), true
+	case "StaleReason.detail":
+		if e.ComplexityRoot.StaleReason.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleReason.Detail(childComplexity), true
+	case "StaleReason.kind":
+		if e.ComplexityRoot.StaleReason.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleReason.Kind(childComplexity), true
+	case "StaleReason.maxAuditAgeBlocks":
+		if e.ComplexityRoot.StaleReason.MaxAuditAgeBlocks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleReason.MaxAuditAgeBlocks(childComplexity), true
+	case "StaleReason.policy":
+		if e.ComplexityRoot.StaleReason.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleReason.Policy(childComplexity), true
+	case "StaleReason.retired":
+		if e.ComplexityRoot.StaleReason.Retired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleReason.Retired(childComplexity), true
+
 	case "StatusChange.audit":
 		if e.ComplexityRoot.StatusChange.Audit == nil {
 			break
@@ -3155,6 +3366,19 @@ input ModelVersionWhere {
   bound (each: at least one metric of the kind, and every such metric within the bound).
   """
   metrics: [MetricBoundInput!]
+  """
+  Only versions whose stale field is this (true: APPROVED versions with a stale reason;
+  false: every other version), with the audit age of maxAuditAgeBlocks.
+  """
+  stale: Boolean
+  """
+  The audit age the stale filter uses, as ModelVersion.stale's argument of the same name
+  (pass the same value to both so that the field and the filter agree); default: the
+  server's STALE_AUDIT_AGE_BLOCKS.
+  """
+  maxAuditAgeBlocks: Int
+  "Only versions whose auditConsensus is CONTESTED (true) or is not (false)."
+  contested: Boolean
 }
 
 input MetricBoundInput {
@@ -3363,6 +3587,8 @@ type ApprovalEvidence {
   pin: Pin
   "Whether the weights were read back and verified against weightsSha256."
   content: VersionContent
+  "How the version's audits by registered auditors disagree (see ModelVersion.contest)."
+  contest: [AuditDisagreement!]!
 }
 
 "A bound of a policy checked against one metric of an audit."
@@ -3618,6 +3844,97 @@ type ModelVersion {
   "The model card on IPFS: the pinner keeps the card of every submitted version pinned."
   modelCardPin: EvidencePin!
   submitted: Provenance!
+  """
+  Whether the approval went stale: true when staleReasons is not empty; always false
+  unless the version is APPROVED. Decided at the indexed head, so a reorg that undoes a
+  policy's retirement makes the approval fresh again. maxAuditAgeBlocks overrides the
+  server's STALE_AUDIT_AGE_BLOCKS (default 2628000, about a year of 12-second blocks).
+  """
+  stale(maxAuditAgeBlocks: Int): Boolean!
+  "Why the approval is stale, one entry per reason; empty when it is not."
+  staleReasons(maxAuditAgeBlocks: Int): [StaleReason!]!
+  """
+  How the audits of the version by registered auditors compare (status stays the chain's
+  status). Per policy, each auditor's latest audit of the version is compared with every
+  other auditor's: a metric of the same kind and sensitive feature that differs by more
+  than the server's CONTEST_TOLERANCE (default 0.05), or a different verdict under the
+  policy's bounds, contests the version. An auditor never contests itself (its newer
+  audit replaces its older ones), and the audits of an auditor the DAO removed since count
+  for nothing: removing the auditor ends the contest it caused.
+  """
+  auditConsensus: AuditConsensus!
+  "The disagreements that make the version CONTESTED, by policy and audit; empty otherwise."
+  contest: [AuditDisagreement!]!
+}
+
+"Why an approval went stale."
+enum StaleReasonKind {
+  "The policy the approval names was retired since the approval."
+  RETIRED_POLICY
+  "The audit the approval rests on is older than maxAuditAgeBlocks, in blocks to the indexed head."
+  AUDIT_TOO_OLD
+}
+
+"One reason why an approval is stale."
+type StaleReason {
+  kind: StaleReasonKind!
+  "The approval's policy."
+  policy: Policy
+  "When the policy was retired (RETIRED_POLICY); null otherwise."
+  retired: Provenance
+  "The approval's audit (AUDIT_TOO_OLD); null otherwise."
+  audit: Audit
+  "Blocks from the audit's block to the indexed head (AUDIT_TOO_OLD); null otherwise."
+  auditAgeBlocks: Int
+  "The age the audit exceeds (AUDIT_TOO_OLD); null otherwise."
+  maxAuditAgeBlocks: Int
+  "The reason in words."
+  detail: String!
+}
+
+"Where the audits of a version by registered auditors stand with each other."
+enum AuditConsensus {
+  "No audit by a registered auditor."
+  NONE
+  "Audits by one registered auditor only (or by several, each under another policy)."
+  SINGLE
+  "Two or more registered auditors audited it under the same policy and agree."
+  AGREED
+  "Two registered auditors disagree under some policy: see contest."
+  CONTESTED
+}
+
+enum DisagreementKind {
+  "The same metric kind on the same sensitive feature differs by more than the tolerance."
+  METRIC
+  "One audit passes the policy's bounds (and its own verdict) and the other does not."
+  VERDICT
+}
+
+"One point on which two audits of a version under one policy, by two auditors, disagree."
+type AuditDisagreement {
+  kind: DisagreementKind!
+  "The policy both audits are under."
+  policy: Policy
+  "The older of the two audits."
+  audit: Audit!
+  "The newer one."
+  otherAudit: Audit!
+  "Whether audit passes the policy's bounds (Policy evaluation, the auditor's verdict included)."
+  passed: Boolean!
+  otherPassed: Boolean!
+  "The metric kind (METRIC); null for VERDICT."
+  metric: MetricKind
+  "The sensitive feature (METRIC); null for VERDICT."
+  sensitiveFeature: String
+  "audit's value (METRIC); null for VERDICT."
+  value: Fixed
+  "otherAudit's value (METRIC); null for VERDICT."
+  otherValue: Fixed
+  "|value − otherValue| (METRIC); null for VERDICT."
+  difference: Fixed
+  "The tolerance the difference exceeds (the server's CONTEST_TOLERANCE)."
+  tolerance: Fixed!
 }
 
 """
@@ -4057,6 +4374,8 @@ func (ec *executionContext) childFields_ApprovalEvidence(ctx context.Context, fi
 		return ec.fieldContext_ApprovalEvidence_pin(ctx, field)
 	case "content":
 		return ec.fieldContext_ApprovalEvidence_content(ctx, field)
+	case "contest":
+		return ec.fieldContext_ApprovalEvidence_contest(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApprovalEvidence", field.Name)
 }
@@ -4099,6 +4418,36 @@ func (ec *executionContext) childFields_AuditConnection(ctx context.Context, fie
 		return ec.fieldContext_AuditConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditDisagreement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_AuditDisagreement_kind(ctx, field)
+	case "policy":
+		return ec.fieldContext_AuditDisagreement_policy(ctx, field)
+	case "audit":
+		return ec.fieldContext_AuditDisagreement_audit(ctx, field)
+	case "otherAudit":
+		return ec.fieldContext_AuditDisagreement_otherAudit(ctx, field)
+	case "passed":
+		return ec.fieldContext_AuditDisagreement_passed(ctx, field)
+	case "otherPassed":
+		return ec.fieldContext_AuditDisagreement_otherPassed(ctx, field)
+	case "metric":
+		return ec.fieldContext_AuditDisagreement_metric(ctx, field)
+	case "sensitiveFeature":
+		return ec.fieldContext_AuditDisagreement_sensitiveFeature(ctx, field)
+	case "value":
+		return ec.fieldContext_AuditDisagreement_value(ctx, field)
+	case "otherValue":
+		return ec.fieldContext_AuditDisagreement_otherValue(ctx, field)
+	case "difference":
+		return ec.fieldContext_AuditDisagreement_difference(ctx, field)
+	case "tolerance":
+		return ec.fieldContext_AuditDisagreement_tolerance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditDisagreement", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4481,6 +4830,14 @@ func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field 
 		return ec.fieldContext_ModelVersion_modelCardPin(ctx, field)
 	case "submitted":
 		return ec.fieldContext_ModelVersion_submitted(ctx, field)
+	case "stale":
+		return ec.fieldContext_ModelVersion_stale(ctx, field)
+	case "staleReasons":
+		return ec.fieldContext_ModelVersion_staleReasons(ctx, field)
+	case "auditConsensus":
+		return ec.fieldContext_ModelVersion_auditConsensus(ctx, field)
+	case "contest":
+		return ec.fieldContext_ModelVersion_contest(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ModelVersion", field.Name)
 }
@@ -4749,6 +5106,26 @@ func (ec *executionContext) childFields_ReleaseFile(ctx context.Context, field g
 		return ec.fieldContext_ReleaseFile_formatError(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReleaseFile", field.Name)
+}
+
+func (ec *executionContext) childFields_StaleReason(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_StaleReason_kind(ctx, field)
+	case "policy":
+		return ec.fieldContext_StaleReason_policy(ctx, field)
+	case "retired":
+		return ec.fieldContext_StaleReason_retired(ctx, field)
+	case "audit":
+		return ec.fieldContext_StaleReason_audit(ctx, field)
+	case "auditAgeBlocks":
+		return ec.fieldContext_StaleReason_auditAgeBlocks(ctx, field)
+	case "maxAuditAgeBlocks":
+		return ec.fieldContext_StaleReason_maxAuditAgeBlocks(ctx, field)
+	case "detail":
+		return ec.fieldContext_StaleReason_detail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaleReason", field.Name)
 }
 
 func (ec *executionContext) childFields_StatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5372,6 +5749,34 @@ func (ec *executionContext) field_ModelVersion_proposals_args(ctx context.Contex
 		return nil, err
 	}
 	args["before"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_ModelVersion_staleReasons_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "maxAuditAgeBlocks",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxAuditAgeBlocks"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_ModelVersion_stale_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "maxAuditAgeBlocks",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxAuditAgeBlocks"] = arg0
 	return args, nil
 }
 
@@ -7128,6 +7533,38 @@ func (ec *executionContext) fieldContext_ApprovalEvidence_content(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _ApprovalEvidence_contest(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvidence_contest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*modeldao.AuditDisagreement) graphql.Marshaler {
+			return ec.marshalNAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvidence_contest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvidence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditDisagreement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Audit_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNID2uint64(ctx, field.Selections, obj.ID)
@@ -7400,6 +7837,249 @@ func (ec *executionContext) _AuditConnection_totalCount(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_AuditConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditDisagreement_kind(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind(ctx, field.Selections, obj.Kind)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditDisagreement", field, false, false, "DisagreementKind")
+}
+
+func (ec *executionContext) _AuditDisagreement_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDisagreement_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditDisagreement().Policy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Policy) graphql.Marshaler {
+			return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditDisagreement",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditDisagreement_audit(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDisagreement_audit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditDisagreement().Audit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Audit) graphql.Marshaler {
+			return ec.marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_audit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditDisagreement",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditDisagreement_otherAudit(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDisagreement_otherAudit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditDisagreement().OtherAudit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Audit) graphql.Marshaler {
+			return ec.marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_otherAudit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditDisagreement",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditDisagreement_passed(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.Passed)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditDisagreement", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuditDisagreement_otherPassed(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBoolean2bool(ctx, field.Selections, obj.OtherPassed)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_otherPassed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditDisagreement", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AuditDisagreement_metric(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDisagreement_metric(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditDisagreement().Metric(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.MetricKind) graphql.Marshaler {
+			return ec.marshalOMetricKind2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_metric(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditDisagreement", field, true, true, "MetricKind")
+}
+
+func (ec *executionContext) _AuditDisagreement_sensitiveFeature(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDisagreement_sensitiveFeature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditDisagreement().SensitiveFeature(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_sensitiveFeature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditDisagreement", field, true, true, "String")
+}
+
+func (ec *executionContext) _AuditDisagreement_value(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDisagreement_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditDisagreement().Value(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Fixed6) graphql.Marshaler {
+			return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditDisagreement", field, true, true, "Fixed")
+}
+
+func (ec *executionContext) _AuditDisagreement_otherValue(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDisagreement_otherValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditDisagreement().OtherValue(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Fixed6) graphql.Marshaler {
+			return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_otherValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditDisagreement", field, true, true, "Fixed")
+}
+
+func (ec *executionContext) _AuditDisagreement_difference(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditDisagreement_difference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditDisagreement().Difference(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Fixed6) graphql.Marshaler {
+			return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_difference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditDisagreement", field, true, true, "Fixed")
+}
+
+func (ec *executionContext) _AuditDisagreement_tolerance(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, obj.Tolerance)
+}
+func (ec *executionContext) fieldContext_AuditDisagreement_tolerance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditDisagreement", field, false, false, "Fixed")
 }
 
 func (ec *executionContext) _AuditEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AuditEdge) (ret graphql.Marshaler) {
@@ -9506,6 +10186,149 @@ func (ec *executionContext) fieldContext_ModelVersion_submitted(_ context.Contex
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_stale(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_stale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ModelVersion().Stale(ctx, obj, fc.Args["maxAuditAgeBlocks"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_stale(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_stale_args); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_staleReasons(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_staleReasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ModelVersion().StaleReasons(ctx, obj, fc.Args["maxAuditAgeBlocks"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*modeldao.StaleReason) graphql.Marshaler {
+			return ec.marshalNStaleReason2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_staleReasons(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaleReason(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_staleReasons_args); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_auditConsensus(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_auditConsensus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().AuditConsensus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v modeldao.AuditConsensus) graphql.Marshaler {
+			return ec.marshalNAuditConsensus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditConsensus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_auditConsensus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, true, true, "AuditConsensus")
+}
+
+func (ec *executionContext) _ModelVersion_contest(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_contest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().Contest(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*modeldao.AuditDisagreement) graphql.Marshaler {
+			return ec.marshalNAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_contest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditDisagreement(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11773,6 +12596,164 @@ func (ec *executionContext) fieldContext_ReleaseFile_formatError(_ context.Conte
 	return graphql.NewScalarFieldContext("ReleaseFile", field, false, false, "String")
 }
 
+func (ec *executionContext) _StaleReason_kind(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind(ctx, field.Selections, obj.Kind)
+}
+func (ec *executionContext) fieldContext_StaleReason_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaleReason", field, false, false, "StaleReasonKind")
+}
+
+func (ec *executionContext) _StaleReason_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleReason_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaleReason().Policy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Policy) graphql.Marshaler {
+			return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaleReason_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaleReason",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaleReason_retired(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleReason_retired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Retired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Provenance) graphql.Marshaler {
+			return ec.marshalOProvenance2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaleReason_retired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaleReason",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Provenance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaleReason_audit(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleReason_audit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaleReason().Audit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.Audit) graphql.Marshaler {
+			return ec.marshalOAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaleReason_audit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaleReason",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaleReason_auditAgeBlocks(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleReason_auditAgeBlocks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaleReason().AuditAgeBlocks(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaleReason_auditAgeBlocks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaleReason", field, true, true, "Int")
+}
+
+func (ec *executionContext) _StaleReason_maxAuditAgeBlocks(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleReason_maxAuditAgeBlocks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaleReason().MaxAuditAgeBlocks(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaleReason_maxAuditAgeBlocks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaleReason", field, true, true, "Int")
+}
+
+func (ec *executionContext) _StaleReason_detail(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Detail())
+}
+func (ec *executionContext) fieldContext_StaleReason_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaleReason", field, true, false, "String")
+}
+
 func (ec *executionContext) _StatusChange_status(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNVersionStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(ctx, field.Selections, obj.Status)
@@ -13630,7 +14611,7 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "publisher", "model", "modelRaw", "tag", "tagRaw", "license", "licenseRaw", "policy", "demographicParityDifferenceMax", "metrics"}
+	fieldsInOrder := [...]string{"status", "publisher", "model", "modelRaw", "tag", "tagRaw", "license", "licenseRaw", "policy", "demographicParityDifferenceMax", "metrics", "stale", "maxAuditAgeBlocks", "contested"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13714,6 +14695,27 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 				return it, err
 			}
 			it.Metrics = data
+		case "stale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stale"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stale = data
+		case "maxAuditAgeBlocks":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxAuditAgeBlocks"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxAuditAgeBlocks = data
+		case "contested":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contested"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Contested = data
 		}
 	}
 	return it, nil
@@ -14395,6 +15397,11 @@ func (ec *executionContext) _ApprovalEvidence(ctx context.Context, sel ast.Selec
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ApprovalEvidence_content(ctx, field, obj)
 				})
+		case "contest":
+			out.Values[i] = ec._ApprovalEvidence_contest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14530,6 +15537,105 @@ func (ec *executionContext) _AuditConnection(ctx context.Context, sel ast.Select
 			out.Values[i] = ec._AuditConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditDisagreementImplementors = []string{"AuditDisagreement"}
+
+func (ec *executionContext) _AuditDisagreement(ctx context.Context, sel ast.SelectionSet, obj *modeldao.AuditDisagreement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditDisagreementImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_AuditDisagreement(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditDisagreement")
+		case "kind":
+			out.Values[i] = ec._AuditDisagreement_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "policy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditDisagreement_policy(ctx, field, obj)
+				})
+		case "audit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditDisagreement_audit(ctx, field, obj)
+				})
+		case "otherAudit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditDisagreement_otherAudit(ctx, field, obj)
+				})
+		case "passed":
+			out.Values[i] = ec._AuditDisagreement_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "otherPassed":
+			out.Values[i] = ec._AuditDisagreement_otherPassed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "metric":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditDisagreement_metric(ctx, field, obj)
+				})
+		case "sensitiveFeature":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditDisagreement_sensitiveFeature(ctx, field, obj)
+				})
+		case "value":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditDisagreement_value(ctx, field, obj)
+				})
+		case "otherValue":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditDisagreement_otherValue(ctx, field, obj)
+				})
+		case "difference":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditDisagreement_difference(ctx, field, obj)
+				})
+		case "tolerance":
+			out.Values[i] = ec._AuditDisagreement_tolerance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15860,6 +16966,30 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "stale":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_stale(ctx, field, obj)
+				})
+		case "staleReasons":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_staleReasons(ctx, field, obj)
+				})
+		case "auditConsensus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_auditConsensus(ctx, field, obj)
+				})
+		case "contest":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_contest(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16934,6 +18064,76 @@ func (ec *executionContext) _ReleaseFile(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._ReleaseFile_formatError(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var staleReasonImplementors = []string{"StaleReason"}
+
+func (ec *executionContext) _StaleReason(ctx context.Context, sel ast.SelectionSet, obj *modeldao.StaleReason) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staleReasonImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_StaleReason(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaleReason")
+		case "kind":
+			out.Values[i] = ec._StaleReason_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "policy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaleReason_policy(ctx, field, obj)
+				})
+		case "retired":
+			out.Values[i] = ec._StaleReason_retired(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "audit":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaleReason_audit(ctx, field, obj)
+				})
+		case "auditAgeBlocks":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaleReason_auditAgeBlocks(ctx, field, obj)
+				})
+		case "maxAuditAgeBlocks":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaleReason_maxAuditAgeBlocks(ctx, field, obj)
+				})
+		case "detail":
+			out.Values[i] = ec._StaleReason_detail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -18036,6 +19236,60 @@ func (ec *executionContext) marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldao�
 	return ec._AuditConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNAuditConsensus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditConsensus(ctx context.Context, v any) (modeldao.AuditConsensus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNAuditConsensus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditConsensus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAuditConsensus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditConsensus(ctx context.Context, sel ast.SelectionSet, v modeldao.AuditConsensus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNAuditConsensus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditConsensus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AuditConsensus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNAuditConsensus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditConsensus = map[string]modeldao.AuditConsensus{
+		"NONE":      modeldao.ConsensusNone,
+		"SINGLE":    modeldao.ConsensusSingle,
+		"AGREED":    modeldao.ConsensusAgreed,
+		"CONTESTED": modeldao.ConsensusContested,
+	}
+	marshalNAuditConsensus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditConsensus = map[modeldao.AuditConsensus]string{
+		modeldao.ConsensusNone:      "NONE",
+		modeldao.ConsensusSingle:    "SINGLE",
+		modeldao.ConsensusAgreed:    "AGREED",
+		modeldao.ConsensusContested: "CONTESTED",
+	}
+)
+
+func (ec *executionContext) marshalNAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(ctx context.Context, sel ast.SelectionSet, v []*modeldao.AuditDisagreement) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAuditDisagreement2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAuditDisagreement2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreement(ctx context.Context, sel ast.SelectionSet, v *modeldao.AuditDisagreement) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditDisagreement!")
+		return graphql.Null
+	}
+	return ec._AuditDisagreement(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEdge) graphql.Marshaler {
 	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -18310,6 +19564,32 @@ func (ec *executionContext) marshalNDelegationEdge2ᚖgithubᚗcomᚋmodeldaoᚋ
 	}
 	return ec._DelegationEdge(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind(ctx context.Context, v any) (modeldao.DisagreementKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind(ctx context.Context, sel ast.SelectionSet, v modeldao.DisagreementKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DisagreementKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind = map[string]modeldao.DisagreementKind{
+		"METRIC":  modeldao.DisagreeMetric,
+		"VERDICT": modeldao.DisagreeVerdict,
+	}
+	marshalNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind = map[modeldao.DisagreementKind]string{
+		modeldao.DisagreeMetric:  "METRIC",
+		modeldao.DisagreeVerdict: "VERDICT",
+	}
+)
 
 func (ec *executionContext) marshalNEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(ctx context.Context, sel ast.SelectionSet, v *model.EligibleVoter) graphql.Marshaler {
 	if v == nil {
@@ -18892,6 +20172,56 @@ func (ec *executionContext) marshalNReleaseFile2ᚖgithubᚗcomᚋmodeldaoᚋmod
 	}
 	return ec._ReleaseFile(ctx, sel, v)
 }
+
+func (ec *executionContext) marshalNStaleReason2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []*modeldao.StaleReason) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStaleReason2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReason(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStaleReason2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReason(ctx context.Context, sel ast.SelectionSet, v *modeldao.StaleReason) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StaleReason!")
+		return graphql.Null
+	}
+	return ec._StaleReason(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind(ctx context.Context, v any) (modeldao.StaleReasonKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind(ctx context.Context, sel ast.SelectionSet, v modeldao.StaleReasonKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "StaleReasonKind!")
+	}
+	return res
+}
+
+var (
+	unmarshalNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind = map[string]modeldao.StaleReasonKind{
+		"RETIRED_POLICY": modeldao.StaleRetiredPolicy,
+		"AUDIT_TOO_OLD":  modeldao.StaleAuditTooOld,
+	}
+	marshalNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind = map[modeldao.StaleReasonKind]string{
+		modeldao.StaleRetiredPolicy: "RETIRED_POLICY",
+		modeldao.StaleAuditTooOld:   "AUDIT_TOO_OLD",
+	}
+)
 
 func (ec *executionContext) marshalNStatusChange2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*modeldao.StatusChange) graphql.Marshaler {
 	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
@@ -19614,6 +20944,24 @@ func (ec *executionContext) unmarshalOMetricBoundInput2ᚕᚖgithubᚗcomᚋmode
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOMetricKind2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx context.Context, v any) (*modeldao.MetricKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := scalar.UnmarshalMetricKind(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMetricKind2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx context.Context, sel ast.SelectionSet, v *modeldao.MetricKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := scalar.MarshalMetricKind(*v)
+	return res
 }
 
 func (ec *executionContext) marshalOModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(ctx context.Context, sel ast.SelectionSet, v *modeldao.Model) graphql.Marshaler {

@@ -172,6 +172,8 @@ type ApprovalEvidence struct {
 	Checks         []*modeldao.BoundCheck
 	Passed         bool
 	Reason         string
+	// Contest: how the version's audits disagree, so that a voter sees it before voting.
+	Contest []*modeldao.AuditDisagreement
 }
 
 // PolicyImpact is an approved version that a proposed policy would not approve.

@@ -129,6 +129,15 @@ type ModelVersionWhere struct {
 	// Bounds on the metrics of audits: a version matches when one of its audits satisfies every
 	// bound (each: at least one metric of the kind, and every such metric within the bound).
 	Metrics []*MetricBoundInput `json:"metrics,omitempty"`
+	// Only versions whose stale field is this (true: APPROVED versions with a stale reason;
+	// false: every other version), with the audit age of maxAuditAgeBlocks.
+	Stale *bool `json:"stale,omitempty"`
+	// The audit age the stale filter uses, as ModelVersion.stale's argument of the same name
+	// (pass the same value to both so that the field and the filter agree); default: the
+	// server's STALE_AUDIT_AGE_BLOCKS.
+	MaxAuditAgeBlocks *int `json:"maxAuditAgeBlocks,omitempty"`
+	// Only versions whose auditConsensus is CONTESTED (true) or is not (false).
+	Contested *bool `json:"contested,omitempty"`
 }
 
 type ModelWhere struct {
