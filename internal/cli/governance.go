@@ -32,7 +32,12 @@ passing audit of the version under that policy that meets its bounds is used unl
 names one. Checks all of that on chain before sending anything.`,
 		setup: setupProposeApprove})
 	register(&command{name: "propose reject", args: "<version> --reason <text>", summary: "propose to reject a submitted model version", setup: setupProposeStatus("reject")})
-	register(&command{name: "propose revoke", args: "<version> --reason <text>", summary: "propose to revoke an approved model version (its weights are unpinned)", setup: setupProposeStatus("revoke")})
+	register(&command{name: "propose revoke", args: "<version> --reason <text> | --stale [--dry-run]", summary: "propose to revoke an approved model version (its weights are unpinned)",
+		detail: `--stale proposes to revoke every stale approval (the API's ModelVersion.staleReasons: its
+policy was retired, or its audit is older than --max-audit-age blocks) in one proposal, one
+revokeVersion call each, with the reasons as a Markdown table in the description; --reason
+is then optional (default: the reasons in words). --dry-run lists them and sends nothing.`,
+		setup: setupProposeStatus("revoke")})
 	register(&command{name: "propose policy", args: "--name <n> --version <v> --document <cid|file> [--bound kind<=x]…", summary: "propose to adopt an alignment policy",
 		detail: `Bounds limit the metrics of the audits an approval under the policy relies on:
   --bound demographic_parity_difference<=0.1   a difference: at most 0.1
@@ -294,7 +299,17 @@ func setupProposeStatus(action string) func(r *runner, fs *flag.FlagSet) func(co
 		r.jsonFlag(fs)
 		reason := fs.String("reason", "", "why (stored on chain with the status change; required)")
 		desc := fs.String("description", "", "proposal description, Markdown, first line the title (default: generated)")
+		var stale staleFlags
+		if action == "revoke" {
+			stale = addStaleFlags(fs)
+		}
 		return func(ctx context.Context, args []string) error {
+			if stale.stale != nil && *stale.stale {
+				return r.proposeRevokeStale(ctx, stale, args, *reason, *desc)
+			}
+			if stale.dryRun != nil && *stale.dryRun {
+				return usagef("--dry-run goes with --stale")
+			}
 			if err := needArgs(args, 1, "the model version id"); err != nil {
 				return err
 			}
