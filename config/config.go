@@ -74,6 +74,10 @@ const (
 
 	// Read-after-write (graphql/minblock.go).
 	EnvMinBlockWait = "MIN_BLOCK_WAIT"
+
+	// A steward's review (stale approvals, contested audits).
+	EnvStaleAuditAgeBlocks = "STALE_AUDIT_AGE_BLOCKS"
+	EnvContestTolerance    = "CONTEST_TOLERANCE"
 )
 
 // Defaults.
@@ -124,6 +128,12 @@ type Config struct {
 	GraphiQL    bool
 	// MinBlockWait bounds an API request's wait for a minimum block (0: the API's default).
 	MinBlockWait time.Duration
+	// StaleAuditAgeBlocks: an approval whose audit is older than this many blocks is stale
+	// (nil: modeldao.DefaultStaleAuditAgeBlocks).
+	StaleAuditAgeBlocks *uint64
+	// ContestTolerance: two auditors' values of a metric further apart than this contest a
+	// version (nil: modeldao.DefaultContestTolerance).
+	ContestTolerance *modeldao.Fixed6
 
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
@@ -208,6 +218,22 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 	cfg.CORSOrigins = l.origins()
 	cfg.GraphiQL = l.bool(EnvGraphiQL, true)
 	cfg.MinBlockWait = l.duration(EnvMinBlockWait, 0)
+	if v := l.get(EnvStaleAuditAgeBlocks); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			l.fail(EnvStaleAuditAgeBlocks, "%s=%q: want a whole number of blocks, e.g. %d (the default, about a year of 12-second blocks)", EnvStaleAuditAgeBlocks, v, modeldao.DefaultStaleAuditAgeBlocks)
+		} else {
+			cfg.StaleAuditAgeBlocks = &n
+		}
+	}
+	if v := l.get(EnvContestTolerance); v != "" {
+		t, err := modeldao.ParseContestTolerance(EnvContestTolerance, v)
+		if err != nil {
+			l.fail(EnvContestTolerance, "%s", modeldao.ErrorMessage(err))
+		} else {
+			cfg.ContestTolerance = &t
+		}
+	}
 	cfg.LogLevel = l.logLevel()
 	if v := l.get(EnvLogFormat); v != "" {
 		switch strings.ToLower(v) {

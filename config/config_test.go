@@ -372,3 +372,19 @@ func TestNewLogger(t *testing.T) {
 		t.Fatalf("log output %q", out)
 	}
 }
+
+// The steward's thresholds: unset means the API's defaults (nil), and bad values are
+// reported with what to give.
+func TestReviewSettings(t *testing.T) {
+	cfg := load(t, full, config.ForAPI)
+	if cfg.StaleAuditAgeBlocks != nil || cfg.ContestTolerance != nil {
+		t.Fatalf("unset thresholds: %v %v", cfg.StaleAuditAgeBlocks, cfg.ContestTolerance)
+	}
+	cfg = load(t, full.with("STALE_AUDIT_AGE_BLOCKS", "7200", "CONTEST_TOLERANCE", "0.02"), config.ForAPI)
+	if cfg.StaleAuditAgeBlocks == nil || *cfg.StaleAuditAgeBlocks != 7200 || cfg.ContestTolerance == nil || *cfg.ContestTolerance != 20_000 {
+		t.Fatalf("thresholds: %v %v", cfg.StaleAuditAgeBlocks, cfg.ContestTolerance)
+	}
+	wantIn(t, loadErr(t, full.with("STALE_AUDIT_AGE_BLOCKS", "-1"), config.ForAPI, "STALE_AUDIT_AGE_BLOCKS"), "want a whole number of blocks")
+	wantIn(t, loadErr(t, full.with("CONTEST_TOLERANCE", "-0.1"), config.ForAPI, "CONTEST_TOLERANCE"), "a tolerance is 0 or more")
+	wantIn(t, loadErr(t, full.with("CONTEST_TOLERANCE", "lots"), config.ForAPI, "CONTEST_TOLERANCE"), "e.g. 0.05")
+}

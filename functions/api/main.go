@@ -35,6 +35,9 @@ func setup(cfg *config.Config, log *slog.Logger) (lambdafn.Handler[events.APIGat
 		DisableGraphiQL: !cfg.GraphiQL,
 		Logger:          log,
 		MinBlockWait:    cfg.MinBlockWait,
+
+		StaleAuditAgeBlocks: cfg.StaleAuditAgeBlocks,
+		ContestTolerance:    cfg.ContestTolerance,
 	}))
 	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		// After a Redis outage, wait (briefly) for Redis; if it still does not answer, the
