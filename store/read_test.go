@@ -354,3 +354,54 @@ func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error { *h.n++; return next(ctx, cmds) }
 }
+
+// A filter on the complement of a set held in memory (except), alone and with only and an
+// index filter, walks exactly the members that are not in it, in every direction.
+func TestFetchListExcept(t *testing.T) {
+	s := newReadStore(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	all := fill(t, s, rng, s.keys.Key("z"), s.keys.Key("h"), 41)
+	except, only := map[string]bool{}, map[string]bool{}
+	for i, it := range all {
+		if i%3 == 0 {
+			except[it.member] = true
+		}
+		if i%2 == 0 {
+			only[it.member] = true
+		}
+	}
+	for _, desc := range []bool{false, true} {
+		items := slices.Clone(all)
+		sortList(items, desc)
+		var notExcepted, both []string
+		for _, it := range items {
+			if !except[it.member] {
+				notExcepted = append(notExcepted, it.member)
+				if only[it.member] {
+					both = append(both, it.member)
+				}
+			}
+		}
+		l := pageList{name: "t", zset: s.keys.Key("z"), desc: desc, hash: s.keys.Key("h"), except: except}
+		if l.inRedis() {
+			t.Fatal("a list with except is paged in Redis, which does not know the set")
+		}
+		withOnly := l
+		withOnly.only = only
+		withIndex := l
+		withIndex.filters = []string{s.keys.Key("z"), s.keys.Key("z")}
+		for _, n := range []int{1, 4, 100} {
+			for _, back := range []bool{false, true} {
+				if got := pageAll(t, s, l, n, back, nil); !slices.Equal(got, notExcepted) {
+					t.Fatalf("desc=%v n=%d back=%v except: %q, want %q", desc, n, back, got, notExcepted)
+				}
+				if got := pageAll(t, s, withOnly, n, back, nil); !slices.Equal(got, both) {
+					t.Fatalf("desc=%v n=%d back=%v only+except: %q, want %q", desc, n, back, got, both)
+				}
+				if got := pageAll(t, s, withIndex, n, back, nil); !slices.Equal(got, notExcepted) {
+					t.Fatalf("desc=%v n=%d back=%v filters+except: %q, want %q", desc, n, back, got, notExcepted)
+				}
+			}
+		}
+	}
+}
