@@ -59,6 +59,14 @@ var nestedQueries = map[string]struct {
 	"votes": {8, `query($n: Int, $m: Int) { votes(first: $n) { totalCount edges { node {
 		id support weight voter { id delegate { id } votes(first: $m) { totalCount } } proposal { id title modelVersions { id status } }
 	} } } }`},
+	"steward: stale and contested versions": {12, `query($n: Int, $m: Int) { modelVersions(first: $n) { totalCount edges { node {
+		id status stale staleReasons(maxAuditAgeBlocks: 0) { kind detail policy { name } audit { id } auditAgeBlocks }
+		auditConsensus contest { kind policy { name } audit { id auditor { name } } otherAudit { id } value otherValue difference }
+		audits(first: $m) { totalCount }
+	} } } }`},
+	"steward: filtered on stale and contested": {12, `query($n: Int) { modelVersions(first: $n, where: {stale: false, contested: false, maxAuditAgeBlocks: 10}) { totalCount edges { node {
+		id stale(maxAuditAgeBlocks: 10) auditConsensus
+	} } } }`},
 	"audits, policies, auditors": {21, `query($n: Int, $m: Int) {
 		audits(first: $n) { edges { node { id modelVersion { id model { name } publisher { id } } policy { name } auditor { name audits(first: $m) { totalCount } } } } }
 		policies(first: $n) { edges { node { id audits(first: $m) { totalCount } approvedVersions(first: $m) { edges { node { id pin { status } } } } } } }
