@@ -23,8 +23,7 @@ type pageList struct {
 	// single filter is paged directly.
 	filters    []string
 	sameScores bool
-	// only, if not nil, is one more filter held in memory; except, if not nil, holds ids
-	// that are not in the list (a filter on the complement of a set held in memory).
+	// only and except, when not nil, are filters held in memory: ids in it, ids not in it.
 	only, except map[string]bool
 	// hash holds the records, field = prefix + member + suffix; "" means that the member is
 	// the record itself (delegations).
@@ -53,9 +52,7 @@ func (l pageList) byAmount(digits int) pageList {
 }
 
 // allows applies the filters held in memory (only, except) to an id.
-func (l pageList) allows(id string) bool {
-	return (l.only == nil || l.only[id]) && !l.except[id]
-}
+func (l pageList) allows(id string) bool { return (l.only == nil || l.only[id]) && !l.except[id] }
 
 // inRedis reports whether the list can be paged by the script.
 func (l pageList) inRedis() bool {
