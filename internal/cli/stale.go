@@ -81,6 +81,8 @@ func (r *runner) proposeRevokeStale(ctx context.Context, f staleFlags, args []st
 		}
 		calls = append(calls, contracts.RevokeVersion(v.VersionID, staleReason(reason, v)))
 	}
+	// What is proposed, for the person at the terminal (stdout keeps the proposal's result).
+	writeStale(r.stderr, stale)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Revoke %d approved model version(s) whose approval went stale, one revokeVersion call each.\n\n", len(stale))
 	writeStale(&b, stale)

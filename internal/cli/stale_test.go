@@ -132,7 +132,9 @@ func TestProposeRevokeStale(t *testing.T) {
 		}
 	}
 	var res proposalResult
-	ok(t, e, &res, "propose", "revoke", "--stale", "--max-audit-age", "0", "--dev-account", "0", "--json")
+	if r := ok(t, e, &res, "propose", "revoke", "--stale", "--max-audit-age", "0", "--dev-account", "0", "--json"); !strings.Contains(r.stderr, "2 stale approval(s):") {
+		t.Errorf("the stale approvals are not listed while proposing: %s", r)
+	}
 	if res.Title != "Revoke 2 stale approval(s)" {
 		t.Errorf("title %q", res.Title)
 	}
