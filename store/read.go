@@ -25,6 +25,10 @@ package store
 //     is fine for the cardinalities of a DAO (thousands of proposals and versions, not
 //     millions); nothing is written, so the API can run against a read replica and never
 //     leaves temporary keys behind (no ZINTERSTORE).
+//   - The steward's filters on model versions (stale, contested) apply the root package's
+//     rules to every candidate in memory (review.go): stale reads every APPROVED version with
+//     its policy and audit, contested every audit with its policy and auditor; the list is
+//     then filtered in Go (only / except) and paged with the same cursor rules.
 //   - An ordering by amount (delegates by voting power, proposals by votes, votes by weight)
 //     has members that carry the amount before the id (AmountMember, all scores 0): paged in
 //     Redis the same way; filtered in Go by reading the ordering whole and keeping the ids in
