@@ -8,9 +8,10 @@ import (
 	"context"
 
 	"github.com/modeldao/modeldao"
+	"github.com/modeldao/modeldao/graphql/generated"
 )
 
-// staleRules returns the server's stale rules with the query's override, if any.
+// staleRulesFor returns the server's stale rules with the query's override, if any.
 func (r *Resolver) staleRulesFor(maxAuditAgeBlocks *int, what string) (modeldao.StaleRules, error) {
 	rules := r.staleRules
 	if maxAuditAgeBlocks != nil {
@@ -122,6 +123,8 @@ func (r *modelVersionResolver) Contest(ctx context.Context, obj *modeldao.ModelV
 
 type staleReasonResolver struct{ *Resolver }
 
+func (r *Resolver) StaleReason() generated.StaleReasonResolver { return &staleReasonResolver{r} }
+
 func (r *staleReasonResolver) Policy(ctx context.Context, obj *modeldao.StaleReason) (*modeldao.Policy, error) {
 	return byKey(ctx, obj, func(s *modeldao.StaleReason) (uint64, bool) { return nonZeroID(s.PolicyID) }, r.policies)
 }
@@ -149,6 +152,10 @@ func (r *staleReasonResolver) MaxAuditAgeBlocks(_ context.Context, obj *modeldao
 // ---- AuditDisagreement ----
 
 type auditDisagreementResolver struct{ *Resolver }
+
+func (r *Resolver) AuditDisagreement() generated.AuditDisagreementResolver {
+	return &auditDisagreementResolver{r}
+}
 
 func (r *auditDisagreementResolver) Policy(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Policy, error) {
 	return byKey(ctx, obj, func(d *modeldao.AuditDisagreement) (uint64, bool) { return nonZeroID(d.PolicyID) }, r.policies)

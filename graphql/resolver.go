@@ -33,14 +33,10 @@ func NewResolver(st *store.Store, chainID uint64) *Resolver {
 	return &Resolver{store: st, chainID: chainID, staleRules: modeldao.DefaultStaleRules(), tolerance: modeldao.DefaultContestTolerance}
 }
 
-func (r *Resolver) Account() generated.AccountResolver { return &accountResolver{r} }
-func (r *Resolver) Action() generated.ActionResolver   { return &actionResolver{r} }
-func (r *Resolver) Audit() generated.AuditResolver     { return &auditResolver{r} }
-func (r *Resolver) Auditor() generated.AuditorResolver { return &auditorResolver{r} }
-func (r *Resolver) AuditDisagreement() generated.AuditDisagreementResolver {
-	return &auditDisagreementResolver{r}
-}
-func (r *Resolver) StaleReason() generated.StaleReasonResolver     { return &staleReasonResolver{r} }
+func (r *Resolver) Account() generated.AccountResolver             { return &accountResolver{r} }
+func (r *Resolver) Action() generated.ActionResolver               { return &actionResolver{r} }
+func (r *Resolver) Audit() generated.AuditResolver                 { return &auditResolver{r} }
+func (r *Resolver) Auditor() generated.AuditorResolver             { return &auditorResolver{r} }
 func (r *Resolver) DAO() generated.DAOResolver                     { return &daoResolver{r} }
 func (r *Resolver) Delegation() generated.DelegationResolver       { return &delegationResolver{r} }
 func (r *Resolver) EligibleVoter() generated.EligibleVoterResolver { return &eligibleVoterResolver{r} }
