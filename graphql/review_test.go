@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/big"
+	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -292,6 +293,30 @@ func TestContestedAudits(t *testing.T) {
 	ev := out.Proposal.Evidence
 	if len(ev) != 3 || ev[0].ModelVersion.ID != "1" || len(ev[0].Contest) != 2 || ev[0].Contest[0].OtherAudit.ID != "2" || len(ev[1].Contest) != 0 || len(ev[2].Contest) != 0 {
 		t.Errorf("evidence of the approval: %+v", ev)
+	}
+
+	// The server's settings reach the fields and the filters: with a tolerance of 0.3 only
+	// v1's verdict disagrees, and with an audit age of 0 every audited approval is stale.
+	tol, age := modeldao.Fixed6(300_000), uint64(0)
+	srv := httptest.NewServer(graphql.NewHandler(rv.store, graphql.Options{ChainID: rv.s.DAO.Deployment.ChainID, Logger: quiet, ResponseCacheTTL: -1,
+		ContestTolerance: &tol, StaleAuditAgeBlocks: &age}))
+	defer srv.Close()
+	var set struct {
+		V1 struct {
+			AuditConsensus string
+			Contest        []disagreement
+		}
+		Stale struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	if err := client.New(srv.URL+"/graphql", srv.Client()).Exec(bg, `{ v1: modelVersion(id: "1") { auditConsensus contest { kind tolerance } }
+  stale: modelVersions(where: {stale: true}, orderDirection: ASC) { edges { node { id } } } }`, nil, &set); err != nil {
+		t.Fatal(err)
+	}
+	if set.V1.AuditConsensus != "CONTESTED" || len(set.V1.Contest) != 1 || set.V1.Contest[0].Kind != "VERDICT" || set.V1.Contest[0].Tolerance != "0.3" ||
+		len(set.Stale.Edges) != 2 || set.Stale.Edges[0].Node.ID != "1" || set.Stale.Edges[1].Node.ID != "2" {
+		t.Errorf("with CONTEST_TOLERANCE 0.3 and STALE_AUDIT_AGE_BLOCKS 0: %+v", set)
 	}
 
 	// Removing auditor B withdraws its audits: v1 and v4 are no longer contested, v2 has one
