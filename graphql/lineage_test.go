@@ -246,7 +246,17 @@ func TestLineage(t *testing.T) {
 		t.Errorf("derivatives of the revoked version: %+v %v", tainted, err)
 	}
 
-	// A reorg replaces the blocks of the revoke: the projection rolls it back, and nothing
+	// The Go client: the filters and the lineage of each version.
+	cp := must[*client.Page[client.ModelVersion]](t)(e.fresh.ModelVersions(ctx, client.VersionQuery{DerivedFrom: v1, Dataset: "cais/mmlu", Ascending: true}))
+	if len(cp.Items) != 1 {
+		t.Fatalf("client: derivatives of v1 with mmlu: %+v", cp.Items)
+	}
+	if c := cp.Items[0]; c.ID != v3 || c.Relation != "MERGE" || !slices.Equal(c.Bases, []uint64{v1, v2}) || !c.TaintedAncestry || len(c.Datasets) != 2 ||
+		c.Datasets[1] != (client.Dataset{Role: "EVALUATION", Name: "cais/mmlu", CID: string(mmlu.CID), SHA256: mmlu.SHA256}) {
+		t.Errorf("client: v3 is %+v", c)
+	}
+
+		// A reorg replaces the blocks of the revoke: the projection rolls it back, and nothing
 	// is tainted any more.
 	after, err := s.Chain.Head(ctx)
 	if err != nil {
