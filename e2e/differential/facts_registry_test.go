@@ -117,6 +117,17 @@ func (h *harness) checkRegistry(ctx context.Context, c *checker, o *oracle) {
 		c.eq("version taintedAncestry", s, str(t, a, "taintedAncestry"), fmt.Sprint(len(want) > 0))
 	})
 
+	derived, tainted := 0, 0
+	for _, v := range o.versions {
+		if len(v.lineage.Bases) > 0 {
+			derived++
+		}
+		if len(o.tainting(v.id, 256)) > 0 {
+			tainted++
+		}
+	}
+	t.Logf("lineage: %d of %d versions derive from others, %d have a tainted ancestry", derived, len(o.versions), tainted)
+
 	// Every dataset name the registry holds, as a filter: the versions naming it.
 	byDataset := map[string][]string{}
 	for _, v := range o.versions {
