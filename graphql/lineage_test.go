@@ -256,7 +256,7 @@ func TestLineage(t *testing.T) {
 		t.Errorf("client: v3 is %+v", c)
 	}
 
-		// A reorg replaces the blocks of the revoke: the projection rolls it back, and nothing
+	// A reorg replaces the blocks of the revoke: the projection rolls it back, and nothing
 	// is tainted any more.
 	after, err := s.Chain.Head(ctx)
 	if err != nil {
