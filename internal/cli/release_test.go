@@ -131,6 +131,23 @@ func testReleases(t *testing.T, e env, info devstack.Info, api *client.Client) {
 		}
 	})
 
+	// The demo's derived release: version 8, the quantization of version 1, with an
+	// evaluation dataset, pulled byte-identical (it is SUBMITTED: with --allow-unapproved).
+	t.Run("seeded derived release", func(t *testing.T) {
+		v, err := api.ModelVersion(ctx, 8, client.First(1))
+		if err != nil || v.ModelName != "acme/sentiment-small-int8" || v.Relation != "QUANTIZATION" || len(v.Bases) != 1 || v.Bases[0] != 1 ||
+			len(v.Datasets) != 1 || v.Datasets[0].Role != "EVALUATION" || v.Datasets[0].Name != "yelp_review_full" || v.Datasets[0].CID != cidOf("modeldao demo dataset yelp_review_full") {
+			t.Fatalf("version 8: %+v (%v)", v, err)
+		}
+		want := t.TempDir()
+		if _, err := release.WriteDemo(want, devstack.DemoQuantized); err != nil {
+			t.Fatal(err)
+		}
+		out := t.TempDir()
+		ok(t, e, nil, "pull", "acme/sentiment-small-int8@1.0.0", "--dir", out, "--allow-unapproved")
+		sameRelease(t, want, out)
+	})
+
 	t.Run("publish directory", func(t *testing.T) {
 		dir := t.TempDir()
 		if _, err := release.WriteDemo(dir, release.DemoRelease{Seed: 42, Shards: 3, Tensors: 2, Dim: 64}); err != nil {
