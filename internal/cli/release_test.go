@@ -146,6 +146,22 @@ func testReleases(t *testing.T, e env, info devstack.Info, api *client.Client) {
 		out := t.TempDir()
 		ok(t, e, nil, "pull", "acme/sentiment-small-int8@1.0.0", "--dir", out, "--allow-unapproved")
 		sameRelease(t, want, out)
+		var ms struct{ Versions []versionOut }
+		ok(t, e, &ms, "models", "--json", "--derived-from", "1")
+		var got []uint64
+		for _, v := range ms.Versions {
+			got = append(got, v.ID)
+		}
+		if len(got) != 2 || got[0] != 8 || got[1] != 2 || ms.Versions[0].Relation != "QUANTIZATION" {
+			t.Errorf("models --derived-from 1: %+v", ms.Versions)
+		}
+		ok(t, e, &ms, "models", "--json", "--dataset", "yelp_review_full")
+		if len(ms.Versions) != 2 || ms.Versions[0].ID != 8 || ms.Versions[1].ID != 1 || ms.Versions[1].Datasets[1] != "yelp_review_full" {
+			t.Errorf("models --dataset yelp_review_full: %+v", ms.Versions)
+		}
+		if r := ok(t, e, nil, "models", "--model", "acme/sentiment-small-int8"); !strings.Contains(r.stdout, "quantization of 1") {
+			t.Errorf("models shows no lineage:\n%s", r.stdout)
+		}
 	})
 
 	t.Run("publish directory", func(t *testing.T) {
