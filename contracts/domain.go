@@ -61,9 +61,15 @@ func MetricsArg(ms []modeldao.Metric) []bindings.ModelRegistryMetric {
 }
 
 // LineageOf converts a version's lineage as the registry emits and returns it (the
-// VersionSubmitted event, getLineage); lists are never nil. A base id beyond 64 bits cannot
-// exist on chain (bases must be existing versions), so it is an error of the caller's data.
+// VersionSubmitted event, getLineage); lists are never nil. A base id beyond 64 bits, an
+// unknown relation or role cannot come from the registry (it checks them), so they are
+// errors of the caller's data.
 func LineageOf(l bindings.ModelRegistryLineage) (modeldao.Lineage, error) {
+	// The registry refuses unknown relations and roles; a log that holds one is not the
+	// registry's, and is refused rather than stored as a value no record can read back.
+	if !modeldao.Relation(l.Relation).Valid() {
+		return modeldao.Lineage{}, modeldao.Errorf(modeldao.EINVALID, "unknown relation %d", l.Relation)
+	}
 	out := modeldao.Lineage{Relation: modeldao.Relation(l.Relation), Bases: make([]uint64, 0, len(l.Bases)), Datasets: make([]modeldao.Dataset, 0, len(l.Datasets))}
 	for _, b := range l.Bases {
 		if b == nil || !b.IsUint64() {
@@ -72,6 +78,9 @@ func LineageOf(l bindings.ModelRegistryLineage) (modeldao.Lineage, error) {
 		out.Bases = append(out.Bases, b.Uint64())
 	}
 	for _, d := range l.Datasets {
+		if d.Role > uint8(modeldao.DatasetEvaluation) {
+			return modeldao.Lineage{}, modeldao.Errorf(modeldao.EINVALID, "dataset %q: unknown role %d", d.Name, d.Role)
+		}
 		out.Datasets = append(out.Datasets, modeldao.Dataset{Role: modeldao.DatasetRole(d.Role), Name: modeldao.Text(d.Name), CID: modeldao.Text(d.Cid), SHA256: d.Sha256})
 	}
 	return out, nil
