@@ -3,6 +3,7 @@ package contracts_test
 import (
 	"crypto/sha256"
 	"fmt"
+	"math/big"
 	"reflect"
 	"strings"
 	"testing"
@@ -108,4 +109,27 @@ func TestRegistryLineageBadInput(t *testing.T) {
 		{"dataset CID too long", from, sub(datasets(1, func(d *modeldao.Dataset) { d.CID = long(modeldao.MaxCIDLength + 1) })), "StringTooLong", []any{"datasetCID", modeldao.MaxCIDLength}},
 		{"zero dataset digest", from, sub(datasets(1, func(d *modeldao.Dataset) { d.SHA256 = [32]byte{} })), "ZeroDigest", []any{"datasetSha256"}},
 	})
+}
+
+// What the registry cannot emit is refused by the conversion (the indexer then reports a
+// malformed log) rather than stored.
+func TestLineageOfRefusesWhatTheRegistryCannotEmit(t *testing.T) {
+	huge := new(big.Int).Lsh(big.NewInt(1), 64)
+	for _, c := range []struct {
+		name string
+		l    bindings.ModelRegistryLineage
+		err  string
+	}{
+		{"unknown relation", bindings.ModelRegistryLineage{Relation: 6}, "unknown relation 6"},
+		{"unknown role", bindings.ModelRegistryLineage{Datasets: []bindings.ModelRegistryDataset{{Role: 2, Name: "d"}}}, "unknown role 2"},
+		{"base beyond 64 bits", bindings.ModelRegistryLineage{Relation: 1, Bases: []*big.Int{huge}}, "does not fit 64 bits"},
+	} {
+		if _, err := contracts.LineageOf(c.l); err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.err)
+		}
+	}
+	l, err := contracts.LineageOf(contracts.LineageArg(modeldao.Lineage{Relation: modeldao.RelationMerge, Bases: []uint64{1, 2}, Datasets: []modeldao.Dataset{dataset(modeldao.DatasetEvaluation, "x")}}))
+	if err != nil || l.Relation != modeldao.RelationMerge || len(l.Bases) != 2 || l.Datasets[0].Name != "x" {
+		t.Errorf("round trip: %+v %v", l, err)
+	}
 }
