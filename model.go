@@ -95,6 +95,8 @@ type ModelVersion struct {
 	PolicyID      uint64         `json:"policyId,omitempty"` // the policy of the approval
 	AuditID       uint64         `json:"auditId,omitempty"`  // the audit the approval relied on, 0 if none
 	Submitted     Provenance     `json:"submitted"`
+	// Lineage is the relation, bases and datasets the version was submitted with.
+	Lineage
 	// History lists every status change, oldest first, with the proposal that caused it.
 	History []StatusChange `json:"history"`
 }
@@ -118,6 +120,7 @@ type VersionSubmission struct {
 	ModelCardCID  string
 	License       string
 	Tags          []string
+	Lineage       Lineage
 }
 
 // Validate applies the registry's rules, so that a bad submission fails before a
@@ -154,7 +157,7 @@ func (s VersionSubmission) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return s.Lineage.Validate()
 }
 
 var cidV1RE = regexp.MustCompile(`^b[a-z2-7]{20,}$`)

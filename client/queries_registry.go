@@ -26,6 +26,10 @@ type VersionQuery struct {
 	Tag       string
 	License   string
 	PolicyID  uint64 // approved under
+	// DerivedFrom keeps the direct derivatives of this version id (0: no filter).
+	DerivedFrom uint64
+	// Dataset keeps the versions naming a dataset with this name or CID.
+	Dataset string
 	// Metrics: one audit of the version must meet all bounds.
 	Metrics   []MetricBound
 	Ascending bool // default: newest first
@@ -37,7 +41,10 @@ func (c *Client) ModelVersions(ctx context.Context, vq VersionQuery) (*Page[Mode
 	var q struct {
 		ModelVersions wConn[wVersion] `graphql:"modelVersions(where: $where, orderDirection: $dir, first: $first, after: $after, last: $last, before: $before)"`
 	}
-	w := modelVersionWhere{Status: vq.Status, Model: vq.Model, Tag: vq.Tag, License: vq.License}
+	w := modelVersionWhere{Status: vq.Status, Model: vq.Model, Tag: vq.Tag, License: vq.License, Dataset: vq.Dataset}
+	if vq.DerivedFrom != 0 {
+		w.DerivedFrom = strconv.FormatUint(vq.DerivedFrom, 10)
+	}
 	if vq.Publisher != nil {
 		w.Publisher = vq.Publisher.Hex()
 	}

@@ -192,6 +192,21 @@ type ModelVersion struct {
 	PolicyID      uint64 // of the approval; 0 if none
 	Pin           *Pin   // nil until approved
 	Submitted     Provenance
+	// Relation is how the version derives from Bases: NONE, FINE_TUNE, ADAPTER,
+	// QUANTIZATION, MERGE or DISTILLATION.
+	Relation string
+	Bases    []uint64 // version ids, in the order the publisher named them
+	Datasets []Dataset
+	// TaintedAncestry is true when an ancestor is REVOKED or REJECTED.
+	TaintedAncestry bool
+}
+
+// Dataset is a dataset a version was trained or evaluated on.
+type Dataset struct {
+	Role   string // TRAINING or EVALUATION
+	Name   string
+	CID    string
+	SHA256 common.Hash
 }
 
 // ModelVersionDetail is a version with its history, audits and proposals.

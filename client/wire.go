@@ -84,6 +84,8 @@ type modelVersionWhere struct {
 	Policy                         string             `json:"policy,omitempty"`
 	DemographicParityDifferenceMax string             `json:"demographicParityDifferenceMax,omitempty"`
 	Metrics                        []metricBoundInput `json:"metrics,omitempty"`
+	DerivedFrom                    string             `json:"derivedFrom,omitempty"`
+	Dataset                        string             `json:"dataset,omitempty"`
 }
 
 func (modelVersionWhere) GetGraphQLType() string { return "ModelVersionWhere" }
@@ -272,6 +274,17 @@ type wVersion struct {
 	Policy        *wRef       `graphql:"policy"`
 	Pin           *wPin       `graphql:"pin"`
 	Submitted     wProvenance `graphql:"submitted"`
+	Relation      string      `graphql:"relation"`
+	Bases         []wRef      `graphql:"bases"`
+	Datasets      []wDataset  `graphql:"datasets"`
+	Tainted       bool        `graphql:"taintedAncestry"`
+}
+
+type wDataset struct {
+	Role   string `graphql:"role"`
+	Name   string `graphql:"name"`
+	CID    string `graphql:"cid"`
+	SHA256 string `graphql:"sha256"`
 }
 
 type wStatusChange struct {
@@ -422,7 +435,14 @@ func (w wVersion) conv() ModelVersion {
 	raw, _ := hex.DecodeString(strings.TrimPrefix(w.WeightsCIDRaw, "0x"))
 	v := ModelVersion{WeightsCIDRaw: raw, ID: u64(w.ID), ModelName: w.ModelName, Label: w.Label, Publisher: common.HexToAddress(w.Publisher.Address),
 		WeightsCID: w.WeightsCID, WeightsSHA256: common.HexToHash(w.WeightsSHA256), ModelCardCID: w.ModelCardCID, License: w.License,
-		Tags: w.Tags, Status: w.Status, PolicyID: refID(w.Policy), Submitted: w.Submitted.conv()}
+		Tags: w.Tags, Status: w.Status, PolicyID: refID(w.Policy), Submitted: w.Submitted.conv(), Relation: w.Relation, TaintedAncestry: w.Tainted,
+		Bases: []uint64{}, Datasets: []Dataset{}}
+	for _, b := range w.Bases {
+		v.Bases = append(v.Bases, u64(b.ID))
+	}
+	for _, d := range w.Datasets {
+		v.Datasets = append(v.Datasets, Dataset{Role: d.Role, Name: d.Name, CID: d.CID, SHA256: common.HexToHash(d.SHA256)})
+	}
 	if w.Pin != nil {
 		v.Pin = &Pin{Status: w.Pin.Status, CID: w.Pin.CID, Attempts: w.Pin.Attempts, LastError: str(w.Pin.LastError),
 			PinnedAt: timePtr(w.Pin.PinnedAt)}

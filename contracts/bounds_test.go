@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/modeldao/modeldao"
+	"github.com/modeldao/modeldao/contracts"
 	"github.com/modeldao/modeldao/contracts/bindings"
 	"github.com/modeldao/modeldao/devchain"
 	"github.com/modeldao/modeldao/internal/txutil"
@@ -78,7 +79,7 @@ func TestEvaluateBoundsAgreesWithRegistry(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := submission(modelName, fmt.Sprint("v", trial))
-		if _, err := chain.Receipt(ctx, must(t)(reg.SubmitVersion(chain.Opts(pub), s.ModelName, s.Label, s.WeightsCID, s.WeightsSHA256, s.ModelCardCID, s.License, s.Tags))); err != nil {
+		if _, err := chain.Receipt(ctx, must(t)(reg.SubmitVersion(chain.Opts(pub), s.ModelName, s.Label, s.WeightsCID, s.WeightsSHA256, s.ModelCardCID, s.License, s.Tags, contracts.LineageArg(s.Lineage)))); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := chain.Receipt(ctx, must(t)(reg.SubmitAudit(chain.Opts(aud), u(version), u(version), cidReport, sha256.Sum256([]byte(s.Label)), chainMetrics(metrics), passed))); err != nil {

@@ -1,6 +1,8 @@
 package contracts
 
 import (
+	"math/big"
+
 	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/contracts/bindings"
 )
@@ -54,6 +56,44 @@ func MetricsArg(ms []modeldao.Metric) []bindings.ModelRegistryMetric {
 	out := make([]bindings.ModelRegistryMetric, len(ms))
 	for i, m := range ms {
 		out[i] = bindings.ModelRegistryMetric{Kind: uint8(m.Kind), SensitiveFeature: string(m.SensitiveFeature), Value: int64(m.Value), Threshold: int64(m.Threshold), Passed: m.Passed}
+	}
+	return out
+}
+
+// LineageOf converts a version's lineage as the registry emits and returns it (the
+// VersionSubmitted event, getLineage); lists are never nil. A base id beyond 64 bits, an
+// unknown relation or role cannot come from the registry (it checks them), so they are
+// errors of the caller's data.
+func LineageOf(l bindings.ModelRegistryLineage) (modeldao.Lineage, error) {
+	// The registry refuses unknown relations and roles; a log that holds one is not the
+	// registry's, and is refused rather than stored as a value no record can read back.
+	if !modeldao.Relation(l.Relation).Valid() {
+		return modeldao.Lineage{}, modeldao.Errorf(modeldao.EINVALID, "unknown relation %d", l.Relation)
+	}
+	out := modeldao.Lineage{Relation: modeldao.Relation(l.Relation), Bases: make([]uint64, 0, len(l.Bases)), Datasets: make([]modeldao.Dataset, 0, len(l.Datasets))}
+	for _, b := range l.Bases {
+		if b == nil || !b.IsUint64() {
+			return modeldao.Lineage{}, modeldao.Errorf(modeldao.EINVALID, "base version id %v does not fit 64 bits", b)
+		}
+		out.Bases = append(out.Bases, b.Uint64())
+	}
+	for _, d := range l.Datasets {
+		if d.Role > uint8(modeldao.DatasetEvaluation) {
+			return modeldao.Lineage{}, modeldao.Errorf(modeldao.EINVALID, "dataset %q: unknown role %d", d.Name, d.Role)
+		}
+		out.Datasets = append(out.Datasets, modeldao.Dataset{Role: modeldao.DatasetRole(d.Role), Name: modeldao.Text(d.Name), CID: modeldao.Text(d.Cid), SHA256: d.Sha256})
+	}
+	return out, nil
+}
+
+// LineageArg is the registry's argument form of a lineage (submitVersion).
+func LineageArg(l modeldao.Lineage) bindings.ModelRegistryLineage {
+	out := bindings.ModelRegistryLineage{Relation: uint8(l.Relation), Bases: make([]*big.Int, len(l.Bases)), Datasets: make([]bindings.ModelRegistryDataset, len(l.Datasets))}
+	for i, b := range l.Bases {
+		out.Bases[i] = new(big.Int).SetUint64(b)
+	}
+	for i, d := range l.Datasets {
+		out.Datasets[i] = bindings.ModelRegistryDataset{Role: uint8(d.Role), Name: string(d.Name), Cid: string(d.CID), Sha256: d.SHA256}
 	}
 	return out
 }

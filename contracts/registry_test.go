@@ -52,7 +52,7 @@ func submission(name, label string) modeldao.VersionSubmission {
 
 func submitCall(s modeldao.VersionSubmission) contracts.RegistryCall {
 	return contracts.RegistryCall{Method: "submitVersion", Args: []any{
-		s.ModelName, s.Label, s.WeightsCID, [32]byte(s.WeightsSHA256), s.ModelCardCID, s.License, s.Tags,
+		s.ModelName, s.Label, s.WeightsCID, [32]byte(s.WeightsSHA256), s.ModelCardCID, s.License, s.Tags, contracts.LineageArg(s.Lineage),
 	}}
 }
 
@@ -60,7 +60,7 @@ func submitCall(s modeldao.VersionSubmission) contracts.RegistryCall {
 func (e *env) submit(t *testing.T, from int, s modeldao.VersionSubmission) (uint64, *types.Receipt) {
 	t.Helper()
 	r := e.mined(t)(e.dao.Registry.SubmitVersion(e.opts(from), s.ModelName, s.Label, s.WeightsCID, s.WeightsSHA256,
-		s.ModelCardCID, s.License, s.Tags))
+		s.ModelCardCID, s.License, s.Tags, contracts.LineageArg(s.Lineage)))
 	return event(t, r, e.dao.Registry.ParseVersionSubmitted).VersionId.Uint64(), r
 }
 

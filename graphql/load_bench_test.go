@@ -162,7 +162,7 @@ func newLoadEnv(b *testing.B) *loadEnv {
 	for v := 1; v <= loadVersions; v++ {
 		label := fmt.Sprintf("v%d", v)
 		if _, err := d.Mined(ctx)(d.Registry.SubmitVersion(c.Opts(loadPublisher), fmt.Sprintf("org/model-%d", v%7), label,
-			scenario.FakeCID("w"+label), sha256.Sum256([]byte(label)), scenario.FakeCID("card"+label), "Apache-2.0", []string{"llm", "text"})); err != nil {
+			scenario.FakeCID("w"+label), sha256.Sum256([]byte(label)), scenario.FakeCID("card"+label), "Apache-2.0", []string{"llm", "text"}, bindings.ModelRegistryLineage{})); err != nil {
 			b.Fatal(err)
 		}
 		passing := v%3 != 0

@@ -163,6 +163,7 @@ func (r *queryResolver) ModelVersions(ctx context.Context, where *model.ModelVer
 			return ""
 		}
 		q.ModelName, q.Tag, q.License = str("model", w.Model, w.ModelRaw), str("tag", w.Tag, w.TagRaw), str("license", w.License, w.LicenseRaw)
+		q.Dataset = str("dataset", w.Dataset, w.DatasetRaw)
 		if err != nil {
 			return nil, err
 		}
@@ -172,6 +173,13 @@ func (r *queryResolver) ModelVersions(ctx context.Context, where *model.ModelVer
 				return nil, err
 			}
 			q.PolicyID = &id
+		}
+		if w.DerivedFrom != nil {
+			id, err := scalar.ParseUint64ID("where.derivedFrom", *w.DerivedFrom)
+			if err != nil {
+				return nil, err
+			}
+			q.DerivedFrom = &id
 		}
 		if w.DemographicParityDifferenceMax != nil {
 			q.Metrics = append(q.Metrics, store.MetricBound{Kind: modeldao.DemographicParityDifference, Max: w.DemographicParityDifferenceMax})

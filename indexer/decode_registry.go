@@ -26,9 +26,13 @@ func (d *Decoder) registryDecoders() []decoderEntry {
 				return nil, err
 			}
 			id, err := u64s(e.VersionId)
+			if err != nil {
+				return nil, err
+			}
+			lineage, err := contracts.LineageOf(e.Lineage)
 			return &modeldao.VersionSubmittedEvent{At: at, VersionID: id, ModelID: e.ModelId, Publisher: e.Publisher,
 				Submission: modeldao.VersionSubmission{ModelName: e.ModelName, Label: e.VersionLabel, WeightsCID: e.WeightsCID,
-					WeightsSHA256: e.WeightsSha256, ModelCardCID: e.ModelCardCID, License: e.License, Tags: e.Tags}}, err
+					WeightsSHA256: e.WeightsSha256, ModelCardCID: e.ModelCardCID, License: e.License, Tags: e.Tags, Lineage: lineage}}, err
 		}),
 		decodes(dep.Registry, contracts.RegistryABI, "VersionApproved", func(l types.Log, at modeldao.At) (*modeldao.VersionApprovedEvent, error) {
 			e, err := reg.ParseVersionApproved(l)

@@ -67,6 +67,8 @@ import (
 //	versions:tag:<t>        zset    version id by id
 //	versions:license:<l>    zset    version id by id
 //	versions:policy:<p>     zset    version id by id, approved under policy p
+//	versions:derived:<b>    zset    version id by id, the versions that name version b as a base
+//	versions:dataset:<d>    zset    version id by id, per dataset name and per dataset CID (both: d is either)
 //	audit                   hash    audit id → JSON modeldao.Audit
 //	audits                  zset    audit id by id
 //	audits:version:<v>      zset    audit id by id
@@ -221,7 +223,16 @@ func (k Keys) VersionsWithLicense(license string) string {
 func (k Keys) VersionsUnderPolicy(policyID uint64) string {
 	return k.prefix + "versions:policy:" + decimal(policyID)
 }
-func (k Keys) Audits() string { return k.prefix + "audits" }
+
+// VersionsDerivedFrom lists the direct derivatives of version base.
+func (k Keys) VersionsDerivedFrom(base uint64) string {
+	return k.prefix + "versions:derived:" + decimal(base)
+}
+
+// VersionsWithDataset lists the versions that name a dataset whose name or CID is d (a
+// chain string's exact bytes).
+func (k Keys) VersionsWithDataset(d string) string { return k.prefix + "versions:dataset:" + d }
+func (k Keys) Audits() string                      { return k.prefix + "audits" }
 func (k Keys) AuditsOfVersion(versionID uint64) string {
 	return k.prefix + "audits:version:" + decimal(versionID)
 }

@@ -107,7 +107,7 @@ func (b *Batch) versionSubmitted(e *modeldao.VersionSubmittedEvent) error {
 	*v = modeldao.ModelVersion{
 		ID: e.VersionID, ModelID: e.ModelID, ModelName: modeldao.Text(s.ModelName), Label: modeldao.Text(s.Label), Publisher: e.Publisher,
 		WeightsCID: modeldao.Text(s.WeightsCID), WeightsSHA256: s.WeightsSHA256, ModelCardCID: modeldao.Text(s.ModelCardCID), License: modeldao.Text(s.License),
-		Tags: tags, Status: modeldao.VersionSubmitted, Submitted: e.Provenance,
+		Tags: tags, Status: modeldao.VersionSubmitted, Submitted: e.Provenance, Lineage: s.Lineage.Normalized(),
 		History: []modeldao.StatusChange{{Status: modeldao.VersionSubmitted, Provenance: e.Provenance}},
 	}
 	b.touch(k.VersionRecords(), id)
@@ -119,6 +119,17 @@ func (b *Batch) versionSubmitted(e *modeldao.VersionSubmittedEvent) error {
 	b.zadd(k.VersionsWithLicense(s.License), id, score)
 	for _, t := range tags {
 		b.zadd(k.VersionsWithTag(string(t)), id, score)
+	}
+	// Derivative and dataset indexes are plain sorted-set writes, so the undo log rolls
+	// them back with the version on a reorg. A base's record is not touched: bases are
+	// fixed at submission, and what depends on their later status (a tainted ancestry) is
+	// computed when read.
+	for _, base := range v.Bases {
+		b.zadd(k.VersionsDerivedFrom(base), id, score)
+	}
+	for _, d := range v.Datasets {
+		b.zadd(k.VersionsWithDataset(string(d.Name)), id, score)
+		b.zadd(k.VersionsWithDataset(string(d.CID)), id, score)
 	}
 	m, existed, err := load[modeldao.Model](b, k.ModelRecords(), HashID(e.ModelID), false)
 	if err != nil {

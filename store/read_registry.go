@@ -91,6 +91,10 @@ type VersionQuery struct {
 	Tag       string
 	License   string
 	PolicyID  *uint64 // approved under this policy
+	// DerivedFrom keeps the direct derivatives of this version (those naming it as a base).
+	DerivedFrom *uint64
+	// Dataset keeps the versions naming a dataset with this name or CID.
+	Dataset string
 	// Metrics: one audit of the version must satisfy all of them.
 	Metrics []MetricBound
 	// Stale and Contested filter on modeldao.StaleReasons under StaleRules and on
@@ -128,6 +132,12 @@ func (s *Store) ModelVersions(ctx context.Context, q VersionQuery) (*Page[*model
 	}
 	if q.PolicyID != nil {
 		add(k.VersionsUnderPolicy(*q.PolicyID))
+	}
+	if q.DerivedFrom != nil {
+		add(k.VersionsDerivedFrom(*q.DerivedFrom))
+	}
+	if q.Dataset != "" {
+		add(k.VersionsWithDataset(q.Dataset))
 	}
 	if len(q.Metrics) > 0 {
 		only, err := s.versionsMeeting(ctx, q.Metrics)
@@ -183,6 +193,16 @@ func (s *Store) VersionsOfPolicies(ctx context.Context, ids []uint64, desc bool,
 	ls := make([]pageList, len(ids))
 	for i, id := range ids {
 		ls[i] = pageList{name: "versions", zset: s.keys.VersionsUnderPolicy(id), desc: desc, hash: s.keys.VersionRecords()}
+	}
+	return fetchLists[modeldao.ModelVersion](ctx, s, ls, args)
+}
+
+// DerivativesOfVersions returns a page of the direct derivatives of each version, by id,
+// in one round trip.
+func (s *Store) DerivativesOfVersions(ctx context.Context, ids []uint64, desc bool, args PageArgs) ([]*Page[*modeldao.ModelVersion], error) {
+	ls := make([]pageList, len(ids))
+	for i, id := range ids {
+		ls[i] = pageList{name: "versions", zset: s.keys.VersionsDerivedFrom(id), desc: desc, hash: s.keys.VersionRecords()}
 	}
 	return fetchLists[modeldao.ModelVersion](ctx, s, ls, args)
 }

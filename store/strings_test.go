@@ -11,7 +11,7 @@ import (
 
 // TestRollbackOfInvalidUTF8 applies, inside the undo window, a block that submits a
 // version whose tags and licence (keys of the tag and licence indexes) and label are not
-// UTF-8, and a block that rejects it with such a reason; rolling both back must restore the
+// UTF-8 (and a lineage whose dataset names and CIDs are not either), and a block that rejects it with such a reason; rolling both back must restore the
 // projection exactly: the undo log keeps keys, members and values byte for byte.
 func TestRollbackOfInvalidUTF8(t *testing.T) {
 	ctx := context.Background()
@@ -34,7 +34,11 @@ func TestRollbackOfInvalidUTF8(t *testing.T) {
 	}
 	tags := []string{"t\xff", "t\uFFFD", "\xed\xa0\x80\x00é"}
 	sub := modeldao.VersionSubmission{ModelName: "org/m", Label: "v\xc3", WeightsCID: "bafk\x80", WeightsSHA256: common.Hash{7},
-		ModelCardCID: "bafk\xfe", License: "MIT\xff", Tags: tags}
+		ModelCardCID: "bafk\xfe", License: "MIT\xff", Tags: tags,
+		// Lineage: a base (its derivative set) and datasets whose name and CID (keys of the
+		// dataset index) are not UTF-8 either.
+		Lineage: modeldao.Lineage{Relation: modeldao.RelationFineTune, Bases: []uint64{5},
+			Datasets: []modeldao.Dataset{{Name: "d\xff", CID: "bafk\xfd", SHA256: common.Hash{8}}, {Role: modeldao.DatasetEvaluation, Name: "d\uFFFD", CID: "bafk\xfd", SHA256: common.Hash{9}}}}}
 	blocks := []modeldao.Block{
 		{Number: 11, Hash: hash(11), ParentHash: hash(10), Events: []modeldao.Event{
 			&modeldao.VersionSubmittedEvent{At: modeldao.At{Provenance: at(11, 0)}, VersionID: 1, ModelID: ModelID("org/m"), Publisher: common.Address{1}, Submission: sub},
@@ -48,7 +52,8 @@ func TestRollbackOfInvalidUTF8(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := s.Keys()
-	for _, key := range []string{k.Key("versions", "tag", tags[0]), k.Key("versions", "tag", tags[1]), k.Key("versions", "tag", tags[2]), k.Key("versions", "license", sub.License)} {
+	for _, key := range []string{k.Key("versions", "tag", tags[0]), k.Key("versions", "tag", tags[1]), k.Key("versions", "tag", tags[2]), k.Key("versions", "license", sub.License),
+		k.VersionsDerivedFrom(5), k.VersionsWithDataset("d\xff"), k.VersionsWithDataset("d\uFFFD"), k.VersionsWithDataset("bafk\xfd")} {
 		if n, err := s.rdb.ZCard(ctx, key).Result(); err != nil || n != 1 {
 			t.Fatalf("index %q holds %d versions (%v), want 1", key, n, err)
 		}

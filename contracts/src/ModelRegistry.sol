@@ -52,6 +52,31 @@ contract ModelRegistry {
         string license;
     }
 
+    /// @notice How a version derives from its bases. Stored and passed as uint8 (not an enum)
+    /// so that an unknown value reverts with InvalidRelation rather than a bare ABI panic.
+    /// 0 NONE (no base), 1 FINE_TUNE, 2 ADAPTER, 3 QUANTIZATION, 4 MERGE (two or more
+    /// distinct bases), 5 DISTILLATION; every relation but NONE and MERGE has exactly one base.
+    uint8 public constant RELATION_NONE = 0;
+    uint8 public constant RELATION_MERGE = 4;
+    uint8 public constant MAX_RELATION = 5;
+
+    /// @notice A dataset a version was trained (role 0) or evaluated (role 1) on.
+    struct Dataset {
+        uint8 role;
+        string name;
+        string cid;
+        bytes32 sha256;
+    }
+
+    /// @notice Where a version comes from: the versions it derives from (ids of existing
+    /// versions, in any status: the registry records ancestry, it does not judge it) and the
+    /// data it was trained and evaluated on.
+    struct Lineage {
+        uint8 relation;
+        uint256[] bases;
+        Dataset[] datasets;
+    }
+
     struct Policy {
         bool active;
         bool auditRequired;
@@ -82,6 +107,9 @@ contract ModelRegistry {
     uint256 public constant MAX_FEATURE_LENGTH = 64;
     uint256 public constant MAX_METRICS = 64;
     uint256 public constant MAX_BOUNDS = 32;
+    uint256 public constant MAX_BASES = 8;
+    uint256 public constant MAX_DATASETS = 16;
+    uint8 public constant MAX_DATASET_ROLE = 1;
 
     /// @notice The only address allowed to change statuses, auditors and policies: the timelock.
     address public immutable governance;
@@ -97,6 +125,7 @@ contract ModelRegistry {
     mapping(uint256 => Version) private _versions;
     mapping(uint256 => Policy) private _policies;
     mapping(uint256 => Audit) private _audits;
+    mapping(uint256 => Lineage) private _lineages;
 
     event ModelRegistered(bytes32 indexed modelId, string name, address indexed owner);
     event VersionSubmitted(
@@ -109,7 +138,8 @@ contract ModelRegistry {
         bytes32 weightsSha256,
         string modelCardCID,
         string license,
-        string[] tags
+        string[] tags,
+        Lineage lineage
     );
     event VersionApproved(uint256 indexed versionId, uint256 indexed policyId, uint256 indexed auditId);
     event VersionRejected(uint256 indexed versionId, string reason);
@@ -161,6 +191,10 @@ contract ModelRegistry {
     error AuditNotPassed(uint256 auditId);
     error MetricMissing(uint256 auditId, uint8 kind);
     error BoundNotMet(uint256 auditId, uint8 kind, string sensitiveFeature, int64 value, int64 limit);
+    error InvalidRelation(uint8 relation);
+    error WrongBaseCount(uint8 relation, uint256 count);
+    error DuplicateBase(uint256 versionId);
+    error InvalidDatasetRole(uint8 role);
 
     modifier onlyGovernance() {
         if (msg.sender != governance) revert NotGovernance(msg.sender);
@@ -176,6 +210,7 @@ contract ModelRegistry {
 
     /// @notice Submits a version of a model. The first publisher of a model name owns it; only
     /// the owner may submit further versions; a (name, label) pair is submitted once.
+    /// `lineage` names the versions this one derives from and its datasets (_checkLineage).
     function submitVersion(
         string calldata modelName,
         string calldata versionLabel,
@@ -183,7 +218,8 @@ contract ModelRegistry {
         bytes32 weightsSha256,
         string calldata modelCardCID,
         string calldata license,
-        string[] calldata tags
+        string[] calldata tags,
+        Lineage calldata lineage
     ) external returns (uint256 versionId) {
         _checkModelName(modelName);
         _checkString("versionLabel", versionLabel, MAX_LABEL_LENGTH);
@@ -195,6 +231,7 @@ contract ModelRegistry {
         for (uint256 i = 0; i < tags.length; i++) {
             _checkString("tag", tags[i], MAX_TAG_LENGTH);
         }
+        _checkLineage(lineage);
 
         bytes32 modelId = keccak256(bytes(modelName));
         address owner = modelOwner[modelId];
@@ -220,9 +257,15 @@ contract ModelRegistry {
         v.weightsCID = weightsCID;
         v.modelCardCID = modelCardCID;
         v.license = license;
+        Lineage storage l = _lineages[versionId];
+        l.relation = lineage.relation;
+        l.bases = lineage.bases;
+        for (uint256 i = 0; i < lineage.datasets.length; i++) {
+            l.datasets.push(lineage.datasets[i]);
+        }
 
         emit VersionSubmitted(
-            versionId, modelId, msg.sender, modelName, versionLabel, weightsCID, weightsSha256, modelCardCID, license, tags
+            versionId, modelId, msg.sender, modelName, versionLabel, weightsCID, weightsSha256, modelCardCID, license, tags, lineage
         );
     }
 
@@ -355,6 +398,12 @@ contract ModelRegistry {
         return _versions[versionId];
     }
 
+    /// @notice The bases, relation and datasets a version was submitted with.
+    function getLineage(uint256 versionId) external view returns (Lineage memory) {
+        if (_versions[versionId].status == VersionStatus.None) revert UnknownVersion(versionId);
+        return _lineages[versionId];
+    }
+
     function versionStatus(uint256 versionId) external view returns (VersionStatus) {
         return _versions[versionId].status;
     }
@@ -400,6 +449,31 @@ contract ModelRegistry {
                 if (!ok) revert BoundNotMet(auditId, m.kind, m.sensitiveFeature, m.value, bound.limit);
             }
             if (!found) revert MetricMissing(auditId, bound.kind);
+        }
+    }
+
+    /// @dev Bases must already exist, so ancestry never has a cycle; their status does not
+    /// matter (a derivative of a revoked version is recorded, and flagged off-chain).
+    function _checkLineage(Lineage calldata l) private view {
+        if (l.relation > MAX_RELATION) revert InvalidRelation(l.relation);
+        uint256 n = l.bases.length;
+        if (n > MAX_BASES) revert TooMany("bases", MAX_BASES);
+        bool ok = l.relation == RELATION_NONE ? n == 0 : l.relation == RELATION_MERGE ? n >= 2 : n == 1;
+        if (!ok) revert WrongBaseCount(l.relation, n);
+        for (uint256 i = 0; i < n; i++) {
+            uint256 b = l.bases[i];
+            if (_versions[b].status == VersionStatus.None) revert UnknownVersion(b);
+            for (uint256 j = 0; j < i; j++) {
+                if (l.bases[j] == b) revert DuplicateBase(b);
+            }
+        }
+        if (l.datasets.length > MAX_DATASETS) revert TooMany("datasets", MAX_DATASETS);
+        for (uint256 i = 0; i < l.datasets.length; i++) {
+            Dataset calldata d = l.datasets[i];
+            if (d.role > MAX_DATASET_ROLE) revert InvalidDatasetRole(d.role);
+            _checkString("datasetName", d.name, MAX_NAME_LENGTH);
+            _checkString("datasetCID", d.cid, MAX_CID_LENGTH);
+            if (d.sha256 == bytes32(0)) revert ZeroDigest("datasetSha256");
         }
     }
 

@@ -3,6 +3,7 @@ package differential
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -41,7 +42,9 @@ func (h *harness) checkRegistry(ctx context.Context, c *checker, o *oracle) {
 	}
 	h.batched(ctx, c, 10, ids, func(id string) string {
 		return fmt.Sprintf(`modelVersion(id: %q) { id model { id name } modelName label publisher { address } weightsCid weightsSha256 modelCardCid license tags status
-			policy { id } approvalAudit { id } history { status reason policy { id } audit { id } proposal { id } provenance %s } submitted %s }`, id, provSel, provSel)
+			policy { id } approvalAudit { id } history { status reason policy { id } audit { id } proposal { id } provenance %s } submitted %s
+			relation bases { id } datasets { role name cid sha256 } derivatives(first: 100) { totalCount edges { node { id } } }
+			taintedAncestry taintingAncestors { id } }`, id, provSel, provSel)
 	}, func(id string, a obj) {
 		var n uint64
 		fmt.Sscan(id, &n)
@@ -75,6 +78,79 @@ func (h *harness) checkRegistry(ctx context.Context, c *checker, o *oracle) {
 			want = append(want, fmt.Sprintf("%s|%s|%s|%s|%s|%s", e.status, e.reason, optID(e.policy), optID(e.audit), p, fmtProv(e.prov)))
 		}
 		c.eq("version history", s, strings.Join(got, "; "), strings.Join(want, "; "))
+
+		// Lineage: getLineage, the derivatives it implies, and the taint of the ancestry.
+		l := v.lineage
+		c.eq("version relation", s, str(t, a, "relation"), relationNames[l.Relation])
+		got, want = nil, nil
+		for _, b := range list(t, a, "bases") {
+			got = append(got, str(t, b, "id"))
+		}
+		for _, b := range l.Bases {
+			want = append(want, b.String())
+		}
+		c.eq("version bases", s, strings.Join(got, ","), strings.Join(want, ","))
+		got, want = nil, nil
+		for _, d := range list(t, a, "datasets") {
+			got = append(got, fmt.Sprintf("%s|%s|%s|%s", str(t, d, "role"), str(t, d, "name"), str(t, d, "cid"), str(t, d, "sha256")))
+		}
+		for _, d := range l.Datasets {
+			want = append(want, fmt.Sprintf("%s|%s|%s|%s", []string{"TRAINING", "EVALUATION"}[d.Role], d.Name, d.Cid, fmtHash(d.Sha256)))
+		}
+		c.eq("version datasets", s, strings.Join(got, "; "), strings.Join(want, "; "))
+		got, want = nil, nil
+		for _, e := range list(t, a, "derivatives", "edges") {
+			got = append(got, str(t, e, "node", "id"))
+		}
+		for _, d := range v.derived[:min(len(v.derived), 100)] {
+			want = append(want, fmt.Sprint(d))
+		}
+		c.eq("version derivatives", s, str(t, a, "derivatives", "totalCount")+": "+strings.Join(got, ","), fmt.Sprintf("%d: %s", len(v.derived), strings.Join(want, ",")))
+		got, want = nil, nil
+		for _, x := range list(t, a, "taintingAncestors") {
+			got = append(got, str(t, x, "id"))
+		}
+		for _, x := range o.tainting(v.id, 256) {
+			want = append(want, fmt.Sprint(x))
+		}
+		c.eq("version taintingAncestors", s, strings.Join(got, ","), strings.Join(want, ","))
+		c.eq("version taintedAncestry", s, str(t, a, "taintedAncestry"), fmt.Sprint(len(want) > 0))
+	})
+
+	derived, tainted := 0, 0
+	for _, v := range o.versions {
+		if len(v.lineage.Bases) > 0 {
+			derived++
+		}
+		if len(o.tainting(v.id, 256)) > 0 {
+			tainted++
+		}
+	}
+	t.Logf("lineage: %d of %d versions derive from others, %d have a tainted ancestry", derived, len(o.versions), tainted)
+
+	// Every dataset name the registry holds, as a filter: the versions naming it.
+	byDataset := map[string][]string{}
+	for _, v := range o.versions {
+		for _, d := range v.lineage.Datasets {
+			if l := byDataset[d.Name]; len(l) == 0 || l[len(l)-1] != fmt.Sprint(v.id) {
+				byDataset[d.Name] = append(l, fmt.Sprint(v.id))
+			}
+		}
+	}
+	var datasetNames []string
+	for n := range byDataset {
+		datasetNames = append(datasetNames, n)
+	}
+	slices.Sort(datasetNames)
+	h.batched(ctx, c, 10, datasetNames, func(n string) string {
+		return fmt.Sprintf(`modelVersions(where: {dataset: %q}, orderDirection: ASC, first: 100) { totalCount edges { node { id } } }`, n)
+	}, func(n string, a obj) {
+		var got []string
+		for _, e := range list(t, a, "edges") {
+			got = append(got, str(t, e, "node", "id"))
+		}
+		want := byDataset[n]
+		c.eq("versions with dataset", n, str(t, a, "totalCount")+": "+strings.Join(got, ","), fmt.Sprintf("%d: %s", len(want), strings.Join(want[:min(len(want), 100)], ",")))
 	})
 
 	ids = ids[:0]

@@ -18,6 +18,8 @@ type oVersion struct {
 	history   []oStatusChange
 	audits    []uint64 // ids of its audits
 	proposals []*oProposal
+	lineage   bindings.ModelRegistryLineage // registry.getLineage
+	derived   []uint64                      // versions whose lineage names this one, by id
 }
 
 type oStatusChange struct {
@@ -67,7 +69,17 @@ func (o *oracle) readRegistry(t *testing.T) {
 	reg := o.dao.Registry
 	n := must[*big.Int](t)(reg.VersionCount(o.call)).Uint64()
 	for id := uint64(1); id <= n; id++ {
-		o.versions = append(o.versions, &oVersion{id: id, v: must[bindings.ModelRegistryVersion](t)(reg.GetVersion(o.call, new(big.Int).SetUint64(id)))})
+		o.versions = append(o.versions, &oVersion{id: id, v: must[bindings.ModelRegistryVersion](t)(reg.GetVersion(o.call, new(big.Int).SetUint64(id))),
+			lineage: must[bindings.ModelRegistryLineage](t)(reg.GetLineage(o.call, new(big.Int).SetUint64(id)))})
+	}
+	for _, v := range o.versions {
+		for _, b := range v.lineage.Bases {
+			if !b.IsUint64() || b.Uint64() == 0 || b.Uint64() >= v.id {
+				t.Fatalf("chain: version %d names base %s", v.id, b)
+			}
+			base := o.versions[b.Uint64()-1]
+			base.derived = append(base.derived, v.id)
+		}
 	}
 	version := func(id *big.Int) *oVersion {
 		if !id.IsUint64() || id.Uint64() == 0 || id.Uint64() > n {
@@ -224,4 +236,36 @@ func sortBy[T any](s []T, key func(T) []*big.Int) {
 			s[j-1], s[j] = s[j], s[j-1]
 		}
 	}
+}
+
+var relationNames = []string{"NONE", "FINE_TUNE", "ADAPTER", "QUANTIZATION", "MERGE", "DISTILLATION"}
+
+// tainting returns the REVOKED or REJECTED ancestors of version id, nearest first: a
+// breadth-first walk of getLineage's bases (in their order), each version once at its
+// smallest depth, up to depth levels.
+func (o *oracle) tainting(id uint64, depth int) []uint64 {
+	seen := map[uint64]bool{id: true}
+	var frontier []uint64
+	for _, b := range o.versions[id-1].lineage.Bases {
+		frontier = append(frontier, b.Uint64())
+	}
+	var out []uint64
+	for d := 1; d <= depth && len(frontier) > 0; d++ {
+		var next []uint64
+		for _, a := range frontier {
+			if seen[a] {
+				continue
+			}
+			seen[a] = true
+			v := o.versions[a-1]
+			if st := versionStatusNames[v.v.Status]; st == "REVOKED" || st == "REJECTED" {
+				out = append(out, a)
+			}
+			for _, b := range v.lineage.Bases {
+				next = append(next, b.Uint64())
+			}
+		}
+		frontier = next
+	}
+	return out
 }

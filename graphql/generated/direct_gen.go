@@ -233,6 +233,30 @@ func (ec *executionContext) direct_ActionArg(ctx context.Context, fields []graph
 	return w.done()
 }
 
+// direct_Ancestor writes a Ancestor as _Ancestor does, into one buffer (see direct.go).
+func (ec *executionContext) direct_Ancestor(ctx context.Context, fields []graphql.CollectedField, obj *model.Ancestor) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "Ancestor")
+		case "depth":
+			if b, ok := appendNInt2int(w.b, obj.Depth); ok {
+				w.b = b
+			} else {
+				w.value(ec._Ancestor_depth(ctx, field, obj), graphql.Null)
+			}
+		case "modelVersion":
+			w.value(ec._Ancestor_modelVersion(ctx, field, obj), graphql.Null)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
 // direct_ApprovalEvidence writes a ApprovalEvidence as _ApprovalEvidence does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields []graphql.CollectedField, obj *model.ApprovalEvidence) graphql.Marshaler {
 	w := getBuf()
@@ -827,6 +851,58 @@ func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.Col
 				w.b = b
 			} else {
 				w.value(ec._DAO_auditorCount(ctx, field, obj), graphql.Null)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_Dataset writes a Dataset as _Dataset does, into one buffer (see direct.go).
+func (ec *executionContext) direct_Dataset(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Dataset) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "Dataset")
+		case "role":
+			if b, ok := appendNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole(w.b, obj.Role); ok {
+				w.b = b
+			} else {
+				w.value(ec._Dataset_role(ctx, field, obj), graphql.Null)
+			}
+		case "name":
+			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.Name); ok {
+				w.b = b
+			} else {
+				w.value(ec._Dataset_name(ctx, field, obj), graphql.Null)
+			}
+		case "nameRaw":
+			if b, ok := appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.Name); ok {
+				w.b = b
+			} else {
+				w.value(ec._Dataset_nameRaw(ctx, field, obj), graphql.Null)
+			}
+		case "cid":
+			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.CID); ok {
+				w.b = b
+			} else {
+				w.value(ec._Dataset_cid(ctx, field, obj), graphql.Null)
+			}
+		case "cidRaw":
+			if b, ok := appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.CID); ok {
+				w.b = b
+			} else {
+				w.value(ec._Dataset_cidRaw(ctx, field, obj), graphql.Null)
+			}
+		case "sha256":
+			if b, ok := appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(w.b, obj.SHA256); ok {
+				w.b = b
+			} else {
+				w.value(ec._Dataset_sha256(ctx, field, obj), graphql.Null)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -1444,6 +1520,42 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 			}), graphql.Null)
 		case "submitted":
 			w.value(ec._ModelVersion_submitted(ctx, field, obj), graphql.Null)
+		case "relation":
+			if b, ok := appendNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation(w.b, obj.Relation); ok {
+				w.b = b
+			} else {
+				w.value(ec._ModelVersion_relation(ctx, field, obj), graphql.Null)
+			}
+		case "base":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_base(ctx, field, obj)
+			}), graphql.RequiredNull)
+		case "bases":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_bases(ctx, field, obj)
+			}), graphql.Null)
+		case "derivatives":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_derivatives(ctx, field, obj)
+			}), graphql.Null)
+		case "ancestors":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_ancestors(ctx, field, obj)
+			}), graphql.Null)
+		case "datasets":
+			if fc, err := ec.fieldContext_ModelVersion_datasets(ctx, field); err == nil {
+				w.value(ec.marshalNDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Datasets), graphql.Null)
+			} else {
+				w.value(ec._ModelVersion_datasets(ctx, field, obj), graphql.Null)
+			}
+		case "taintedAncestry":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_taintedAncestry(ctx, field, obj)
+			}), graphql.Null)
+		case "taintingAncestors":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._ModelVersion_taintingAncestors(ctx, field, obj)
+			}), graphql.Null)
 		case "stale":
 			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
 				return ec._ModelVersion_stale(ctx, field, obj)
@@ -2884,6 +2996,10 @@ func appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b []
 	return scalar.AppendBytes32(b, v)
 }
 
+func appendNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole(b []byte, v modeldao.DatasetRole) ([]byte, bool) {
+	return appendString(b, marshalNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole[v])
+}
+
 func appendNDateTime2uint64(b []byte, v uint64) ([]byte, bool) {
 	return scalar.AppendUnixDateTime(b, v)
 }
@@ -2934,6 +3050,10 @@ func appendNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(b []byte, v
 
 func appendNProposalState2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalState(b []byte, v modeldao.ProposalState) ([]byte, bool) {
 	return appendString(b, marshalNProposalState2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalState[v])
+}
+
+func appendNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation(b []byte, v modeldao.Relation) ([]byte, bool) {
+	return appendString(b, marshalNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation[v])
 }
 
 func appendNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind(b []byte, v modeldao.StaleReasonKind) ([]byte, bool) {

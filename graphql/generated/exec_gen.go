@@ -102,6 +102,11 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	Ancestor struct {
+		Depth        func(childComplexity int) int
+		ModelVersion func(childComplexity int) int
+	}
+
 	ApprovalEvidence struct {
 		ActionIndex    func(childComplexity int) int
 		Audit          func(childComplexity int) int
@@ -219,6 +224,13 @@ type ComplexityRoot struct {
 		VotingPeriod      func(childComplexity int) int
 	}
 
+	Dataset struct {
+		CID    func(childComplexity int) int
+		Name   func(childComplexity int) int
+		Role   func(childComplexity int) int
+		SHA256 func(childComplexity int) int
+	}
+
 	Delegation struct {
 		Delegator  func(childComplexity int) int
 		From       func(childComplexity int) int
@@ -311,30 +323,38 @@ type ComplexityRoot struct {
 	}
 
 	ModelVersion struct {
-		ApprovalAudit  func(childComplexity int) int
-		AuditConsensus func(childComplexity int) int
-		Audits         func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
-		Content        func(childComplexity int) int
-		Contest        func(childComplexity int) int
-		History        func(childComplexity int) int
-		ID             func(childComplexity int) int
-		Label          func(childComplexity int) int
-		License        func(childComplexity int) int
-		Model          func(childComplexity int) int
-		ModelCardCID   func(childComplexity int) int
-		ModelCardPin   func(childComplexity int) int
-		ModelName      func(childComplexity int) int
-		Pin            func(childComplexity int) int
-		Policy         func(childComplexity int) int
-		Proposals      func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
-		Publisher      func(childComplexity int) int
-		Stale          func(childComplexity int, maxAuditAgeBlocks *int) int
-		StaleReasons   func(childComplexity int, maxAuditAgeBlocks *int) int
-		Status         func(childComplexity int) int
-		Submitted      func(childComplexity int) int
-		Tags           func(childComplexity int) int
-		WeightsCID     func(childComplexity int) int
-		WeightsSHA256  func(childComplexity int) int
+		Ancestors         func(childComplexity int, maxDepth *int) int
+		ApprovalAudit     func(childComplexity int) int
+		AuditConsensus    func(childComplexity int) int
+		Audits            func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
+		Base              func(childComplexity int) int
+		Bases             func(childComplexity int) int
+		Content           func(childComplexity int) int
+		Contest           func(childComplexity int) int
+		Datasets          func(childComplexity int) int
+		Derivatives       func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
+		History           func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Label             func(childComplexity int) int
+		License           func(childComplexity int) int
+		Model             func(childComplexity int) int
+		ModelCardCID      func(childComplexity int) int
+		ModelCardPin      func(childComplexity int) int
+		ModelName         func(childComplexity int) int
+		Pin               func(childComplexity int) int
+		Policy            func(childComplexity int) int
+		Proposals         func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
+		Publisher         func(childComplexity int) int
+		Relation          func(childComplexity int) int
+		Stale             func(childComplexity int, maxAuditAgeBlocks *int) int
+		StaleReasons      func(childComplexity int, maxAuditAgeBlocks *int) int
+		Status            func(childComplexity int) int
+		Submitted         func(childComplexity int) int
+		Tags              func(childComplexity int) int
+		TaintedAncestry   func(childComplexity int) int
+		TaintingAncestors func(childComplexity int) int
+		WeightsCID        func(childComplexity int) int
+		WeightsSHA256     func(childComplexity int) int
 	}
 
 	ModelVersionConnection struct {
@@ -673,6 +693,13 @@ type ModelVersionResolver interface {
 	Content(ctx context.Context, obj *modeldao.ModelVersion) (*model.VersionContent, error)
 	ModelCardPin(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.EvidencePin, error)
 
+	Base(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.ModelVersion, error)
+	Bases(ctx context.Context, obj *modeldao.ModelVersion) ([]*modeldao.ModelVersion, error)
+	Derivatives(ctx context.Context, obj *modeldao.ModelVersion, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelVersionConnection, error)
+	Ancestors(ctx context.Context, obj *modeldao.ModelVersion, maxDepth *int) ([]*model.Ancestor, error)
+
+	TaintedAncestry(ctx context.Context, obj *modeldao.ModelVersion) (bool, error)
+	TaintingAncestors(ctx context.Context, obj *modeldao.ModelVersion) ([]*modeldao.ModelVersion, error)
 	Stale(ctx context.Context, obj *modeldao.ModelVersion, maxAuditAgeBlocks *int) (bool, error)
 	StaleReasons(ctx context.Context, obj *modeldao.ModelVersion, maxAuditAgeBlocks *int) ([]*modeldao.StaleReason, error)
 	AuditConsensus(ctx context.Context, obj *modeldao.ModelVersion) (modeldao.AuditConsensus, error)
@@ -948,6 +975,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ActionArg.Value(childComplexity), true
+
+	case "Ancestor.depth":
+		if e.ComplexityRoot.Ancestor.Depth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ancestor.Depth(childComplexity), true
+	case "Ancestor.modelVersion":
+		if e.ComplexityRoot.Ancestor.ModelVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Ancestor.ModelVersion(childComplexity), true
 
 	case "ApprovalEvidence.actionIndex":
 		if e.ComplexityRoot.ApprovalEvidence.ActionIndex == nil {
@@ -1474,6 +1514,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DAO.VotingPeriod(childComplexity), true
 
+	case "Dataset.cid", "Dataset.cidRaw":
+		if e.ComplexityRoot.Dataset.CID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.CID(childComplexity), true
+	case "Dataset.name", "Dataset.nameRaw":
+		if e.ComplexityRoot.Dataset.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Name(childComplexity), true
+	case "Dataset.role":
+		if e.ComplexityRoot.Dataset.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Role(childComplexity), true
+	case "Dataset.sha256":
+		if e.ComplexityRoot.Dataset.SHA256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.SHA256(childComplexity), true
+
 	case "Delegation.delegator":
 		if e.ComplexityRoot.Delegation.Delegator == nil {
 			break
@@ -1804,6 +1869,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ModelEdge.Node(childComplexity), true
 
+	case "ModelVersion.ancestors":
+		if e.ComplexityRoot.ModelVersion.Ancestors == nil {
+			break
+		}
+
+		args, err := ec.field_ModelVersion_ancestors_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ModelVersion.Ancestors(childComplexity, args["maxDepth"].(*int)), true
 	case "ModelVersion.approvalAudit":
 		if e.ComplexityRoot.ModelVersion.ApprovalAudit == nil {
 			break
@@ -1827,6 +1903,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Audits(childComplexity, args["orderDirection"].(*model.OrderDirection), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "ModelVersion.base":
+		if e.ComplexityRoot.ModelVersion.Base == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Base(childComplexity), true
+	case "ModelVersion.bases":
+		if e.ComplexityRoot.ModelVersion.Bases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Bases(childComplexity), true
 	case "ModelVersion.content":
 		if e.ComplexityRoot.ModelVersion.Content == nil {
 			break
@@ -1839,6 +1927,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Contest(childComplexity), true
+	case "ModelVersion.datasets":
+		if e.ComplexityRoot.ModelVersion.Datasets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Datasets(childComplexity), true
+	case "ModelVersion.derivatives":
+		if e.ComplexityRoot.ModelVersion.Derivatives == nil {
+			break
+		}
+
+		args, err := ec.field_ModelVersion_derivatives_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ModelVersion.Derivatives(childComplexity, args["orderDirection"].(*model.OrderDirection), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "ModelVersion.history":
 		if e.ComplexityRoot.ModelVersion.History == nil {
 			break
@@ -1916,6 +2021,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Publisher(childComplexity), true
+	case "ModelVersion.relation":
+		if e.ComplexityRoot.ModelVersion.Relation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Relation(childComplexity), true
 	case "ModelVersion.stale":
 		if e.ComplexityRoot.ModelVersion.Stale == nil {
 			break
@@ -1956,6 +2067,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Tags(childComplexity), true
+	case "ModelVersion.taintedAncestry":
+		if e.ComplexityRoot.ModelVersion.TaintedAncestry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.TaintedAncestry(childComplexity), true
+	case "ModelVersion.taintingAncestors":
+		if e.ComplexityRoot.ModelVersion.TaintingAncestors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.TaintingAncestors(childComplexity), true
 	case "ModelVersion.weightsCid", "ModelVersion.weightsCidRaw":
 		if e.ComplexityRoot.ModelVersion.WeightsCID == nil {
 			break
@@ -3379,6 +3502,11 @@ input ModelVersionWhere {
   maxAuditAgeBlocks: Int
   "Only versions whose auditConsensus is CONTESTED (true) or is not (false)."
   contested: Boolean
+  "Direct derivatives of this version: those that name it as a base."
+  derivedFrom: ID
+  "Versions that name a dataset with this name or CID, exactly."
+  dataset: String
+  datasetRaw: Bytes
 }
 
 input MetricBoundInput {
@@ -3844,6 +3972,35 @@ type ModelVersion {
   "The model card on IPFS: the pinner keeps the card of every submitted version pinned."
   modelCardPin: EvidencePin!
   submitted: Provenance!
+  "How this version derives from its bases (NONE for an original)."
+  relation: Relation!
+  "The first base, for the common case of one; null for an original."
+  base: ModelVersion
+  "The versions this one derives from, in the order the publisher named them."
+  bases: [ModelVersion!]!
+  "The versions that name this one as a base (direct derivatives), by id."
+  derivatives(
+    orderDirection: OrderDirection = ASC
+    first: Int
+    after: String
+    last: Int
+    before: String
+  ): ModelVersionConnection!
+  """
+  Every ancestor up to maxDepth levels up (bases are depth 1; at most 32), nearest first,
+  each version once, at its smallest depth.
+  """
+  ancestors(maxDepth: Int = 8): [Ancestor!]!
+  "The datasets the version was trained and evaluated on, as submitted."
+  datasets: [Dataset!]!
+  """
+  True when an ancestor (at any depth, up to 256 levels) is REVOKED or REJECTED: what this
+  version derives from was judged unfit. Computed when read, so it follows later
+  revocations and reorgs.
+  """
+  taintedAncestry: Boolean!
+  "The REVOKED or REJECTED ancestors behind taintedAncestry, nearest first."
+  taintingAncestors: [ModelVersion!]!
   """
   Whether the approval went stale: true when staleReasons is not empty; always false
   unless the version is APPROVED. Decided at the indexed head, so a reorg that undoes a
@@ -3935,6 +4092,44 @@ type AuditDisagreement {
   difference: Fixed
   "The tolerance the difference exceeds (the server's CONTEST_TOLERANCE)."
   tolerance: Fixed!
+}
+
+"How a version derives from its bases."
+enum Relation {
+  "An original: no base."
+  NONE
+  "Further training of one base."
+  FINE_TUNE
+  "An adapter (LoRA, …) on one base."
+  ADAPTER
+  "One base at a lower precision."
+  QUANTIZATION
+  "A merge of two or more bases."
+  MERGE
+  "A student trained on one teacher."
+  DISTILLATION
+}
+
+enum DatasetRole {
+  TRAINING
+  EVALUATION
+}
+
+"A dataset a version was trained or evaluated on: a name, the CID of its content, the content's sha256."
+type Dataset {
+  role: DatasetRole!
+  "E.g. a Hugging Face dataset id."
+  name: String!
+  nameRaw: Bytes!
+  cid: String!
+  cidRaw: Bytes!
+  sha256: Bytes32!
+}
+
+"An ancestor of a version and how many levels up it is (1: a base)."
+type Ancestor {
+  depth: Int!
+  modelVersion: ModelVersion!
 }
 
 """
@@ -4350,6 +4545,16 @@ func (ec *executionContext) childFields_ActionArg(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type ActionArg", field.Name)
 }
 
+func (ec *executionContext) childFields_Ancestor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "depth":
+		return ec.fieldContext_Ancestor_depth(ctx, field)
+	case "modelVersion":
+		return ec.fieldContext_Ancestor_modelVersion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Ancestor", field.Name)
+}
+
 func (ec *executionContext) childFields_ApprovalEvidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "actionIndex":
@@ -4588,6 +4793,24 @@ func (ec *executionContext) childFields_DAO(ctx context.Context, field graphql.C
 		return ec.fieldContext_DAO_auditorCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DAO", field.Name)
+}
+
+func (ec *executionContext) childFields_Dataset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_Dataset_role(ctx, field)
+	case "name":
+		return ec.fieldContext_Dataset_name(ctx, field)
+	case "nameRaw":
+		return ec.fieldContext_Dataset_nameRaw(ctx, field)
+	case "cid":
+		return ec.fieldContext_Dataset_cid(ctx, field)
+	case "cidRaw":
+		return ec.fieldContext_Dataset_cidRaw(ctx, field)
+	case "sha256":
+		return ec.fieldContext_Dataset_sha256(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Dataset", field.Name)
 }
 
 func (ec *executionContext) childFields_Delegation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4830,6 +5053,22 @@ func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field 
 		return ec.fieldContext_ModelVersion_modelCardPin(ctx, field)
 	case "submitted":
 		return ec.fieldContext_ModelVersion_submitted(ctx, field)
+	case "relation":
+		return ec.fieldContext_ModelVersion_relation(ctx, field)
+	case "base":
+		return ec.fieldContext_ModelVersion_base(ctx, field)
+	case "bases":
+		return ec.fieldContext_ModelVersion_bases(ctx, field)
+	case "derivatives":
+		return ec.fieldContext_ModelVersion_derivatives(ctx, field)
+	case "ancestors":
+		return ec.fieldContext_ModelVersion_ancestors(ctx, field)
+	case "datasets":
+		return ec.fieldContext_ModelVersion_datasets(ctx, field)
+	case "taintedAncestry":
+		return ec.fieldContext_ModelVersion_taintedAncestry(ctx, field)
+	case "taintingAncestors":
+		return ec.fieldContext_ModelVersion_taintingAncestors(ctx, field)
 	case "stale":
 		return ec.fieldContext_ModelVersion_stale(ctx, field)
 	case "staleReasons":
@@ -5660,7 +5899,67 @@ func (ec *executionContext) field_DAO_totalSupplyAt_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_ModelVersion_ancestors_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "maxDepth",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxDepth"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_ModelVersion_audits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderDirection",
+		func(ctx context.Context, v any) (*model.OrderDirection, error) {
+			return ec.unmarshalOOrderDirection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐOrderDirection(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderDirection"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_ModelVersion_derivatives_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderDirection",
@@ -7262,6 +7561,31 @@ func (ec *executionContext) fieldContext_ActionArg_valueRaw(_ context.Context, f
 	return graphql.NewScalarFieldContext("ActionArg", field, false, false, "Bytes")
 }
 
+func (ec *executionContext) _Ancestor_depth(ctx context.Context, field graphql.CollectedField, obj *model.Ancestor) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Depth)
+}
+func (ec *executionContext) fieldContext_Ancestor_depth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Ancestor", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Ancestor_modelVersion(ctx context.Context, field graphql.CollectedField, obj *model.Ancestor) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, field.Selections, obj.ModelVersion)
+}
+func (ec *executionContext) fieldContext_Ancestor_modelVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Ancestor",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ApprovalEvidence_actionIndex(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNInt2int(ctx, field.Selections, obj.ActionIndex)
@@ -8819,6 +9143,54 @@ func (ec *executionContext) fieldContext_DAO_auditorCount(_ context.Context, fie
 	return graphql.NewScalarFieldContext("DAO", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Dataset_role(ctx context.Context, field graphql.CollectedField, obj *modeldao.Dataset) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole(ctx, field.Selections, obj.Role)
+}
+func (ec *executionContext) fieldContext_Dataset_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, "DatasetRole")
+}
+
+func (ec *executionContext) _Dataset_name(ctx context.Context, field graphql.CollectedField, obj *modeldao.Dataset) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
+}
+func (ec *executionContext) fieldContext_Dataset_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, "String")
+}
+
+func (ec *executionContext) _Dataset_nameRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Dataset) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.Name)
+}
+func (ec *executionContext) fieldContext_Dataset_nameRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, "Bytes")
+}
+
+func (ec *executionContext) _Dataset_cid(ctx context.Context, field graphql.CollectedField, obj *modeldao.Dataset) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.CID)
+}
+func (ec *executionContext) fieldContext_Dataset_cid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, "String")
+}
+
+func (ec *executionContext) _Dataset_cidRaw(ctx context.Context, field graphql.CollectedField, obj *modeldao.Dataset) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.CID)
+}
+func (ec *executionContext) fieldContext_Dataset_cidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, "Bytes")
+}
+
+func (ec *executionContext) _Dataset_sha256(ctx context.Context, field graphql.CollectedField, obj *modeldao.Dataset) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, field.Selections, obj.SHA256)
+}
+func (ec *executionContext) fieldContext_Dataset_sha256(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, "Bytes32")
+}
+
 func (ec *executionContext) _Delegation_delegator(ctx context.Context, field graphql.CollectedField, obj *modeldao.Delegation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10186,6 +10558,253 @@ func (ec *executionContext) fieldContext_ModelVersion_submitted(_ context.Contex
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Provenance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_relation(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation(ctx, field.Selections, obj.Relation)
+}
+func (ec *executionContext) fieldContext_ModelVersion_relation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, "Relation")
+}
+
+func (ec *executionContext) _ModelVersion_base(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_base(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().Base(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.ModelVersion) graphql.Marshaler {
+			return ec.marshalOModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_base(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_bases(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_bases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().Bases(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*modeldao.ModelVersion) graphql.Marshaler {
+			return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_bases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_derivatives(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_derivatives(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ModelVersion().Derivatives(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ModelVersionConnection) graphql.Marshaler {
+			return ec.marshalNModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_derivatives(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_derivatives_args); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_ancestors(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_ancestors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ModelVersion().Ancestors(ctx, obj, fc.Args["maxDepth"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Ancestor) graphql.Marshaler {
+			return ec.marshalNAncestor2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAncestorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_ancestors(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Ancestor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_ancestors_args); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_datasets(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_datasets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Datasets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []modeldao.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_datasets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ModelVersion_taintedAncestry(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_taintedAncestry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().TaintedAncestry(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_taintedAncestry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModelVersion", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _ModelVersion_taintingAncestors(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_taintingAncestors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().TaintingAncestors(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*modeldao.ModelVersion) graphql.Marshaler {
+			return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_taintingAncestors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
 		},
 	}
 	return fc, nil
@@ -14611,7 +15230,7 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "publisher", "model", "modelRaw", "tag", "tagRaw", "license", "licenseRaw", "policy", "demographicParityDifferenceMax", "metrics", "stale", "maxAuditAgeBlocks", "contested"}
+	fieldsInOrder := [...]string{"status", "publisher", "model", "modelRaw", "tag", "tagRaw", "license", "licenseRaw", "policy", "demographicParityDifferenceMax", "metrics", "stale", "maxAuditAgeBlocks", "contested", "derivedFrom", "dataset", "datasetRaw"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14716,6 +15335,27 @@ func (ec *executionContext) unmarshalInputModelVersionWhere(ctx context.Context,
 				return it, err
 			}
 			it.Contested = data
+		case "derivedFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("derivedFrom"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DerivedFrom = data
+		case "dataset":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dataset"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Dataset = data
+		case "datasetRaw":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("datasetRaw"))
+			data, err := ec.unmarshalOBytes2ᚕbyte(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DatasetRaw = data
 		}
 	}
 	return it, nil
@@ -15305,6 +15945,47 @@ func (ec *executionContext) _ActionArg(ctx context.Context, sel ast.SelectionSet
 			}
 		case "valueRaw":
 			out.Values[i] = ec._ActionArg_valueRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var ancestorImplementors = []string{"Ancestor"}
+
+func (ec *executionContext) _Ancestor(ctx context.Context, sel ast.SelectionSet, obj *model.Ancestor) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ancestorImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Ancestor(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Ancestor")
+		case "depth":
+			out.Values[i] = ec._Ancestor_depth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "modelVersion":
+			out.Values[i] = ec._Ancestor_modelVersion(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16109,6 +16790,67 @@ func (ec *executionContext) _DAO(ctx context.Context, sel ast.SelectionSet, obj 
 			out.Values[i] = ec._DAO_auditorCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var datasetImplementors = []string{"Dataset"}
+
+func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Dataset) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, datasetImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_Dataset(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Dataset")
+		case "role":
+			out.Values[i] = ec._Dataset_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Dataset_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nameRaw":
+			out.Values[i] = ec._Dataset_nameRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cid":
+			out.Values[i] = ec._Dataset_cid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cidRaw":
+			out.Values[i] = ec._Dataset_cidRaw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sha256":
+			out.Values[i] = ec._Dataset_sha256(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -16966,6 +17708,52 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "relation":
+			out.Values[i] = ec._ModelVersion_relation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "base":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_base(ctx, field, obj)
+				})
+		case "bases":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_bases(ctx, field, obj)
+				})
+		case "derivatives":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_derivatives(ctx, field, obj)
+				})
+		case "ancestors":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_ancestors(ctx, field, obj)
+				})
+		case "datasets":
+			out.Values[i] = ec._ModelVersion_datasets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "taintedAncestry":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_taintedAncestry(ctx, field, obj)
+				})
+		case "taintingAncestors":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ModelVersion_taintingAncestors(ctx, field, obj)
+				})
 		case "stale":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -19196,6 +19984,30 @@ func (ec *executionContext) marshalNAddress2githubᚗcomᚋethereumᚋgoᚑether
 	return res
 }
 
+func (ec *executionContext) marshalNAncestor2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAncestorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Ancestor) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAncestor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAncestor(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAncestor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAncestor(ctx context.Context, sel ast.SelectionSet, v *model.Ancestor) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Ancestor!")
+		return graphql.Null
+	}
+	return ec._Ancestor(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNApprovalEvidence2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐApprovalEvidenceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ApprovalEvidence) graphql.Marshaler {
 	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -19510,6 +20322,52 @@ func (ec *executionContext) marshalNDAO2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋ
 	}
 	return ec._DAO(ctx, sel, v)
 }
+
+func (ec *executionContext) marshalNDataset2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDataset(ctx context.Context, sel ast.SelectionSet, v modeldao.Dataset) graphql.Marshaler {
+	return ec._Dataset(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(ctx context.Context, sel ast.SelectionSet, v []modeldao.Dataset) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDataset2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDataset(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole(ctx context.Context, v any) (modeldao.DatasetRole, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole(ctx context.Context, sel ast.SelectionSet, v modeldao.DatasetRole) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DatasetRole!")
+	}
+	return res
+}
+
+var (
+	unmarshalNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole = map[string]modeldao.DatasetRole{
+		"TRAINING":   modeldao.DatasetTraining,
+		"EVALUATION": modeldao.DatasetEvaluation,
+	}
+	marshalNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole = map[modeldao.DatasetRole]string{
+		modeldao.DatasetTraining:   "TRAINING",
+		modeldao.DatasetEvaluation: "EVALUATION",
+	}
+)
 
 func (ec *executionContext) unmarshalNDateTime2uint64(ctx context.Context, v any) (uint64, error) {
 	res, err := scalar.UnmarshalUnixDateTime(v)
@@ -20148,6 +21006,40 @@ var (
 func (ec *executionContext) marshalNProvenance2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx context.Context, sel ast.SelectionSet, v modeldao.Provenance) graphql.Marshaler {
 	return ec._Provenance(ctx, sel, &v)
 }
+
+func (ec *executionContext) unmarshalNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation(ctx context.Context, v any) (modeldao.Relation, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation(ctx context.Context, sel ast.SelectionSet, v modeldao.Relation) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Relation!")
+	}
+	return res
+}
+
+var (
+	unmarshalNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation = map[string]modeldao.Relation{
+		"NONE":         modeldao.RelationNone,
+		"FINE_TUNE":    modeldao.RelationFineTune,
+		"ADAPTER":      modeldao.RelationAdapter,
+		"QUANTIZATION": modeldao.RelationQuantization,
+		"MERGE":        modeldao.RelationMerge,
+		"DISTILLATION": modeldao.RelationDistillation,
+	}
+	marshalNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation = map[modeldao.Relation]string{
+		modeldao.RelationNone:         "NONE",
+		modeldao.RelationFineTune:     "FINE_TUNE",
+		modeldao.RelationAdapter:      "ADAPTER",
+		modeldao.RelationQuantization: "QUANTIZATION",
+		modeldao.RelationMerge:        "MERGE",
+		modeldao.RelationDistillation: "DISTILLATION",
+	}
+)
 
 func (ec *executionContext) marshalNReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReleaseFile) graphql.Marshaler {
 	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {

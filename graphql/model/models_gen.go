@@ -25,6 +25,12 @@ type AccountEdge struct {
 	Node   *modeldao.Account `json:"node"`
 }
 
+// An ancestor of a version and how many levels up it is (1: a base).
+type Ancestor struct {
+	Depth        int                    `json:"depth"`
+	ModelVersion *modeldao.ModelVersion `json:"modelVersion"`
+}
+
 type AuditConnection struct {
 	Edges      []*AuditEdge `json:"edges"`
 	PageInfo   *PageInfo    `json:"pageInfo"`
@@ -138,6 +144,11 @@ type ModelVersionWhere struct {
 	MaxAuditAgeBlocks *int `json:"maxAuditAgeBlocks,omitempty"`
 	// Only versions whose auditConsensus is CONTESTED (true) or is not (false).
 	Contested *bool `json:"contested,omitempty"`
+	// Direct derivatives of this version: those that name it as a base.
+	DerivedFrom *string `json:"derivedFrom,omitempty"`
+	// Versions that name a dataset with this name or CID, exactly.
+	Dataset    *string `json:"dataset,omitempty"`
+	DatasetRaw []byte  `json:"datasetRaw,omitempty"`
 }
 
 type ModelWhere struct {

@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +43,14 @@ A single weights file is streamed the same way and its own sha256 is the digest,
 The model card is a CID, or a file that is added to IPFS first. The first publisher of a
 model name owns it: only they may publish further versions of it.
 
+Lineage: --base names the version(s) this one derives from (ids, comma-separated) and
+--relation how: fine-tune, adapter, quantization or distillation (one base), merge (two or more
+distinct bases). Bases may have any status; a version derived from a REVOKED or REJECTED one
+is flagged in the API (taintedAncestry). --dataset role:name:cid:sha256 (repeatable) names a
+dataset the version was trained (role training) or evaluated (role evaluation) on, e.g.
+--dataset training:HuggingFaceFW/fineweb-edu:bafkrei…:9f86d0…; the sha256 is of the dataset's
+content, 64 hex digits.
+
 With --propose it also creates the proposal to approve the version, under --policy (default:
 the newest active policy), which must not require an audit: a new version has none yet. For
 a policy that requires one, have an auditor post an audit (modeldao audit submit), then run
@@ -64,20 +75,23 @@ func (s *stringsFlag) Set(v string) error {
 const placeholderCID = "bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 type publishResult struct {
-	VersionID     uint64          `json:"versionId"`
-	Model         string          `json:"model"`
-	Version       string          `json:"version"`
-	License       string          `json:"license"`
-	Tags          []string        `json:"tags"`
-	WeightsCID    string          `json:"weightsCid"`
-	WeightsSHA256 string          `json:"weightsSha256"`
-	Size          int64           `json:"size"`
-	Files         int             `json:"files,omitempty"` // of a release directory; 0 for a single file
-	ModelCardCID  string          `json:"modelCardCid"`
-	Publisher     string          `json:"publisher"`
-	Tx            string          `json:"tx"`
-	Block         uint64          `json:"block"`
-	Proposal      *proposalResult `json:"proposal,omitempty"`
+	VersionID     uint64             `json:"versionId"`
+	Model         string             `json:"model"`
+	Version       string             `json:"version"`
+	License       string             `json:"license"`
+	Tags          []string           `json:"tags"`
+	Relation      string             `json:"relation"`
+	Bases         []uint64           `json:"bases"`
+	Datasets      []modeldao.Dataset `json:"datasets"`
+	WeightsCID    string             `json:"weightsCid"`
+	WeightsSHA256 string             `json:"weightsSha256"`
+	Size          int64              `json:"size"`
+	Files         int                `json:"files,omitempty"` // of a release directory; 0 for a single file
+	ModelCardCID  string             `json:"modelCardCid"`
+	Publisher     string             `json:"publisher"`
+	Tx            string             `json:"tx"`
+	Block         uint64             `json:"block"`
+	Proposal      *proposalResult    `json:"proposal,omitempty"`
 }
 
 var versionKeyArgs = abi.Arguments{{Type: mustType("bytes32")}, {Type: mustType("string")}}
@@ -103,6 +117,13 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 	propose := fs.Bool("propose", false, "also create the proposal to approve the version")
 	policyID := fs.Uint64("policy", 0, "with --propose: the policy of the approval (default: the newest active policy)")
 	desc := fs.String("description", "", "with --propose: the proposal's description (default: generated)")
+	var bases, datasets stringsFlag
+	fs.Var(&bases, "base", "id of a version this one derives from (repeatable, or comma-separated); needs --relation")
+	relation := fs.String("relation", "", "how the version derives from its bases: fine-tune, adapter, quantization, merge, distillation")
+	fs.Func("dataset", "a dataset as role:name:cid:sha256, role training or evaluation (repeatable)", func(v string) error {
+		datasets = append(datasets, v)
+		return nil
+	})
 	return func(ctx context.Context, args []string) error {
 		if err := needArgs(args, 1, "the release directory or weights file"); err != nil {
 			return err
@@ -120,8 +141,12 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 		if modeldao.ValidateCID("model card CID", cardCID) != nil {
 			cardCID = placeholderCID
 		}
+		lineage, err := parseLineage(bases, *relation, datasets)
+		if err != nil {
+			return err
+		}
 		sub := modeldao.VersionSubmission{ModelName: *model, Label: *label, WeightsCID: placeholderCID, WeightsSHA256: common.Hash{1},
-			ModelCardCID: cardCID, License: *license, Tags: tags}
+			ModelCardCID: cardCID, License: *license, Tags: tags, Lineage: lineage}
 		if err := sub.Validate(); err != nil {
 			return asUsage(err)
 		}
@@ -159,6 +184,18 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 		key, _ := versionKeyArgs.Pack(modelID, *label)
 		if id, err := dao.Registry.VersionIdOf(callOpts(ctx), crypto.Keccak256Hash(key)); err == nil && id.Sign() > 0 {
 			return modeldao.Errorf(modeldao.EINVALID, "%s %s is already published as version %s: choose another --version", *model, *label, id)
+		}
+		for _, b := range lineage.Bases {
+			st, err := dao.Registry.VersionStatus(callOpts(ctx), new(big.Int).SetUint64(b))
+			if err != nil {
+				return chainErr(err, "read the status of base version %d", b)
+			}
+			switch s := modeldao.VersionStatus(st); {
+			case s == modeldao.VersionNone:
+				return modeldao.Errorf(modeldao.EINVALID, "base version %d does not exist: --base takes the ids of published versions (modeldao versions lists them)", b)
+			case modeldao.Tainting(s):
+				r.progress("publish: warning: base version %d is %s; the API will flag this version's ancestry as tainted", b, s)
+			}
 		}
 		var pol modeldao.Policy
 		if *propose {
@@ -211,7 +248,7 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 			return err
 		}
 		rec, err := r.send(ctx, "publish", func(o *bind.TransactOpts) (*types.Transaction, error) {
-			return dao.Registry.SubmitVersion(o, sub.ModelName, sub.Label, sub.WeightsCID, sub.WeightsSHA256, sub.ModelCardCID, sub.License, sub.Tags)
+			return dao.Registry.SubmitVersion(o, sub.ModelName, sub.Label, sub.WeightsCID, sub.WeightsSHA256, sub.ModelCardCID, sub.License, sub.Tags, contracts.LineageArg(sub.Lineage))
 		})
 		if err != nil {
 			return err
@@ -221,6 +258,7 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 			return modeldao.Errorf(modeldao.EINTERNAL, "transaction %s emitted no VersionSubmitted event", rec.TxHash.Hex())
 		}
 		res := publishResult{VersionID: ev.VersionId.Uint64(), Model: sub.ModelName, Version: sub.Label, License: sub.License, Tags: append([]string{}, sub.Tags...),
+			Relation: sub.Lineage.Relation.String(), Bases: sub.Lineage.Normalized().Bases, Datasets: sub.Lineage.Normalized().Datasets,
 			WeightsCID: cid, WeightsSHA256: sum.Hex(), Size: size, Files: files, ModelCardCID: cardCID, Publisher: opts.From.Hex(), Tx: rec.TxHash.Hex(), Block: rec.BlockNumber.Uint64()}
 		if *propose {
 			d := describe(*desc, fmt.Sprintf("Approve %s %s", sub.ModelName, sub.Label),
@@ -241,6 +279,12 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 				fmt.Fprintf(w, "  sha256       %s\n", res.WeightsSHA256)
 			}
 			fmt.Fprintf(w, "  model card   %s\n", res.ModelCardCID)
+			if len(res.Bases) > 0 {
+				fmt.Fprintf(w, "  derives from %s of version(s) %s\n", strings.ToLower(res.Relation), joinIDs(res.Bases))
+			}
+			for _, d := range res.Datasets {
+				fmt.Fprintf(w, "  dataset      %s %s (%s)\n", strings.ToLower(d.Role.String()), d.Name, d.CID)
+			}
 			fmt.Fprintf(w, "  publisher    %s\n", res.Publisher)
 			fmt.Fprintf(w, "  transaction  %s (block %d)\n", res.Tx, res.Block)
 			if res.Proposal != nil {
@@ -251,6 +295,65 @@ func setupPublish(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 			}
 		})
 	}
+}
+
+// parseLineage reads --base, --relation and --dataset; the lineage's own rules (base counts,
+// bounds, CIDs) are checked with the rest of the submission.
+func parseLineage(bases []string, relation string, datasets []string) (modeldao.Lineage, error) {
+	var l modeldao.Lineage
+	for _, b := range bases {
+		id, err := strconv.ParseUint(b, 10, 64)
+		if err != nil || id == 0 {
+			return l, usagef("--base %q is not a version id: give the decimal id of a published version (e.g. --base 12)", b)
+		}
+		l.Bases = append(l.Bases, id)
+	}
+	switch {
+	case relation != "":
+		r, err := modeldao.ParseRelation(relation)
+		if err != nil {
+			return l, asUsage(err)
+		}
+		l.Relation = r
+	case len(l.Bases) > 0:
+		return l, usagef("--base needs --relation: fine-tune, adapter, quantization or distillation for one base, merge for several")
+	}
+	for _, d := range datasets {
+		ds, err := parseDataset(d)
+		if err != nil {
+			return l, err
+		}
+		l.Datasets = append(l.Datasets, ds)
+	}
+	return l, nil
+}
+
+// parseDataset reads role:name:cid:sha256. The name may hold ':'; the role is the first
+// field, the CID and the digest the last two.
+func parseDataset(s string) (modeldao.Dataset, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) < 4 {
+		return modeldao.Dataset{}, usagef("--dataset %q: want role:name:cid:sha256, e.g. training:HuggingFaceFW/fineweb-edu:bafkrei…:<64 hex digits>", s)
+	}
+	role, err := modeldao.ParseDatasetRole(parts[0])
+	if err != nil {
+		return modeldao.Dataset{}, asUsage(modeldao.Errorf(modeldao.EINVALID, "--dataset %q: %v", s, err))
+	}
+	n := len(parts)
+	name, cid, hexSum := strings.Join(parts[1:n-2], ":"), parts[n-2], strings.TrimPrefix(parts[n-1], "0x")
+	sum, err := hex.DecodeString(hexSum)
+	if err != nil || len(sum) != 32 {
+		return modeldao.Dataset{}, usagef("--dataset %q: sha256 %q is not 64 hex digits (sha256sum prints it)", s, parts[n-1])
+	}
+	return modeldao.Dataset{Role: role, Name: modeldao.Text(name), CID: modeldao.Text(cid), SHA256: common.BytesToHash(sum)}, nil
+}
+
+func joinIDs(ids []uint64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatUint(id, 10)
+	}
+	return strings.Join(s, ", ")
 }
 
 // cidOrFile returns s if it is a CID, else adds the file s to IPFS and returns its CID.

@@ -143,6 +143,24 @@ type versionOut struct {
 	Pin           string   `json:"pin"`
 	PinError      string   `json:"pinError,omitempty"`
 	SubmittedAt   uint64   `json:"submittedBlock"`
+	Relation      string   `json:"relation"`
+	Bases         []uint64 `json:"bases"`
+	Datasets      []string `json:"datasets"` // names
+	// TaintedAncestry: an ancestor is REVOKED or REJECTED.
+	TaintedAncestry bool `json:"taintedAncestry"`
+}
+
+// lineage is the LINEAGE column: "-" for an original, else the relation and the bases,
+// with "(tainted)" when an ancestor is REVOKED or REJECTED.
+func (v versionOut) lineage() string {
+	if len(v.Bases) == 0 {
+		return "-"
+	}
+	s := strings.ToLower(v.Relation) + " of " + strings.ReplaceAll(joinIDs(v.Bases), " ", "")
+	if v.TaintedAncestry {
+		s += " (tainted)"
+	}
+	return s
 }
 
 func setupModels(r *runner, fs *flag.FlagSet) func(context.Context, []string) error {
@@ -152,6 +170,8 @@ func setupModels(r *runner, fs *flag.FlagSet) func(context.Context, []string) er
 	model := fs.String("model", "", "only versions of this model (exact name)")
 	tag := fs.String("tag", "", "only versions with this tag")
 	publisher := fs.String("publisher", "", "only versions of this publisher")
+	derivedFrom := fs.Uint64("derived-from", 0, "only the direct derivatives of this version id")
+	dataset := fs.String("dataset", "", "only versions trained or evaluated on a dataset of this name or CID")
 	paging := pageFlags(fs)
 	return func(ctx context.Context, args []string) error {
 		if err := needArgs(args, 0, ""); err != nil {
@@ -161,7 +181,7 @@ func setupModels(r *runner, fs *flag.FlagSet) func(context.Context, []string) er
 		if err != nil {
 			return err
 		}
-		q := client.VersionQuery{Model: *model, Tag: *tag, Page: pa}
+		q := client.VersionQuery{Model: *model, Tag: *tag, Page: pa, DerivedFrom: *derivedFrom, Dataset: *dataset}
 		if *status != "" {
 			st, err := modeldao.ParseVersionStatus(*status)
 			if err != nil {
@@ -183,7 +203,11 @@ func setupModels(r *runner, fs *flag.FlagSet) func(context.Context, []string) er
 		out := make([]versionOut, 0, len(page.Items))
 		for _, v := range page.Items {
 			o := versionOut{ID: v.ID, Model: v.ModelName, Version: v.Label, Status: v.Status, Publisher: v.Publisher.Hex(), License: v.License, Tags: v.Tags,
-				WeightsCID: v.WeightsCID, WeightsSHA256: v.WeightsSHA256.Hex(), ModelCardCID: v.ModelCardCID, PolicyID: v.PolicyID, Pin: "NONE", SubmittedAt: v.Submitted.BlockNumber}
+				WeightsCID: v.WeightsCID, WeightsSHA256: v.WeightsSHA256.Hex(), ModelCardCID: v.ModelCardCID, PolicyID: v.PolicyID, Pin: "NONE", SubmittedAt: v.Submitted.BlockNumber,
+				Relation: v.Relation, Bases: v.Bases, Datasets: []string{}, TaintedAncestry: v.TaintedAncestry}
+			for _, d := range v.Datasets {
+				o.Datasets = append(o.Datasets, d.Name)
+			}
 			if v.Pin != nil {
 				o.Pin, o.PinError = v.Pin.Status, v.Pin.LastError
 			}
@@ -196,9 +220,9 @@ func setupModels(r *runner, fs *flag.FlagSet) func(context.Context, []string) er
 				return
 			}
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tMODEL\tVERSION\tSTATUS\tPIN\tLICENSE\tTAGS\tWEIGHTS")
+			fmt.Fprintln(tw, "ID\tMODEL\tVERSION\tSTATUS\tPIN\tLICENSE\tTAGS\tLINEAGE\tWEIGHTS")
 			for _, v := range out {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Model, v.Version, v.Status, v.Pin, v.License, strings.Join(v.Tags, ","), v.WeightsCID)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Model, v.Version, v.Status, v.Pin, v.License, strings.Join(v.Tags, ","), v.lineage(), v.WeightsCID)
 			}
 			tw.Flush()
 			fmt.Fprintf(w, "%d of %d versions", len(out), page.TotalCount)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/client"
 	"github.com/modeldao/modeldao/internal/devstack"
@@ -129,17 +131,71 @@ func testReleases(t *testing.T, e env, info devstack.Info, api *client.Client) {
 		}
 	})
 
+	// The demo's derived release: version 8, the quantization of version 1, with an
+	// evaluation dataset, pulled byte-identical (it is SUBMITTED: with --allow-unapproved).
+	t.Run("seeded derived release", func(t *testing.T) {
+		v, err := api.ModelVersion(ctx, 8, client.First(1))
+		if err != nil || v.ModelName != "acme/sentiment-small-int8" || v.Relation != "QUANTIZATION" || len(v.Bases) != 1 || v.Bases[0] != 1 ||
+			len(v.Datasets) != 1 || v.Datasets[0].Role != "EVALUATION" || v.Datasets[0].Name != "yelp_review_full" || v.Datasets[0].CID != cidOf("modeldao demo dataset yelp_review_full") {
+			t.Fatalf("version 8: %+v (%v)", v, err)
+		}
+		want := t.TempDir()
+		if _, err := release.WriteDemo(want, devstack.DemoQuantized); err != nil {
+			t.Fatal(err)
+		}
+		out := t.TempDir()
+		ok(t, e, nil, "pull", "acme/sentiment-small-int8@1.0.0", "--dir", out, "--allow-unapproved")
+		sameRelease(t, want, out)
+		var ms struct{ Versions []versionOut }
+		ok(t, e, &ms, "models", "--json", "--derived-from", "1")
+		var got []uint64
+		for _, v := range ms.Versions {
+			got = append(got, v.ID)
+		}
+		if len(got) != 2 || got[0] != 8 || got[1] != 2 || ms.Versions[0].Relation != "QUANTIZATION" {
+			t.Errorf("models --derived-from 1: %+v", ms.Versions)
+		}
+		ok(t, e, &ms, "models", "--json", "--dataset", "yelp_review_full")
+		if len(ms.Versions) != 2 || ms.Versions[0].ID != 8 || ms.Versions[1].ID != 1 || ms.Versions[1].Datasets[1] != "yelp_review_full" {
+			t.Errorf("models --dataset yelp_review_full: %+v", ms.Versions)
+		}
+		if r := ok(t, e, nil, "models", "--model", "acme/sentiment-small-int8"); !strings.Contains(r.stdout, "quantization of 1") {
+			t.Errorf("models shows no lineage:\n%s", r.stdout)
+		}
+	})
+
 	t.Run("publish directory", func(t *testing.T) {
 		dir := t.TempDir()
 		if _, err := release.WriteDemo(dir, release.DemoRelease{Seed: 42, Shards: 3, Tensors: 2, Dim: 64}); err != nil {
 			t.Fatal(err)
 		}
 		var pub publishResult
-		args := []string{"publish", dir, "--model", "test/release", "--version", "1.0.0", "--license", "MIT", "--card", filepath.Join(dir, "README.md"),
-			"--propose", "--policy", "1", "--dev-account", "6", "--json"}
+		// Lineage flags are checked before anything is uploaded.
+		base := []string{"publish", dir, "--model", "test/release", "--version", "1.0.0", "--license", "MIT", "--card", filepath.Join(dir, "README.md"), "--dev-account", "6"}
+		const sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+		fails(t, e, ExitUsage, "--base needs --relation", append(base, "--base", "1")...)
+		fails(t, e, ExitUsage, "is not a version id", append(base, "--base", "one", "--relation", "fine-tune")...)
+		fails(t, e, ExitUsage, "unknown relation \"fork\"", append(base, "--base", "1", "--relation", "fork")...)
+		fails(t, e, ExitUsage, "a merge needs at least two distinct bases", append(base, "--base", "1", "--relation", "merge")...)
+		fails(t, e, ExitUsage, "needs exactly one base", append(base, "--base", "1,2", "--relation", "adapter")...)
+		fails(t, e, ExitUsage, "want role:name:cid:sha256", append(base, "--dataset", "training:fineweb")...)
+		fails(t, e, ExitUsage, "unknown dataset role", append(base, "--dataset", "pretraining:fineweb:"+cidOf("x")+":"+sha)...)
+		fails(t, e, ExitUsage, "is not 64 hex digits", append(base, "--dataset", "training:fineweb:"+cidOf("x")+":abc")...)
+		fails(t, e, ExitUsage, "is not an IPFS CID", append(base, "--dataset", "training:fineweb:nope:"+sha)...)
+		fails(t, e, ExitFailure, "base version 99 does not exist", append(base, "--base", "99", "--relation", "fine-tune")...)
+
+		// A merge of two seeded versions (bases of any status), with a
+		// training and an evaluation dataset (a name holding ':').
+		args := append(base, "--base", "1", "--base", "2", "--relation", "merge",
+			"--dataset", "training:HuggingFaceFW/fineweb-edu:"+cidOf("fineweb")+":"+sha, "--dataset", "evaluation:eval:set:"+cidOf("eval")+":0x"+sha,
+			"--propose", "--policy", "1", "--json")
 		r := ok(t, e, &pub, args...)
 		if pub.Files != 7 || !strings.Contains(r.stderr, "[7/7]") || !strings.Contains(r.stderr, "manifest sha256") || pub.Proposal == nil {
 			t.Fatalf("published %+v\n%s", pub, r.stderr)
+		}
+		if pub.Relation != "MERGE" || len(pub.Bases) != 2 || pub.Bases[0] != 1 || pub.Bases[1] != 2 || len(pub.Datasets) != 2 ||
+			pub.Datasets[1].Name != "eval:set" || pub.Datasets[1].Role != modeldao.DatasetEvaluation || pub.Datasets[0].SHA256.Hex() != "0x"+sha {
+			t.Errorf("published lineage: %s %v %+v", pub.Relation, pub.Bases, pub.Datasets)
 		}
 		if _, err := os.Stat(filepath.Join(dir, release.ProgressFile)); err != nil {
 			t.Fatalf("no progress file: %v", err)
@@ -148,6 +204,10 @@ func testReleases(t *testing.T, e env, info devstack.Info, api *client.Client) {
 			v, err := api.ModelVersion(ctx, pub.VersionID, client.First(1))
 			return err == nil && v.WeightsCID == pub.WeightsCID && v.WeightsSHA256.Hex() == pub.WeightsSHA256, nil
 		})
+		if v, err := api.ModelVersion(ctx, pub.VersionID, client.First(1)); err != nil || v.Relation != "MERGE" || len(v.Bases) != 2 || len(v.Datasets) != 2 ||
+			v.Datasets[0].Name != "HuggingFaceFW/fineweb-edu" || v.Datasets[1].Role != "EVALUATION" {
+			t.Errorf("the API shows the lineage of test/release as %s %v %+v (%v)", v.Relation, v.Bases, v.Datasets, err)
+		}
 		fails(t, e, ExitFailure, "is SUBMITTED, not APPROVED", "pull", "test/release@1.0.0", "--dir", t.TempDir())
 		out := t.TempDir()
 		ok(t, e, nil, "pull", "test/release@1.0.0", "--dir", out, "--allow-unapproved", "--gateway", info.IPFSGatewayURL)
@@ -175,4 +235,13 @@ func testReleases(t *testing.T, e env, info devstack.Info, api *client.Client) {
 		ok(t, e, nil, "pull", "test/release", "--dir", out2)
 		sameRelease(t, dir, out2)
 	})
+}
+
+// cidOf is the CIDv1 (raw block, sha2-256) of s, as `ipfs add --cid-version 1` prints it.
+func cidOf(s string) string {
+	c, err := cid.NewPrefixV1(cid.Raw, 0x12).Sum([]byte(s))
+	if err != nil {
+		panic(err)
+	}
+	return c.String()
 }

@@ -18,8 +18,8 @@ import (
 func init() {
 	register(&command{name: "verify", summary: "recompute the key facts from the chain and compare them with the API",
 		detail: `Reads, at the block the API has indexed, the state and the tally of every proposal
-(Governor state, proposalVotes), the status, weights CID and digest of every model version
-(registry), the voting power of every delegate the API lists (token getVotes), the total
+(Governor state, proposalVotes), the status, weights CID, digest, relation, bases and
+dataset count of every model version (registry), the voting power of every delegate the API lists (token getVotes), the total
 supply and the numbers of proposals, versions, audits and policies; and compares them with
 what the API answers. Exits with status 4 when anything differs (then rebuild the index with
 modeldao reindex), 0 when all agrees.`,
@@ -240,6 +240,17 @@ func verifyFacts(ctx context.Context, dao *contracts.DAO, f *apiFacts, res *veri
 		// difference shows invalid bytes as \x escapes.
 		diff(name+" weights CID", strconv.Quote(cv.WeightsCID), strconv.Quote(string(v.WeightsCIDRaw)))
 		diff(name+" weights sha256", fmt.Sprintf("%x", cv.WeightsSha256), fmt.Sprintf("%x", v.WeightsSHA256))
+		cl, err := dao.Registry.GetLineage(at, new(big.Int).SetUint64(id))
+		if err != nil {
+			return chainErr(err, "read the lineage of %s", name)
+		}
+		l, err := contracts.LineageOf(cl)
+		if err != nil {
+			return err
+		}
+		diff(name+" relation", l.Relation.String(), v.Relation)
+		diff(name+" bases", fmt.Sprint(l.Bases), fmt.Sprint(v.Bases))
+		diff(name+" dataset count", len(l.Datasets), len(v.Datasets))
 		res.Checked["versions"]++
 	}
 

@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ipfs/boxo/files"
+	"github.com/ipfs/go-cid"
 	"github.com/ipfs/kubo/core/coreiface/options"
 
 	"github.com/modeldao/modeldao"
@@ -251,6 +252,8 @@ type demoVersion struct {
 	// release, if not nil, makes the version a release directory (safetensors shards,
 	// config, tokenizer, card) instead of one weights file.
 	release *release.DemoRelease
+	// lineage names the bases (demo version ids) and datasets of the version.
+	lineage modeldao.Lineage
 }
 
 // DemoRelease is the multi-file release of the demo data (acme/sentiment-small 1.0.0, the
@@ -258,13 +261,39 @@ type demoVersion struct {
 var DemoRelease = release.DemoRelease{Seed: 1, Shards: 2, Tensors: 2, Dim: 128}
 
 var demoVersions = []demoVersion{
-	{acctAcme, "acme/sentiment-small", "1.0.0", "MIT", []string{"nlp", "sentiment"}, "A small sentiment classifier for product reviews (two safetensors shards).", &DemoRelease},
-	{acctAcme, "acme/sentiment-small", "1.1.0", "MIT", []string{"nlp", "sentiment"}, "Retrained on more reviews; larger vocabulary.", nil},
-	{acctOpenLab, "openlab/vision-base", "0.9.0", "Apache-2.0", []string{"vision", "classification"}, "Image classifier, release candidate.", nil},
-	{acctOpenLab, "openlab/vision-base", "1.0.0", "Apache-2.0", []string{"vision", "classification"}, "Image classifier, first stable release.", nil},
-	{acctOpenLab, "openlab/speech-tiny", "0.1.0", "Apache-2.0", []string{"audio", "speech"}, "Tiny on-device speech recogniser.", nil},
-	{acctAcme, "acme/summarizer", "2.0.0", "MIT", []string{"nlp", "summarization"}, "Abstractive summariser for news articles.", nil},
-	{acctAcme, "acme/summarizer", "2.1.0", "MIT", []string{"nlp", "summarization"}, "Faster decoding, same training data as 2.0.0.", nil},
+	{acctAcme, "acme/sentiment-small", "1.0.0", "MIT", []string{"nlp", "sentiment"}, "A small sentiment classifier for product reviews (two safetensors shards).", &DemoRelease,
+		modeldao.Lineage{Datasets: []modeldao.Dataset{demoDataset(modeldao.DatasetTraining, "amazon_polarity"), demoDataset(modeldao.DatasetEvaluation, "yelp_review_full")}}},
+	{acctAcme, "acme/sentiment-small", "1.1.0", "MIT", []string{"nlp", "sentiment"}, "Retrained on more reviews; larger vocabulary.", nil,
+		modeldao.Lineage{Relation: modeldao.RelationFineTune, Bases: []uint64{1}, Datasets: []modeldao.Dataset{demoDataset(modeldao.DatasetTraining, "amazon_polarity"), demoDataset(modeldao.DatasetTraining, "imdb")}}},
+	{acctOpenLab, "openlab/vision-base", "0.9.0", "Apache-2.0", []string{"vision", "classification"}, "Image classifier, release candidate.", nil,
+		modeldao.Lineage{Datasets: []modeldao.Dataset{demoDataset(modeldao.DatasetTraining, "imagenet-1k")}}},
+	{acctOpenLab, "openlab/vision-base", "1.0.0", "Apache-2.0", []string{"vision", "classification"}, "Image classifier, first stable release.", nil,
+		modeldao.Lineage{Relation: modeldao.RelationFineTune, Bases: []uint64{3}, Datasets: []modeldao.Dataset{demoDataset(modeldao.DatasetTraining, "imagenet-1k")}}},
+	{acctOpenLab, "openlab/speech-tiny", "0.1.0", "Apache-2.0", []string{"audio", "speech"}, "Tiny on-device speech recogniser.", nil, modeldao.Lineage{}},
+	{acctAcme, "acme/summarizer", "2.0.0", "MIT", []string{"nlp", "summarization"}, "Abstractive summariser for news articles.", nil,
+		modeldao.Lineage{Datasets: []modeldao.Dataset{demoDataset(modeldao.DatasetTraining, "cnn_dailymail")}}},
+	{acctAcme, "acme/summarizer", "2.1.0", "MIT", []string{"nlp", "summarization"}, "Faster decoding, same training data as 2.0.0.", nil,
+		modeldao.Lineage{Relation: modeldao.RelationDistillation, Bases: []uint64{6}, Datasets: []modeldao.Dataset{demoDataset(modeldao.DatasetTraining, "cnn_dailymail")}}},
+	// A multi-file release derived from a base: the 8-bit quantization of the approved
+	// sentiment classifier (version 1); revoking version 1 flags it as tainted.
+	{acctAcme, "acme/sentiment-small-int8", "1.0.0", "MIT", []string{"nlp", "sentiment", "quantized"}, "acme/sentiment-small 1.0.0 quantized to 8 bits (two safetensors shards).", &DemoQuantized,
+		modeldao.Lineage{Relation: modeldao.RelationQuantization, Bases: []uint64{1}, Datasets: []modeldao.Dataset{demoDataset(modeldao.DatasetEvaluation, "yelp_review_full")}}},
+}
+
+// DemoQuantized is the release of the demo's derived version (acme/sentiment-small-int8).
+var DemoQuantized = release.DemoRelease{Seed: 2, Shards: 2, Tensors: 2, Dim: 64}
+
+// demoDataset is a dataset of the demo data: a Hugging Face dataset id standing for the
+// content "modeldao demo dataset <name>", with that content's sha256 and its CIDv1 as one
+// raw block (what `ipfs add --cid-version 1` prints for it). The demo does not add the data
+// to IPFS: datasets are referenced, not pinned.
+func demoDataset(role modeldao.DatasetRole, name string) modeldao.Dataset {
+	content := []byte("modeldao demo dataset " + name)
+	c, err := cid.NewPrefixV1(cid.Raw, 0x12 /* sha2-256 */).Sum(content)
+	if err != nil {
+		panic(err) // a fixed prefix and a few bytes always hash
+	}
+	return modeldao.Dataset{Role: role, Name: modeldao.Text(name), CID: modeldao.Text(c.String()), SHA256: sha256.Sum256(content)}
 }
 
 // weights returns deterministic pseudo-random bytes standing in for a weights file.
@@ -480,7 +509,7 @@ func (x *seeder) run() error {
 			return err
 		}
 		if _, err := x.do("version "+v.model+" "+v.label, v.publisher, func(o *bind.TransactOpts) (*types.Transaction, error) {
-			return d.Registry.SubmitVersion(o, v.model, v.label, wcid, sum, card, v.license, v.tags)
+			return d.Registry.SubmitVersion(o, v.model, v.label, wcid, sum, card, v.license, v.tags, contracts.LineageArg(v.lineage))
 		}); err != nil {
 			return err
 		}

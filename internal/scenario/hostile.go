@@ -130,7 +130,7 @@ func (s *Scenario) Hostile(ctx context.Context, seed uint64, n int) error {
 			s.n++
 			_, err := d.Mined(ctx)(d.Registry.SubmitVersion(s.opts(pub), fmt.Sprintf("org%d/hostile-%d", pub, rng.IntN(2)),
 				h.Next(modeldao.MaxLabelLength), h.CID(), sha256.Sum256([]byte(fmt.Sprint("hostile", s.n))), h.CID(),
-				licenses[rng.IntN(len(licenses))], vt))
+				licenses[rng.IntN(len(licenses))], vt, hostileLineage(rng, h, s.Versions)))
 			if err == nil {
 				s.Versions++
 			}
@@ -226,4 +226,18 @@ func (s *Scenario) Hostile(ctx context.Context, seed uint64, n int) error {
 		}
 	}
 	return nil
+}
+
+// hostileLineage is a lineage with hostile dataset names and CIDs, over the versions
+// submitted so far (bases may have any status: the registry records ancestry as given).
+func hostileLineage(rng *rand.Rand, h *Strings, versions uint64) bindings.ModelRegistryLineage {
+	l := modeldao.Lineage{}
+	if versions > 0 && rng.IntN(2) == 0 {
+		l.Relation, l.Bases = modeldao.RelationFineTune, []uint64{1 + uint64(rng.IntN(int(versions)))}
+	}
+	for range rng.IntN(3) {
+		l.Datasets = append(l.Datasets, modeldao.Dataset{Role: modeldao.DatasetRole(rng.IntN(2)), Name: modeldao.Text(h.Next(modeldao.MaxLabelLength)),
+			CID: modeldao.Text(h.CID()), SHA256: sha256.Sum256([]byte(h.Next(16)))})
+	}
+	return contracts.LineageArg(l)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -14,11 +15,16 @@ import (
 
 // SubmitVersion submits a version from publisher with the given weights digest.
 func (s *Scenario) SubmitVersion(ctx context.Context, publisher int, model string, weightsCID string, digest common.Hash) (uint64, error) {
+	return s.SubmitDerived(ctx, publisher, model, weightsCID, digest, modeldao.Lineage{})
+}
+
+// SubmitDerived submits a version with a lineage (bases, relation, datasets).
+func (s *Scenario) SubmitDerived(ctx context.Context, publisher int, model string, weightsCID string, digest common.Hash, l modeldao.Lineage) (uint64, error) {
 	s.n++
 	label := fmt.Sprintf("v%d", s.n)
 	tags := []string{s.str(Tag, "llm"), s.str(Tag, []string{"vision", "text", "audio"}[s.n%3])}
 	_, err := s.DAO.Mined(ctx)(s.DAO.Registry.SubmitVersion(s.opts(publisher), model, s.str(Label, label), weightsCID, digest,
-		s.str(CID, FakeCID("card"+label)), s.str(Name, "Apache-2.0"), tags))
+		s.str(CID, FakeCID("card"+label)), s.str(Name, "Apache-2.0"), tags, contracts.LineageArg(l)))
 	if err != nil {
 		return 0, err
 	}
@@ -31,7 +37,43 @@ func (s *Scenario) randomVersion(ctx context.Context) {
 	pub := Publisher1 + s.pick(2)
 	model := s.str(ModelName, fmt.Sprintf("org%d/model-%d", pub, s.pick(3)))
 	s.n++
-	_, _ = s.SubmitVersion(ctx, pub, model, s.str(CID, FakeCID(fmt.Sprint("w", s.n))), sha256.Sum256([]byte(fmt.Sprint(s.n))))
+	_, _ = s.SubmitDerived(ctx, pub, model, s.str(CID, FakeCID(fmt.Sprint("w", s.n))), sha256.Sum256([]byte(fmt.Sprint(s.n))), s.randomLineage())
+}
+
+// randomLineage draws a lineage over the versions submitted so far: often none, else one
+// of the relations with bases among existing versions (a merge of two or three), and up to
+// two datasets from a small pool, so that derivative and dataset indexes hold several
+// versions. Now and then it names a base that does not exist yet, which the registry
+// refuses: the history then holds a failed submission, as real ones do.
+func (s *Scenario) randomLineage() modeldao.Lineage {
+	var l modeldao.Lineage
+	if s.Versions > 0 && s.pick(3) != 0 {
+		l.Relation = modeldao.Relation(1 + s.pick(5))
+		n := 1
+		if l.Relation == modeldao.RelationMerge {
+			n = 2 + s.pick(2)
+		}
+		for range n {
+			b := 1 + uint64(s.pick(int(s.Versions)))
+			if s.pick(20) == 0 {
+				b = s.Versions + 1
+			}
+			if !slices.Contains(l.Bases, b) {
+				l.Bases = append(l.Bases, b)
+			}
+		}
+		if !l.Relation.BaseCountOK(len(l.Bases)) {
+			l.Relation = modeldao.RelationFineTune
+			l.Bases = l.Bases[:1]
+		}
+	}
+	for range s.pick(3) {
+		d := s.pick(4)
+		l.Datasets = append(l.Datasets, modeldao.Dataset{Role: modeldao.DatasetRole(s.pick(2)),
+			Name: modeldao.Text(s.str(Name, fmt.Sprintf("org/dataset-%d", d))), CID: modeldao.Text(s.str(CID, FakeCID(fmt.Sprint("dataset", d)))),
+			SHA256: sha256.Sum256([]byte(fmt.Sprint("dataset", d)))})
+	}
+	return l
 }
 
 // Audit posts an audit of a version under the scenario's policy, passing or not.
