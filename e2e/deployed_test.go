@@ -465,6 +465,42 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 	}
 	checkContent(t, ctx, gql, pub.VersionID, rel)
 
+	// What voters saw: the evidence table in the approval's description (as every Governor
+	// frontend shows it, and as the README's voter walkthrough quotes it), and the same
+	// evidence recomputed by the API.
+	var ev struct {
+		Proposal struct {
+			Description string
+			Evidence    []struct {
+				Passed  bool
+				Reason  string
+				Content struct{ Status string }
+				Checks  []struct {
+					SensitiveFeature string
+					Value, Margin    string
+					Passed           bool
+				}
+			}
+		}
+	}
+	err = gql.Exec(ctx, `query($id: ID!) { proposal(id: $id) { description evidence { passed reason content { status }
+		checks { sensitiveFeature value margin passed } } } }`, map[string]any{"id": approve.ProposalID}, &ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"under policy 1 (fairness-baseline 1.0), relying on audit " + fmt.Sprint(aud.AuditID) + ".", "## Evidence",
+		"| metric | feature | policy 1 bound | value | margin | result |",
+		"| DEMOGRAPHIC_PARITY_DIFFERENCE | sex | ≤ 0.1 | 0.041 | 0.059 | pass |",
+		"| DISPARATE_IMPACT_RATIO | sex | ≥ 0.8 | 0.82 | 0.02 | pass |"} {
+		if !strings.Contains(ev.Proposal.Description, want) {
+			t.Fatalf("the approval's description lacks %q:\n%s", want, ev.Proposal.Description)
+		}
+	}
+	if e := ev.Proposal.Evidence; len(e) != 1 || len(e[0].Checks) != 2 || e[0].Content.Status != "VERIFIED" ||
+		e[0].Checks[0].Margin != "0.059" || !e[0].Checks[0].Passed || e[0].Checks[1].Margin != "0.02" || !e[0].Checks[1].Passed {
+		t.Fatalf("the approval's evidence: %+v", e)
+	}
+
 	// Every proposal is executed, its tally is the governor's, and every vote weighs what
 	// the voter's votes were at the snapshot.
 	for id, cast := range passed {
