@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/modeldao/modeldao/safetensors"
 )
 
@@ -301,4 +303,38 @@ func (noCache) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Cache-Control", "no-cache")
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// note is a webhook event as a receiver expects it: its type and version.
+type note struct {
+	typ     string
+	version uint64
+}
+
+// checkDeliveries checks everything a receiver got: each request signed with secret, about
+// model, with its id as the idempotency key, and the events in order.
+func checkDeliveries(t *testing.T, got []delivery, secret string, model common.Hash, want ...note) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("the receiver got %d requests, want %d (%v)", len(got), len(want), want)
+	}
+	seen := map[string]bool{}
+	for i, d := range got {
+		if err := checkSignature(d, secret, time.Now()); err != nil {
+			t.Fatalf("delivery %d: %v\n%s", i, err, d.body)
+		}
+		var n struct {
+			ID, Type string
+			Models   []common.Hash
+			Data     struct{ VersionID uint64 }
+		}
+		if err := json.Unmarshal(d.body, &n); err != nil {
+			t.Fatalf("delivery %d: %v\n%s", i, err, d.body)
+		}
+		if n.Type != want[i].typ || n.Data.VersionID != want[i].version || !slices.Contains(n.Models, model) || n.ID == "" || seen[n.ID] ||
+			d.header.Get("X-ModelDAO-Event-Id") != n.ID || d.header.Get("X-ModelDAO-Event") != n.Type {
+			t.Fatalf("delivery %d: %s with headers %v; want %s of version %d", i, d.body, d.header, want[i].typ, want[i].version)
+		}
+		seen[n.ID] = true
+	}
 }
