@@ -153,10 +153,14 @@ type (
 
 // TestMissionOnDeployedDAO walks the mission as users do it, every step a run of the real
 // modeldao binary: `modeldao deploy` on anvil, then holders delegate, the DAO registers an
-// auditor and adopts a policy that requires an audit, a publisher publishes weights to
-// kubo, the auditor audits them, the DAO approves the version; `index --once` builds the
-// index in a fresh redis-server, `pin --once` pins the weights, `serve` answers the typed
-// Go client, and `verify` compares the API with the chain.
+// auditor and adopts a policy that requires an audit, a publisher publishes a release
+// directory (safetensors shards, config, tokenizer, card) to kubo, the auditor audits it,
+// the DAO approves the version. `index --once` builds the index in a fresh redis-server
+// before the vote; an integrator registers a webhook with a real receiver; a live query
+// over `serve`'s SSE sees the first vote once indexed; `pin --once` pins and verifies every
+// file, `notify --once` delivers the signed approval, `serve` answers the typed Go client
+// (content, evidence), `verify` compares the API with the chain, and `pull` fetches the
+// approved release byte-identical.
 func TestMissionOnDeployedDAO(t *testing.T) {
 	ctx := context.Background()
 	bin := buildModeldao(t)

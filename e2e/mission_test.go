@@ -86,6 +86,10 @@ func invoke(t *testing.T, fn *lambdarie.Server, event string) map[string]any {
 
 const scheduledEvent = `{"version":"0","id":"e2e","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-25T00:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/modeldao"],"detail":{}}`
 
+// TestMission: a single-file version and a release directory approved in one proposal, the
+// notifier function delivering the approvals (and later the revocation) to a real webhook
+// receiver, the pinner function verifying every file of the release, a verified pull of it
+// through the API, and the revocation of the other version unpinning only that one.
 func TestMission(t *testing.T) {
 	ctx := context.Background()
 	s, err := scenario.New(ctx, 42, true)
@@ -100,7 +104,7 @@ func TestMission(t *testing.T) {
 		"REDIS_URL": rs.URL(), "ETH_RPC_URL": s.Chain.URL(), "IPFS_API_URL": ipfsd.APIURL(),
 		"CHAIN_ID": fmt.Sprint(d.ChainID), "TOKEN_ADDRESS": d.Token.Hex(), "GOVERNOR_ADDRESS": d.Governor.Hex(),
 		"TIMELOCK_ADDRESS": d.Timelock.Hex(), "REGISTRY_ADDRESS": d.Registry.Hex(), "START_BLOCK": fmt.Sprint(d.Block),
-		"POLL_INTERVAL": "100ms", "INDEXER_MARGIN": "2s", "MODELDAO_PIN_DRAIN_MARGIN": "2s",
+		"POLL_INTERVAL": "100ms", "INDEXER_MARGIN": "2s", "MODELDAO_PIN_DRAIN_MARGIN": "2s", "MODELDAO_NOTIFY_REQUEST_TIMEOUT": "3s",
 	}
 	start := func(name string, timeout time.Duration) *lambdarie.Server {
 		e := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "modeldao-" + name}
