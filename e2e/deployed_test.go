@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/ipfs/boxo/path"
 	"github.com/ipfs/go-cid"
 
+	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/client"
 	"github.com/modeldao/modeldao/contracts"
 	"github.com/modeldao/modeldao/infra/anvil"
@@ -135,6 +137,12 @@ type (
 		WeightsCID    string      `json:"weightsCid"`
 		WeightsSHA256 common.Hash `json:"weightsSha256"`
 		Size          int64       `json:"size"`
+		Files         int         `json:"files"`
+	}
+	webhookRow struct {
+		ID, URL, Model string
+		Events         []string
+		SecretHint     string `json:"secretHint"`
 	}
 	auditOut struct {
 		AuditID     uint64 `json:"auditId"`
@@ -145,10 +153,14 @@ type (
 
 // TestMissionOnDeployedDAO walks the mission as users do it, every step a run of the real
 // modeldao binary: `modeldao deploy` on anvil, then holders delegate, the DAO registers an
-// auditor and adopts a policy that requires an audit, a publisher publishes weights to
-// kubo, the auditor audits them, the DAO approves the version; `index --once` builds the
-// index in a fresh redis-server, `pin --once` pins the weights, `serve` answers the typed
-// Go client, and `verify` compares the API with the chain.
+// auditor and adopts a policy that requires an audit, a publisher publishes a release
+// directory (safetensors shards, config, tokenizer, card) to kubo, the auditor audits it,
+// the DAO approves the version. `index --once` builds the index in a fresh redis-server
+// before the vote; an integrator registers a webhook with a real receiver; a live query
+// over `serve`'s SSE sees the first vote once indexed; `pin --once` pins and verifies every
+// file, `notify --once` delivers the signed approval, `serve` answers the typed Go client
+// (content, evidence), `verify` compares the API with the chain, and `pull` fetches the
+// approved release byte-identical.
 func TestMissionOnDeployedDAO(t *testing.T) {
 	ctx := context.Background()
 	bin := buildModeldao(t)
@@ -196,10 +208,10 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 		m.ok(m.as(v), nil, "delegate", "self")
 	}
 
-	// pass has voter i vote supports[i] on the proposal and takes it through the timelock,
-	// as the CLI's users do.
+	// passWatched has voter i vote supports[i] on the proposal and takes it through the
+	// timelock, as the CLI's users do; voted, when not nil, runs after each vote.
 	passed := map[string]map[common.Address]string{} // proposal id → voter → support cast
-	pass := func(p proposalOut, supports ...string) {
+	passWatched := func(p proposalOut, voted func(i int), supports ...string) {
 		t.Helper()
 		m.ok(m.env, nil, "mine", "--blocks", "2") // past the voting delay
 		cast := map[common.Address]string{}
@@ -214,6 +226,9 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 			if v.Voter != addr(voters[i]) || v.Weight != want.String() {
 				t.Fatalf("vote by %s with weight %s; want %s with getVotes at the snapshot %s", v.Voter, v.Weight, addr(voters[i]), want)
 			}
+			if voted != nil {
+				voted(i)
+			}
 		}
 		m.ok(m.env, nil, "mine", "--blocks", fmt.Sprint(votingPeriod+1))
 		m.ok(m.as(deployer), nil, "queue", p.ProposalID)
@@ -221,6 +236,7 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 		m.ok(m.as(voters[1]), nil, "execute", p.ProposalID) // anyone may execute
 		passed[p.ProposalID] = cast
 	}
+	pass := func(p proposalOut, supports ...string) { t.Helper(); passWatched(p, nil, supports...) }
 
 	// The DAO registers an auditor and adopts a policy that requires a passing audit.
 	var addAuditor, adopt proposalOut
@@ -231,16 +247,22 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 		"--audit-required", "--bound", "demographic_parity_difference<=0.1", "--bound", "disparate_impact_ratio>=0.8")
 	pass(adopt, "for", "for", "abstain", "for")
 
-	// A publisher publishes weights: kubo adds them, the registry records CID and digest.
-	weights := make([]byte, 1<<20)
-	_, _ = rand.Read(weights)
-	weightsFile := writeFile(t, dir, "model.safetensors", string(weights))
+	// A publisher publishes a release directory: kubo adds every file, the registry records
+	// the directory's CID and the sha256 of its manifest.
+	rel := writeTestRelease(t, filepath.Join(dir, "acme-sentiment"))
 	card := writeFile(t, dir, "card.md", "# acme/sentiment\nA small sentiment classifier.\n")
 	var pub publishOut
-	m.ok(m.as(publisher), &pub, "publish", weightsFile, "--model", "acme/sentiment", "--version", "1.0.0",
+	m.ok(m.as(publisher), &pub, "publish", rel.dir, "--model", "acme/sentiment", "--version", "1.0.0",
 		"--license", "Apache-2.0", "--card", card, "--tag", "nlp,sentiment")
+	var relSize int64
+	for _, b := range rel.files {
+		relSize += int64(len(b))
+	}
+	if pub.Files != len(rel.files) || pub.Size != relSize {
+		t.Fatalf("publish: %d files of %d bytes; the release has %d files of %d bytes (.git and __pycache__ left out)", pub.Files, pub.Size, len(rel.files), relSize)
+	}
 	// The publisher's own node pinned what it added; in production it is not the pinner's
-	// node. Drop that pin so that only the pinner can make the weights pinned below.
+	// node. Drop that pin so that only the pinner can make the release pinned below.
 	ipfs, err := pinning.NewClient(ipfsd.APIURL(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +275,7 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 		t.Fatal(err)
 	}
 	if pinned(t, ipfs, weightsCID) {
-		t.Fatal("the weights are still pinned after the publisher's pin was removed")
+		t.Fatal("the release is still pinned after the publisher's pin was removed")
 	}
 
 	// The registered auditor posts a passing audit under the policy.
@@ -269,13 +291,9 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 		t.Fatalf("audit: %+v", aud)
 	}
 
-	// The DAO approves the version under the policy (the CLI finds the audit on chain):
-	// for, for, against, abstain.
+	// The services, before the approval: index into a fresh redis-server, serve.
 	var approve proposalOut
 	m.ok(m.as(voters[2]), &approve, "propose", "approve", fmt.Sprint(pub.VersionID))
-	pass(approve, "for", "for", "against", "abstain")
-
-	// The services: index into a fresh redis-server, pin, serve.
 	rs := redisserver.StartT(t)
 	m.env["REDIS_URL"] = rs.URL()
 	var idx struct {
@@ -284,16 +302,21 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 		CaughtUp bool
 	}
 	m.ok(m.env, &idx, "index", "--once")
-	head, err := node.Client().BlockNumber(ctx)
-	if err != nil {
-		t.Fatal(err)
+
+	// An integrator registers a webhook for approvals of the model, with a real receiver.
+	recv := startReceiver(t)
+	hookURL := recv.URL + "/hooks/modeldao"
+	modelID := modeldao.ModelID("acme/sentiment").Hex()
+	var hook struct{ ID, URL, Secret string }
+	m.ok(m.env, &hook, "webhook", "add", hookURL, "--events", "version.approved", "--model", modelID)
+	if hook.ID == "" || hook.URL != hookURL || len(hook.Secret) < 32 {
+		t.Fatalf("webhook add: %+v", hook)
 	}
-	if !idx.CaughtUp || idx.ToBlock != head {
-		t.Fatalf("index --once: %+v, chain head %d", idx, head)
-	}
-	m.ok(m.env, nil, "pin", "--once")
-	if !pinned(t, ipfs, weightsCID) {
-		t.Fatal("kubo does not list the weights as pinned after modeldao pin --once")
+	var hooks []webhookRow
+	m.ok(m.env, &hooks, "webhook", "list")
+	if len(hooks) != 1 || hooks[0].ID != hook.ID || hooks[0].Model != modelID || strings.Contains(hooks[0].SecretHint, hook.Secret[4:len(hook.Secret)-2]) ||
+		len(hooks[0].Events) != 1 || hooks[0].Events[0] != "version.approved" {
+		t.Fatalf("webhook list: %+v (secret %s)", hooks, hook.Secret)
 	}
 
 	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -324,7 +347,96 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 		t.Fatal(err)
 	}
 	apiURL := "http://" + listen + "/graphql"
-	gql := client.New(apiURL, nil)
+	gql := client.New(apiURL, &http.Client{Transport: noCache{}})
+
+	// A frontend watches the approval's tally with a live query before anyone voted, and
+	// sees the first vote once it is indexed.
+	type tallyResult struct {
+		Data struct {
+			Proposal struct {
+				Tally      struct{ For, Against, Abstain string }
+				VoterCount int
+			}
+		}
+		Errors []any
+	}
+	live := openLiveQuery(t, "http://"+listen, `query Watch($id: ID!) { proposal(id: $id) { tally { for against abstain } voterCount } }`,
+		map[string]any{"id": approve.ProposalID})
+	var tally tallyResult
+	if !live.next(t, 20*time.Second, &tally) {
+		t.Fatal("the live query sent no first result within 20s")
+	}
+	if tally.Errors != nil || tally.Data.Proposal.Tally.For != "0" || tally.Data.Proposal.VoterCount != 0 {
+		t.Fatalf("live query before the votes: %+v", tally)
+	}
+	firstVote := func(i int) {
+		if i != 0 {
+			return
+		}
+		m.ok(m.env, nil, "index", "--once")
+		w, err := dao.Governor.GetVotes(nil, addr(voters[0]), new(big.Int).SetUint64(approve.VoteStart))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Results change with every indexed checkpoint that changes them; wait for the one
+		// that counts the vote.
+		deadline := time.Now().Add(30 * time.Second)
+		for tally.Data.Proposal.VoterCount == 0 {
+			if !live.next(t, time.Until(deadline), &tally) {
+				t.Fatalf("no live update counting the first vote within 30s; last result %+v", tally)
+			}
+		}
+		if tally.Errors != nil || tally.Data.Proposal.Tally.For != w.String() || tally.Data.Proposal.VoterCount != 1 {
+			t.Fatalf("live update after the first vote (for, weight %s): %+v", w, tally)
+		}
+		live.cancel()
+	}
+
+	// The DAO approves the version under the policy (the CLI found the audit on chain):
+	// for, for, against, abstain.
+	passWatched(approve, firstVote, "for", "for", "against", "abstain")
+
+	m.ok(m.env, &idx, "index", "--once")
+	head, err := node.Client().BlockNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !idx.CaughtUp || idx.ToBlock != head {
+		t.Fatalf("index --once: %+v, chain head %d", idx, head)
+	}
+	m.ok(m.env, nil, "pin", "--once")
+	if !pinned(t, ipfs, weightsCID) {
+		t.Fatal("kubo does not list the release as pinned after modeldao pin --once")
+	}
+
+	// The notifier delivers the approval to the receiver, signed with the secret.
+	var sent struct{ FannedOut, Delivered, Retried, Dead int }
+	m.ok(m.env, &sent, "notify", "--once")
+	got := recv.deliveries()
+	if sent.Delivered != 1 || len(got) != 1 {
+		t.Fatalf("notify --once: %+v; the receiver got %d requests", sent, len(got))
+	}
+	if err := checkSignature(got[0], hook.Secret, time.Now()); err != nil {
+		t.Fatalf("webhook delivery: %v\n%s", err, got[0].body)
+	}
+	var note struct {
+		ID, Type string
+		Block    uint64
+		Models   []common.Hash
+		Data     struct{ VersionID, PolicyID, AuditID uint64 }
+	}
+	if err := json.Unmarshal(got[0].body, &note); err != nil {
+		t.Fatalf("webhook body %s: %v", got[0].body, err)
+	}
+	if note.Type != "version.approved" || got[0].header.Get("X-ModelDAO-Event") != note.Type || note.ID == "" || got[0].header.Get("X-ModelDAO-Event-Id") != note.ID ||
+		note.Data.VersionID != pub.VersionID || note.Data.PolicyID != 1 || note.Data.AuditID != aud.AuditID || len(note.Models) != 1 || note.Models[0].Hex() != modelID ||
+		note.Block == 0 || note.Block > head {
+		t.Fatalf("webhook delivery %s with headers %v", got[0].body, got[0].header)
+	}
+	m.ok(m.env, &sent, "notify", "--once")
+	if n := len(recv.deliveries()); n != 1 || sent.Delivered != 0 {
+		t.Fatalf("a second notify --once: %+v, %d requests in all", sent, n)
+	}
 
 	// The index has caught up with the chain.
 	st, err := gql.IndexerStatus(ctx)
@@ -335,7 +447,7 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 		t.Fatalf("indexer status %+v, chain head %d", st, head)
 	}
 
-	// The version is approved under the policy, with its audit; its weights are pinned.
+	// The version is approved under the policy, with its audit; its release is pinned.
 	v, err := gql.ModelVersion(ctx, pub.VersionID, client.PageArgs{})
 	if err != nil {
 		t.Fatal(err)
@@ -355,6 +467,43 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 	if v.Pin == nil || v.Pin.Status != "PINNED" || v.Pin.CID != pub.WeightsCID || v.Pin.Size < uint64(pub.Size) {
 		t.Fatalf("pin: %+v", v.Pin)
 	}
+	checkContent(t, ctx, gql, pub.VersionID, rel)
+
+	// What voters saw: the evidence table in the approval's description (as every Governor
+	// frontend shows it, and as the README's voter walkthrough quotes it), and the same
+	// evidence recomputed by the API.
+	var ev struct {
+		Proposal struct {
+			Description string
+			Evidence    []struct {
+				Passed  bool
+				Reason  string
+				Content struct{ Status string }
+				Checks  []struct {
+					SensitiveFeature string
+					Value, Margin    string
+					Passed           bool
+				}
+			}
+		}
+	}
+	err = gql.Exec(ctx, `query($id: ID!) { proposal(id: $id) { description evidence { passed reason content { status }
+		checks { sensitiveFeature value margin passed } } } }`, map[string]any{"id": approve.ProposalID}, &ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"under policy 1 (fairness-baseline 1.0), relying on audit " + fmt.Sprint(aud.AuditID) + ".", "## Evidence",
+		"| metric | feature | policy 1 bound | value | margin | result |",
+		"| DEMOGRAPHIC_PARITY_DIFFERENCE | sex | ≤ 0.1 | 0.041 | 0.059 | pass |",
+		"| DISPARATE_IMPACT_RATIO | sex | ≥ 0.8 | 0.82 | 0.02 | pass |"} {
+		if !strings.Contains(ev.Proposal.Description, want) {
+			t.Fatalf("the approval's description lacks %q:\n%s", want, ev.Proposal.Description)
+		}
+	}
+	if e := ev.Proposal.Evidence; len(e) != 1 || len(e[0].Checks) != 2 || e[0].Content.Status != "VERIFIED" ||
+		e[0].Checks[0].Margin != "0.059" || !e[0].Checks[0].Passed || e[0].Checks[1].Margin != "0.02" || !e[0].Checks[1].Passed {
+		t.Fatalf("the approval's evidence: %+v", e)
+	}
 
 	// Every proposal is executed, its tally is the governor's, and every vote weighs what
 	// the voter's votes were at the snapshot.
@@ -373,12 +522,68 @@ func TestMissionOnDeployedDAO(t *testing.T) {
 		t.Fatalf("verify: %+v", ver)
 	}
 
+	// An inference provider pulls the approved version: every file byte-identical.
+	pulled := filepath.Join(t.TempDir(), "acme-sentiment-1.0.0")
+	var pl struct {
+		Dir    string
+		Status string
+		Files  int
+		Kind   string
+		SHA256 string
+	}
+	m.ok(m.env, &pl, "pull", "acme/sentiment@1.0.0", "--dir", pulled)
+	if pl.Dir != pulled || pl.Status != "APPROVED" || pl.Files != len(rel.files) || pl.Kind != "directory" || !strings.EqualFold(pl.SHA256, pub.WeightsSHA256.Hex()) {
+		t.Fatalf("pull: %+v", pl)
+	}
+	rel.sameTree(t, pulled, "manifest.json", ".modeldao-complete.json")
+
+	// The integrator removes the webhook.
+	m.ok(m.env, nil, "webhook", "remove", hook.ID)
+	m.ok(m.env, &hooks, "webhook", "list")
+	if len(hooks) != 0 {
+		t.Fatalf("webhook list after remove: %+v", hooks)
+	}
+
 	// serve stops cleanly on SIGTERM.
 	if err := serve.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	if err := serve.ExitErr(); err != nil {
 		t.Fatalf("modeldao serve after SIGTERM: %v\n%s", err, serve.Output())
+	}
+}
+
+// checkContent compares the version's content as the API shows it (what the pinner
+// verified) with the release the test wrote: every file with its size and sha256, and the
+// tensors of each shard and in total.
+func checkContent(t *testing.T, ctx context.Context, gql *client.Client, id uint64, rel *testRelease) {
+	t.Helper()
+	c, err := gql.VersionContent(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := rel.paths()
+	if c.Status != "VERIFIED" || c.Reason != "" || len(c.Files) != len(paths) {
+		t.Fatalf("content: status %s (%s), %d files; want VERIFIED with %v", c.Status, c.Reason, len(c.Files), paths)
+	}
+	var total int64
+	for i, f := range c.Files {
+		b := rel.files[paths[i]]
+		total += int64(len(b))
+		if f.Path != paths[i] || f.Size != int64(len(b)) || f.SHA256 != fmt.Sprintf("%x", sha256.Sum256(b)) || f.CID == "" || f.FormatError != "" {
+			t.Fatalf("content file %d: %+v; want %s, %d bytes, sha256 %x", i, f, paths[i], len(b), sha256.Sum256(b))
+		}
+		n, isShard := rel.tensors[f.Path]
+		switch {
+		case !isShard && f.Format != nil:
+			t.Fatalf("content file %s has a tensor format: %+v", f.Path, f.Format)
+		case isShard && (f.Format == nil || f.Format.TensorCount != int64(n) || f.Format.ParameterCount != rel.params[f.Path] || !slices.Equal(f.Format.Dtypes, rel.dtypes[f.Path])):
+			t.Fatalf("content file %s: format %+v; want %d tensors, %d parameters, dtypes %v", f.Path, f.Format, n, rel.params[f.Path], rel.dtypes[f.Path])
+		}
+	}
+	tensors, params, dtypes := rel.totals()
+	if c.TotalSize != total || c.Format == nil || c.Format.TensorCount != int64(tensors) || c.Format.ParameterCount != params || !slices.Equal(c.Format.Dtypes, dtypes) {
+		t.Fatalf("content totals: %d bytes, format %+v; want %d bytes, %d tensors, %d parameters, dtypes %v", c.TotalSize, c.Format, total, tensors, params, dtypes)
 	}
 }
 

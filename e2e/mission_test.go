@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +21,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/ipfs/boxo/path"
 	"github.com/ipfs/go-cid"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/client"
 	"github.com/modeldao/modeldao/contracts"
 	"github.com/modeldao/modeldao/infra/kubo"
@@ -27,6 +31,9 @@ import (
 	"github.com/modeldao/modeldao/infra/redisserver"
 	"github.com/modeldao/modeldao/internal/scenario"
 	"github.com/modeldao/modeldao/pinning"
+	"github.com/modeldao/modeldao/pull"
+	"github.com/modeldao/modeldao/release"
+	"github.com/modeldao/modeldao/store"
 )
 
 // lambdaTransport turns HTTP requests of the GraphQL client into API Gateway v2 events
@@ -79,6 +86,10 @@ func invoke(t *testing.T, fn *lambdarie.Server, event string) map[string]any {
 
 const scheduledEvent = `{"version":"0","id":"e2e","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-25T00:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/modeldao"],"detail":{}}`
 
+// TestMission: a single-file version and a release directory approved in one proposal, the
+// notifier function delivering the approvals (and later the revocation) to a real webhook
+// receiver, the pinner function verifying every file of the release, a verified pull of it
+// through the API, and the revocation of the other version unpinning only that one.
 func TestMission(t *testing.T) {
 	ctx := context.Background()
 	s, err := scenario.New(ctx, 42, true)
@@ -93,7 +104,7 @@ func TestMission(t *testing.T) {
 		"REDIS_URL": rs.URL(), "ETH_RPC_URL": s.Chain.URL(), "IPFS_API_URL": ipfsd.APIURL(),
 		"CHAIN_ID": fmt.Sprint(d.ChainID), "TOKEN_ADDRESS": d.Token.Hex(), "GOVERNOR_ADDRESS": d.Governor.Hex(),
 		"TIMELOCK_ADDRESS": d.Timelock.Hex(), "REGISTRY_ADDRESS": d.Registry.Hex(), "START_BLOCK": fmt.Sprint(d.Block),
-		"POLL_INTERVAL": "100ms", "INDEXER_MARGIN": "2s", "MODELDAO_PIN_DRAIN_MARGIN": "2s",
+		"POLL_INTERVAL": "100ms", "INDEXER_MARGIN": "2s", "MODELDAO_PIN_DRAIN_MARGIN": "2s", "MODELDAO_NOTIFY_REQUEST_TIMEOUT": "3s",
 	}
 	start := func(name string, timeout time.Duration) *lambdarie.Server {
 		e := map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "modeldao-" + name}
@@ -103,6 +114,7 @@ func TestMission(t *testing.T) {
 		return lambdarie.StartT(t, lambdarie.Options{Handler: lambdarie.BuildT(t, "github.com/modeldao/modeldao/functions/"+name), Env: e, Timeout: timeout})
 	}
 	api, indexerFn, pinner := start("api", 10*time.Second), start("indexer", 5*time.Second), start("pinner", 10*time.Second)
+	notifier := start("notifier", 10*time.Second)
 	gql := client.New("http://api.lambda/graphql", &http.Client{Transport: lambdaTransport{api}})
 
 	// A publisher adds the weights to IPFS and submits the version on chain.
@@ -123,12 +135,42 @@ func TestMission(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// An auditor posts a passing audit; the DAO approves the version under the policy.
+	// The next version is a release directory: safetensors shards, config, tokenizer, card.
+	rel := writeTestRelease(t, filepath.Join(t.TempDir(), "acme-sentiment"))
+	published, err := release.Publish(ctx, ipfs.HttpApi, rel.dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relCID, _ := cid.Decode(published.CID)
+	_ = ipfs.Pin().Rm(ctx, path.FromCid(relCID))
+	dirVersion, err := s.SubmitVersion(ctx, scenario.Publisher1, "acme/sentiment", published.CID, published.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// An integrator registers a webhook for the model's approvals and revocations; a real
+	// receiver gets them from the notifier function.
+	recv := startReceiver(t)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr()})
+	defer rdb.Close()
+	modelID := modeldao.ModelID("acme/sentiment")
+	hook, err := store.New(rdb, store.NewKeys(d.ChainID, d.Governor), slog.New(slog.NewTextHandler(io.Discard, nil))).
+		AddWebhook(ctx, modeldao.Webhook{URL: recv.URL, Events: []modeldao.NotificationType{modeldao.NoteVersionApproved, modeldao.NoteVersionRevoked}, Model: &modelID})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// An auditor posts passing audits; the DAO approves both versions under the policy.
 	audit, err := s.Audit(ctx, version, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := s.DAO.RegistryProposal("# Approve acme/sentiment\nThe audit passed the baseline policy.", contracts.ApproveVersion(version, s.Policy, audit))
+	dirAudit, err := s.Audit(ctx, dirVersion, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.DAO.RegistryProposal("# Approve acme/sentiment\nThe audits passed the baseline policy.",
+		contracts.ApproveVersion(version, s.Policy, audit), contracts.ApproveVersion(dirVersion, s.Policy, dirAudit))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +214,18 @@ func TestMission(t *testing.T) {
 	if last.Status != "APPROVED" || last.ProposalID != p.ID().String() || last.AuditID != audit {
 		t.Fatalf("approval in the history: %+v", last)
 	}
+	dv, err := gql.ModelVersion(ctx, dirVersion, client.PageArgs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dv.Status != "APPROVED" || dv.WeightsCID != published.CID || dv.WeightsSHA256 != published.Digest {
+		t.Fatalf("the release directory's version as the API shows it: %+v", dv.ModelVersion)
+	}
+
+	// The notifier function delivers both approvals, in order, signed with the secret.
+	invoke(t, notifier, scheduledEvent)
+	checkDeliveries(t, recv.deliveries(), hook.Secret, modelID, note{"version.approved", version}, note{"version.approved", dirVersion})
+
 	prop, err := gql.Proposal(ctx, p.ID().String(), "WEIGHT", client.PageArgs{})
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +250,24 @@ func TestMission(t *testing.T) {
 	if !pinned(t, ipfs, c) {
 		t.Fatal("kubo does not list the weights as pinned")
 	}
+	// The release directory: pinned, every file verified, its tensors counted; an inference
+	// provider pulls it through the API, byte-identical.
+	if sc, err := gql.VersionContent(ctx, version); err != nil || sc.Status != "SINGLE_FILE" {
+		t.Fatalf("content of the single-file version: %+v %v", sc, err)
+	}
+	checkContent(t, ctx, gql, dirVersion, rel)
+	if !pinned(t, ipfs, relCID) {
+		t.Fatal("kubo does not list the release directory as pinned")
+	}
+	pulled := filepath.Join(t.TempDir(), "pulled")
+	got, pv, err := pull.Model(ctx, gql, release.Kubo{API: ipfs.HttpApi, Addr: ipfsd.APIURL()}, "acme/sentiment@"+dv.Label, pulled, release.PullOptions{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.ID != dirVersion || got.Files != len(rel.files) {
+		t.Fatalf("pulled version %d with %d files; want version %d with %d", pv.ID, got.Files, dirVersion, len(rel.files))
+	}
+	rel.sameTree(t, pulled, "manifest.json", ".modeldao-complete.json")
 
 	// A revocation unpins them.
 	if _, err := s.DAO.Pass(ctx, "# Revoke acme/sentiment\nBias found after approval.", []int{0, 1, 2}, contracts.RevokeVersion(version, "bias found")); err != nil {
@@ -213,6 +285,12 @@ func TestMission(t *testing.T) {
 	if pinned(t, ipfs, c) {
 		t.Fatal("kubo still pins the weights of a revoked version")
 	}
+	// The other version keeps its pin; the receiver hears of the revocation.
+	if dv, err = gql.ModelVersion(ctx, dirVersion, client.PageArgs{}); err != nil || dv.Status != "APPROVED" || dv.Pin == nil || dv.Pin.Status != "PINNED" || !pinned(t, ipfs, relCID) {
+		t.Fatalf("the release directory's version after the other's revocation: %+v, %v", dv, err)
+	}
+	invoke(t, notifier, scheduledEvent)
+	checkDeliveries(t, recv.deliveries(), hook.Secret, modelID, note{"version.approved", version}, note{"version.approved", dirVersion}, note{"version.revoked", version})
 }
 
 func pinned(t *testing.T, ipfs *pinning.Client, c cid.Cid) bool {

@@ -57,7 +57,7 @@ func setupWebhookAdd(r *runner, fs *flag.FlagSet) func(context.Context, []string
 		}
 		if *model != "" {
 			if b := common.FromHex(*model); len(b) != 32 || !strings.HasPrefix(*model, "0x") {
-				return usagef("--model %q is not a model id: give the 0x-prefixed 32-byte id that `modeldao models` lists", *model)
+				return usagef("--model %q is not a model id: give the 0x-prefixed 32-byte id, the keccak256 of the model's name, as the API shows it: { modelVersion(id: N) { model { id } } }", *model)
 			}
 			m := common.HexToHash(*model)
 			w.Model = &m
