@@ -46,6 +46,7 @@ func NodeName(addr string) string {
 		return "(unparsable IPFS API address)"
 	}
 	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), ""
 	return u.String()
 }
 
