@@ -46,7 +46,7 @@ type Config struct {
 	// Replication is how many IPFS nodes must hold a pin for it to be PINNED; fewer (but at
 	// least one) is DEGRADED. The pinner pins on every node it is given either way, so a
 	// factor below the number of nodes is the number of nodes that may be lost without the
-	// pin counting as degraded. 0 means every node (PIN_REPLICATION's default).
+	// pin counting as degraded. 0 means every node (PIN_REPLICATION unset or 0).
 	Replication int
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
@@ -131,8 +131,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv(EnvReplication); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return cfg, modeldao.Errorf(modeldao.EINVALID, "%s=%q: want a whole number of IPFS nodes >= 1 (at most the number of IPFS_API_URLS), or unset for all of them", EnvReplication, v)
+		if err != nil || n < 0 {
+			return cfg, modeldao.Errorf(modeldao.EINVALID, "%s=%q: want a whole number of IPFS nodes from 1 to the number of IPFS_API_URLS, or 0 (or unset) for all of them", EnvReplication, v)
 		}
 		cfg.Replication = n
 	}

@@ -77,9 +77,12 @@ func ParseNodes(list string, hc *http.Client) ([]*Client, error) {
 }
 
 // Nodes returns the identities of the consumer's IPFS nodes, in their order.
-func (c *Consumer) Nodes() []string {
-	out := make([]string, len(c.nodes))
-	for i, n := range c.nodes {
+func (c *Consumer) Nodes() []string { return NodeNames(c.nodes) }
+
+// NodeNames returns the identities (Addr, without credentials) of nodes.
+func NodeNames(nodes []*Client) []string {
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
 		out[i] = n.Addr
 	}
 	return out
