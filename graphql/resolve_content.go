@@ -27,7 +27,7 @@ func (r *modelVersionResolver) Content(ctx context.Context, obj *modeldao.ModelV
 	switch {
 	case pin != nil && pin.Status == modeldao.PinFailed:
 		out.Status, out.Reason = model.ContentStatusFailed, "verification failed: "+pin.LastError
-	case pin != nil && (pin.Status == modeldao.PinPinned || (pin.Status == modeldao.PinUnpinned && !pin.PinnedAt.IsZero())):
+	case pin != nil && (pin.Status.Held() || (pin.Status == modeldao.PinUnpinned && !pin.PinnedAt.IsZero())):
 		// Pinned and verified once, without a release summary: one weights file.
 		out.Status, out.Reason = model.ContentStatusSingleFile, "a single weights file (weightsCid, sha256 weightsSha256): no file list"
 	case obj.Status != modeldao.VersionApproved && (pin == nil || pin.Status == modeldao.PinNone):

@@ -169,7 +169,10 @@ func setupPin(r *runner, fs *flag.FlagSet) func(context.Context, []string) error
 			return r.print(rep, func(w io.Writer) {
 				fmt.Fprintf(w, "%d jobs: %d pinned, %d unpinned, %d failed, %d to retry; %d left in the queue\n", rep.Jobs, rep.Pinned, rep.Unpinned, rep.Failed, rep.Retrying, rep.Queued+rep.Waiting)
 				if e := rep.Evidence; e != (pinning.EvidenceReport{}) {
-					fmt.Fprintf(w, "model cards and audit reports: %d pinned, %d failed, %d to retry\n", e.Pinned, e.Failed, e.Retrying)
+					fmt.Fprintf(w, "model cards, audit reports and policy documents: %d pinned, %d failed, %d to retry\n", e.Pinned, e.Failed, e.Retrying)
+				}
+				if x := rep.Replicas; x != (pinning.ReplicaReport{}) {
+					fmt.Fprintf(w, "nodes caught up: %d pins added, %d removed, %d still behind\n", x.CaughtUp, x.Unpinned, x.Failed)
 				}
 			})
 		}
