@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -277,6 +278,10 @@ func (c *Consumer) classifyOn(ctx context.Context, n *Client, err error) error {
 			return ctx.Err()
 		}
 		return &errOutage{err: perr}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // without the request's URL, which may carry the user name
 	}
 	return &transientError{msg: fmt.Sprintf("talking to the IPFS API at %s: %v", n.Addr, err)}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ipfs/boxo/files"
@@ -338,4 +339,31 @@ func TestReplicationUnpinOnlyWhatNothingNeeds(t *testing.T) {
 		t.Fatalf("after the catch-up %s is pinned as %q, %q; want on neither node", shared, n1, n2)
 	}
 	p.wantReplicas("version 2 after the catch-up", p.pin(2).Replicas, modeldao.PinUnpinned, modeldao.PinUnpinned)
+}
+
+// TestReplicationRunCatchesUp: the long-running consumer (Run) degrades while a node is down
+// and catches it up on one of its idle passes once it answers again.
+func TestReplicationRunCatchesUp(t *testing.T) {
+	p := newPair(t)
+	c1, sha1 := p.addBoth(content(81, 120_000))
+	cfg := p.config("run")
+	cfg.EvidenceEvery = 100 * time.Millisecond
+	if err := p.kubo2.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	runConsumer(t, p.consumer(cfg))
+	p.approve(1, c1, sha1)
+	rec := p.waitStatus(1, modeldao.PinDegraded, 30*time.Second)
+	p.wantReplicas("version 1, node 2 down", rec.Replicas, modeldao.PinPinned, modeldao.PinFailed)
+	if q, w := p.backlog(); q != 0 || w != 0 {
+		t.Fatalf("node 2 down: %d jobs queued, %d waiting; want none (a node down never holds a job)", q, w)
+	}
+	if err := p.kubo2.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec = p.waitStatus(1, modeldao.PinPinned, 30*time.Second)
+	p.wantReplicas("version 1, node 2 back", rec.Replicas, modeldao.PinPinned, modeldao.PinPinned)
+	if _, n2 := p.pinned(c1); n2 != "modeldao:1" {
+		t.Fatalf("node 2 pins %s as %q", c1, n2)
+	}
 }
