@@ -127,6 +127,9 @@ func (c *Consumer) reconcilePin(ctx context.Context, p modeldao.Pin, up []*Clien
 			_, err := n.pinAdd(ctx, id, modeldao.PinName(v.ID), c.cfg.InactivityTimeout, nil)
 			return err
 		})
+		if ctx.Err() != nil {
+			return nil // cut short (a deadline): nothing learnt about the nodes
+		}
 		next.Replicas = pinReplicas(p.Replicas, rs)
 		next.Status, next.LastError = modeldao.ReplicatedStatus(c.held(next.Replicas), c.factor), c.replicaSummary(next.Replicas)
 		c.count(rs, &rep.CaughtUp, rep, log, "pinned")
@@ -162,6 +165,9 @@ func (c *Consumer) reconcileEvidence(ctx context.Context, p modeldao.EvidencePin
 		_, err := n.pinAdd(ctx, id, p.PinName(), min(c.cfg.InactivityTimeout, evidenceInactivity), nil)
 		return err
 	})
+	if ctx.Err() != nil {
+		return nil // cut short (a deadline): nothing learnt about the nodes
+	}
 	next := p
 	next.Replicas = pinReplicas(p.Replicas, rs)
 	next.Status, next.LastError, next.UpdatedAt = modeldao.ReplicatedStatus(c.held(next.Replicas), c.factor), c.replicaSummary(next.Replicas), now()

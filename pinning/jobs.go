@@ -47,7 +47,7 @@ func (c *Consumer) handlePin(ctx context.Context, d store.PinDelivery, v *modeld
 	log.Info("pinning", "attempt", rec.Attempts+1, "name", modeldao.PinName(v.ID), "nodes", len(c.nodes))
 	started := time.Now()
 	size, sum, rs, err := c.pinAndVerify(ctx, id, v, log)
-	if rs != nil {
+	if rs != nil && ctx.Err() == nil {
 		rec.Replicas = pinReplicas(rec.Replicas, rs)
 	}
 	if err != nil {
