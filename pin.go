@@ -19,9 +19,13 @@ const (
 	PinPinned                    // pinned, and the sha256 read back equals the digest on chain
 	PinFailed                    // gave up after retries, or digest mismatch (then unpinned)
 	PinUnpinned                  // unpinned after a revocation
+	// PinDegraded: pinned and verified, but on fewer IPFS nodes than the replication factor
+	// asks (at least one holds it). The pinner catches the missing nodes up on its next
+	// passes. Last in the list so that the stored numbers of the others stay what they were.
+	PinDegraded
 )
 
-var pinStatusNames = [...]string{"NONE", "QUEUED", "PINNING", "PINNED", "FAILED", "UNPINNED"}
+var pinStatusNames = [...]string{"NONE", "QUEUED", "PINNING", "PINNED", "FAILED", "UNPINNED", "DEGRADED"}
 
 func (s PinStatus) String() string {
 	if int(s) < len(pinStatusNames) {
@@ -40,6 +44,9 @@ func ParsePinStatus(s string) (PinStatus, error) {
 	return 0, Errorf(EINVALID, "unknown pin status %q: use one of %s", s, strings.Join(pinStatusNames[:], ", "))
 }
 
+// Held reports whether the status means the content is kept on IPFS: PINNED or DEGRADED.
+func (s PinStatus) Held() bool { return s == PinPinned || s == PinDegraded }
+
 // Pin is the pin record of a version's weights.
 type Pin struct {
 	VersionID uint64    `json:"versionId"`
@@ -50,6 +57,8 @@ type Pin struct {
 	Size      uint64    `json:"size,omitempty"` // bytes of the weights file
 	PinnedAt  time.Time `json:"pinnedAt,omitzero"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Replicas is the state of the pin on each IPFS node the pinner targets.
+	Replicas []PinReplica `json:"replicas,omitempty"`
 }
 
 // PinName is the name under which the weights of a version are pinned in kubo.

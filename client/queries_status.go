@@ -48,6 +48,7 @@ func (c *Client) PinStatus(ctx context.Context) (*PinCounts, error) {
 			Pinned   int `graphql:"pinned"`
 			Failed   int `graphql:"failed"`
 			Unpinned int `graphql:"unpinned"`
+			Degraded int `graphql:"degraded"`
 		} `graphql:"pinStatus"`
 	}
 	if err := c.query(ctx, &q, nil); err != nil {

@@ -168,12 +168,21 @@ type Delegation struct {
 
 // Pin is the state of a version's weights on IPFS.
 type Pin struct {
-	Status    string // NONE, QUEUED, PINNING, PINNED, FAILED, UNPINNED
+	Status    string // NONE, QUEUED, PINNING, PINNED, FAILED, UNPINNED, DEGRADED
 	CID       string
 	Attempts  int
 	LastError string
 	Size      uint64
 	PinnedAt  *time.Time
+	Replicas  []PinReplica // the pin on each of the pinner's IPFS nodes
+}
+
+// PinReplica is the state of a pin on one of the pinner's IPFS nodes.
+type PinReplica struct {
+	Node      string // the node's IPFS API address, without credentials
+	Status    string // PINNED, FAILED, UNPINNED, QUEUED
+	Error     string
+	UpdatedAt *time.Time
 }
 
 // ModelVersion is a submitted model version.
@@ -266,5 +275,5 @@ type IndexerStatus struct {
 
 // PinCounts counts versions per pin status.
 type PinCounts struct {
-	Total, None, Queued, Pinning, Pinned, Failed, Unpinned int
+	Total, None, Queued, Pinning, Pinned, Failed, Unpinned, Degraded int
 }

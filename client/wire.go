@@ -257,6 +257,12 @@ type wPin struct {
 	LastError *string `graphql:"lastError"`
 	Size      *string `graphql:"size"`
 	PinnedAt  *string `graphql:"pinnedAt"`
+	Replicas  []struct {
+		Node      string  `graphql:"node"`
+		Status    string  `graphql:"status"`
+		Error     string  `graphql:"error"`
+		UpdatedAt *string `graphql:"updatedAt"`
+	} `graphql:"replicas"`
 }
 
 type wVersion struct {
@@ -448,6 +454,9 @@ func (w wVersion) conv() ModelVersion {
 			PinnedAt: timePtr(w.Pin.PinnedAt)}
 		if w.Pin.Size != nil {
 			v.Pin.Size = u64(*w.Pin.Size)
+		}
+		for _, r := range w.Pin.Replicas {
+			v.Pin.Replicas = append(v.Pin.Replicas, PinReplica{Node: r.Node, Status: r.Status, Error: r.Error, UpdatedAt: timePtr(r.UpdatedAt)})
 		}
 	}
 	return v

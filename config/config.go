@@ -12,6 +12,9 @@
 //	                  then one node or the configuration endpoint, more seeds as &addr=host:port
 //	ETH_RPC_URL       JSON-RPC endpoint of an Ethereum node (http, https, ws, wss)
 //	IPFS_API_URL      kubo RPC API: http://host:5001 or /ip4/127.0.0.1/tcp/5001
+//	IPFS_API_URLS     the pinner's kubo nodes, comma-separated, each as IPFS_API_URL; it
+//	                  pins on all of them (PIN_REPLICATION, see package pinning); without it,
+//	                  IPFS_API_URL is a list of one
 //	CHAIN_ID          chain id of the DAO's chain
 //	TOKEN_ADDRESS, GOVERNOR_ADDRESS, TIMELOCK_ADDRESS, REGISTRY_ADDRESS
 //	                  the DAO's contracts
@@ -56,6 +59,7 @@ const (
 	EnvRedisCluster   = "REDIS_CLUSTER"
 	EnvEthRPCURL      = "ETH_RPC_URL"
 	EnvIPFSAPIURL     = "IPFS_API_URL"
+	EnvIPFSAPIURLs    = "IPFS_API_URLS"
 	EnvChainID        = "CHAIN_ID"
 	EnvToken          = "TOKEN_ADDRESS"
 	EnvGovernor       = "GOVERNOR_ADDRESS"
@@ -96,7 +100,7 @@ const (
 	// NeedChain: ETH_RPC_URL and the whole deployment: CHAIN_ID and the four contract
 	// addresses (or DEPLOYMENT_FILE).
 	NeedChain
-	// NeedIPFS: IPFS_API_URL.
+	// NeedIPFS: IPFS_API_URL or IPFS_API_URLS.
 	NeedIPFS
 	// NeedRelayer: RELAYER_PRIVATE_KEY or RELAYER_KEY_SECRET (see relayer.go).
 	NeedRelayer
@@ -117,7 +121,10 @@ type Config struct {
 	Redis      RedisConfig
 	EthRPCURL  string
 	IPFSAPIURL string
-	Deployment Deployment
+	// IPFSAPIURLs are the pinner's kubo nodes: IPFS_API_URLS, or IPFS_API_URL alone. When
+	// only IPFS_API_URLS is set, IPFSAPIURL is its first node (for publish and pull).
+	IPFSAPIURLs []string
+	Deployment  Deployment
 
 	ReorgDepth    uint64        // 0: the indexer's default
 	Confirmations uint64        // 0: index up to the head
@@ -197,7 +204,11 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 
 	cfg.Redis = l.redis()
 	cfg.EthRPCURL = l.ethRPC()
-	cfg.IPFSAPIURL = l.ipfsAPI()
+	cfg.IPFSAPIURL = l.ipfsAPI(EnvIPFSAPIURL, EnvIPFSAPIURL, l.get(EnvIPFSAPIURL))
+	cfg.IPFSAPIURLs = l.ipfsAPIs(cfg.IPFSAPIURL)
+	if cfg.IPFSAPIURL == "" && len(cfg.IPFSAPIURLs) > 0 {
+		cfg.IPFSAPIURL = cfg.IPFSAPIURLs[0]
+	}
 	cfg.Deployment = l.deployment()
 	if v := l.get(EnvReorgDepth); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
@@ -297,7 +308,7 @@ func (l *loader) require(cfg *Config, need Need) {
 		}
 	}
 	if need&NeedIPFS != 0 && cfg.IPFSAPIURL == "" {
-		missing(EnvIPFSAPIURL, "set it to the kubo RPC API, e.g. http://127.0.0.1:5001 or /ip4/127.0.0.1/tcp/5001")
+		missing(EnvIPFSAPIURL, "set it to the kubo RPC API, e.g. http://127.0.0.1:5001 or /ip4/127.0.0.1/tcp/5001 (or set IPFS_API_URLS to several, comma-separated)")
 	}
 }
 
@@ -396,8 +407,44 @@ func (l *loader) ethRPC() string {
 	return v
 }
 
-func (l *loader) ipfsAPI() string {
-	v := l.get(EnvIPFSAPIURL)
+// ipfsAPIs returns the nodes of IPFS_API_URLS (checked one by one, each listed once), or
+// single as a list of one.
+func (l *loader) ipfsAPIs(single string) []string {
+	list := l.get(EnvIPFSAPIURLs)
+	if list == "" {
+		if single == "" {
+			return nil
+		}
+		return []string{single}
+	}
+	var out []string
+	seen := map[string]bool{}
+	problems := len(l.problems)
+	for i, v := range strings.Split(list, ",") {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		name := fmt.Sprintf("%s (node %d)", EnvIPFSAPIURLs, i+1)
+		if v = l.ipfsAPI(EnvIPFSAPIURLs, name, v); v == "" {
+			continue
+		}
+		if seen[v] {
+			l.fail(EnvIPFSAPIURLs, "%s lists the same node twice: list each kubo node once", name)
+			continue
+		}
+		seen[v] = true
+		out = append(out, v)
+	}
+	if len(out) == 0 && len(l.problems) == problems {
+		l.fail(EnvIPFSAPIURLs, "%s lists no node: want kubo RPC API URLs, comma-separated, e.g. http://10.0.1.5:5001,http://10.0.2.5:5001", EnvIPFSAPIURLs)
+	}
+	return out
+}
+
+// ipfsAPI checks v, the value of the variable varName (called name in messages), as a kubo
+// RPC API address.
+func (l *loader) ipfsAPI(varName, name, v string) string {
 	if v == "" {
 		return ""
 	}
@@ -416,18 +463,18 @@ func (l *loader) ipfsAPI() string {
 			}
 		}
 		if !ok {
-			l.fail(EnvIPFSAPIURL, "%s=%q is not a TCP multiaddr: %s", EnvIPFSAPIURL, v, want)
+			l.fail(varName, "%s=%q is not a TCP multiaddr: %s", name, v, want)
 			return ""
 		}
 		return v
 	}
 	u, err := url.Parse(v)
 	if err != nil {
-		l.fail(EnvIPFSAPIURL, "%s is not a valid URL (%s): %s", EnvIPFSAPIURL, urlProblem(err), want)
+		l.fail(varName, "%s is not a valid URL (%s): %s", name, urlProblem(err), want)
 		return ""
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		l.fail(EnvIPFSAPIURL, "%s=%q: %s", EnvIPFSAPIURL, redactURL(u), want)
+		l.fail(varName, "%s=%q: %s", name, redactURL(u), want)
 		return ""
 	}
 	return v

@@ -27,7 +27,7 @@ func (r *modelVersionResolver) Content(ctx context.Context, obj *modeldao.ModelV
 	switch {
 	case pin != nil && pin.Status == modeldao.PinFailed:
 		out.Status, out.Reason = model.ContentStatusFailed, "verification failed: "+pin.LastError
-	case pin != nil && (pin.Status == modeldao.PinPinned || (pin.Status == modeldao.PinUnpinned && !pin.PinnedAt.IsZero())):
+	case pin != nil && (pin.Status.Held() || (pin.Status == modeldao.PinUnpinned && !pin.PinnedAt.IsZero())):
 		// Pinned and verified once, without a release summary: one weights file.
 		out.Status, out.Reason = model.ContentStatusSingleFile, "a single weights file (weightsCid, sha256 weightsSha256): no file list"
 	case obj.Status != modeldao.VersionApproved && (pin == nil || pin.Status == modeldao.PinNone):
@@ -90,6 +90,19 @@ func (r *auditResolver) ReportPin(ctx context.Context, obj *modeldao.Audit) (*mo
 		return p, err
 	}
 	return &modeldao.EvidencePin{EvidenceRef: ref, CID: obj.ReportCID, SHA256: obj.ReportSHA256, Status: modeldao.PinQueued}, nil
+}
+
+// DocumentPin is the policy document's pin record, or QUEUED with the chain's CID until the
+// pinner took it up.
+func (r *policyResolver) DocumentPin(ctx context.Context, obj *modeldao.Policy) (*modeldao.EvidencePin, error) {
+	ref := modeldao.EvidenceRef{Kind: modeldao.EvidencePolicyDocument, ID: obj.ID}
+	p, err := byKey(ctx, obj, func(p *modeldao.Policy) (modeldao.EvidenceRef, bool) {
+		return modeldao.EvidenceRef{Kind: modeldao.EvidencePolicyDocument, ID: p.ID}, true
+	}, r.evidencePins)
+	if err != nil || p != nil {
+		return p, err
+	}
+	return &modeldao.EvidencePin{EvidenceRef: ref, CID: obj.DocumentCID, Status: modeldao.PinQueued}, nil
 }
 
 func (r *Resolver) evidencePins(ctx context.Context, refs []modeldao.EvidenceRef) ([]*modeldao.EvidencePin, error) {

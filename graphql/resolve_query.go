@@ -300,6 +300,7 @@ func (r *queryResolver) PinStatus(ctx context.Context) (*model.PinStatusCounts, 
 	c := &model.PinStatusCounts{
 		None: counts[modeldao.PinNone], Queued: counts[modeldao.PinQueued], Pinning: counts[modeldao.PinPinning],
 		Pinned: counts[modeldao.PinPinned], Failed: counts[modeldao.PinFailed], Unpinned: counts[modeldao.PinUnpinned],
+		Degraded: counts[modeldao.PinDegraded],
 	}
 	for _, n := range counts {
 		c.Total += n

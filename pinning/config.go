@@ -43,6 +43,11 @@ type Config struct {
 	// EvidenceEvery is how often Run sweeps for model cards and audit reports to pin (see
 	// evidence.go) while the queue is idle; Drain sweeps once per call. Default 30 s.
 	EvidenceEvery time.Duration
+	// Replication is how many IPFS nodes must hold a pin for it to be PINNED; fewer (but at
+	// least one) is DEGRADED. The pinner pins on every node it is given either way, so a
+	// factor below the number of nodes is the number of nodes that may be lost without the
+	// pin counting as degraded. 0 means every node (PIN_REPLICATION unset or 0).
+	Replication int
 	// Logger receives structured logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -85,6 +90,9 @@ const (
 	EnvDrainMargin       = "MODELDAO_PIN_DRAIN_MARGIN"
 	EnvUnpinOnRevoke     = "MODELDAO_PIN_UNPIN_ON_REVOKE"
 	EnvEvidenceEvery     = "MODELDAO_PIN_EVIDENCE_EVERY"
+	// EnvReplication is the replication factor (Config.Replication); the IPFS nodes
+	// themselves are config.EnvIPFSAPIURLs.
+	EnvReplication = "PIN_REPLICATION"
 )
 
 // ConfigFromEnv returns DefaultConfig overridden by the environment variables Env* that are
@@ -120,6 +128,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return cfg, modeldao.Errorf(modeldao.EINVALID, "%s=%q: want a whole number >= 1", EnvMaxAttempts, v)
 		}
 		cfg.MaxAttempts = n
+	}
+	if v := getenv(EnvReplication); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return cfg, modeldao.Errorf(modeldao.EINVALID, "%s=%q: want a whole number of IPFS nodes from 1 to the number of IPFS_API_URLS, or 0 (or unset) for all of them", EnvReplication, v)
+		}
+		cfg.Replication = n
 	}
 	if v := getenv(EnvUnpinOnRevoke); v != "" {
 		b, err := strconv.ParseBool(v)

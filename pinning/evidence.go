@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ipfs/go-cid"
 
 	"github.com/modeldao/modeldao"
 )
 
 // Evidence: besides approved weights, the pinner keeps every document the chain references
-// available, the model card of every submitted version and the report of every audit. The
-// indexer enqueues no job for them: the pinner sweeps the projection (store.EvidenceDue)
-// for documents without a final pin record, pins each one under its own name
-// ("modeldao:card:<version>", "modeldao:report:<audit>"), and checks a report's bytes
-// against the reportSha256 on chain. A document that cannot be fetched is retried with
+// available, the model card of every submitted version, the report of every audit and the
+// document of every adopted policy. The indexer enqueues no job for them: the pinner sweeps
+// the projection (store.EvidenceDue) for documents without a final pin record, pins each
+// one on every node under its own name ("modeldao:card:<version>",
+// "modeldao:report:<audit>", "modeldao:policy:<policy>"), and checks a report's bytes
+// against the reportSha256 on chain (PolicyAdopted carries no digest of the document: its
+// CID is its only anchor, as for model cards). A document that cannot be fetched is retried with
 // backoff and FAILED after Config.MaxAttempts; a report that does not hash to its digest is
 // FAILED at once (and stays pinned: it is the evidence that the auditor posted something
 // else than they claimed). Documents are never unpinned.
@@ -81,17 +84,33 @@ func (c *Consumer) pinEvidence(ctx context.Context, p modeldao.EvidencePin, rep 
 		log.Error("evidence pin FAILED", "err", p.LastError)
 		return c.st.SetEvidencePin(ctx, p)
 	}
-	_, err := c.ipfs.pinAdd(ctx, id, p.PinName(), min(c.cfg.InactivityTimeout, evidenceInactivity), nil)
+	rs := c.onNodes(ctx, c.nodes, func(ctx context.Context, n *Client) error {
+		_, err := n.pinAdd(ctx, id, p.PinName(), min(c.cfg.InactivityTimeout, evidenceInactivity), nil)
+		return err
+	})
 	var size int64
-	if err == nil {
-		if p.SHA256 != (modeldao.EvidencePin{}).SHA256 {
-			size, err = Verify(ctx, c.ipfs, id.String(), p.SHA256)
-		} else {
-			size, err = c.ipfs.fileSize(ctx, id)
+	var err error
+	if held := succeeded(rs); len(held) == 0 {
+		err = failure(ctx, rs)
+	} else {
+		for _, n := range held {
+			if p.SHA256 != (common.Hash{}) {
+				size, err = Verify(ctx, n, id.String(), p.SHA256)
+			} else {
+				size, err = n.fileSize(ctx, id)
+			}
+			if err = c.classifyOn(ctx, n, err); !isOutage(err) {
+				break
+			}
+			for i := range rs {
+				if rs[i].node == n {
+					rs[i].err = err // gone after pinning: the next node reads it back
+				}
+			}
 		}
 	}
+	p.Replicas = pinReplicas(p.Replicas, rs)
 	if err != nil {
-		err = c.classify(ctx, err)
 		var pe *permanentError
 		var te *transientError
 		var oe *errOutage
@@ -124,11 +143,11 @@ func (c *Consumer) pinEvidence(ctx context.Context, p modeldao.EvidencePin, rep 
 		}
 	}
 	p.Attempts++
-	p.Status, p.LastError, p.Size, p.Verified = modeldao.PinPinned, "", uint64(size), p.SHA256 != (modeldao.EvidencePin{}).SHA256
+	p.Status, p.LastError, p.Size, p.Verified = modeldao.ReplicatedStatus(c.held(p.Replicas), c.factor), c.replicaSummary(p.Replicas), uint64(size), p.SHA256 != (common.Hash{})
 	p.PinnedAt = now()
 	p.UpdatedAt, p.NextAttempt = p.PinnedAt, time.Time{}
 	rep.Pinned++
-	log.Info("evidence pinned", "size", size, "verified", p.Verified)
+	log.Info("evidence pinned", "size", size, "verified", p.Verified, "status", p.Status.String())
 	return c.st.SetEvidencePin(ctx, p)
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -25,10 +26,28 @@ import (
 )
 
 // Client is a client of a kubo daemon's RPC API: kubo's client/rpc HttpApi (the whole
-// CoreAPI) and the address it was made for, which error messages name.
+// CoreAPI) and the address it was made for, which error messages, logs and the API (a pin
+// replica's node) name. Addr is the address without credentials: a URL's user, password,
+// query and fragment are left out (see NodeName), since pin records are served publicly.
 type Client struct {
 	*rpc.HttpApi
 	Addr string
+}
+
+// NodeName returns the identity of the IPFS API at addr as the pinner shows it: a multiaddr
+// as it is, a URL without its user and password, query and fragment (where credentials and
+// tokens live).
+func NodeName(addr string) string {
+	if strings.HasPrefix(addr, "/") {
+		return addr
+	}
+	u, err := neturl.Parse(strings.TrimRight(addr, "/"))
+	if err != nil || u.Host == "" {
+		return "(unparsable IPFS API address)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), ""
+	return u.String()
 }
 
 // NewClient returns a client of the kubo RPC API at addr, a multiaddr
@@ -54,16 +73,16 @@ func NewClient(addr string, hc *http.Client) (*Client, error) {
 		if err != nil {
 			return nil, modeldao.WrapError(modeldao.EINVALID, err, "IPFS API address %q: want a multiaddr like /ip4/127.0.0.1/tcp/5001 or a URL like http://127.0.0.1:5001", addr)
 		}
-		return &Client{HttpApi: api, Addr: addr}, nil
+		return &Client{HttpApi: api, Addr: NodeName(addr)}, nil
 	}
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return nil, modeldao.Errorf(modeldao.EINVALID, "IPFS API address %q: want a multiaddr like /ip4/127.0.0.1/tcp/5001 or a URL like http://127.0.0.1:5001", addr)
+		return nil, modeldao.Errorf(modeldao.EINVALID, "IPFS API address %q: want a multiaddr like /ip4/127.0.0.1/tcp/5001 or a URL like http://127.0.0.1:5001", NodeName(addr))
 	}
 	api, err := rpc.NewURLApiWithClient(url, hc)
 	if err != nil {
-		return nil, modeldao.WrapError(modeldao.EINVALID, err, "IPFS API address %q", addr)
+		return nil, modeldao.WrapError(modeldao.EINVALID, err, "IPFS API address %q", NodeName(addr))
 	}
-	return &Client{HttpApi: api, Addr: addr}, nil
+	return &Client{HttpApi: api, Addr: NodeName(addr)}, nil
 }
 
 // Connect is NewClient followed by Ping: it fails with EUNAVAILABLE when the daemon does not

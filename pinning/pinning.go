@@ -16,7 +16,8 @@
 //
 // Failures:
 //   - kubo not answering (daemon down) is an outage, not a failed attempt: the consumer keeps
-//     the job and waits, with backoff, until kubo answers, then carries on;
+//     the job and waits, with backoff, until kubo answers, then carries on (with several
+//     nodes: only when none answers; otherwise the pin is DEGRADED);
 //   - content that cannot be fetched (no progress for Config.InactivityTimeout, "block not
 //     found" offline) or read back is a failed attempt: the job is postponed with
 //     exponential backoff and jitter (moved to a retry set, not slept on, so the queue moves
@@ -28,9 +29,15 @@
 // Config.MinIdle; a consumer working on a long pin refreshes its job so that nobody takes it
 // over meanwhile.
 //
-// Several versions may share one weights CID. kubo keeps one pin per CID (named after the
+// Several versions may share one weights CID, and a document the chain references (a model
+// card, say) may have the CID of some weights. kubo keeps one pin per CID (named after the
 // version that pinned it last), so the weights are unpinned only when no other APPROVED
-// version with the same CID still needs them.
+// version with the same CID and no document still needs them (a recompute over the
+// projection at each unpin, see release).
+//
+// Replication (nodes.go, catchup.go): the consumer may pin on several kubo nodes, with a
+// per-node state in each pin record and a replication factor; a node down degrades a pin
+// (DEGRADED), never fails it, and is caught up when it answers again.
 //
 // Progress of a pin: kubo's client/rpc PinAPI.Add does not expose progress, so the consumer
 // calls the HTTP RPC command pin/add?progress=true itself through the client's request
@@ -43,12 +50,9 @@ package pinning
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
-
-	"github.com/ipfs/go-cid"
 
 	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/store"
@@ -57,23 +61,24 @@ import (
 // Consumer consumes the pin queue of one DAO. Use one Consumer from one goroutine at a time;
 // run several Consumers (with distinct names) for parallelism.
 type Consumer struct {
-	ipfs *Client
-	st   *store.Store
-	cfg  Config
-	log  *slog.Logger
+	nodes  []*Client // the IPFS nodes pinned on (nodes.go)
+	factor int       // how many of them make a pin PINNED
+	st     *store.Store
+	cfg    Config
+	log    *slog.Logger
 
 	pendingChecked bool // the consumer's own pending list was read once
 }
 
-// New returns a consumer of the pin queue of st that pins on the kubo daemon behind ipfs.
+// New returns a consumer of the pin queue of st that pins on the one kubo daemon behind
+// ipfs (cfg.Replication is then 1 whatever it says); NewReplicated pins on several.
 func New(ipfs *Client, st *store.Store, cfg Config) *Consumer {
-	cfg = cfg.withDefaults()
-	return &Consumer{
-		ipfs: ipfs,
-		st:   st,
-		cfg:  cfg,
-		log:  cfg.Logger.With("component", "pinning", "consumer", cfg.Consumer),
+	cfg.Replication = 0
+	c, err := NewReplicated([]*Client{ipfs}, st, cfg)
+	if err != nil {
+		panic(err) // one node, factor 0: cannot fail
 	}
+	return c
 }
 
 // Name returns the consumer's name in the group.
@@ -91,8 +96,10 @@ type Report struct {
 	Kept      int // revocations left pinned (UnpinOnRevoke off)
 	Invalid   int // malformed jobs dropped
 	Aborted   int // jobs left unfinished (deadline, cancellation): the next run resumes them
-	// Evidence is what the sweeps for model cards and audit reports did.
+	// Evidence is what the sweeps for model cards, audit reports and policy documents did.
 	Evidence EvidenceReport
+	// Replicas is what the catch-up passes of the IPFS nodes did (catchup.go).
+	Replicas ReplicaReport
 	// Queued and Waiting are the jobs left at the end: in the queue (new or being worked on
 	// by other consumers) and in the retry set.
 	Queued  int64
@@ -108,7 +115,8 @@ func (r Report) LogValue() slog.Value {
 		slog.Int("duplicate", r.Duplicate), slog.Int("kept", r.Kept), slog.Int("invalid", r.Invalid),
 		slog.Int("aborted", r.Aborted), slog.Int64("queued", r.Queued), slog.Int64("waiting", r.Waiting),
 		slog.Int("evidencePinned", r.Evidence.Pinned), slog.Int("evidenceFailed", r.Evidence.Failed),
-		slog.Duration("elapsed", r.Elapsed),
+		slog.Int("replicasCaughtUp", r.Replicas.CaughtUp), slog.Int("replicasUnpinned", r.Replicas.Unpinned),
+		slog.Int("replicasFailed", r.Replicas.Failed), slog.Duration("elapsed", r.Elapsed),
 	)
 }
 
@@ -121,7 +129,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		rep.Elapsed = time.Since(start)
 		c.log.Info("pin consumer stopped", "report", rep)
 	}()
-	c.log.Info("pin consumer started", "ipfs", c.ipfs.Addr)
+	c.log.Info("pin consumer started", "ipfs", c.Nodes(), "replication", c.factor)
 	trouble, groupReady := 0, false
 	var lastSweep time.Time
 	for ctx.Err() == nil {
@@ -143,6 +151,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 			rep.Evidence.Pinned += er.Pinned
 			rep.Evidence.Failed += er.Failed
 			rep.Evidence.Retrying += er.Retrying
+			if err == nil {
+				var rr ReplicaReport
+				rr, err = c.Reconcile(ctx)
+				rep.Replicas.add(rr)
+			}
 			if err == nil {
 				lastSweep = time.Now()
 			}
@@ -183,6 +196,9 @@ func (c *Consumer) Drain(ctx context.Context) (Report, error) {
 	err := c.drain(work, &rep)
 	if err == nil && work.Err() == nil {
 		rep.Evidence, err = c.PinEvidence(work)
+		if err == nil && work.Err() == nil {
+			rep.Replicas, err = c.Reconcile(work)
+		}
 		if work.Err() != nil && modeldao.ErrorCode(err) != modeldao.EUNAVAILABLE {
 			err = nil // the deadline: the next invocation carries on
 		}
@@ -317,14 +333,14 @@ func (c *Consumer) heartbeat(ctx context.Context, id string) {
 	}
 }
 
-// waitForIPFS returns once kubo answers, or ctx's error.
+// waitForIPFS returns once a kubo node answers, or ctx's error.
 func (c *Consumer) waitForIPFS(ctx context.Context) error {
 	for i := 1; ; i++ {
 		if !sleep(ctx, c.backoff(min(i, 10), 30*time.Second)) {
 			return ctx.Err()
 		}
-		if err := c.ipfs.Ping(ctx); err == nil {
-			c.log.Info("IPFS answers again", "ipfs", c.ipfs.Addr)
+		if up := c.answering(ctx); len(up) > 0 {
+			c.log.Info("IPFS answers again", "ipfs", up[0].Addr)
 			return nil
 		} else if ctx.Err() != nil {
 			return ctx.Err()
@@ -401,221 +417,11 @@ func (c *Consumer) handle(ctx context.Context, d store.PinDelivery, rep *Report)
 	return c.handlePin(ctx, d, v, rep, log)
 }
 
-func (c *Consumer) handlePin(ctx context.Context, d store.PinDelivery, v *modeldao.ModelVersion, rep *Report, log *slog.Logger) error {
-	rec, err := c.st.GetPin(ctx, v.ID)
-	if err != nil {
-		return err
-	}
-	if rec == nil || rec.CID != v.WeightsCID {
-		rec = &modeldao.Pin{VersionID: v.ID, CID: v.WeightsCID}
-	}
-	id, perr := cid.Decode(string(v.WeightsCID))
-	if perr != nil {
-		rec.Attempts++
-		return c.fail(ctx, d, rec, nil, modeldao.WrapError(modeldao.EINVALID, perr, "weights CID %q is not a CID", v.WeightsCID), rep, log)
-	}
-	switch rec.Status {
-	case modeldao.PinPinned:
-		ok, err := c.ipfs.isPinned(ctx, id)
-		if err != nil {
-			var te *transientError
-			if err = c.classify(ctx, err); !errors.As(err, &te) {
-				return err // ctx, outage, Redis
-			}
-			log.Warn("could not check the existing pin: pinning again", "err", err)
-		}
-		if ok {
-			rep.Duplicate++
-			log.Info("already pinned and verified")
-			return c.st.AckPinJob(ctx, d.ID, nil)
-		}
-		log.Warn("the record says PINNED but kubo has no such pin: pinning again")
-	case modeldao.PinFailed:
-		rep.Duplicate++
-		log.Info("already FAILED: a new approval (or a re-queued job) is needed to try again", "lastError", rec.LastError)
-		return c.st.AckPinJob(ctx, d.ID, nil)
-	}
-
-	rec.Status, rec.UpdatedAt = modeldao.PinPinning, now()
-	if err := c.st.SetPin(ctx, *rec); err != nil {
-		return err
-	}
-	log.Info("pinning", "attempt", rec.Attempts+1, "name", modeldao.PinName(v.ID))
-	started := time.Now()
-	size, sum, err := c.pinAndVerify(ctx, id, v, log)
-	if err != nil {
-		err = c.classify(ctx, err)
-		var pe *permanentError
-		var te *transientError
-		switch {
-		case ctx.Err() != nil:
-			c.requeue(rec, log)
-			return ctx.Err()
-		case errors.As(err, &pe):
-			rec.Attempts++
-			return c.fail(ctx, d, rec, &id, pe.err, rep, log)
-		case errors.As(err, &te):
-			rec.Attempts++
-			if rec.Attempts >= c.cfg.MaxAttempts {
-				return c.fail(ctx, d, rec, &id, fmt.Errorf("gave up after %d attempts: %s", rec.Attempts, te.msg), rep, log)
-			}
-			due := time.Now().Add(c.backoff(rec.Attempts, 0))
-			rec.Status, rec.LastError, rec.UpdatedAt = modeldao.PinQueued, te.msg, now()
-			log.Warn("pin attempt failed: will retry", "attempt", rec.Attempts, "of", c.cfg.MaxAttempts, "err", te.msg, "retryAt", due)
-			rep.Retrying++
-			return c.st.RetryPinJob(ctx, d.ID, d.Job, due, rec)
-		default:
-			return err // outage or Redis
-		}
-	}
-
-	// The version may have changed while we pinned (revoked, or its approval rolled back).
-	v2, err := c.st.VersionForPin(ctx, v.ID)
-	if err != nil {
-		return err
-	}
-	if v2 == nil || v2.Status != modeldao.VersionApproved || v2.WeightsCID != v.WeightsCID {
-		status := "absent"
-		if v2 != nil {
-			status = v2.Status.String()
-		}
-		if _, err := c.release(ctx, v.ID, id, log); err != nil {
-			return c.classify(ctx, err)
-		}
-		rep.Stale++
-		rec.Status, rec.LastError, rec.UpdatedAt = modeldao.PinUnpinned, fmt.Sprintf("the version became %s while it was being pinned: unpinned", status), now()
-		log.Info("version no longer approved after pinning: unpinned", "versionStatus", status)
-		return c.st.AckPinJob(ctx, d.ID, rec)
-	}
-
-	rec.Attempts++
-	rec.Status, rec.LastError, rec.Size = modeldao.PinPinned, "", uint64(size)
-	rec.PinnedAt = now()
-	rec.UpdatedAt = rec.PinnedAt
-	rep.Pinned++
-	log.Info("pinned and verified", "size", size, "sha256", v.WeightsSHA256.Hex(), "took", time.Since(started))
-	if sum != nil {
-		return c.st.AckPinJobWithRelease(ctx, d.ID, rec, sum)
-	}
-	return c.st.AckPinJob(ctx, d.ID, rec)
-}
-
-// fail marks the version FAILED with cause, unpins id (if not nil and no other approved
-// version needs it) and acks the job.
-func (c *Consumer) fail(ctx context.Context, d store.PinDelivery, rec *modeldao.Pin, id *cid.Cid, cause error, rep *Report, log *slog.Logger) error {
-	if id != nil {
-		if _, err := c.release(ctx, rec.VersionID, *id, log); err != nil {
-			return c.classify(ctx, err)
-		}
-	}
-	rec.Status, rec.LastError, rec.UpdatedAt = modeldao.PinFailed, reason(cause), now()
-	rep.Failed++
-	log.Error("pin FAILED", "attempts", rec.Attempts, "err", rec.LastError)
-	return c.st.AckPinJob(ctx, d.ID, rec)
-}
-
-func (c *Consumer) handleUnpin(ctx context.Context, d store.PinDelivery, v *modeldao.ModelVersion, rep *Report, log *slog.Logger) error {
-	if !c.cfg.UnpinOnRevoke {
-		rep.Kept++
-		log.Info("version revoked: weights stay pinned (UnpinOnRevoke is off)")
-		return c.st.AckPinJob(ctx, d.ID, nil)
-	}
-	rec, err := c.st.GetPin(ctx, v.ID)
-	if err != nil {
-		return err
-	}
-	if rec != nil && rec.Status == modeldao.PinUnpinned {
-		rep.Duplicate++
-		log.Info("already unpinned")
-		return c.st.AckPinJob(ctx, d.ID, nil)
-	}
-	if rec == nil {
-		rec = &modeldao.Pin{VersionID: v.ID, CID: v.WeightsCID}
-	}
-	if id, perr := cid.Decode(string(v.WeightsCID)); perr == nil {
-		if _, err := c.release(ctx, v.ID, id, log); err != nil {
-			err = c.classify(ctx, err)
-			var te *transientError
-			if !errors.As(err, &te) {
-				return err // ctx, outage, Redis
-			}
-			rec.Attempts++
-			if rec.Attempts >= c.cfg.MaxAttempts {
-				rec.LastError, rec.UpdatedAt = fmt.Sprintf("unpin gave up after %d attempts: %s", rec.Attempts, te.msg), now()
-				rep.Failed++
-				log.Error("unpin failed", "err", rec.LastError)
-				return c.st.AckPinJob(ctx, d.ID, rec)
-			}
-			due := time.Now().Add(c.backoff(rec.Attempts, 0))
-			rec.LastError, rec.UpdatedAt = te.msg, now()
-			rep.Retrying++
-			log.Warn("unpin attempt failed: will retry", "attempt", rec.Attempts, "err", te.msg, "retryAt", due)
-			return c.st.RetryPinJob(ctx, d.ID, d.Job, due, rec)
-		}
-	}
-	rec.Status, rec.LastError, rec.UpdatedAt = modeldao.PinUnpinned, "", now()
-	rep.Unpinned++
-	log.Info("version revoked: unpinned")
-	return c.st.AckPinJob(ctx, d.ID, rec)
-}
-
-// release unpins id for version unless another APPROVED version with the same CID still
-// needs it (queued, pinning or pinned). It reports whether it unpinned.
-func (c *Consumer) release(ctx context.Context, version uint64, id cid.Cid, log *slog.Logger) (bool, error) {
-	others, err := c.st.PinsByCID(ctx, id.String())
-	if err != nil {
-		return false, &storeError{err}
-	}
-	for _, p := range others {
-		if p.VersionID == version || (p.Status != modeldao.PinQueued && p.Status != modeldao.PinPinning && p.Status != modeldao.PinPinned) {
-			continue
-		}
-		ov, err := c.st.VersionForPin(ctx, p.VersionID)
-		if err != nil {
-			return false, &storeError{err}
-		}
-		if ov != nil && ov.Status == modeldao.VersionApproved {
-			log.Info("weights stay pinned: another approved version has the same CID", "sharedWith", p.VersionID)
-			return false, nil
-		}
-	}
-	if err := c.ipfs.unpin(ctx, id); err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
 // storeError marks an error of the store met in the middle of kubo calls.
 type storeError struct{ err error }
 
 func (e *storeError) Error() string { return e.err.Error() }
 func (e *storeError) Unwrap() error { return e.err }
-
-// classify sorts the error of a step that talks to kubo: ctx's error when ctx ended; store
-// errors as they are; *transientError and *permanentError as they are; anything else
-// (transport) becomes an *errOutage when kubo does not answer a ping, or a transient error
-// when it does (the connection broke, but the daemon is there: try again later).
-func (c *Consumer) classify(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	var se *storeError
-	if errors.As(err, &se) {
-		return se.err
-	}
-	var te *transientError
-	var pe *permanentError
-	if errors.As(err, &te) || errors.As(err, &pe) {
-		return err
-	}
-	if perr := c.ipfs.Ping(ctx); perr != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return &errOutage{err: perr}
-	}
-	return &transientError{msg: fmt.Sprintf("talking to the IPFS API at %s: %v", c.ipfs.Addr, err)}
-}
 
 // requeue puts the pin record of a job left unfinished back to QUEUED (best effort).
 func (c *Consumer) requeue(rec *modeldao.Pin, log *slog.Logger) {

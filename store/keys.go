@@ -78,11 +78,11 @@ import (
 //	policies                zset    policy id by id
 //	auditor                 hash    address → JSON modeldao.Auditor
 //	auditors                zset    address by ordinal of first registration
-//	pin                     hash    version id → JSON modeldao.Pin (written by the pinner; not in the digest)
+//	pin                     hash    version id → JSON modeldao.Pin, with its per-IPFS-node replicas (written by the pinner; not in the digest)
 //	pinjobs                 stream  pin and unpin jobs (not in the digest)
 //	pinjobs:retry           zset    jobs waiting for their next attempt, by due time (not in the digest)
 //	release                 hash    version id → JSON modeldao.ReleaseSummary, the files and formats the pinner verified (not in the digest)
-//	evidence                hash    "card:<version id>" | "report:<audit id>" → JSON modeldao.EvidencePin (written by the pinner; not in the digest)
+//	evidence                hash    "card:<version id>" | "report:<audit id>" | "policy:<policy id>" → JSON modeldao.EvidencePin, with its per-node replicas (written by the pinner; not in the digest)
 //	outbox                  stream  notifications for webhooks, fields n (JSON) and at (block) (not in the digest; outbox.go)
 //	outbox:high             string  highest block whose notifications are in the outbox
 //	webhooks                hash    endpoint id → JSON modeldao.Webhook (kept by Drop; not in the digest)
@@ -142,7 +142,7 @@ func (k Keys) PinRetry() string { return k.prefix + "pinjobs:retry" }
 // Release summaries (the pinner's verified view of a version's files; see releases.go).
 func (k Keys) Release() string { return k.prefix + "release" }
 
-// Pin records of model cards and audit reports (see evidence.go).
+// Pin records of model cards, audit reports and policy documents (see evidence.go).
 func (k Keys) Evidence() string { return k.prefix + "evidence" }
 
 // Keys of the outbox, the webhook endpoints and the notifier's state (outbox.go, webhooks.go).

@@ -1088,6 +1088,12 @@ func (ec *executionContext) direct_EvidencePin(ctx context.Context, fields []gra
 			} else {
 				w.value(ec._EvidencePin_status(ctx, field, obj), graphql.Null)
 			}
+		case "replicas":
+			if fc, err := ec.fieldContext_EvidencePin_replicas(ctx, field); err == nil {
+				w.value(ec.marshalNPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Replicas), graphql.Null)
+			} else {
+				w.value(ec._EvidencePin_replicas(ctx, field, obj), graphql.Null)
+			}
 		case "cid":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.CID); ok {
 				w.b = b
@@ -1688,6 +1694,12 @@ func (ec *executionContext) direct_Pin(ctx context.Context, fields []graphql.Col
 			} else {
 				w.value(ec._Pin_status(ctx, field, obj), graphql.Null)
 			}
+		case "replicas":
+			if fc, err := ec.fieldContext_Pin_replicas(ctx, field); err == nil {
+				w.value(ec.marshalNPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Replicas), graphql.Null)
+			} else {
+				w.value(ec._Pin_replicas(ctx, field, obj), graphql.Null)
+			}
 		case "cid":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.CID); ok {
 				w.b = b
@@ -1718,6 +1730,42 @@ func (ec *executionContext) direct_Pin(ctx context.Context, fields []graphql.Col
 			w.value(ec._Pin_pinnedAt(ctx, field, obj), graphql.RequiredNull)
 		case "updatedAt":
 			w.value(ec._Pin_updatedAt(ctx, field, obj), graphql.RequiredNull)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	return w.done()
+}
+
+// direct_PinReplica writes a PinReplica as _PinReplica does, into one buffer (see direct.go).
+func (ec *executionContext) direct_PinReplica(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.PinReplica) graphql.Marshaler {
+	w := getBuf()
+	w.b = append(w.b, '{')
+	for _, field := range fields {
+		w.key(field.Alias)
+		switch field.Name {
+		case "__typename":
+			w.b = scalar.AppendJSONString(w.b, "PinReplica")
+		case "node":
+			if b, ok := appendNString2string(w.b, obj.Node); ok {
+				w.b = b
+			} else {
+				w.value(ec._PinReplica_node(ctx, field, obj), graphql.Null)
+			}
+		case "status":
+			if b, ok := appendNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(w.b, obj.Status); ok {
+				w.b = b
+			} else {
+				w.value(ec._PinReplica_status(ctx, field, obj), graphql.Null)
+			}
+		case "error":
+			if b, ok := appendNString2string(w.b, obj.Error); ok {
+				w.b = b
+			} else {
+				w.value(ec._PinReplica_error(ctx, field, obj), graphql.Null)
+			}
+		case "updatedAt":
+			w.value(ec._PinReplica_updatedAt(ctx, field, obj), graphql.RequiredNull)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1775,6 +1823,12 @@ func (ec *executionContext) direct_PinStatusCounts(ctx context.Context, fields [
 				w.b = b
 			} else {
 				w.value(ec._PinStatusCounts_unpinned(ctx, field, obj), graphql.Null)
+			}
+		case "degraded":
+			if b, ok := appendNInt2int(w.b, obj.Degraded); ok {
+				w.b = b
+			} else {
+				w.value(ec._PinStatusCounts_degraded(ctx, field, obj), graphql.Null)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -1834,6 +1888,10 @@ func (ec *executionContext) direct_Policy(ctx context.Context, fields []graphql.
 			} else {
 				w.value(ec._Policy_documentCidRaw(ctx, field, obj), graphql.Null)
 			}
+		case "documentPin":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._Policy_documentPin(ctx, field, obj)
+			}), graphql.Null)
 		case "auditRequired":
 			if b, ok := appendNBoolean2bool(w.b, obj.AuditRequired); ok {
 				w.b = b

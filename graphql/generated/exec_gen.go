@@ -270,6 +270,7 @@ type ComplexityRoot struct {
 		CID       func(childComplexity int) int
 		LastError func(childComplexity int) int
 		PinnedAt  func(childComplexity int) int
+		Replicas  func(childComplexity int) int
 		Size      func(childComplexity int) int
 		Status    func(childComplexity int) int
 		Verified  func(childComplexity int) int
@@ -380,12 +381,21 @@ type ComplexityRoot struct {
 		CID       func(childComplexity int) int
 		LastError func(childComplexity int) int
 		PinnedAt  func(childComplexity int) int
+		Replicas  func(childComplexity int) int
 		Size      func(childComplexity int) int
 		Status    func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
 	}
 
+	PinReplica struct {
+		Error     func(childComplexity int) int
+		Node      func(childComplexity int) int
+		Status    func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
 	PinStatusCounts struct {
+		Degraded func(childComplexity int) int
 		Failed   func(childComplexity int) int
 		None     func(childComplexity int) int
 		Pinned   func(childComplexity int) int
@@ -403,6 +413,7 @@ type ComplexityRoot struct {
 		Audits           func(childComplexity int, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) int
 		Bounds           func(childComplexity int) int
 		DocumentCID      func(childComplexity int) int
+		DocumentPin      func(childComplexity int) int
 		ID               func(childComplexity int) int
 		Name             func(childComplexity int) int
 		Retired          func(childComplexity int) int
@@ -706,6 +717,8 @@ type ModelVersionResolver interface {
 	Contest(ctx context.Context, obj *modeldao.ModelVersion) ([]*modeldao.AuditDisagreement, error)
 }
 type PolicyResolver interface {
+	DocumentPin(ctx context.Context, obj *modeldao.Policy) (*modeldao.EvidencePin, error)
+
 	Audits(ctx context.Context, obj *modeldao.Policy, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error)
 	ApprovedVersions(ctx context.Context, obj *modeldao.Policy, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelVersionConnection, error)
 }
@@ -1665,6 +1678,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EvidencePin.PinnedAt(childComplexity), true
+	case "EvidencePin.replicas":
+		if e.ComplexityRoot.EvidencePin.Replicas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvidencePin.Replicas(childComplexity), true
 	case "EvidencePin.size":
 		if e.ComplexityRoot.EvidencePin.Size == nil {
 			break
@@ -2173,6 +2192,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Pin.PinnedAt(childComplexity), true
+	case "Pin.replicas":
+		if e.ComplexityRoot.Pin.Replicas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Pin.Replicas(childComplexity), true
 	case "Pin.size":
 		if e.ComplexityRoot.Pin.Size == nil {
 			break
@@ -2192,6 +2217,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Pin.UpdatedAt(childComplexity), true
 
+	case "PinReplica.error":
+		if e.ComplexityRoot.PinReplica.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PinReplica.Error(childComplexity), true
+	case "PinReplica.node":
+		if e.ComplexityRoot.PinReplica.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PinReplica.Node(childComplexity), true
+	case "PinReplica.status":
+		if e.ComplexityRoot.PinReplica.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PinReplica.Status(childComplexity), true
+	case "PinReplica.updatedAt":
+		if e.ComplexityRoot.PinReplica.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PinReplica.UpdatedAt(childComplexity), true
+
+	case "PinStatusCounts.degraded":
+		if e.ComplexityRoot.PinStatusCounts.Degraded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PinStatusCounts.Degraded(childComplexity), true
 	case "PinStatusCounts.failed":
 		if e.ComplexityRoot.PinStatusCounts.Failed == nil {
 			break
@@ -2287,6 +2343,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Policy.DocumentCID(childComplexity), true
+	case "Policy.documentPin":
+		if e.ComplexityRoot.Policy.DocumentPin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Policy.DocumentPin(childComplexity), true
 	case "Policy.id":
 		if e.ComplexityRoot.Policy.ID == nil {
 			break
@@ -3431,14 +3493,38 @@ enum VersionStatus {
   REVOKED
 }
 
-"The state of a version's weights on IPFS, in the words of the IPFS Pinning Service API."
+"""
+The state of a pin on IPFS (a version's weights, a document), in the words of the IPFS
+Pinning Service API, plus DEGRADED for replication over several IPFS nodes.
+"""
 enum PinStatus {
   NONE
   QUEUED
   PINNING
+  "Held, and verified, by at least as many IPFS nodes as the replication factor asks."
   PINNED
   FAILED
   UNPINNED
+  """
+  Pinned and verified, but held by fewer IPFS nodes than the replication factor asks (at
+  least one): a node was down or refused. replicas say which and why; the pinner catches
+  the missing nodes up when they answer again, and the pin becomes PINNED.
+  """
+  DEGRADED
+}
+
+"""
+The state of one pin on one of the pinner's IPFS nodes. status is PINNED (the node holds
+it), FAILED (the last attempt there failed: error says why), UNPINNED (removed there), or
+QUEUED (not tried there yet).
+"""
+type PinReplica {
+  "The node's IPFS API address, without credentials."
+  node: String!
+  status: PinStatus!
+  "The last error on this node; empty when none."
+  error: String!
+  updatedAt: DateTime
 }
 
 input ProposalWhere {
@@ -4133,12 +4219,15 @@ type Ancestor {
 }
 
 """
-The pin of a document the chain references (a model card, an audit report). QUEUED until
-the pinner took it up; FAILED when it could not be fetched after retries, or (a report)
-when its bytes do not hash to the digest on chain. Documents are never unpinned.
+The pin of a document the chain references (a model card, an audit report, a policy
+document). QUEUED until the pinner took it up; PINNED (or DEGRADED, on fewer IPFS nodes than
+the replication factor) once held; FAILED when it could not be fetched after retries, or (a
+report) when its bytes do not hash to the digest on chain. Documents are never unpinned.
 """
 type EvidencePin {
   status: PinStatus!
+  "The pin on each of the pinner's IPFS nodes; empty until the pinner took it up."
+  replicas: [PinReplica!]!
   cid: String!
   "True once the bytes read back hashed to the digest on chain (audit reports only)."
   verified: Boolean!
@@ -4214,6 +4303,8 @@ type StatusChange {
 
 type Pin {
   status: PinStatus!
+  "The pin on each of the pinner's IPFS nodes; empty until the pinner took it up."
+  replicas: [PinReplica!]!
   cid: String!
   cidRaw: Bytes!
   attempts: Int!
@@ -4233,6 +4324,7 @@ type PinStatusCounts {
   pinned: Int!
   failed: Int!
   unpinned: Int!
+  degraded: Int!
 }
 
 type Audit {
@@ -4269,6 +4361,12 @@ type Policy {
   versionRaw: Bytes!
   documentCid: String!
   documentCidRaw: Bytes!
+  """
+  The policy document on IPFS: the pinner keeps the document of every adopted policy
+  pinned. PolicyAdopted carries no digest of it, so verified stays false (its CID is its
+  anchor).
+  """
+  documentPin: EvidencePin!
   auditRequired: Boolean!
   bounds: [MetricBound!]!
   active: Boolean!
@@ -4885,6 +4983,8 @@ func (ec *executionContext) childFields_EvidencePin(ctx context.Context, field g
 	switch field.Name {
 	case "status":
 		return ec.fieldContext_EvidencePin_status(ctx, field)
+	case "replicas":
+		return ec.fieldContext_EvidencePin_replicas(ctx, field)
 	case "cid":
 		return ec.fieldContext_EvidencePin_cid(ctx, field)
 	case "verified":
@@ -5121,6 +5221,8 @@ func (ec *executionContext) childFields_Pin(ctx context.Context, field graphql.C
 	switch field.Name {
 	case "status":
 		return ec.fieldContext_Pin_status(ctx, field)
+	case "replicas":
+		return ec.fieldContext_Pin_replicas(ctx, field)
 	case "cid":
 		return ec.fieldContext_Pin_cid(ctx, field)
 	case "cidRaw":
@@ -5139,6 +5241,20 @@ func (ec *executionContext) childFields_Pin(ctx context.Context, field graphql.C
 	return nil, fmt.Errorf("no field named %q was found under type Pin", field.Name)
 }
 
+func (ec *executionContext) childFields_PinReplica(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PinReplica_node(ctx, field)
+	case "status":
+		return ec.fieldContext_PinReplica_status(ctx, field)
+	case "error":
+		return ec.fieldContext_PinReplica_error(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_PinReplica_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PinReplica", field.Name)
+}
+
 func (ec *executionContext) childFields_PinStatusCounts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "total":
@@ -5155,6 +5271,8 @@ func (ec *executionContext) childFields_PinStatusCounts(ctx context.Context, fie
 		return ec.fieldContext_PinStatusCounts_failed(ctx, field)
 	case "unpinned":
 		return ec.fieldContext_PinStatusCounts_unpinned(ctx, field)
+	case "degraded":
+		return ec.fieldContext_PinStatusCounts_degraded(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PinStatusCounts", field.Name)
 }
@@ -5175,6 +5293,8 @@ func (ec *executionContext) childFields_Policy(ctx context.Context, field graphq
 		return ec.fieldContext_Policy_documentCid(ctx, field)
 	case "documentCidRaw":
 		return ec.fieldContext_Policy_documentCidRaw(ctx, field)
+	case "documentPin":
+		return ec.fieldContext_Policy_documentPin(ctx, field)
 	case "auditRequired":
 		return ec.fieldContext_Policy_auditRequired(ctx, field)
 	case "bounds":
@@ -9540,6 +9660,38 @@ func (ec *executionContext) fieldContext_EvidencePin_status(_ context.Context, f
 	return graphql.NewScalarFieldContext("EvidencePin", field, false, false, "PinStatus")
 }
 
+func (ec *executionContext) _EvidencePin_replicas(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvidencePin_replicas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replicas, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []modeldao.PinReplica) graphql.Marshaler {
+			return ec.marshalNPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvidencePin_replicas(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EvidencePin",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PinReplica(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _EvidencePin_cid(ctx context.Context, field graphql.CollectedField, obj *modeldao.EvidencePin) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.CID)
@@ -11105,6 +11257,38 @@ func (ec *executionContext) fieldContext_Pin_status(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Pin", field, false, false, "PinStatus")
 }
 
+func (ec *executionContext) _Pin_replicas(ctx context.Context, field graphql.CollectedField, obj *modeldao.Pin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Pin_replicas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replicas, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []modeldao.PinReplica) graphql.Marshaler {
+			return ec.marshalNPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Pin_replicas(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Pin",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PinReplica(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Pin_cid(ctx context.Context, field graphql.CollectedField, obj *modeldao.Pin) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(ctx, field.Selections, obj.CID)
@@ -11206,6 +11390,53 @@ func (ec *executionContext) fieldContext_Pin_updatedAt(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Pin", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _PinReplica_node(ctx context.Context, field graphql.CollectedField, obj *modeldao.PinReplica) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Node)
+}
+func (ec *executionContext) fieldContext_PinReplica_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PinReplica", field, false, false, "String")
+}
+
+func (ec *executionContext) _PinReplica_status(ctx context.Context, field graphql.CollectedField, obj *modeldao.PinReplica) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(ctx, field.Selections, obj.Status)
+}
+func (ec *executionContext) fieldContext_PinReplica_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PinReplica", field, false, false, "PinStatus")
+}
+
+func (ec *executionContext) _PinReplica_error(ctx context.Context, field graphql.CollectedField, obj *modeldao.PinReplica) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNString2string(ctx, field.Selections, obj.Error)
+}
+func (ec *executionContext) fieldContext_PinReplica_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PinReplica", field, false, false, "String")
+}
+
+func (ec *executionContext) _PinReplica_updatedAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.PinReplica) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PinReplica_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PinReplica_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PinReplica", field, false, false, "DateTime")
+}
+
 func (ec *executionContext) _PinStatusCounts_total(ctx context.Context, field graphql.CollectedField, obj *model.PinStatusCounts) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNInt2int(ctx, field.Selections, obj.Total)
@@ -11259,6 +11490,14 @@ func (ec *executionContext) _PinStatusCounts_unpinned(ctx context.Context, field
 	return ec.marshalNInt2int(ctx, field.Selections, obj.Unpinned)
 }
 func (ec *executionContext) fieldContext_PinStatusCounts_unpinned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PinStatusCounts", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PinStatusCounts_degraded(ctx context.Context, field graphql.CollectedField, obj *model.PinStatusCounts) (ret graphql.Marshaler) {
+	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
+	return ec.marshalNInt2int(ctx, field.Selections, obj.Degraded)
+}
+func (ec *executionContext) fieldContext_PinStatusCounts_degraded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PinStatusCounts", field, false, false, "Int")
 }
 
@@ -11316,6 +11555,38 @@ func (ec *executionContext) _Policy_documentCidRaw(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_Policy_documentCidRaw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Policy", field, false, false, "Bytes")
+}
+
+func (ec *executionContext) _Policy_documentPin(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Policy_documentPin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Policy().DocumentPin(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *modeldao.EvidencePin) graphql.Marshaler {
+			return ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Policy_documentPin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Policy",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Policy_auditRequired(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
@@ -17159,6 +17430,11 @@ func (ec *executionContext) _EvidencePin(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "replicas":
+			out.Values[i] = ec._EvidencePin_replicas(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "cid":
 			out.Values[i] = ec._EvidencePin_cid(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17952,6 +18228,11 @@ func (ec *executionContext) _Pin(ctx context.Context, sel ast.SelectionSet, obj 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "replicas":
+			out.Values[i] = ec._Pin_replicas(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "cid":
 			out.Values[i] = ec._Pin_cid(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17984,6 +18265,57 @@ func (ec *executionContext) _Pin(ctx context.Context, sel ast.SelectionSet, obj 
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Pin_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pinReplicaImplementors = []string{"PinReplica"}
+
+func (ec *executionContext) _PinReplica(ctx context.Context, sel ast.SelectionSet, obj *modeldao.PinReplica) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pinReplicaImplementors)
+	if !anyDeferred(fields) {
+		return ec.direct_PinReplica(ctx, fields, obj)
+	}
+
+	out := graphql.NewFieldSet(fields)
+	deferred := newDeferredGroup(ctx, fields)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PinReplica")
+		case "node":
+			out.Values[i] = ec._PinReplica_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PinReplica_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._PinReplica_error(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._PinReplica_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -18053,6 +18385,11 @@ func (ec *executionContext) _PinStatusCounts(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "degraded":
+			out.Values[i] = ec._PinStatusCounts_degraded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18119,6 +18456,12 @@ func (ec *executionContext) _Policy(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "documentPin":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Policy_documentPin(ctx, field, obj)
+				})
 		case "auditRequired":
 			out.Values[i] = ec._Policy_auditRequired(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -20780,6 +21123,26 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeld
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPinReplica2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplica(ctx context.Context, sel ast.SelectionSet, v modeldao.PinReplica) graphql.Marshaler {
+	return ec._PinReplica(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(ctx context.Context, sel ast.SelectionSet, v []modeldao.PinReplica) graphql.Marshaler {
+	ret := marshalSliceInline(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPinReplica2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplica(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(ctx context.Context, v any) (modeldao.PinStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus[tmp]
@@ -20803,6 +21166,7 @@ var (
 		"PINNED":   modeldao.PinPinned,
 		"FAILED":   modeldao.PinFailed,
 		"UNPINNED": modeldao.PinUnpinned,
+		"DEGRADED": modeldao.PinDegraded,
 	}
 	marshalNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus = map[modeldao.PinStatus]string{
 		modeldao.PinNone:     "NONE",
@@ -20811,6 +21175,7 @@ var (
 		modeldao.PinPinned:   "PINNED",
 		modeldao.PinFailed:   "FAILED",
 		modeldao.PinUnpinned: "UNPINNED",
+		modeldao.PinDegraded: "DEGRADED",
 	}
 )
 

@@ -172,6 +172,7 @@ type PinStatusCounts struct {
 	Pinned   int `json:"pinned"`
 	Failed   int `json:"failed"`
 	Unpinned int `json:"unpinned"`
+	Degraded int `json:"degraded"`
 }
 
 type PolicyConnection struct {

@@ -74,7 +74,7 @@ params=(
 	--param="registryAddress=0x4444444444444444444444444444444444444444"
 	--param="startBlock=1"
 	--param="ethRpcUrl=https://rpc.example.org"
-	--param="ipfsApiUrl=http://kubo.internal:5001"
+	--param="ipfsApiUrls=http://kubo-a.internal:5001,http://kubo-b.internal:5001"
 	--param="corsOrigins=https://app.example.org"
 )
 

@@ -796,6 +796,11 @@ func TestCLI(t *testing.T) {
 		if !strings.Contains(r.stdout, "jobs:") {
 			t.Errorf("pin --once: %s", r)
 		}
+		// Several nodes: a replication factor above their number, and a list where no node
+		// answers, are refused before any work, saying what to fix.
+		two := e.with("IPFS_API_URLS", info.IPFSAPIURL+",http://127.0.0.1:1")
+		fails(t, two.with("PIN_REPLICATION", "3"), ExitUsage, "PIN_REPLICATION=3 but only 2", "pin", "--once")
+		fails(t, e.with("IPFS_API_URLS", "http://u:s3cret@127.0.0.1:1,http://127.0.0.1:2"), ExitUnavailable, "no IPFS node of IPFS_API_URLS answers (http://127.0.0.1:1, http://127.0.0.1:2)", "pin", "--once")
 		// Without their configuration they say what is missing.
 		fails(t, env{}, ExitUsage, "REDIS_URL", "serve")
 		fails(t, env{"REDIS_URL": other.URL()}, ExitUsage, "GOVERNOR_ADDRESS", "index")

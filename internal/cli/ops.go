@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -30,7 +31,7 @@ func init() {
 		detail: "Configuration from the environment (REDIS_URL, ETH_RPC_URL, DEPLOYMENT_FILE or CHAIN_ID and the *_ADDRESS variables, START_BLOCK, REORG_DEPTH, CONFIRMATIONS, POLL_INTERVAL); flags override it.",
 		setup:  setupIndex})
 	register(&command{name: "pin", summary: "pin the weights of approved versions to IPFS (and unpin revoked ones)",
-		detail: "Configuration from the environment (REDIS_URL, IPFS_API_URL, DEPLOYMENT_FILE or CHAIN_ID and GOVERNOR_ADDRESS, MODELDAO_PIN_*); flags override it.",
+		detail: "Configuration from the environment (REDIS_URL, IPFS_API_URL or IPFS_API_URLS (several kubo nodes, comma-separated), PIN_REPLICATION, DEPLOYMENT_FILE or CHAIN_ID and GOVERNOR_ADDRESS, MODELDAO_PIN_*); flags override it.",
 		setup:  setupPin})
 	register(&command{name: "digest", summary: "print the digest of the index (equal digests: equal projections of the chain)", setup: setupDigest})
 	register(&command{name: "reindex", summary: "drop the index and rebuild it from the chain",
@@ -153,11 +154,14 @@ func setupPin(r *runner, fs *flag.FlagSet) func(context.Context, []string) error
 			return asUsage(err)
 		}
 		pcfg.Logger = log
-		ipfs, err := r.ipfs(ctx)
+		nodes, err := r.pinNodes(ctx)
 		if err != nil {
 			return err
 		}
-		c := pinning.New(ipfs, st, pcfg)
+		c, err := pinning.NewReplicated(nodes, st, pcfg)
+		if err != nil {
+			return asUsage(err)
+		}
 		if *once {
 			rep, err := c.Drain(ctx)
 			if err != nil {
@@ -166,13 +170,40 @@ func setupPin(r *runner, fs *flag.FlagSet) func(context.Context, []string) error
 			return r.print(rep, func(w io.Writer) {
 				fmt.Fprintf(w, "%d jobs: %d pinned, %d unpinned, %d failed, %d to retry; %d left in the queue\n", rep.Jobs, rep.Pinned, rep.Unpinned, rep.Failed, rep.Retrying, rep.Queued+rep.Waiting)
 				if e := rep.Evidence; e != (pinning.EvidenceReport{}) {
-					fmt.Fprintf(w, "model cards and audit reports: %d pinned, %d failed, %d to retry\n", e.Pinned, e.Failed, e.Retrying)
+					fmt.Fprintf(w, "model cards, audit reports and policy documents: %d pinned, %d failed, %d to retry\n", e.Pinned, e.Failed, e.Retrying)
+				}
+				if x := rep.Replicas; x != (pinning.ReplicaReport{}) {
+					fmt.Fprintf(w, "nodes caught up: %d pins added, %d removed, %d still behind\n", x.CaughtUp, x.Unpinned, x.Failed)
 				}
 			})
 		}
-		r.progress("pinning with the kubo daemon at %s as consumer %s; Ctrl-C stops", r.ipfsURL, c.Name())
+		r.progress("pinning on %s (replication %d) as consumer %s; Ctrl-C stops", strings.Join(c.Nodes(), ", "), c.Replication(), c.Name())
 		return c.Run(ctx)
 	}
+}
+
+// pinNodes connects to the pinner's kubo nodes: IPFS_API_URLS when it is set (each node
+// that answers is enough to start: the others are caught up when they do), else the one
+// node of --ipfs / IPFS_API_URL.
+func (r *runner) pinNodes(ctx context.Context) ([]*pinning.Client, error) {
+	list := r.env.Getenv(config.EnvIPFSAPIURLs)
+	if list == "" {
+		ipfs, err := r.ipfs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return []*pinning.Client{ipfs}, nil
+	}
+	nodes, err := pinning.ParseNodes(list, nil)
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	for _, n := range nodes {
+		if err := n.Ping(ctx); err == nil {
+			return nodes, nil
+		}
+	}
+	return nil, modeldao.Errorf(modeldao.EUNAVAILABLE, "no IPFS node of %s answers (%s): start one, or fix the list", config.EnvIPFSAPIURLs, strings.Join(pinning.NodeNames(nodes), ", "))
 }
 
 // indexStore opens the store of the DAO that --deployment (or the API) names, in --redis.

@@ -282,7 +282,7 @@ func setupStatus(r *runner, fs *flag.FlagSet) func(context.Context, []string) er
 			if ix.LastError != "" {
 				fmt.Fprintf(w, "  last error: %s\n", ix.LastError)
 			}
-			fmt.Fprintf(w, "Pins: %d pinned, %d queued, %d pinning, %d failed, %d unpinned\n", pins.Pinned, pins.Queued, pins.Pinning, pins.Failed, pins.Unpinned)
+			fmt.Fprintf(w, "Pins: %d pinned, %d degraded, %d queued, %d pinning, %d failed, %d unpinned\n", pins.Pinned, pins.Degraded, pins.Queued, pins.Pinning, pins.Failed, pins.Unpinned)
 		})
 	}
 }
