@@ -193,6 +193,17 @@ func (l Lineage) Validate() error {
 	return nil
 }
 
+// TaintDepth is how many levels up an ancestry is searched for a tainting version (the
+// taintedAncestry flag, stale approvals): deep enough for any real chain of fine-tunes,
+// bounded so that one read cannot walk an unbounded history.
+const TaintDepth = 256
+
+// Ancestor is a version of another's ancestry and how many levels up it is (1: a base).
+type Ancestor struct {
+	Depth   int
+	Version *ModelVersion
+}
+
 // Tainting reports whether an ancestor in status s flags its descendants' ancestry: the DAO
 // revoked or rejected it, so whatever derives from it inherits the doubt.
 func Tainting(s VersionStatus) bool { return s == VersionRevoked || s == VersionRejected }

@@ -3,6 +3,8 @@ package modeldao
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 )
 
 // Stale approvals: an APPROVED version whose approval no longer holds up as it did when
@@ -23,6 +25,9 @@ const (
 	StaleRetiredPolicy StaleReasonKind = 1
 	// StaleAuditTooOld: the audit the approval rests on is older than the allowed age.
 	StaleAuditTooOld StaleReasonKind = 2
+	// StaleRevokedAncestor: a version the approved one derives from (at any depth up to
+	// TaintDepth) was revoked or rejected since.
+	StaleRevokedAncestor StaleReasonKind = 3
 )
 
 func (k StaleReasonKind) String() string {
@@ -31,6 +36,8 @@ func (k StaleReasonKind) String() string {
 		return "RETIRED_POLICY"
 	case StaleAuditTooOld:
 		return "AUDIT_TOO_OLD"
+	case StaleRevokedAncestor:
+		return "REVOKED_ANCESTOR"
 	}
 	return fmt.Sprintf("StaleReasonKind(%d)", uint8(k))
 }
@@ -61,6 +68,8 @@ type StaleFacts struct {
 	Policy  *Policy // the approval's policy; nil when unknown
 	Audit   *Audit  // the approval's audit; nil when it named none (or the index lacks it)
 	Head    uint64  // the indexed head block, against which ages are measured
+	// TaintingAncestors are the REVOKED or REJECTED versions of its ancestry, nearest first.
+	TaintingAncestors []*ModelVersion
 }
 
 // StaleReason is one reason why an approval is stale, with what a steward needs to act
@@ -76,6 +85,8 @@ type StaleReason struct {
 	AuditBlock        uint64 `json:"auditBlock,omitempty"`
 	AuditAgeBlocks    uint64 `json:"auditAgeBlocks,omitempty"`
 	MaxAuditAgeBlocks uint64 `json:"maxAuditAgeBlocks,omitempty"`
+	// Ancestors are the REVOKED or REJECTED ancestors, nearest first (REVOKED_ANCESTOR).
+	Ancestors []uint64 `json:"ancestors,omitempty"`
 }
 
 // Detail says the reason in words.
@@ -88,6 +99,12 @@ func (r StaleReason) Detail() string {
 		return fmt.Sprintf("policy %d was retired", r.PolicyID)
 	case StaleAuditTooOld:
 		return fmt.Sprintf("audit %d (block %d) is %d blocks old; at most %d are allowed", r.AuditID, r.AuditBlock, r.AuditAgeBlocks, r.MaxAuditAgeBlocks)
+	case StaleRevokedAncestor:
+		ids := make([]string, len(r.Ancestors))
+		for i, id := range r.Ancestors {
+			ids[i] = strconv.FormatUint(id, 10)
+		}
+		return fmt.Sprintf("it derives from version %s, revoked or rejected since", strings.Join(ids, ", "))
 	}
 	return r.Kind.String()
 }
@@ -100,6 +117,7 @@ type staleCheck func(StaleFacts, StaleRules) (StaleReason, bool)
 var staleChecks = []staleCheck{
 	retiredPolicy,
 	auditTooOld,
+	revokedAncestor,
 }
 
 // StaleReasons returns why the version's approval is stale, in the order of staleChecks;
@@ -143,6 +161,19 @@ func auditTooOld(f StaleFacts, rules StaleRules) (StaleReason, bool) {
 	}
 	return StaleReason{Kind: StaleAuditTooOld, PolicyID: f.Version.PolicyID, AuditID: a.ID, AuditBlock: a.Provenance.BlockNumber,
 		AuditAgeBlocks: age, MaxAuditAgeBlocks: rules.MaxAuditAgeBlocks}, true
+}
+
+// revokedAncestor: the registry lets a version derive from any version, whatever its status;
+// what makes an approval stale is an ancestor the DAO judged unfit, at approval or since.
+func revokedAncestor(f StaleFacts, _ StaleRules) (StaleReason, bool) {
+	if len(f.TaintingAncestors) == 0 {
+		return StaleReason{}, false
+	}
+	ids := make([]uint64, len(f.TaintingAncestors))
+	for i, a := range f.TaintingAncestors {
+		ids[i] = a.ID
+	}
+	return StaleReason{Kind: StaleRevokedAncestor, PolicyID: f.Version.PolicyID, Ancestors: ids}, true
 }
 
 // ClampBlocks converts a block count for an API that counts in int32 (GraphQL's Int),

@@ -1,6 +1,7 @@
 package modeldao
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -114,5 +115,25 @@ func TestConsensus(t *testing.T) {
 	}
 	if _, err := ParseContestTolerance("t", "-0.1"); err == nil {
 		t.Error("a negative tolerance is accepted")
+	}
+}
+
+func TestStaleRevokedAncestor(t *testing.T) {
+	f := StaleFacts{Version: approvedAt(3, 0), Head: 50,
+		TaintingAncestors: []*ModelVersion{{ID: 4, Status: VersionRevoked}, {ID: 1, Status: VersionRejected}}}
+	rs := StaleReasons(f, DefaultStaleRules())
+	if len(rs) != 1 || rs[0].Kind != StaleRevokedAncestor || !slices.Equal(rs[0].Ancestors, []uint64{4, 1}) {
+		t.Fatalf("reasons = %+v", rs)
+	}
+	if d := rs[0].Detail(); !strings.Contains(d, "derives from version 4, 1") {
+		t.Errorf("detail = %q", d)
+	}
+	f.Version.Status = VersionSubmitted
+	if IsStale(f, DefaultStaleRules()) {
+		t.Error("a version that is not approved is stale")
+	}
+	f.Version.Status, f.TaintingAncestors = VersionApproved, nil
+	if IsStale(f, DefaultStaleRules()) {
+		t.Error("an approval without a tainting ancestor is stale")
 	}
 }

@@ -24,12 +24,14 @@ type StaleReason struct {
 	AuditID           uint64 `json:"auditId,omitempty"`
 	AuditAgeBlocks    int    `json:"auditAgeBlocks,omitempty"`
 	MaxAuditAgeBlocks int    `json:"maxAuditAgeBlocks,omitempty"`
+	// Ancestors are the revoked or rejected versions it derives from (REVOKED_ANCESTOR).
+	Ancestors []uint64 `json:"ancestors,omitempty"`
 }
 
 const staleQuery = `query($m: Int, $after: String) {
   modelVersions(where: {stale: true, maxAuditAgeBlocks: $m}, orderDirection: ASC, first: 1000, after: $after) {
     edges { node { id modelName label policy { id } approvalAudit { id }
-      staleReasons(maxAuditAgeBlocks: $m) { kind detail policy { id } retired { blockNumber } audit { id } auditAgeBlocks maxAuditAgeBlocks } } }
+      staleReasons(maxAuditAgeBlocks: $m) { kind detail policy { id } retired { blockNumber } audit { id } auditAgeBlocks maxAuditAgeBlocks ancestors { id } } } }
     pageInfo { hasNextPage endCursor } } }`
 
 // StaleVersions lists the stale approvals, by version id. maxAuditAgeBlocks, when not nil,
@@ -50,6 +52,7 @@ func (c *Client) StaleVersions(ctx context.Context, maxAuditAgeBlocks *int) ([]S
 							Policy, Audit                     *ref
 							Retired                           *struct{ BlockNumber uint64 }
 							AuditAgeBlocks, MaxAuditAgeBlocks *int
+							Ancestors                         []ref
 						}
 					}
 				}
@@ -82,6 +85,9 @@ func (c *Client) StaleVersions(ctx context.Context, maxAuditAgeBlocks *int) ([]S
 				}
 				if r.MaxAuditAgeBlocks != nil {
 					sr.MaxAuditAgeBlocks = *r.MaxAuditAgeBlocks
+				}
+				for _, a := range r.Ancestors {
+					sr.Ancestors = append(sr.Ancestors, id(&a))
 				}
 				v.Reasons = append(v.Reasons, sr)
 			}

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/big"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -25,7 +27,8 @@ import (
 //
 //	v1 org/base-a   original, approved (then revoked, then the revoke undone by a reorg)
 //	v2 org/base-b   original, submitted
-//	v3 org/merged   MERGE of v1 and v2; trained on fineweb, evaluated on mmlu
+//	v3 org/merged   MERGE of v1 and v2; trained on fineweb, evaluated on mmlu; approved
+//	                (stale with REVOKED_ANCESTOR while v1 is revoked)
 //	v4 org/merged   FINE_TUNE of v3; trained on fineweb
 //	v5 org/adapter  ADAPTER on v2
 var (
@@ -90,7 +93,12 @@ func TestLineage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DAO.Pass(ctx, "# Approve base-a", []int{0, 1, 2}, contracts.ApproveVersion(v1, s.Policy, audit)); err != nil {
+	audit3, err := s.Audit(ctx, v3, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DAO.Pass(ctx, "# Approve base-a and the merge", []int{0, 1, 2},
+		contracts.ApproveVersion(v1, s.Policy, audit), contracts.ApproveVersion(v3, s.Policy, audit3)); err != nil {
 		t.Fatal(err)
 	}
 	e, err := newEnv(ctx, s, graphql.Options{ChainID: devchain.ChainID})
@@ -117,6 +125,39 @@ func TestLineage(t *testing.T) {
 			t.Fatalf("version %d: %v", id, err)
 		}
 		return out.ModelVersion
+	}
+	// stale checks that exactly the versions of want are stale, each for a revoked
+	// ancestor, with those ancestors.
+	stale := func(when string, want map[string][]string) {
+		t.Helper()
+		var out struct {
+			ModelVersions struct {
+				Edges []struct {
+					Node struct {
+						ID           string
+						StaleReasons []struct {
+							Kind, Detail string
+							Ancestors    []struct{ ID string }
+						}
+					}
+				}
+			}
+		}
+		if err := e.fresh.Exec(ctx, `{ modelVersions(orderDirection: ASC, where: {stale: true}) { edges { node { id staleReasons { kind detail ancestors { id } } } } } }`, nil, &out); err != nil {
+			t.Fatalf("%s: stale versions: %v", when, err)
+		}
+		got := map[string][]string{}
+		for _, e := range out.ModelVersions.Edges {
+			for _, r := range e.Node.StaleReasons {
+				if r.Kind != "REVOKED_ANCESTOR" || !strings.Contains(r.Detail, "derives from version") {
+					t.Errorf("%s: version %s stale for %s (%q)", when, e.Node.ID, r.Kind, r.Detail)
+				}
+				got[e.Node.ID] = append(got[e.Node.ID], ids(r.Ancestors)...)
+			}
+		}
+		if !maps.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("%s: stale versions %v, want %v", when, got, want)
+		}
 	}
 	taint := func(when string, want map[uint64][]string) {
 		t.Helper()
@@ -155,7 +196,7 @@ func TestLineage(t *testing.T) {
 		for _, x := range a {
 			got = append(got, fmt.Sprintf("%d:%s:%s", x.Depth, x.ModelVersion.ID, x.ModelVersion.Status))
 		}
-		if want := []string{"1:3:SUBMITTED", "2:1:APPROVED", "2:2:SUBMITTED"}; !slices.Equal(got, want) {
+		if want := []string{"1:3:APPROVED", "2:1:APPROVED", "2:2:SUBMITTED"}; !slices.Equal(got, want) {
 			t.Errorf("v4 ancestors %v, want %v", got, want)
 		}
 		var shallow struct {
@@ -222,6 +263,7 @@ func TestLineage(t *testing.T) {
 	})
 
 	taint("before the revoke", nil)
+	stale("before the revoke", map[string][]string{})
 	before, err := s.Chain.Head(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +273,7 @@ func TestLineage(t *testing.T) {
 	}
 	catchUp()
 	taint("after the revoke", map[uint64][]string{v3: {"1"}, v4: {"1"}})
+	stale("after the revoke", map[string][]string{"3": {"1"}})
 	var tainted struct {
 		ModelVersions struct {
 			Edges []struct {
@@ -275,6 +318,7 @@ func TestLineage(t *testing.T) {
 		t.Fatalf("after the reorg v1 is %+v (%v), want APPROVED", v1Status, err)
 	}
 	taint("after the reorg", nil)
+	stale("after the reorg", map[string][]string{})
 
 	// The projection after the reorg is the one a fresh index of the same chain builds.
 	digest, err := e.store.Digest(ctx)

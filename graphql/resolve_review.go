@@ -149,6 +149,17 @@ func (r *staleReasonResolver) MaxAuditAgeBlocks(_ context.Context, obj *modeldao
 	return &n, nil
 }
 
+// Ancestors reads the tainting ancestors of the whole sibling group of reasons at once.
+func (r *staleReasonResolver) Ancestors(ctx context.Context, obj *modeldao.StaleReason) ([]*modeldao.ModelVersion, error) {
+	return load(ctx, obj, func(ctx context.Context, rs []*modeldao.StaleReason) ([][]*modeldao.ModelVersion, error) {
+		lists := make([][]uint64, len(rs))
+		for i, sr := range rs {
+			lists[i] = sr.Ancestors
+		}
+		return r.versionLists(ctx, lists)
+	})
+}
+
 // ---- AuditDisagreement ----
 
 type auditDisagreementResolver struct{ *Resolver }

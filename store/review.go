@@ -40,8 +40,9 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 	return cp.Number, nil
 }
 
-// StaleFacts returns, for each version, its approval's policy and audit and the head: two
-// HMGETs (policies, audits) whatever the number of versions, and the head.
+// StaleFacts returns, for each version, its approval's policy and audit, its tainting
+// ancestors and the head: two HMGETs (policies, audits) whatever the number of versions,
+// one per ancestry level, and the head.
 func (s *Store) StaleFacts(ctx context.Context, vs []*modeldao.ModelVersion) ([]modeldao.StaleFacts, error) {
 	var pids, aids []uint64
 	seenP, seenA := map[uint64]bool{}, map[uint64]bool{}
@@ -63,6 +64,10 @@ func (s *Store) StaleFacts(ctx context.Context, vs []*modeldao.ModelVersion) ([]
 	if err != nil {
 		return nil, err
 	}
+	tainting, err := s.TaintingAncestors(ctx, vs)
+	if err != nil {
+		return nil, err
+	}
 	head, err := s.Head(ctx)
 	if err != nil {
 		return nil, err
@@ -80,7 +85,7 @@ func (s *Store) StaleFacts(ctx context.Context, vs []*modeldao.ModelVersion) ([]
 	}
 	out := make([]modeldao.StaleFacts, len(vs))
 	for i, v := range vs {
-		out[i] = modeldao.StaleFacts{Version: *v, Policy: polOf[v.PolicyID], Audit: audOf[v.AuditID], Head: head}
+		out[i] = modeldao.StaleFacts{Version: *v, Policy: polOf[v.PolicyID], Audit: audOf[v.AuditID], Head: head, TaintingAncestors: tainting[i]}
 	}
 	return out, nil
 }

@@ -2350,6 +2350,10 @@ func (ec *executionContext) direct_StaleReason(ctx context.Context, fields []gra
 			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
 				return ec._StaleReason_maxAuditAgeBlocks(ctx, field, obj)
 			}), graphql.RequiredNull)
+		case "ancestors":
+			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
+				return ec._StaleReason_ancestors(ctx, field, obj)
+			}), graphql.Null)
 		case "detail":
 			if b, ok := appendNString2string(w.b, obj.Detail()); ok {
 				w.b = b

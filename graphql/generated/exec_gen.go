@@ -517,6 +517,7 @@ type ComplexityRoot struct {
 	}
 
 	StaleReason struct {
+		Ancestors         func(childComplexity int) int
 		Audit             func(childComplexity int) int
 		AuditAgeBlocks    func(childComplexity int) int
 		Detail            func(childComplexity int) int
@@ -764,6 +765,7 @@ type StaleReasonResolver interface {
 	Audit(ctx context.Context, obj *modeldao.StaleReason) (*modeldao.Audit, error)
 	AuditAgeBlocks(ctx context.Context, obj *modeldao.StaleReason) (*int, error)
 	MaxAuditAgeBlocks(ctx context.Context, obj *modeldao.StaleReason) (*int, error)
+	Ancestors(ctx context.Context, obj *modeldao.StaleReason) ([]*modeldao.ModelVersion, error)
 }
 type StatusChangeResolver interface {
 	Policy(ctx context.Context, obj *modeldao.StatusChange) (*modeldao.Policy, error)
@@ -2871,6 +2873,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ReleaseFile.Size(childComplexity), true
 
+	case "StaleReason.ancestors":
+		if e.ComplexityRoot.StaleReason.Ancestors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleReason.Ancestors(childComplexity), true
 	case "StaleReason.audit":
 		if e.ComplexityRoot.StaleReason.Audit == nil {
 			break
@@ -4116,6 +4124,11 @@ enum StaleReasonKind {
   RETIRED_POLICY
   "The audit the approval rests on is older than maxAuditAgeBlocks, in blocks to the indexed head."
   AUDIT_TOO_OLD
+  """
+  A version the approved one derives from (at any depth, up to 256 levels) is REVOKED or
+  REJECTED: see ModelVersion.taintingAncestors.
+  """
+  REVOKED_ANCESTOR
 }
 
 "One reason why an approval is stale."
@@ -4131,6 +4144,8 @@ type StaleReason {
   auditAgeBlocks: Int
   "The age the audit exceeds (AUDIT_TOO_OLD); null otherwise."
   maxAuditAgeBlocks: Int
+  "The REVOKED or REJECTED ancestors, nearest first (REVOKED_ANCESTOR); empty otherwise."
+  ancestors: [ModelVersion!]!
   "The reason in words."
   detail: String!
 }
@@ -5481,6 +5496,8 @@ func (ec *executionContext) childFields_StaleReason(ctx context.Context, field g
 		return ec.fieldContext_StaleReason_auditAgeBlocks(ctx, field)
 	case "maxAuditAgeBlocks":
 		return ec.fieldContext_StaleReason_maxAuditAgeBlocks(ctx, field)
+	case "ancestors":
+		return ec.fieldContext_StaleReason_ancestors(ctx, field)
 	case "detail":
 		return ec.fieldContext_StaleReason_detail(ctx, field)
 	}
@@ -13636,6 +13653,38 @@ func (ec *executionContext) fieldContext_StaleReason_maxAuditAgeBlocks(_ context
 	return graphql.NewScalarFieldContext("StaleReason", field, true, true, "Int")
 }
 
+func (ec *executionContext) _StaleReason_ancestors(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleReason_ancestors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaleReason().Ancestors(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*modeldao.ModelVersion) graphql.Marshaler {
+			return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaleReason_ancestors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaleReason",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _StaleReason_detail(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
 	// plain data: written without graphql.ResolveField (see graphql/internal/execrewrite)
 	return ec.marshalNString2string(ctx, field.Selections, obj.Detail())
@@ -19261,6 +19310,12 @@ func (ec *executionContext) _StaleReason(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._StaleReason_maxAuditAgeBlocks(ctx, field, obj)
 				})
+		case "ancestors":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaleReason_ancestors(ctx, field, obj)
+				})
 		case "detail":
 			out.Values[i] = ec._StaleReason_detail(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -21471,12 +21526,14 @@ func (ec *executionContext) marshalNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmo
 
 var (
 	unmarshalNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind = map[string]modeldao.StaleReasonKind{
-		"RETIRED_POLICY": modeldao.StaleRetiredPolicy,
-		"AUDIT_TOO_OLD":  modeldao.StaleAuditTooOld,
+		"RETIRED_POLICY":   modeldao.StaleRetiredPolicy,
+		"AUDIT_TOO_OLD":    modeldao.StaleAuditTooOld,
+		"REVOKED_ANCESTOR": modeldao.StaleRevokedAncestor,
 	}
 	marshalNStaleReasonKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonKind = map[modeldao.StaleReasonKind]string{
-		modeldao.StaleRetiredPolicy: "RETIRED_POLICY",
-		modeldao.StaleAuditTooOld:   "AUDIT_TOO_OLD",
+		modeldao.StaleRetiredPolicy:   "RETIRED_POLICY",
+		modeldao.StaleAuditTooOld:     "AUDIT_TOO_OLD",
+		modeldao.StaleRevokedAncestor: "REVOKED_ANCESTOR",
 	}
 )
 
