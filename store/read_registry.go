@@ -152,14 +152,20 @@ func (s *Store) ModelVersions(ctx context.Context, q VersionQuery) (*Page[*model
 	return fetchList[modeldao.ModelVersion](ctx, s, l, q.Page, nil)
 }
 
-// versionsMeeting returns the ids of the versions that have an audit meeting all bounds. It
-// reads every audit (two round trips).
-func (s *Store) versionsMeeting(ctx context.Context, bounds []MetricBound) (map[string]bool, error) {
+// allAudits reads every audit record (two round trips: the index, then the records); nil
+// entries stand for records the index lacks.
+func (s *Store) allAudits(ctx context.Context) ([]*modeldao.Audit, error) {
 	ids, err := s.rdb.ZRange(ctx, s.keys.Audits(), 0, -1).Result()
 	if err != nil {
 		return nil, readErr(err)
 	}
-	audits, err := readMany[modeldao.Audit](ctx, s, s.keys.AuditRecords(), ids)
+	return readMany[modeldao.Audit](ctx, s, s.keys.AuditRecords(), ids)
+}
+
+// versionsMeeting returns the ids of the versions that have an audit meeting all bounds. It
+// reads every audit (two round trips).
+func (s *Store) versionsMeeting(ctx context.Context, bounds []MetricBound) (map[string]bool, error) {
+	audits, err := s.allAudits(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -230,11 +230,7 @@ func (s *Store) contestedIDs(ctx context.Context, tolerance modeldao.Fixed6) (ma
 	if err := live(ctx); err != nil {
 		return nil, err
 	}
-	ids, err := s.rdb.ZRange(ctx, s.keys.Audits(), 0, -1).Result()
-	if err != nil {
-		return nil, readErr(err)
-	}
-	audits, err := readMany[modeldao.Audit](ctx, s, s.keys.AuditRecords(), ids)
+	audits, err := s.allAudits(ctx)
 	if err != nil {
 		return nil, err
 	}
