@@ -7,6 +7,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,6 +41,9 @@ func TestMain(m *testing.M) {
 // /proc/self/clear_refs); redis-RSS-MiB, redis-server's used_memory_rss after it; and
 // node-events/s, the rate of a bare eth_getLogs loop over the same node and range (raw
 // JSON, not decoded) measured in the same run, with node-ratio = events/s over it.
+// MODELDAO_BENCH_HEAPPROFILE=prefix writes, per size, prefix-<events>.pprof: the heap
+// profile taken after the garbage collection that found the most live heap during the
+// backfill (what the peak RSS is made of; `go tool pprof -sample_index=inuse_space`).
 //
 //	MODELDAO_BENCH_1M=1 go test ./indexer -run '^$' -bench Backfill -benchtime 1x -timeout 60m
 func BenchmarkBackfill(b *testing.B) {
@@ -74,11 +79,20 @@ func benchBackfill(b *testing.B, target int) {
 	debug.FreeOSMemory()
 	resetHWM()
 	rssBefore := vmHWM()
+	var peak *peakHeap
+	if prefix := os.Getenv("MODELDAO_BENCH_HEAPPROFILE"); prefix != "" {
+		peak = watchPeakHeap(fmt.Sprintf("%s-%d.pprof", prefix, target))
+	}
 	b.ResetTimer()
 	start := time.Now()
 	p, err := ix.CatchUp(ctx)
 	el := time.Since(start)
 	b.StopTimer()
+	if peak != nil {
+		if err := peak.stop(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -154,4 +168,53 @@ func vmHWM() int64 {
 		}
 	}
 	return 0
+}
+
+// peakHeap keeps the heap profile of the garbage collection that found the most live heap.
+type peakHeap struct {
+	path string
+	quit chan struct{}
+	done chan struct{}
+	max  uint64
+	prof []byte
+}
+
+// watchPeakHeap polls the runtime's GC count; after each new collection whose live heap is
+// the largest so far, it takes a heap profile (which describes that collection's live heap).
+func watchPeakHeap(path string) *peakHeap {
+	h := &peakHeap{path: path, quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/live:bytes"}}
+		var lastGC uint64
+		for {
+			select {
+			case <-h.quit:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			metrics.Read(samples)
+			if gc := samples[0].Value.Uint64(); gc == lastGC {
+				continue
+			} else {
+				lastGC = gc
+			}
+			if live := samples[1].Value.Uint64(); live > h.max {
+				h.max = live
+				var buf strings.Builder
+				if err := pprof.Lookup("heap").WriteTo(&buf, 0); err == nil {
+					h.prof = []byte(buf.String())
+				}
+			}
+		}
+	}()
+	return h
+}
+
+// stop ends the watch and writes the profile of the peak.
+func (h *peakHeap) stop() error {
+	close(h.quit)
+	<-h.done
+	fmt.Fprintf(os.Stderr, "peak live heap %d MiB, profile in %s\n", h.max>>20, h.path)
+	return os.WriteFile(h.path, h.prof, 0o644)
 }
