@@ -51,7 +51,7 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoF
 		rng = max(min(rng, uint64(float64(maxEvents)/ix.density)), 1)
 	}
 	to := min(from+rng-1, target)
-	logs, to, err := ix.logs(ctx, from, to)
+	logs, to, err := ix.logsInParts(ctx, from, to, maxEvents)
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +96,7 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoF
 		}
 	}
 
-	logsOf := map[uint64][]types.Log{}
-	for _, l := range logs {
-		logsOf[l.BlockNumber] = append(logsOf[l.BlockNumber], l)
-	}
+	logsOf := logsByBlock(logs)
 	for n, h := range headers {
 		if n < undoFrom {
 			continue // final: the range answer is the block's whole story
@@ -174,6 +171,26 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoF
 	return out, nil
 }
 
+// logsByBlock groups logs by block. A node answers in block order, so each block's logs are
+// a part of the answer, not a copy (20,000 logs of a batch, read ahead while the previous
+// batch commits); logs out of order are copied into their blocks' lists.
+func logsByBlock(logs []types.Log) map[uint64][]types.Log {
+	out := map[uint64][]types.Log{}
+	for i := 0; i < len(logs); {
+		n, j := logs[i].BlockNumber, i+1
+		for j < len(logs) && logs[j].BlockNumber == n {
+			j++
+		}
+		if prev, ok := out[n]; ok {
+			out[n] = append(prev[:len(prev):len(prev)], logs[i:j]...)
+		} else {
+			out[n] = logs[i:j:j]
+		}
+		i = j
+	}
+	return out
+}
+
 // nextRange sizes the next log range after a range of read blocks answered logs logs: it
 // doubles while the answers stay small, and never asks for more blocks than hold about
 // maxEvents logs at the density just seen (a range that returns most of a dense chain sets
@@ -184,6 +201,41 @@ func nextRange(cur, read uint64, logs, maxEvents int, maxRange uint64) uint64 {
 		next = min(next, read*uint64(maxEvents)/uint64(logs))
 	}
 	return max(next, 1)
+}
+
+// logsPerCall is about how many logs one eth_getLogs call asks for. go-ethereum's RPC
+// client holds a whole answer in memory (in a buffer that doubles as it fills, then as the
+// result's copy) while it decodes it; an answer of a whole 20,000-event batch made that
+// the largest part of the indexer's peak memory, read ahead while the previous batch
+// commits (see BENCHMARKS.md). A few calls per batch cost the node next to nothing more.
+const logsPerCall = 4000
+
+// logsInParts reads the DAO's logs of blocks from..to in calls of about logsPerCall logs at
+// the density seen lately, and stops after the call that brings the count past maxEvents
+// (the batch is cut there: the node need not serve the rest). It returns the logs and the
+// last block read. A reorg between two calls is caught as for one call: fetch checks every
+// log of the window against its block's header.
+func (ix *Indexer) logsInParts(ctx context.Context, from, to uint64, maxEvents int) ([]types.Log, uint64, error) {
+	part := to - from + 1
+	if ix.density > 0 {
+		part = max(min(part, uint64(logsPerCall/ix.density)), 1)
+	}
+	var all []types.Log
+	for f := from; ; {
+		ls, t, err := ix.logs(ctx, f, min(f+part-1, to))
+		if err != nil {
+			return nil, 0, err
+		}
+		if all == nil {
+			all = ls
+		} else {
+			all = append(all, ls...)
+		}
+		if t >= to || len(all) > maxEvents {
+			return all, t, nil
+		}
+		f = t + 1
+	}
 }
 
 // logs reads the DAO's logs of blocks from..to, halving the range while the node refuses

@@ -116,7 +116,7 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 		// One MULTI/EXEC, sent in chunks (multiWriter): the batch's writes, the undo lists and
 		// hashes of its blocks in the window, the pruning of older undo, pin jobs, the outbox
 		// and the checkpoint.
-		w := newMultiWriter(ctx, tx)
+		w := s.newMultiWriter(ctx, tx)
 		for i := range b.ops {
 			if o := b.ops[i]; o.K != 0 { // 0: replaced by a later write of the batch
 				w.op(o.undoOp)
@@ -130,7 +130,7 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 			// Several RPUSH in a row build the same list as one; each stays within a chunk.
 			inv := b.undo[blk.Number]
 			for len(inv) > 0 {
-				part := inv[:min(len(inv), multiChunk)]
+				part := inv[:min(len(inv), max(w.chunk/2, 1))]
 				inv = inv[len(part):]
 				args := make([]any, 0, 2+len(part))
 				args = append(args, "rpush", s.keys.Undo(blk.Number))
