@@ -210,18 +210,35 @@ func nextRange(cur, read uint64, logs, maxEvents int, maxRange uint64) uint64 {
 // commits (see BENCHMARKS.md). A few calls per batch cost the node next to nothing more.
 const logsPerCall = 4000
 
-// logsInParts reads the DAO's logs of blocks from..to in calls of about logsPerCall logs at
-// the density seen lately, and stops after the call that brings the count past maxEvents
-// (the batch is cut there: the node need not serve the rest). It returns the logs and the
+// Logs are also counted by size (logSize): a log with a long payload (a proposal's
+// description, a model card) weighs as much as hundreds of votes. A call asks for about
+// callLogBytes, and a batch stops growing past batchLogBytes whatever its count.
+const (
+	callLogBytes  = 4 << 20
+	batchLogBytes = 32 << 20
+)
+
+// logSize is about what a decoded log holds in memory.
+func logSize(l *types.Log) int { return len(l.Data) + 32*len(l.Topics) + 160 }
+
+// logsInParts reads the DAO's logs of blocks from..to in calls of about logsPerCall logs (or
+// callLogBytes) at the density seen lately, and stops after the call that brings the count
+// past maxEvents (the batch is cut there: the node need not serve the rest) or their size
+// past batchLogBytes. It returns the logs and the
 // last block read. A reorg between two calls is caught as for one call: fetch checks every
 // log of the window against its block's header.
 func (ix *Indexer) logsInParts(ctx context.Context, from, to uint64, maxEvents int) ([]types.Log, uint64, error) {
-	part := to - from + 1
-	if ix.density > 0 {
-		part = max(min(part, uint64(logsPerCall/ix.density)), 1)
-	}
 	var all []types.Log
+	size := 0
 	for f := from; ; {
+		part := to - f + 1
+		if ix.density > 0 {
+			perCall := float64(logsPerCall)
+			if ix.logBytes > 0 {
+				perCall = min(perCall, callLogBytes/ix.logBytes)
+			}
+			part = max(min(part, uint64(perCall/ix.density)), 1)
+		}
 		ls, t, err := ix.logs(ctx, f, min(f+part-1, to))
 		if err != nil {
 			return nil, 0, err
@@ -231,7 +248,15 @@ func (ix *Indexer) logsInParts(ctx context.Context, from, to uint64, maxEvents i
 		} else {
 			all = append(all, ls...)
 		}
-		if t >= to || len(all) > maxEvents {
+		n := 0
+		for i := range ls {
+			n += logSize(&ls[i])
+		}
+		size += n
+		if len(ls) > 0 {
+			ix.logBytes = float64(n) / float64(len(ls))
+		}
+		if t >= to || len(all) > maxEvents || size > batchLogBytes {
 			return all, t, nil
 		}
 		f = t + 1
