@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,7 +39,8 @@ func TestMain(m *testing.M) {
 // The chain node runs in a child process (this test binary, see TestMain), so that the
 // figures are the indexer's own. Each size reports events/s of the backfill; peak-RSS-MiB,
 // this process's peak resident set during the backfill (VmHWM, reset before it through
-// /proc/self/clear_refs); redis-RSS-MiB, redis-server's used_memory_rss after it; and
+// /proc/self/clear_refs); CPU-µs/event, this process's CPU time per event (the indexer's
+// cost whatever else loads the machine); redis-RSS-MiB, redis-server's used_memory_rss after it; and
 // node-events/s, the rate of a bare eth_getLogs loop over the same node and range (raw
 // JSON, not decoded) measured in the same run, with node-ratio = events/s over it.
 // MODELDAO_BENCH_HEAPPROFILE=prefix writes, per size, prefix-<events>.pprof: the heap
@@ -83,11 +85,13 @@ func benchBackfill(b *testing.B, target int) {
 	if prefix := os.Getenv("MODELDAO_BENCH_HEAPPROFILE"); prefix != "" {
 		peak = watchPeakHeap(fmt.Sprintf("%s-%d.pprof", prefix, target))
 	}
+	cpuBefore := cpuTime()
 	b.ResetTimer()
 	start := time.Now()
 	p, err := ix.CatchUp(ctx)
 	el := time.Since(start)
 	b.StopTimer()
+	cpu := cpuTime() - cpuBefore
 	if peak != nil {
 		if err := peak.stop(); err != nil {
 			b.Fatal(err)
@@ -109,8 +113,9 @@ func benchBackfill(b *testing.B, target int) {
 	b.ReportMetric(float64(redisRSS)/(1<<20), "redis-RSS-MiB")
 	b.ReportMetric(nodeRate, "node-events/s")
 	b.ReportMetric(rate/nodeRate, "node-ratio")
-	fmt.Fprintf(os.Stderr, "backfill: %d events (%d logs) in %d blocks, %d commits, %s, %.0f events/s; peak RSS %d MiB (at start %d MiB); redis-server RSS %d MiB; bare eth_getLogs %.0f logs/s (ratio %.2f)\n",
-		p.Events, nodeLogs, p.Blocks, p.Commits, el.Round(time.Millisecond), rate, rss/1024, rssBefore/1024, redisRSS>>20, nodeRate, rate/nodeRate)
+	b.ReportMetric(cpu.Seconds()*1e6/float64(p.Events), "CPU-µs/event")
+	fmt.Fprintf(os.Stderr, "backfill: %d events (%d logs) in %d blocks, %d commits, %s, %.0f events/s; CPU of this process %s (%.0f µs/event); peak RSS %d MiB (at start %d MiB); redis-server RSS %d MiB; bare eth_getLogs %.0f logs/s (ratio %.2f)\n",
+		p.Events, nodeLogs, p.Blocks, p.Commits, el.Round(time.Millisecond), rate, cpu.Round(time.Millisecond), cpu.Seconds()*1e6/float64(p.Events), rss/1024, rssBefore/1024, redisRSS>>20, nodeRate, rate/nodeRate)
 }
 
 // bareGetLogs reads the DAO's logs of blocks from..to from the node as fast as one client
@@ -150,6 +155,14 @@ func redisRSS(b *testing.B, rdb *redis.Client) int64 {
 	}
 	b.Fatal("INFO memory has no used_memory_rss")
 	return 0
+}
+
+// cpuTime returns the CPU time (user and system) this process used so far: the indexer's
+// cost, which, unlike events/s, does not depend on what else runs on the machine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // resetHWM resets this process's peak RSS to its current RSS, so that VmHWM measures the
