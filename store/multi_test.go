@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -197,5 +198,56 @@ func TestCommitInPartsIsAtomic(t *testing.T) {
 			}
 			rdb.Close()
 		}
+	}
+}
+
+// beforePart runs do before the n-th pipeline a client sends.
+type beforePart struct {
+	n, at int
+	do    func()
+}
+
+func (h *beforePart) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *beforePart) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h *beforePart) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if h.n++; h.n == h.at {
+			h.do()
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// Another writer that moves the checkpoint while a commit is being sent in parts makes the
+// commit fail with ErrConflict and write nothing, as a commit sent at once does.
+func TestCommitInPartsConflicts(t *testing.T) {
+	ctx := context.Background()
+	var c chainOf
+	for n := uint64(1); n <= 3; n++ {
+		b := c.block()
+		for i := int64(0); i < 10; i++ {
+			b.Events = append(b.Events, &modeldao.DelegateVotesChanged{At: c.at(n), Delegate: acct(1), Previous: big.NewInt(int64(n)*10 + i), Current: big.NewInt(int64(n)*10 + i + 1)})
+		}
+		c.blocks[n-1] = b
+	}
+	s := newReadStore(t)
+	s.SetCommitChunk(8)
+	other := redis.NewClient(s.rdb.(*redis.Client).Options())
+	defer other.Close()
+	hook := &beforePart{at: 3, do: func() {
+		if err := other.Set(ctx, s.keys.Checkpoint(), "7:0x"+strings.Repeat("0", 64), 0).Err(); err != nil {
+			t.Error(err)
+		}
+	}}
+	s.rdb.AddHook(hook)
+	_, err := s.Apply(ctx, ApplyArgs{Blocks: c.blocks, UndoFrom: 2, KeepUndo: 100, Init: &modeldao.DAOParams{ChainID: 1337, VotingDelay: 1, VotingPeriod: 100, QuorumNumerator: 4}})
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("Apply while another writer moved the checkpoint: %v, want ErrConflict", err)
+	}
+	if hook.n < 4 {
+		t.Fatalf("the commit went in %d parts", hook.n)
+	}
+	if n, err := other.DBSize(ctx).Result(); err != nil || n != 1 {
+		t.Fatalf("%d keys after the failed commit (%v), want only the other writer's checkpoint", n, err)
 	}
 }
