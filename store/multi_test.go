@@ -251,3 +251,37 @@ func TestCommitInPartsConflicts(t *testing.T) {
 		t.Fatalf("%d keys after the failed commit (%v), want only the other writer's checkpoint", n, err)
 	}
 }
+
+// On Redis Cluster a commit sent in parts is one MULTI/EXEC on the node of the DAO's hash
+// slot, and gives the state of a single node.
+func TestCommitInPartsOnCluster(t *testing.T) {
+	ctx := context.Background()
+	var c chainOf
+	for n := uint64(1); n <= 3; n++ {
+		b := c.block()
+		for i := int64(0); i < 10; i++ {
+			b.Events = append(b.Events, &modeldao.DelegateVotesChanged{At: c.at(n), Delegate: acct(1 + int(i%3)), Previous: big.NewInt(int64(n)*10 + i), Current: big.NewInt(int64(n)*10 + i + 1)})
+		}
+		c.blocks[n-1] = b
+	}
+	args := ApplyArgs{Blocks: c.blocks, UndoFrom: 2, KeepUndo: 100, Init: &modeldao.DAOParams{ChainID: 1337, VotingDelay: 1, VotingPeriod: 100, QuorumNumerator: 4}}
+	ref := newReadStore(t)
+	if _, err := ref.Apply(ctx, args); err != nil {
+		t.Fatal(err)
+	}
+	want, err := ref.Digest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := redisserver.StartClusterT(t)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs()})
+	defer rdb.Close()
+	s := New(rdb, ref.keys, ref.log)
+	s.SetCommitChunk(8)
+	if _, err := s.Apply(ctx, args); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Digest(ctx); err != nil || got != want {
+		t.Fatalf("digest on the cluster %s (%v), on one node %s", got, err, want)
+	}
+}
