@@ -7,8 +7,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,9 +39,13 @@ func TestMain(m *testing.M) {
 // The chain node runs in a child process (this test binary, see TestMain), so that the
 // figures are the indexer's own. Each size reports events/s of the backfill; peak-RSS-MiB,
 // this process's peak resident set during the backfill (VmHWM, reset before it through
-// /proc/self/clear_refs); redis-RSS-MiB, redis-server's used_memory_rss after it; and
+// /proc/self/clear_refs); CPU-µs/event, this process's CPU time per event (the indexer's
+// cost whatever else loads the machine); redis-RSS-MiB, redis-server's used_memory_rss after it; and
 // node-events/s, the rate of a bare eth_getLogs loop over the same node and range (raw
 // JSON, not decoded) measured in the same run, with node-ratio = events/s over it.
+// MODELDAO_BENCH_HEAPPROFILE=prefix writes, per size, prefix-<events>.pprof: the heap
+// profile taken after the garbage collection that found the most live heap during the
+// backfill (what the peak RSS is made of; `go tool pprof -sample_index=inuse_space`).
 //
 //	MODELDAO_BENCH_1M=1 go test ./indexer -run '^$' -bench Backfill -benchtime 1x -timeout 60m
 func BenchmarkBackfill(b *testing.B) {
@@ -74,11 +81,22 @@ func benchBackfill(b *testing.B, target int) {
 	debug.FreeOSMemory()
 	resetHWM()
 	rssBefore := vmHWM()
+	var peak *peakHeap
+	if prefix := os.Getenv("MODELDAO_BENCH_HEAPPROFILE"); prefix != "" {
+		peak = watchPeakHeap(fmt.Sprintf("%s-%d.pprof", prefix, target))
+	}
+	cpuBefore := cpuTime()
 	b.ResetTimer()
 	start := time.Now()
 	p, err := ix.CatchUp(ctx)
 	el := time.Since(start)
 	b.StopTimer()
+	cpu := cpuTime() - cpuBefore
+	if peak != nil {
+		if err := peak.stop(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -95,8 +113,9 @@ func benchBackfill(b *testing.B, target int) {
 	b.ReportMetric(float64(redisRSS)/(1<<20), "redis-RSS-MiB")
 	b.ReportMetric(nodeRate, "node-events/s")
 	b.ReportMetric(rate/nodeRate, "node-ratio")
-	fmt.Fprintf(os.Stderr, "backfill: %d events (%d logs) in %d blocks, %d commits, %s, %.0f events/s; peak RSS %d MiB (at start %d MiB); redis-server RSS %d MiB; bare eth_getLogs %.0f logs/s (ratio %.2f)\n",
-		p.Events, nodeLogs, p.Blocks, p.Commits, el.Round(time.Millisecond), rate, rss/1024, rssBefore/1024, redisRSS>>20, nodeRate, rate/nodeRate)
+	b.ReportMetric(cpu.Seconds()*1e6/float64(p.Events), "CPU-µs/event")
+	fmt.Fprintf(os.Stderr, "backfill: %d events (%d logs) in %d blocks, %d commits, %s, %.0f events/s; CPU of this process %s (%.0f µs/event); peak RSS %d MiB (at start %d MiB); redis-server RSS %d MiB; bare eth_getLogs %.0f logs/s (ratio %.2f)\n",
+		p.Events, nodeLogs, p.Blocks, p.Commits, el.Round(time.Millisecond), rate, cpu.Round(time.Millisecond), cpu.Seconds()*1e6/float64(p.Events), rss/1024, rssBefore/1024, redisRSS>>20, nodeRate, rate/nodeRate)
 }
 
 // bareGetLogs reads the DAO's logs of blocks from..to from the node as fast as one client
@@ -138,6 +157,14 @@ func redisRSS(b *testing.B, rdb *redis.Client) int64 {
 	return 0
 }
 
+// cpuTime returns the CPU time (user and system) this process used so far: the indexer's
+// cost, which, unlike events/s, does not depend on what else runs on the machine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // resetHWM resets this process's peak RSS to its current RSS, so that VmHWM measures the
 // backfill alone and not the sizes benchmarked before it.
 func resetHWM() {
@@ -154,4 +181,53 @@ func vmHWM() int64 {
 		}
 	}
 	return 0
+}
+
+// peakHeap keeps the heap profile of the garbage collection that found the most live heap.
+type peakHeap struct {
+	path string
+	quit chan struct{}
+	done chan struct{}
+	max  uint64
+	prof []byte
+}
+
+// watchPeakHeap polls the runtime's GC count; after each new collection whose live heap is
+// the largest so far, it takes a heap profile (which describes that collection's live heap).
+func watchPeakHeap(path string) *peakHeap {
+	h := &peakHeap{path: path, quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/live:bytes"}}
+		var lastGC uint64
+		for {
+			select {
+			case <-h.quit:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			metrics.Read(samples)
+			if gc := samples[0].Value.Uint64(); gc == lastGC {
+				continue
+			} else {
+				lastGC = gc
+			}
+			if live := samples[1].Value.Uint64(); live > h.max {
+				h.max = live
+				var buf strings.Builder
+				if err := pprof.Lookup("heap").WriteTo(&buf, 0); err == nil {
+					h.prof = []byte(buf.String())
+				}
+			}
+		}
+	}()
+	return h
+}
+
+// stop ends the watch and writes the profile of the peak.
+func (h *peakHeap) stop() error {
+	close(h.quit)
+	<-h.done
+	fmt.Fprintf(os.Stderr, "peak live heap %d MiB, profile in %s\n", h.max>>20, h.path)
+	return os.WriteFile(h.path, h.prof, 0o644)
 }

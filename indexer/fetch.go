@@ -51,7 +51,7 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoF
 		rng = max(min(rng, uint64(float64(maxEvents)/ix.density)), 1)
 	}
 	to := min(from+rng-1, target)
-	logs, to, err := ix.logs(ctx, from, to)
+	logs, to, err := ix.logsInParts(ctx, from, to, maxEvents)
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +96,7 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoF
 		}
 	}
 
-	logsOf := map[uint64][]types.Log{}
-	for _, l := range logs {
-		logsOf[l.BlockNumber] = append(logsOf[l.BlockNumber], l)
-	}
+	logsOf := logsByBlock(logs)
 	for n, h := range headers {
 		if n < undoFrom {
 			continue // final: the range answer is the block's whole story
@@ -174,6 +171,26 @@ func (ix *Indexer) fetch(ctx context.Context, cp store.Checkpoint, target, undoF
 	return out, nil
 }
 
+// logsByBlock groups logs by block. A node answers in block order, so each block's logs are
+// a part of the answer, not a copy (20,000 logs of a batch, read ahead while the previous
+// batch commits); logs out of order are copied into their blocks' lists.
+func logsByBlock(logs []types.Log) map[uint64][]types.Log {
+	out := map[uint64][]types.Log{}
+	for i := 0; i < len(logs); {
+		n, j := logs[i].BlockNumber, i+1
+		for j < len(logs) && logs[j].BlockNumber == n {
+			j++
+		}
+		if prev, ok := out[n]; ok {
+			out[n] = append(prev[:len(prev):len(prev)], logs[i:j]...)
+		} else {
+			out[n] = logs[i:j:j]
+		}
+		i = j
+	}
+	return out
+}
+
 // nextRange sizes the next log range after a range of read blocks answered logs logs: it
 // doubles while the answers stay small, and never asks for more blocks than hold about
 // maxEvents logs at the density just seen (a range that returns most of a dense chain sets
@@ -184,6 +201,66 @@ func nextRange(cur, read uint64, logs, maxEvents int, maxRange uint64) uint64 {
 		next = min(next, read*uint64(maxEvents)/uint64(logs))
 	}
 	return max(next, 1)
+}
+
+// logsPerCall is about how many logs one eth_getLogs call asks for. go-ethereum's RPC
+// client holds a whole answer in memory (in a buffer that doubles as it fills, then as the
+// result's copy) while it decodes it; an answer of a whole 20,000-event batch made that
+// the largest part of the indexer's peak memory, read ahead while the previous batch
+// commits (see BENCHMARKS.md). A few calls per batch cost the node next to nothing more.
+const logsPerCall = 4000
+
+// Logs are also counted by size (logSize): a log with a long payload (a proposal's
+// description, a model card) weighs as much as hundreds of votes. A call asks for about
+// callLogBytes, and a batch stops growing past batchLogBytes whatever its count.
+const (
+	callLogBytes  = 4 << 20
+	batchLogBytes = 32 << 20
+)
+
+// logSize is about what a decoded log holds in memory.
+func logSize(l *types.Log) int { return len(l.Data) + 32*len(l.Topics) + 160 }
+
+// logsInParts reads the DAO's logs of blocks from..to in calls of about logsPerCall logs (or
+// callLogBytes) at the density seen lately, and stops after the call that brings the count
+// past maxEvents (the batch is cut there: the node need not serve the rest) or their size
+// past batchLogBytes. It returns the logs and the
+// last block read. A reorg between two calls is caught as for one call: fetch checks every
+// log of the window against its block's header.
+func (ix *Indexer) logsInParts(ctx context.Context, from, to uint64, maxEvents int) ([]types.Log, uint64, error) {
+	var all []types.Log
+	size := 0
+	for f := from; ; {
+		part := to - f + 1
+		if ix.density > 0 {
+			perCall := float64(logsPerCall)
+			if ix.logBytes > 0 {
+				perCall = min(perCall, callLogBytes/ix.logBytes)
+			}
+			part = max(min(part, uint64(perCall/ix.density)), 1)
+		}
+		ls, t, err := ix.logs(ctx, f, min(f+part-1, to))
+		if err != nil {
+			return nil, 0, err
+		}
+		if all == nil {
+			all = ls
+		} else {
+			all = append(all, ls...)
+		}
+		n := 0
+		for i := range ls {
+			n += logSize(&ls[i])
+		}
+		size += n
+		if len(ls) > 0 {
+			ix.logBytes = float64(n) / float64(len(ls))
+		}
+		if t >= to || len(all) > maxEvents || size > batchLogBytes {
+			return all, t, nil
+		}
+		f = t + 1
+	}
 }
 
 // logs reads the DAO's logs of blocks from..to, halving the range while the node refuses

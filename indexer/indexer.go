@@ -64,6 +64,8 @@ type Indexer struct {
 	// density is the events per block of the last range read, to turn an event budget
 	// into a block range.
 	density float64
+	// logBytes is the size of the logs of the last eth_getLogs call, per log (logSize).
+	logBytes float64
 	// backfill progress
 	lastProgress   time.Time
 	progressBlocks uint64

@@ -30,11 +30,23 @@ func filterLogs(ctx context.Context, c Chain, q ethereum.FilterQuery) ([]types.L
 	if len(q.Addresses) > 0 {
 		arg["address"] = q.Addresses
 	}
-	var raw json.RawMessage
-	if err := rc.CallContext(ctx, &raw, "eth_getLogs", arg); err != nil {
+	var ans logsAnswer
+	if err := rc.CallContext(ctx, &ans, "eth_getLogs", arg); err != nil {
 		return nil, err
 	}
-	return decodeLogs(raw)
+	return ans.logs, nil
+}
+
+// logsAnswer decodes an eth_getLogs result in place: encoding/json hands UnmarshalJSON a
+// slice of the answer it holds, where a json.RawMessage result would be one more copy of
+// the whole answer (tens of MiB for a batch), alive while the commit of the previous batch
+// runs (the read ahead): part of the indexer's peak memory.
+type logsAnswer struct{ logs []types.Log }
+
+func (a *logsAnswer) UnmarshalJSON(b []byte) error {
+	logs, err := decodeLogs(b)
+	a.logs = logs
+	return err
 }
 
 // decodeLogs decodes a JSON array of logs exactly as []types.Log's UnmarshalJSON does.

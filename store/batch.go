@@ -57,6 +57,22 @@ var ErrConflict = modeldao.Errorf(modeldao.ECONFLICT, "another indexer moved the
 type value struct {
 	s      string
 	exists bool
+	op     int32 // 1 + the index in Batch.ops of the batch's write that set it; 0: none
+}
+
+// zstate is what the batch knows of one sorted-set member: its state now and, when a record
+// proved it (zknown), its state before the batch.
+type zstate struct {
+	score              float64
+	present            bool
+	baseKnown, basePre bool    // basePre: the member was in the set before the batch
+	baseScore          float64 // its score then
+	op                 int32   // 1 + the index in Batch.ops of the batch's last write of it; 0: none
+}
+
+// atBase reports whether the member is as it was before the batch, as far as a record says.
+func (z zstate) atBase() bool {
+	return z.baseKnown && z.present == z.basePre && (!z.present || z.score == z.baseScore)
 }
 
 type fieldRef struct{ key, field string } // field "" with str=true means a string key
@@ -164,11 +180,20 @@ type Batch struct {
 	conn redis.Cmdable // the watched connection
 
 	vals     map[fieldRef]value
-	zscores  map[fieldRef]*float64 // member's score; nil: absent
+	zscores  map[fieldRef]zstate
 	entities map[fieldRef]*entity
-	order    []*entity // dirty entities in first-dirtied order, for deterministic writes
+	order    []*entity         // dirty entities in first-dirtied order, for deterministic writes
+	keys     map[string]string // the keys of the batch's writes, one copy each (intern)
 
+	// ops are the writes of the commit. Only the last write of a field or member counts
+	// (the commit is atomic, and writes of different fields or members commute): a write
+	// that replaces an earlier one of the batch empties the earlier one's slot (K 0, skipped
+	// by the commit), and a member that returns to its state before the batch needs no
+	// write at all. So an ordering by amount, whose member changes with every vote or
+	// power change, costs the commit one ZREM and one ZADD per account, not one per event
+	// (what made a batch's memory grow with its events, see BENCHMARKS.md).
 	ops        []op
+	liveOps    int // ops not emptied
 	undo       map[uint64][]undoOp
 	pending    []pendingUndo // inverses waiting for their old values (resolveUndo)
 	block      modeldao.Block
@@ -187,8 +212,9 @@ func newBatch(ctx context.Context, s *Store, conn redis.Cmdable) *Batch {
 	return &Batch{
 		s: s, ctx: ctx, conn: conn,
 		vals:     map[fieldRef]value{},
-		zscores:  map[fieldRef]*float64{},
+		zscores:  map[fieldRef]zstate{},
 		entities: map[fieldRef]*entity{},
+		keys:     map[string]string{},
 		undo:     map[uint64][]undoOp{},
 	}
 }
@@ -231,12 +257,12 @@ func (b *Batch) prefetch(refs []fieldRef, strs []string) error {
 	for i, k := range keys {
 		for j, v := range cmds[i].Val() {
 			s, ok := v.(string)
-			b.vals[fieldRef{k, byKey[k][j]}] = value{s, ok}
+			b.vals[fieldRef{k, byKey[k][j]}] = value{s: s, exists: ok}
 		}
 	}
 	for i, k := range strKeys {
 		s, err := strCmds[i].Result()
-		b.vals[fieldRef{k, ""}] = value{s, err == nil}
+		b.vals[fieldRef{k, ""}] = value{s: s, exists: err == nil}
 	}
 	return nil
 }
@@ -257,7 +283,7 @@ func (b *Batch) get(r fieldRef, str bool) (value, error) {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return value{}, redisDown(err, "read "+r.key)
 	}
-	v := value{s, err == nil}
+	v := value{s: s, exists: err == nil}
 	b.vals[r] = v
 	return v, nil
 }
@@ -319,26 +345,54 @@ func (b *Batch) flushEntities() {
 // one synchronous read per write (what made the undo window slow).
 func (b *Batch) write(o undoOp) {
 	str := o.K == opSet || o.K == opDel
+	o.Key = b.intern(o.Key)
 	r := fieldRef{o.Key, o.F}
+	old, known := b.vals[r]
+	exists := o.K == opHSet || o.K == opSet
+	if known && old.exists == exists && old.s == o.V {
+		return // changes nothing: no write, no inverse
+	}
 	if b.inUndo {
 		inv := undoOp{Key: o.Key, F: o.F}
-		if old, known := b.vals[r]; known {
-			inv = hashInverse(inv, str, old)
-			if !(old.exists == (o.K == opHSet || o.K == opSet) && old.s == o.V) {
-				b.undo[b.block.Number] = append(b.undo[b.block.Number], inv)
-			}
+		if known {
+			b.undo[b.block.Number] = append(b.undo[b.block.Number], hashInverse(inv, str, old))
 		} else {
 			b.undo[b.block.Number] = append(b.undo[b.block.Number], inv)
 			b.pending = append(b.pending, pendingUndo{block: b.block.Number, i: len(b.undo[b.block.Number]) - 1, str: str, write: o})
 		}
 	}
-	switch o.K {
-	case opHSet, opSet:
-		b.vals[r] = value{o.V, true}
-	default:
-		b.vals[r] = value{}
+	b.replaceOp(old.op)
+	v := value{exists: exists, op: b.appendOp(o)}
+	if exists {
+		v.s = o.V
 	}
+	b.vals[r] = v
+}
+
+// appendOp adds o to the commit's writes and returns 1 + its index.
+func (b *Batch) appendOp(o undoOp) int32 {
 	b.ops = append(b.ops, op{o})
+	b.liveOps++
+	return int32(len(b.ops))
+}
+
+// replaceOp empties the write at 1 + index i (0: none), which a later write of the same
+// field or member replaces.
+func (b *Batch) replaceOp(i int32) {
+	if i > 0 {
+		b.ops[i-1] = op{}
+		b.liveOps--
+	}
+}
+
+// intern returns the batch's copy of key: the key functions build a new string at every
+// call, and a batch writes the same few keys many times.
+func (b *Batch) intern(key string) string {
+	if k, ok := b.keys[key]; ok {
+		return k
+	}
+	b.keys[key] = key
+	return key
 }
 
 // hashInverse fills inv (key and field set) with the write that restores old.
@@ -357,8 +411,9 @@ func hashInverse(inv undoOp, str bool, old value) undoOp {
 }
 
 // pendingUndo is an inverse whose old value was not known when its write was buffered:
-// undo[block][i], to be completed by resolveUndo. It is always the batch's first write of
-// its field or member, so the old value is what Redis holds now.
+// undo[block][i], to be completed by resolveUndo. It is the batch's first write of its
+// field or member, or the first after the member returned to its state before the batch
+// (zwrite forgets it then), so the old value is what Redis holds now.
 type pendingUndo struct {
 	block uint64
 	i     int
@@ -403,7 +458,7 @@ func (b *Batch) resolveUndo() error {
 			continue
 		}
 		s, err := cmds[i].(*redis.StringCmd).Result()
-		old := value{s, err == nil}
+		old := value{s: s, exists: err == nil}
 		*inv = hashInverse(*inv, pu.str, old)
 		o := pu.write
 		if old.exists == (o.K == opHSet || o.K == opSet) && old.s == o.V {
@@ -436,44 +491,48 @@ func (b *Batch) zadd(key, member string, score float64) {
 // the record says which member exists). It spares the ZSCORE round trip that writing an
 // unknown member costs inside the undo window. What the batch already knows is kept.
 func (b *Batch) zknown(key, member string, present bool) {
-	r := fieldRef{key, member}
+	r := fieldRef{b.intern(key), member}
 	if _, ok := b.zscores[r]; ok {
 		return
 	}
-	var zero float64
-	if present {
-		b.zscores[r] = &zero
-	} else {
-		b.zscores[r] = nil
-	}
+	b.zscores[r] = zstate{present: present, baseKnown: true, basePre: present}
 }
 
 // zrem removes member from a sorted set.
 func (b *Batch) zrem(key, member string) { b.zwrite(undoOp{K: opZRem, Key: key, F: member}) }
 
 func (b *Batch) zwrite(o undoOp) {
+	o.Key = b.intern(o.Key)
 	r := fieldRef{o.Key, o.F}
+	old, known := b.zscores[r]
 	if b.inUndo {
-		old, known := b.zscores[r]
 		var inv undoOp
 		switch {
 		case !known:
 			inv = undoOp{Key: o.Key, F: o.F}
 			b.pending = append(b.pending, pendingUndo{block: b.block.Number, i: len(b.undo[b.block.Number]), z: true, write: o})
-		case old != nil:
-			inv = undoOp{K: opZAdd, Key: o.Key, F: o.F, S: *old}
+		case old.present:
+			inv = undoOp{K: opZAdd, Key: o.Key, F: o.F, S: old.score}
 		default:
 			inv = undoOp{K: opZRem, Key: o.Key, F: o.F}
 		}
 		b.undo[b.block.Number] = append(b.undo[b.block.Number], inv)
 	}
-	if o.K == opZAdd {
-		s := o.S
-		b.zscores[r] = &s
-	} else {
-		b.zscores[r] = nil
+	now := old // baseKnown false when !known
+	now.present = o.K == opZAdd
+	now.score = 0
+	if now.present {
+		now.score = o.S
 	}
-	b.ops = append(b.ops, op{o})
+	b.replaceOp(old.op)
+	if now.atBase() {
+		// Back to its state before the batch: neither write is needed, and forgetting the
+		// member is exact (a later write reads, or proves, the state before the batch).
+		delete(b.zscores, r)
+		return
+	}
+	now.op = b.appendOp(o)
+	b.zscores[r] = now
 }
 
 // fail records the first error of a write; Commit returns it.

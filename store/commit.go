@@ -113,42 +113,50 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 				return redisDown(err, "read undo blocks")
 			}
 		}
-		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			for _, o := range b.ops {
-				applyOp(ctx, p, o.undoOp)
+		// One MULTI/EXEC, sent in chunks (multiWriter): the batch's writes, the undo lists and
+		// hashes of its blocks in the window, the pruning of older undo, pin jobs, the outbox
+		// and the checkpoint.
+		w := s.newMultiWriter(ctx, tx)
+		for i := range b.ops {
+			if o := b.ops[i]; o.K != 0 { // 0: replaced by a later write of the batch
+				w.op(o.undoOp)
 			}
-			for _, blk := range a.Blocks {
-				if blk.Number < a.UndoFrom {
-					continue
+		}
+		for _, blk := range a.Blocks {
+			if blk.Number < a.UndoFrom {
+				continue
+			}
+			n := strconv.FormatUint(blk.Number, 10)
+			// Several RPUSH in a row build the same list as one; each stays within a chunk.
+			inv := b.undo[blk.Number]
+			for len(inv) > 0 {
+				part := inv[:min(len(inv), max(w.chunk/2, 1))]
+				inv = inv[len(part):]
+				args := make([]any, 0, 2+len(part))
+				args = append(args, "rpush", s.keys.Undo(blk.Number))
+				for _, o := range part {
+					args = append(args, o.appendJSON(nil))
 				}
-				n := strconv.FormatUint(blk.Number, 10)
-				if inv := b.undo[blk.Number]; len(inv) > 0 {
-					args := make([]any, len(inv))
-					for i, o := range inv {
-						args[i] = o.appendJSON(nil)
-					}
-					p.RPush(ctx, s.keys.Undo(blk.Number), args...)
-				}
-				p.HSet(ctx, s.keys.Blocks(), n, windowBlock{Hash: blk.Hash, Parent: blk.ParentHash}.String())
-				p.ZAdd(ctx, s.keys.UndoBlocks(), redis.Z{Score: float64(blk.Number), Member: n})
+				w.do(args...)
 			}
-			for _, m := range prune {
-				n, _ := strconv.ParseUint(m, 10, 64)
-				p.Del(ctx, s.keys.Undo(n))
-				p.HDel(ctx, s.keys.Blocks(), m)
-				p.ZRem(ctx, s.keys.UndoBlocks(), m)
-			}
-			for _, j := range b.pinJobs {
-				s.keys.xaddPinJob(ctx, p, j)
-			}
-			b.writeOutbox(p, cp.Number)
-			p.Set(ctx, s.keys.Checkpoint(), cp.String(), 0)
-			return nil
-		})
-		if err != nil {
+			w.do("hset", s.keys.Blocks(), n, windowBlock{Hash: blk.Hash, Parent: blk.ParentHash}.String())
+			w.do("zadd", s.keys.UndoBlocks(), float64(blk.Number), n)
+		}
+		for _, m := range prune {
+			n, _ := strconv.ParseUint(m, 10, 64)
+			w.do("del", s.keys.Undo(n))
+			w.do("hdel", s.keys.Blocks(), m)
+			w.do("zrem", s.keys.UndoBlocks(), m)
+		}
+		for _, j := range b.pinJobs {
+			w.xadd(s.keys.pinJobXAdd(j))
+		}
+		b.writeOutbox(w, cp.Number)
+		w.do("set", s.keys.Checkpoint(), cp.String())
+		if err := w.exec(); err != nil {
 			return err
 		}
-		res = ApplyResult{Checkpoint: cp, Writes: len(b.ops), Reads: b.reads}
+		res = ApplyResult{Checkpoint: cp, Writes: b.liveOps, Reads: b.reads}
 		for _, blk := range a.Blocks {
 			res.Events += len(blk.Events)
 		}

@@ -167,7 +167,7 @@ func (b *Batch) loadOutboxHigh() error {
 
 // writeOutbox queues, in the commit's MULTI, the batch's notifications in chain order and
 // the new outbox mark.
-func (b *Batch) writeOutbox(p redis.Pipeliner, checkpoint uint64) {
+func (b *Batch) writeOutbox(w *multiWriter, checkpoint uint64) {
 	sort.SliceStable(b.notes, func(i, j int) bool {
 		x, y := b.notes[i], b.notes[j]
 		if x.n.Block != y.n.Block {
@@ -176,22 +176,27 @@ func (b *Batch) writeOutbox(p redis.Pipeliner, checkpoint uint64) {
 		return x.ord < y.ord
 	})
 	for _, n := range b.notes {
-		b.s.xaddOutbox(b.ctx, p, n.n)
+		w.xadd(b.s.outboxXAdd(n.n))
 	}
 	if checkpoint > b.outboxHigh {
-		p.Set(b.ctx, b.s.keys.OutboxHigh(), strconv.FormatUint(checkpoint, 10), 0)
+		w.do("set", b.s.keys.OutboxHigh(), strconv.FormatUint(checkpoint, 10))
 	}
 }
 
 // xaddOutbox appends n; its stream fields are "at" (the block, absent for entries a
 // rollback never retracts) and "n" (the JSON notification, without its id).
 func (s *Store) xaddOutbox(ctx context.Context, p redis.Pipeliner, n modeldao.Notification) {
+	p.XAdd(ctx, s.outboxXAdd(n))
+}
+
+// outboxXAdd is the XADD of n, for xaddOutbox and the commit's multiWriter.
+func (s *Store) outboxXAdd(n modeldao.Notification) *redis.XAddArgs {
 	buf, _ := json.Marshal(n)
 	vals := []any{"n", string(buf)}
 	if n.Block > 0 && n.Type != modeldao.NoteRetracted && n.Type != modeldao.NotePinFailed {
 		vals = append(vals, "at", strconv.FormatUint(n.Block, 10))
 	}
-	p.XAdd(ctx, &redis.XAddArgs{Stream: s.keys.Outbox(), MaxLen: OutboxRetention, Approx: true, Values: vals})
+	return &redis.XAddArgs{Stream: s.keys.Outbox(), MaxLen: OutboxRetention, Approx: true, Values: vals}
 }
 
 // retractions reads, on the watched connection of a rollback to ancestor, the live

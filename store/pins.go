@@ -80,7 +80,12 @@ func (k Keys) EnqueuePin(pipe redis.Pipeliner, ctx context.Context, job PinJob) 
 // xaddPinJob appends job to the pin queue on pipe: the one encoder of a job, for the
 // indexer's commits and EnqueuePin alike (parsePinJob is its inverse).
 func (k Keys) xaddPinJob(ctx context.Context, pipe redis.Pipeliner, job PinJob) {
-	pipe.XAdd(ctx, &redis.XAddArgs{Stream: k.PinJobs(), Values: pinJobFields(job)})
+	pipe.XAdd(ctx, k.pinJobXAdd(job))
+}
+
+// pinJobXAdd is the XADD of job, for xaddPinJob and the commit's multiWriter.
+func (k Keys) pinJobXAdd(job PinJob) *redis.XAddArgs {
+	return &redis.XAddArgs{Stream: k.PinJobs(), Values: pinJobFields(job)}
 }
 
 // pinJobFields returns the stream entry fields of the job, in a fixed order.

@@ -18,6 +18,8 @@ type Store struct {
 	recs       *recordCache // raw records of the last checkpoint seen (see readFields)
 	pages      *pageCache   // pages of the last checkpoint seen (see pagesInRedis)
 	projectors projectors   // the projector table (projector.go)
+	// commitChunk: arguments a commit sends at a time (multiWriter; 0: DefaultCommitChunk)
+	commitChunk int
 }
 
 // New returns a Store of the DAO whose keys are built by keys. rdb may be a plain client, a

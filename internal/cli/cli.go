@@ -45,6 +45,10 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string // nil means os.Getenv
+	// SetMemoryLimit sets the Go runtime's soft memory limit (debug.SetMemoryLimit), for the
+	// indexing commands (IndexerMemoryLimit); nil leaves the process's limit alone, as the
+	// tests, which run commands inside the test binary, do.
+	SetMemoryLimit func(int64) int64
 }
 
 // command is one (sub)command.

@@ -120,6 +120,23 @@ func setupIndex(r *runner, fs *flag.FlagSet) func(context.Context, []string) err
 	}
 }
 
+// IndexerMemoryLimit is the Go runtime's soft memory limit of `modeldao index` and
+// `modeldao reindex` unless GOMEMLIMIT is set. A backfill's peak is set by the collector
+// letting the heap grow to twice what is live (GOGC 100) while a batch commits and the next
+// one is read (about 100 MiB live at most with the default batch, see BENCHMARKS.md); the
+// limit makes it collect earlier instead near the limit, so the process stays near 256 MiB
+// even for batches of unusually large events (long proposal descriptions), at the cost of
+// more collector work only then. The indexer Lambda gets 3/4 of its memory setting instead
+// (lambdafn.LimitMemory).
+const IndexerMemoryLimit = 256 << 20
+
+// limitMemory sets IndexerMemoryLimit unless the operator set GOMEMLIMIT.
+func (r *runner) limitMemory() {
+	if r.env.SetMemoryLimit != nil && r.getenv("GOMEMLIMIT") == "" {
+		r.env.SetMemoryLimit(IndexerMemoryLimit)
+	}
+}
+
 // indexer connects to the chain and makes an indexer of the configured deployment.
 func (r *runner) indexer(ctx context.Context, cfg *config.Config, st *store.Store, log *slog.Logger) (*indexer.Indexer, error) {
 	eth, id, err := r.chain(ctx)
@@ -130,6 +147,7 @@ func (r *runner) indexer(ctx context.Context, cfg *config.Config, st *store.Stor
 	if d.ChainID != id.Uint64() {
 		return nil, modeldao.Errorf(modeldao.EINVALID, "the deployment is on chain %d but the node at %s serves chain %d", d.ChainID, r.rpcURL, id)
 	}
+	r.limitMemory()
 	return indexer.New(indexer.Config{Chain: eth, Store: st, Deployment: d, Log: log,
 		ReorgDepth: cfg.ReorgDepth, Confirmations: cfg.Confirmations, PollInterval: cfg.PollInterval})
 }
@@ -313,6 +331,7 @@ func setupReindex(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 			return err
 		}
 		r.progress("reindex: dropped %d keys; indexing from block %d", n, d.Block)
+		r.limitMemory()
 		// The same settings as `modeldao index`: the confirmations and undo window of the
 		// index a reindex rebuilds are those the follower will keep using.
 		ix, err := indexer.New(indexer.Config{Chain: eth, Store: st, Deployment: d, Log: r.logger(slog.LevelInfo),

@@ -84,3 +84,25 @@ func TestExitCode(t *testing.T) {
 		t.Errorf("message %q", m)
 	}
 }
+
+// The indexing commands set IndexerMemoryLimit through Env.SetMemoryLimit, unless the
+// operator set GOMEMLIMIT (the runtime reads it itself) or the Env has no setter (tests).
+func TestIndexerMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		gomemlimit string
+		want       int64
+	}{{"", IndexerMemoryLimit}, {"1GiB", 0}} {
+		var got int64
+		env := Env{Getenv: func(k string) string {
+			if k == "GOMEMLIMIT" {
+				return tc.gomemlimit
+			}
+			return ""
+		}, SetMemoryLimit: func(n int64) int64 { got = n; return 0 }}
+		(&runner{env: env}).limitMemory()
+		if got != tc.want {
+			t.Errorf("GOMEMLIMIT=%q: limit set %d, want %d", tc.gomemlimit, got, tc.want)
+		}
+	}
+	(&runner{env: Env{Getenv: func(string) string { return "" }}}).limitMemory() // no setter: nothing to call
+}
