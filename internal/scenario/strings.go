@@ -2,7 +2,9 @@ package scenario
 
 import (
 	"crypto/sha256"
+	"encoding/base32"
 	"fmt"
+	"strings"
 
 	"github.com/modeldao/modeldao"
 )
@@ -62,14 +64,12 @@ func (s *Scenario) str(kind Kind, v string) string {
 	return h
 }
 
-// FakeCID returns a syntactically valid CIDv1 (base32) derived from seed. Only for content
-// that no test fetches from IPFS.
+// FakeCID returns a well-formed CIDv1 (raw codec, sha256, base32: "bafkrei…", 59
+// characters) whose digest is the sha256 of seed. Only for content that no test fetches
+// from IPFS.
 func FakeCID(seed string) string {
 	h := sha256.Sum256([]byte(seed))
-	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
-	out := []byte("bafkrei")
-	for _, b := range h[:] {
-		out = append(out, alphabet[int(b)%32])
-	}
-	return string(out[:59])
+	// version 1, raw (0x55), multihash sha2-256 (0x12) of 32 bytes (0x20), then the digest
+	raw := append([]byte{0x01, 0x55, 0x12, 0x20}, h[:]...)
+	return "b" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw))
 }
