@@ -332,9 +332,9 @@ func (l *loader) duration(name string, def time.Duration) time.Duration {
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		l.fail(name, "%s=%q: want a positive duration with a unit, e.g. 500ms, 5s or 1m", name, v)
+	d, err := ParseDuration(name, v)
+	if err != nil {
+		l.fail(name, "%s", modeldao.ErrorMessage(err))
 		return def
 	}
 	return d

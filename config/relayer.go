@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modeldao/modeldao"
 )
 
 // The relayer's variables (functions/relayer, `modeldao relay`; see package relay):
@@ -96,9 +98,9 @@ func (l *loader) relayer(need Need) RelayerConfig {
 		if v == "" {
 			return 0
 		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1_000_000 {
-			l.fail(name, "%s=%q: want a whole number of requests from 1 to 1000000, e.g. 20", name, v)
+		n, err := ParseWhole(name, v, 1, 1_000_000, "a whole number of requests from 1 to 1000000, e.g. 20")
+		if err != nil {
+			l.fail(name, "%s", modeldao.ErrorMessage(err))
 			return 0
 		}
 		return n

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/big"
 	"net/http"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/modeldao/modeldao"
+	"github.com/modeldao/modeldao/config"
 	"github.com/modeldao/modeldao/store"
 )
 
@@ -77,17 +79,17 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		dst  *time.Duration
 	}{{EnvBaseBackoff, &cfg.BaseBackoff}, {EnvMaxBackoff, &cfg.MaxBackoff}, {EnvRequestTimeout, &cfg.RequestTimeout}, {EnvPollInterval, &cfg.PollInterval}} {
 		if v := getenv(d.name); v != "" {
-			x, err := time.ParseDuration(v)
-			if err != nil || x <= 0 {
-				return cfg, modeldao.Errorf(modeldao.EINVALID, "%s=%q: want a positive duration such as 2s or 10m", d.name, v)
+			x, err := config.ParseDuration(d.name, v)
+			if err != nil {
+				return cfg, err
 			}
 			*d.dst = x
 		}
 	}
 	if v := getenv(EnvMaxAttempts); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return cfg, modeldao.Errorf(modeldao.EINVALID, "%s=%q: want a whole number >= 1", EnvMaxAttempts, v)
+		n, err := config.ParseWhole(EnvMaxAttempts, v, 1, math.MaxInt, "a whole number >= 1")
+		if err != nil {
+			return cfg, err
 		}
 		cfg.MaxAttempts = n
 	}

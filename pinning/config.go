@@ -3,12 +3,14 @@ package pinning
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/modeldao/modeldao"
+	"github.com/modeldao/modeldao/config"
 )
 
 // Config configures a Consumer. Start from DefaultConfig (or ConfigFromEnv): zero durations
@@ -115,24 +117,24 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		{EnvEvidenceEvery, &cfg.EvidenceEvery},
 	} {
 		if v := getenv(d.name); v != "" {
-			x, err := time.ParseDuration(v)
-			if err != nil || x <= 0 {
-				return cfg, modeldao.Errorf(modeldao.EINVALID, "%s=%q: want a positive duration such as 90s or 2m", d.name, v)
+			x, err := config.ParseDuration(d.name, v)
+			if err != nil {
+				return cfg, err
 			}
 			*d.dst = x
 		}
 	}
 	if v := getenv(EnvMaxAttempts); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return cfg, modeldao.Errorf(modeldao.EINVALID, "%s=%q: want a whole number >= 1", EnvMaxAttempts, v)
+		n, err := config.ParseWhole(EnvMaxAttempts, v, 1, math.MaxInt, "a whole number >= 1")
+		if err != nil {
+			return cfg, err
 		}
 		cfg.MaxAttempts = n
 	}
 	if v := getenv(EnvReplication); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return cfg, modeldao.Errorf(modeldao.EINVALID, "%s=%q: want a whole number of IPFS nodes from 1 to the number of IPFS_API_URLS, or 0 (or unset) for all of them", EnvReplication, v)
+		n, err := config.ParseWhole(EnvReplication, v, 0, math.MaxInt, "a whole number of IPFS nodes from 1 to the number of IPFS_API_URLS, or 0 (or unset) for all of them")
+		if err != nil {
+			return cfg, err
 		}
 		cfg.Replication = n
 	}

@@ -1,5 +1,12 @@
 package store
 
+import (
+	"context"
+	"errors"
+
+	"github.com/modeldao/modeldao"
+)
+
 // The read side: what the GraphQL API asks of the projection.
 //
 // Every list of the API is a sorted set of the layout (see Keys), paged by one generic
@@ -40,8 +47,72 @@ package store
 //     per checkpoint, and a request costs one GET of the checkpoint.
 //
 // Where the code lives: paging.go (PageArgs, Page, cursors, ordering in Go), pager.go (the
-// lists, the page script, candidates, fetchList), decode.go (the decode cache), records.go
+// lists, fetchList), pager_redis.go (the page script, pages in Redis), pager_filters.go
+// (candidates of filtered lists, in Go), this file (read errors, HMGET helpers), decode.go (the decode cache), records.go
 // (records and pages in memory per checkpoint, the request's view), and the
 // reads by concern: read_governance.go (proposals, votes, accounts, delegation),
 // read_registry.go (models, versions, audits, policies, auditors), read_dao.go (the DAO
 // record, pins).
+
+// readErr wraps an error of Redis met while reading.
+func readErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *modeldao.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "the request ran out of time reading Redis: ask for fewer items")
+	}
+	return modeldao.WrapError(modeldao.EUNAVAILABLE, err, "Redis did not answer; retry later")
+}
+
+// live fails when the request's context is done: go-redis does not watch contexts unless
+// told to (ContextTimeoutEnabled), so every read checks before its round trip.
+func live(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return readErr(err)
+	}
+	return nil
+}
+
+// hmgetStrings reads fields of a hash, from memory or in one round trip (readFields);
+// missing fields are "".
+func (s *Store) hmgetStrings(ctx context.Context, hash string, fields []string) ([]string, error) {
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	gs := []fieldGroup{{hash: hash, fields: fields}}
+	if _, err := s.readFields(ctx, "", gs); err != nil {
+		return nil, err
+	}
+	return gs[0].vals, nil
+}
+
+// readMany reads records by hash field, in one HMGET; nil where there is none.
+func readMany[T any](ctx context.Context, s *Store, hash string, fields []string) ([]*T, error) {
+	recs, err := s.hmgetStrings(ctx, hash, fields)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, len(fields))
+	for i, r := range recs {
+		if r == "" {
+			continue
+		}
+		if out[i], err = readRecord[T](s, r, hash, fields[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func decIDs(ids []uint64) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = decimal(id)
+	}
+	return out
+}

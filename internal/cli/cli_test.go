@@ -1,20 +1,16 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,213 +18,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/modeldao/modeldao"
 	"github.com/modeldao/modeldao/client"
 	"github.com/modeldao/modeldao/contracts"
-	"github.com/modeldao/modeldao/infra/redisserver"
-	"github.com/modeldao/modeldao/internal/devstack"
 	"github.com/modeldao/modeldao/pinning"
 	"github.com/modeldao/modeldao/release"
-	"github.com/modeldao/modeldao/store"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and readers in other goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// env is a test environment: only these variables exist.
-type env map[string]string
-
-func (e env) get(k string) string { return e[k] }
-
-func (e env) with(kv ...string) env {
-	out := env{}
-	for k, v := range e {
-		out[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		out[kv[i]] = kv[i+1]
-	}
-	return out
-}
-
-type result struct {
-	code           int
-	stdout, stderr string
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-}
-
-// run runs the CLI in-process.
-func run(t *testing.T, e env, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var out, errb bytes.Buffer
-	t0 := time.Now()
-	code := Main(ctx, args, Env{Stdout: &out, Stderr: &errb, Getenv: e.get})
-	t.Logf("%s: %s", time.Since(t0).Round(time.Millisecond), strings.Join(args, " "))
-	return result{code, out.String(), errb.String()}
-}
-
-// ok runs the CLI and fails the test unless it exits 0; with --json among args it decodes
-// stdout into v.
-func ok(t *testing.T, e env, v any, args ...string) result {
-	t.Helper()
-	r := run(t, e, args...)
-	if r.code != 0 {
-		t.Fatalf("modeldao %s: %s", strings.Join(args, " "), r)
-	}
-	if v != nil {
-		if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
-			t.Fatalf("modeldao %s: stdout is not JSON: %v\n%s", strings.Join(args, " "), err, r.stdout)
-		}
-	}
-	return r
-}
-
-// fails runs the CLI and wants exit status code with want in stderr.
-func fails(t *testing.T, e env, code int, want string, args ...string) result {
-	t.Helper()
-	r := run(t, e, args...)
-	if r.code != code || !strings.Contains(r.stderr, want) {
-		t.Fatalf("modeldao %s: want exit %d and %q on stderr, got %s", strings.Join(args, " "), code, want, r)
-	}
-	return r
-}
-
-// waitFor polls cond every 50 ms until it holds, for up to 30 s.
-func waitFor(t *testing.T, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.After(30 * time.Second)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		done, err := cond()
-		if done && err == nil {
-			return
-		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-deadline:
-			t.Fatalf("waiting for %s: timed out (last error: %v)", what, last)
-		case <-tick.C:
-		}
-	}
-}
-
-// children returns the pids of this process's child processes with their names.
-func children(t *testing.T) map[int]string {
-	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	me := os.Getpid()
-	out := map[int]string{}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || closing < 0 {
-			continue
-		}
-		fields := strings.Fields(s[closing+1:])
-		if len(fields) < 2 {
-			continue
-		}
-		if ppid, _ := strconv.Atoi(fields[1]); ppid == me {
-			out[pid] = s[open+1 : closing]
-		}
-	}
-	return out
-}
-
-// stack is the dev stack `modeldao dev` runs in-process for the test.
-type stack struct {
-	info   devstack.Info
-	cancel context.CancelFunc
-	done   chan int
-	stderr *syncBuffer
-}
-
-// startDev starts `modeldao dev`. A start that fails is tried once more (with its error
-// logged): free ports are picked before the processes bind them, and test packages running
-// in parallel can take one in between.
-func startDev(t *testing.T) *stack {
-	t.Helper()
-	s, err := tryStartDev()
-	if err != nil {
-		t.Logf("first start of modeldao dev failed, trying again: %v", err)
-		if s, err = tryStartDev(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return s
-}
-
-func tryStartDev() (*stack, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	s := &stack{cancel: cancel, done: make(chan int, 1), stderr: &syncBuffer{}}
-	go func() {
-		code := Main(ctx, []string{"dev", "--json", "--rpc-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", "--ipfs-port", "0",
-			"--block-time", "0", "--voting-delay", "1", "--voting-period", "30", "--timelock-delay", "60s"},
-			Env{Stdout: pw, Stderr: s.stderr, Getenv: env{}.get})
-		pw.Close()
-		s.done <- code
-	}()
-	infoc := make(chan devstack.Info, 1)
-	go func() {
-		var info devstack.Info
-		dec := json.NewDecoder(pr)
-		// Under --json a failed start prints an error object instead: only an Info that
-		// names the API counts as ready (the failure is then reported through done).
-		if dec.Decode(&info) == nil && info.GraphQLURL != "" {
-			infoc <- info
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	select {
-	case s.info = <-infoc:
-	case code := <-s.done:
-		cancel()
-		return nil, fmt.Errorf("modeldao dev exited with %d before it was ready:\n%s", code, s.stderr)
-	case <-time.After(3 * time.Minute):
-		cancel()
-		<-s.done
-		return nil, fmt.Errorf("modeldao dev not ready after 3 minutes:\n%s", s.stderr)
-	}
-	return s, nil
-}
 
 // TestCLI runs `modeldao dev` in-process and the commands of every kind of user against it,
 // then stops it and checks that nothing is left behind.
@@ -275,6 +71,7 @@ func TestCLI(t *testing.T) {
 		}
 		return n
 	}
+	f := devFixture{ctx: ctx, e: e, info: info, addr: addr, indexed: indexed, head: head}
 
 	t.Run("seeded", func(t *testing.T) {
 		approved, err := api.ModelVersions(ctx, client.VersionQuery{Status: "APPROVED"})
@@ -717,165 +514,12 @@ func TestCLI(t *testing.T) {
 	// Release directories: publish, pull (seeded and new), refusals.
 	t.Run("releases", func(t *testing.T) { testReleases(t, e, info, api) })
 
-	// The index is complete: verify agrees, and a rebuild in another Redis has the same digest.
-	t.Run("verify, digest and reindex", func(t *testing.T) {
-		indexed(t, head(t))
-		r := ok(t, e, nil, "verify")
-		if !strings.Contains(r.stdout, "All agree") {
-			t.Errorf("verify:\n%s", r.stdout)
-		}
-		var d1, d2 digestResult
-		ok(t, e, &d1, "digest", "--json")
-		if d1.Empty || d1.Block != head(t) {
-			t.Fatalf("digest %+v at head %d", d1, head(t))
-		}
-		fails(t, e, ExitFailure, "an indexer is writing this index", "reindex")
-		other := redisserver.StartT(t)
-		var re map[string]any
-		ok(t, e, &re, "reindex", "--redis", other.URL(), "--json")
-		if re["digest"] != d1.Digest {
-			t.Errorf("reindexed digest %v, dev stack's %s", re["digest"], d1.Digest)
-		}
-		ok(t, e, &d2, "digest", "--redis", other.URL(), "--json", "--deployment", info.DeploymentFile)
-		if d2.Digest != d1.Digest || d2.Block != d1.Block {
-			t.Errorf("digest of the rebuilt index %+v, of the dev stack's %+v", d2, d1)
-		}
-		// reindex honours the indexer's configuration: it stops CONFIRMATIONS below the
-		// head, and undo is kept for the indexed blocks among the last REORG_DEPTH.
-		third := redisserver.StartT(t)
-		var re3 struct{ ToBlock uint64 }
-		h := head(t)
-		ok(t, e.with("CONFIRMATIONS", "2").with("REORG_DEPTH", "5"), &re3, "reindex", "--redis", third.URL(), "--json")
-		if re3.ToBlock != h-2 {
-			t.Errorf("reindex with CONFIRMATIONS=2 at head %d indexed up to %d, want %d", h, re3.ToBlock, h-2)
-		}
-		keys := store.NewKeys(info.Deployment.ChainID, info.Deployment.Governor)
-		rdb3 := redis.NewClient(&redis.Options{Addr: third.Addr()})
-		defer rdb3.Close()
-		if n := rdb3.ZCard(ctx, keys.UndoBlocks()).Val(); n != 3 {
-			t.Errorf("reindex with REORG_DEPTH=5 and CONFIRMATIONS=2 keeps undo for %d blocks, want 3", n)
-		}
-	})
-
-	// The three services, as the CLI runs them outside the dev stack.
-	t.Run("services", func(t *testing.T) {
-		// serve: the API over the dev stack's Redis, on a free port.
-		sctx, stop := context.WithCancel(ctx)
-		var serr syncBuffer
-		served := make(chan int, 1)
-		go func() {
-			served <- Main(sctx, []string{"serve", "--listen", "127.0.0.1:0"}, Env{Stdout: io.Discard, Stderr: &serr, Getenv: e.get})
-		}()
-		var url string
-		waitFor(t, "serve to listen", func() (bool, error) {
-			line := serr.String()
-			_, rest, found := strings.Cut(line, "serving the GraphQL API at ")
-			url, _, _ = strings.Cut(rest, " ")
-			return found && strings.HasSuffix(url, "/graphql"), nil
-		})
-		d, err := client.New(url, nil).DAO(ctx)
-		// test/tiny (pub) and test/release (the releases subtest) are the last two versions.
-		if err != nil || d.Governor != info.Deployment.Governor || d.ModelVersionCount != int(pub.VersionID)+1 {
-			t.Errorf("DAO from modeldao serve: %+v, %v", d, err)
-		}
-		stop()
-		if code := <-served; code != 0 {
-			t.Errorf("modeldao serve exited with %d:\n%s", code, serr.String())
-		}
-		// index --once into an empty Redis, then pin --once from the dev stack's queue.
-		other := redisserver.StartT(t)
-		var p struct {
-			ToBlock, Events int
-			CaughtUp        bool
-		}
-		ok(t, e.with("REDIS_URL", other.URL()), &p, "index", "--once", "--json")
-		if uint64(p.ToBlock) != head(t) || p.Events < 100 || !p.CaughtUp {
-			t.Errorf("index --once: %+v", p)
-		}
-		r := ok(t, e, nil, "pin", "--once")
-		if !strings.Contains(r.stdout, "jobs:") {
-			t.Errorf("pin --once: %s", r)
-		}
-		// Several nodes: a replication factor above their number, and a list where no node
-		// answers, are refused before any work, saying what to fix.
-		two := e.with("IPFS_API_URLS", info.IPFSAPIURL+",http://127.0.0.1:1")
-		fails(t, two.with("PIN_REPLICATION", "3"), ExitUsage, "PIN_REPLICATION=3 but only 2", "pin", "--once")
-		fails(t, e.with("IPFS_API_URLS", "http://u:s3cret@127.0.0.1:1,http://127.0.0.1:2"), ExitUnavailable, "no IPFS node of IPFS_API_URLS answers (http://127.0.0.1:1, http://127.0.0.1:2)", "pin", "--once")
-		// Without their configuration they say what is missing.
-		fails(t, env{}, ExitUsage, "REDIS_URL", "serve")
-		fails(t, env{"REDIS_URL": other.URL()}, ExitUsage, "GOVERNOR_ADDRESS", "index")
-	})
-
-	// The gasless relayer: the dev stack serves one beside the API, and modeldao relay runs
-	// one with the key in RELAYER_PRIVATE_KEY, which it never prints.
-	t.Run("relay", func(t *testing.T) {
-		devInfo, err := client.NewRelayer(strings.TrimSuffix(info.RelayURL, "/relay"), nil).Info(ctx, nil)
-		if err != nil || devInfo.Relayer.Hex() != info.RelayerAddress || devInfo.Governor.VerifyingContract != info.Deployment.Governor {
-			t.Errorf("the dev stack's relayer: %+v, %v (stack says %s)", devInfo, err, info.RelayerAddress)
-		}
-		key := info.Accounts[8].PrivateKey
-		sctx, stop := context.WithCancel(ctx)
-		var serr syncBuffer
-		served := make(chan int, 1)
-		go func() {
-			served <- Main(sctx, []string{"relay", "--listen", "127.0.0.1:0"}, Env{Stdout: io.Discard, Stderr: &serr, Getenv: e.with("RELAYER_PRIVATE_KEY", key).get})
-		}()
-		var base string
-		waitFor(t, "relay to listen", func() (bool, error) {
-			_, rest, found := strings.Cut(serr.String(), "relaying signed votes and delegations at ")
-			base, _, _ = strings.Cut(rest, " ")
-			return found && strings.HasSuffix(base, "/relay"), nil
-		})
-		ri, err := client.NewRelayer(strings.TrimSuffix(base, "/relay"), nil).Info(ctx, nil)
-		if err != nil || ri.Relayer != addr(8) || ri.Token.VerifyingContract != info.Deployment.Token {
-			t.Errorf("modeldao relay: %+v, %v", ri, err)
-		}
-		stop()
-		if code := <-served; code != 0 {
-			t.Errorf("modeldao relay exited with %d:\n%s", code, serr.String())
-		}
-		if strings.Contains(strings.ToLower(serr.String()), strings.ToLower(strings.TrimPrefix(key, "0x"))) {
-			t.Errorf("modeldao relay printed its key:\n%s", serr.String())
-		}
-		fails(t, e, ExitUsage, "RELAYER_PRIVATE_KEY", "relay")
-	})
-
-	// A record corrupted in Redis: verify exits 4 and names it.
-	t.Run("verify mismatch", func(t *testing.T) {
-		opts, err := redis.ParseURL(info.RedisURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rdb := redis.NewClient(opts)
-		defer rdb.Close()
-		keys := store.NewKeys(info.Deployment.ChainID, info.Deployment.Governor)
-		raw, err := rdb.HGet(ctx, keys.Key("version"), "1").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v modeldao.ModelVersion
-		if err := json.Unmarshal([]byte(raw), &v); err != nil {
-			t.Fatal(err)
-		}
-		v.Status = modeldao.VersionRevoked
-		b, _ := json.Marshal(v)
-		if err := rdb.HSet(ctx, keys.Key("version"), "1", b).Err(); err != nil {
-			t.Fatal(err)
-		}
-		// The API keeps the records of the checkpoint it last read in memory (nothing but a
-		// commit writes them): the corruption shows from the next checkpoint on.
-		ok(t, e, nil, "mine", "--blocks", "1")
-		indexed(t, head(t))
-		r := run(t, e, "verify")
-		if r.code != ExitMismatch || !strings.Contains(r.stdout, "model version 1 status: chain APPROVED, API REVOKED") {
-			t.Errorf("verify of a corrupted index: %s", r)
-		}
-		var res verifyResult
-		r = run(t, e, "verify", "--json")
-		if r.code != ExitMismatch || json.Unmarshal([]byte(r.stdout), &res) != nil || res.OK || len(res.Differences) != 1 {
-			t.Errorf("verify --json: %s", r)
-		}
-	})
+	// Operators (ops_test.go): the index verified and rebuilt, the services outside the dev
+	// stack, the relayer, a corrupted record.
+	t.Run("verify, digest and reindex", func(t *testing.T) { testVerifyDigestReindex(t, f) })
+	t.Run("services", func(t *testing.T) { testServices(t, f, pub) })
+	t.Run("relay", func(t *testing.T) { testRelay(t, f) })
+	t.Run("verify mismatch", func(t *testing.T) { testVerifyMismatch(t, f) })
 
 	// Ctrl-C: the stack stops, its child processes are reaped and its data removed.
 	t.Run("stop", func(t *testing.T) {
@@ -922,5 +566,3 @@ func TestCLI(t *testing.T) {
 	})
 	t.Logf("TestCLI took %s", time.Since(start).Round(time.Millisecond))
 }
-
-func devTokens(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e18)) }
