@@ -136,11 +136,7 @@ type fieldGroup struct {
 // cacheable reports whether the records of hash only change with the checkpoint: not the
 // hashes the pinner writes outside commits (pin records, release summaries, evidence pins).
 func (s *Store) cacheable(hash string) bool {
-	switch hash {
-	case "", s.keys.Pin(), s.keys.Release(), s.keys.Evidence():
-		return false
-	}
-	return true
+	return hash != "" && hash != s.volatile[0] && hash != s.volatile[1] && hash != s.volatile[2]
 }
 
 // readFields fills gs with the records at one checkpoint and returns it ("" when nothing is

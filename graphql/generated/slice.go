@@ -20,13 +20,18 @@ func marshalSliceInline(ctx context.Context, length int, workerLimit int64, omit
 ) graphql.Array {
 	_ = workerLimit
 	ret := make(graphql.Array, length)
-	// The elements' field contexts and indexes in one allocation each, not two per element.
+	// The elements' field contexts, indexes and contexts in one allocation each, not three
+	// per element (graphql.WithFieldContext allocates a context.WithValue for each).
 	fcs := make([]graphql.FieldContext, length)
 	idxs := make([]int, length)
+	ctxs := make([]elemCtx, length)
+	parent := graphql.GetFieldContext(ctx)
 	for i := range length {
 		idxs[i] = i
 		fcs[i].Index = &idxs[i]
-		childCtx := graphql.WithFieldContext(ctx, &fcs[i])
+		fcs[i].Parent = parent
+		ctxs[i] = elemCtx{Context: ctx, fc: &fcs[i]}
+		childCtx := context.Context(&ctxs[i])
 		if omitPanicHandler {
 			ret[i] = marshalElement(childCtx, i)
 			continue
@@ -42,6 +47,38 @@ func marshalSliceInline(ctx context.Context, length int, workerLimit int64, omit
 		}()
 	}
 	return ret
+}
+
+// elemCtx is what graphql.WithFieldContext(ctx, fc) returns (fc.Parent set by the caller),
+// as a type of ours so that a list's element contexts are allocated together.
+type elemCtx struct {
+	context.Context
+	fc *graphql.FieldContext
+}
+
+func (c *elemCtx) Value(key any) any {
+	if key == fieldContextKey {
+		return c.fc
+	}
+	return c.Context.Value(key)
+}
+
+// fieldContextKey is the (unexported) key under which gqlgen keeps the field context, as
+// graphql.GetFieldContext asks a context for it.
+var fieldContextKey = func() any {
+	var p keyProbe
+	graphql.GetFieldContext(&p)
+	return p.key
+}()
+
+type keyProbe struct {
+	context.Context
+	key any
+}
+
+func (p *keyProbe) Value(key any) any {
+	p.key = key
+	return nil
 }
 
 // newDeferredGroup is graphql.NewDeferredGroup(ctx) when one of fields is deferred (@defer),

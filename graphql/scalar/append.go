@@ -137,8 +137,18 @@ func AppendUnixDateTime(b []byte, sec uint64) ([]byte, bool) {
 }
 
 // AppendMetricKind appends a metric kind's quoted name (MarshalMetricKind).
+// Names are upper-case identifiers, quoted as they are: strconv.AppendQuote's rune by rune
+// escaping was 6 % of a page of 50 model versions with their metrics.
 func AppendMetricKind(b []byte, k modeldao.MetricKind) ([]byte, bool) {
-	return strconv.AppendQuote(b, k.String()), true
+	s := k.String()
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' {
+			return strconv.AppendQuote(b, s), true
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), true
 }
 
 // AppendChainText appends a chain string's display form as a JSON string
