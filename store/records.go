@@ -53,6 +53,23 @@ func (c *recordCache) get(cp, hash, field string) (string, bool) {
 	return v, ok
 }
 
+// fill sets vals[i] to the record (hash, fields[i]) at cp where it is known, under one
+// read lock for all of them (its shared counter is contended by every request), and
+// returns unknown with the indexes of the others appended.
+func (c *recordCache) fill(cp, hash string, fields, vals []string, unknown []int) []int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i, f := range fields {
+		v, ok := c.m[recordKey{hash, f}]
+		if !ok || c.cp != cp {
+			unknown = append(unknown, i)
+			continue
+		}
+		vals[i] = v
+	}
+	return unknown
+}
+
 // put stores records read at cp, emptying the cache first when it holds another checkpoint.
 func (c *recordCache) put(cp, hash string, fields, vals []string) {
 	c.mu.Lock()
@@ -153,16 +170,18 @@ func (s *Store) readFields(ctx context.Context, at string, gs []fieldGroup) (str
 	}
 	type miss struct{ g, i int }
 	var misses []miss
+	var unknown []int
 	for gi := range gs {
 		g := &gs[gi]
 		g.vals = make([]string, len(g.fields))
-		for i, f := range g.fields {
-			if want != "" && s.cacheable(g.hash) {
-				if r, ok := s.recs.get(want, g.hash, f); ok {
-					g.vals[i] = r
-					continue
-				}
+		if want != "" && s.cacheable(g.hash) {
+			unknown = s.recs.fill(want, g.hash, g.fields, g.vals, unknown[:0])
+			for _, i := range unknown {
+				misses = append(misses, miss{gi, i})
 			}
+			continue
+		}
+		for i := range g.fields {
 			misses = append(misses, miss{gi, i})
 		}
 	}
