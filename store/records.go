@@ -310,7 +310,18 @@ func (c *pageCache) put(cp, key string, pages []rawPage) {
 
 // pagesKey identifies the pages of ls in windows ws: everything the reads depend on.
 func pagesKey(ls []pageList, ws []pageWindow) string {
-	b := make([]byte, 0, 128)
+	// Sized once: the key of 50 lists (the audits of a page of versions) regrew its buffer
+	// several times (2 % of that page's CPU).
+	n := 0
+	for i, l := range ls {
+		n += len(l.name) + len(l.key()) + len(l.hash) + len(l.prefix) + len(l.suffix) + 48
+		for _, p := range []*listPos{ws[i].after, ws[i].before} {
+			if p != nil {
+				n += len(p.member) + 26
+			}
+		}
+	}
+	b := make([]byte, 0, n)
 	for i, l := range ls {
 		w := ws[i]
 		b = append(b, l.name...)

@@ -66,12 +66,15 @@ func (w *jsonBuf) WriteString(s string) (int, error) {
 }
 
 // key writes the separator and the key of the next field of an object opened with '{'.
+// An alias is a GraphQL Name (/[_A-Za-z][_0-9A-Za-z]*/, the only form the lexer reads), so
+// it is quoted as it is, without looking for characters to escape.
 func (w *jsonBuf) key(alias string) {
 	if w.b[len(w.b)-1] != '{' {
 		w.b = append(w.b, ',')
 	}
-	w.b = scalar.AppendJSONString(w.b, alias)
-	w.b = append(w.b, ':')
+	w.b = append(w.b, '"')
+	w.b = append(w.b, alias...)
+	w.b = append(w.b, '"', ':')
 }
 
 // done closes the object and returns it, or graphql.Null when a non-null field of it
