@@ -20,18 +20,17 @@ func marshalSliceInline(ctx context.Context, length int, workerLimit int64, omit
 ) graphql.Array {
 	_ = workerLimit
 	ret := make(graphql.Array, length)
-	// The elements' field contexts, indexes and contexts in one allocation each, not three
-	// per element (graphql.WithFieldContext allocates a context.WithValue for each).
-	fcs := make([]graphql.FieldContext, length)
-	idxs := make([]int, length)
-	ctxs := make([]elemCtx, length)
+	// The elements' field contexts, indexes and contexts in one allocation, not three per
+	// element (graphql.WithFieldContext allocates a context.WithValue for each).
+	es := make([]listElem, length)
 	parent := graphql.GetFieldContext(ctx)
 	for i := range length {
-		idxs[i] = i
-		fcs[i].Index = &idxs[i]
-		fcs[i].Parent = parent
-		ctxs[i] = elemCtx{Context: ctx, fc: &fcs[i]}
-		childCtx := context.Context(&ctxs[i])
+		e := &es[i]
+		e.idx = i
+		e.fc.Index = &e.idx
+		e.fc.Parent = parent
+		e.ctx = elemCtx{Context: ctx, fc: &e.fc}
+		childCtx := context.Context(&e.ctx)
 		if omitPanicHandler {
 			ret[i] = marshalElement(childCtx, i)
 			continue
@@ -47,6 +46,13 @@ func marshalSliceInline(ctx context.Context, length int, workerLimit int64, omit
 		}()
 	}
 	return ret
+}
+
+// listElem is what a list element needs to be marshalled under its own field context.
+type listElem struct {
+	fc  graphql.FieldContext
+	idx int
+	ctx elemCtx
 }
 
 // elemCtx is what graphql.WithFieldContext(ctx, fc) returns (fc.Parent set by the caller),
