@@ -193,10 +193,15 @@ func load[T comparable, R any](ctx context.Context, obj T, fetch func(ctx contex
 			c.res, c.err = res, err
 		}()
 	} else {
+		// Most siblings ask once the read is done: a receive without the select on ctx.
 		select {
 		case <-c.done:
-		case <-ctx.Done():
-			return zero, ctx.Err()
+		default:
+			select {
+			case <-c.done:
+			case <-ctx.Done():
+				return zero, ctx.Err()
+			}
 		}
 	}
 	if c.err != nil {
