@@ -24,28 +24,38 @@ func marshalSliceInline(ctx context.Context, length int, workerLimit int64, omit
 	// element (graphql.WithFieldContext allocates a context.WithValue for each).
 	es := make([]listElem, length)
 	parent := graphql.GetFieldContext(ctx)
-	for i := range length {
+	for i := 0; i < length; {
+		i = marshalElems(ctx, parent, es, ret, i, omitPanicHandler, marshalElement)
+	}
+	return ret
+}
+
+// marshalElems marshals the elements from from on, and returns where to go on: len(ret)
+// when done, or the index after an element that panicked (its error added and its value
+// null). One deferred recover for the list rather than a closure and a defer per element.
+func marshalElems(ctx context.Context, parent *graphql.FieldContext, es []listElem, ret graphql.Array, from int,
+	omitPanicHandler bool, marshalElement func(ctx context.Context, i int) graphql.Marshaler,
+) (next int) {
+	i := from
+	if !omitPanicHandler {
+		defer func() {
+			if r := recover(); r != nil {
+				childCtx := &es[i].ctx
+				graphql.AddError(childCtx, graphql.Recover(childCtx, r))
+				ret[i] = graphql.Null
+				next = i + 1
+			}
+		}()
+	}
+	for ; i < len(ret); i++ {
 		e := &es[i]
 		e.idx = i
 		e.fc.Index = &e.idx
 		e.fc.Parent = parent
 		e.ctx = elemCtx{Context: ctx, fc: &e.fc}
-		childCtx := context.Context(&e.ctx)
-		if omitPanicHandler {
-			ret[i] = marshalElement(childCtx, i)
-			continue
-		}
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					graphql.AddError(childCtx, graphql.Recover(childCtx, r))
-					ret[i] = graphql.Null
-				}
-			}()
-			ret[i] = marshalElement(childCtx, i)
-		}()
+		ret[i] = marshalElement(&e.ctx, i)
 	}
-	return ret
+	return i
 }
 
 // listElem is what a list element needs to be marshalled under its own field context.
