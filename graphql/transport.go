@@ -92,8 +92,11 @@ func acceptsJSON(accept string) bool {
 
 // needsEscape reports whether json.Marshal would write data differently: it escapes <, >
 // and & and the line separators U+2028 and U+2029 (E2 80 A8, E2 80 A9) inside strings.
+// One vectorized bytes.IndexByte pass per byte looked for: bytes.IndexAny tests each byte
+// against a set (5 % of the CPU of a computed page, whose answer is tens of KB).
 func needsEscape(data []byte) bool {
-	return bytes.IndexAny(data, "<>&") >= 0 || bytes.Contains(data, []byte("\xe2\x80\xa8")) || bytes.Contains(data, []byte("\xe2\x80\xa9"))
+	return bytes.IndexByte(data, '<') >= 0 || bytes.IndexByte(data, '>') >= 0 || bytes.IndexByte(data, '&') >= 0 ||
+		bytes.Contains(data, []byte("\xe2\x80\xa8")) || bytes.Contains(data, []byte("\xe2\x80\xa9"))
 }
 
 // errReader fails with err after the body, so that POST sees the same read error; nil err

@@ -157,18 +157,26 @@ func fetchLists[T any](ctx context.Context, s *Store, ls []pageList, args PageAr
 func buildPage[T any](s *Store, l pageList, raw rawPage) (*Page[*T], error) {
 	p := &Page[*T]{HasNextPage: raw.hasNext, HasPreviousPage: raw.hasPrev, TotalCount: raw.total,
 		Items: make([]*T, 0, len(raw.members)), Cursors: make([]string, 0, len(raw.members))}
+	recs := raw.members // the records are the members themselves
+	if l.hash != "" {
+		recs = make([]string, len(raw.members))
+		copy(recs, raw.records)
+	}
+	vs, err := readRecords[T](s, recs, l.hash, func(i int) string { return l.field(raw.members[i]) })
+	if err != nil {
+		return nil, err
+	}
 	for i, m := range raw.members {
-		rec := m
-		if l.hash != "" {
-			if i >= len(raw.records) || raw.records[i] == "" {
+		v := vs[i]
+		if v == nil {
+			if l.hash == "" { // an empty member: not JSON
+				if v, err = readRecord[T](s, m, l.hash, l.field(m)); err != nil {
+					return nil, err
+				}
+			} else {
 				s.log.Warn("store: list member without a record", "list", l.zset, "member", m, "hash", l.hash)
 				continue
 			}
-			rec = raw.records[i]
-		}
-		v, err := readRecord[T](s, rec, l.hash, l.field(m))
-		if err != nil {
-			return nil, err
 		}
 		p.Items = append(p.Items, v)
 		if raw.cursors != nil {

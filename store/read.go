@@ -97,16 +97,7 @@ func readMany[T any](ctx context.Context, s *Store, hash string, fields []string
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*T, len(fields))
-	for i, r := range recs {
-		if r == "" {
-			continue
-		}
-		if out[i], err = readRecord[T](s, r, hash, fields[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return readRecords[T](s, recs, hash, func(i int) string { return fields[i] })
 }
 
 func decIDs(ids []uint64) []string {

@@ -53,6 +53,23 @@ func (c *recordCache) get(cp, hash, field string) (string, bool) {
 	return v, ok
 }
 
+// fill sets vals[i] to the record (hash, fields[i]) at cp where it is known, under one
+// read lock for all of them (its shared counter is contended by every request), and
+// returns unknown with the indexes of the others appended.
+func (c *recordCache) fill(cp, hash string, fields, vals []string, unknown []int) []int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i, f := range fields {
+		v, ok := c.m[recordKey{hash, f}]
+		if !ok || c.cp != cp {
+			unknown = append(unknown, i)
+			continue
+		}
+		vals[i] = v
+	}
+	return unknown
+}
+
 // put stores records read at cp, emptying the cache first when it holds another checkpoint.
 func (c *recordCache) put(cp, hash string, fields, vals []string) {
 	c.mu.Lock()
@@ -136,11 +153,7 @@ type fieldGroup struct {
 // cacheable reports whether the records of hash only change with the checkpoint: not the
 // hashes the pinner writes outside commits (pin records, release summaries, evidence pins).
 func (s *Store) cacheable(hash string) bool {
-	switch hash {
-	case "", s.keys.Pin(), s.keys.Release(), s.keys.Evidence():
-		return false
-	}
-	return true
+	return hash != "" && hash != s.volatile[0] && hash != s.volatile[1] && hash != s.volatile[2]
 }
 
 // readFields fills gs with the records at one checkpoint and returns it ("" when nothing is
@@ -157,16 +170,18 @@ func (s *Store) readFields(ctx context.Context, at string, gs []fieldGroup) (str
 	}
 	type miss struct{ g, i int }
 	var misses []miss
+	var unknown []int
 	for gi := range gs {
 		g := &gs[gi]
 		g.vals = make([]string, len(g.fields))
-		for i, f := range g.fields {
-			if want != "" && s.cacheable(g.hash) {
-				if r, ok := s.recs.get(want, g.hash, f); ok {
-					g.vals[i] = r
-					continue
-				}
+		if want != "" && s.cacheable(g.hash) {
+			unknown = s.recs.fill(want, g.hash, g.fields, g.vals, unknown[:0])
+			for _, i := range unknown {
+				misses = append(misses, miss{gi, i})
 			}
+			continue
+		}
+		for i := range g.fields {
 			misses = append(misses, miss{gi, i})
 		}
 	}
@@ -295,7 +310,18 @@ func (c *pageCache) put(cp, key string, pages []rawPage) {
 
 // pagesKey identifies the pages of ls in windows ws: everything the reads depend on.
 func pagesKey(ls []pageList, ws []pageWindow) string {
-	b := make([]byte, 0, 128)
+	// Sized once: the key of 50 lists (the audits of a page of versions) regrew its buffer
+	// several times (2 % of that page's CPU).
+	n := 0
+	for i, l := range ls {
+		n += len(l.name) + len(l.key()) + len(l.hash) + len(l.prefix) + len(l.suffix) + 48
+		for _, p := range []*listPos{ws[i].after, ws[i].before} {
+			if p != nil {
+				n += len(p.member) + 26
+			}
+		}
+	}
+	b := make([]byte, 0, n)
 	for i, l := range ls {
 		w := ws[i]
 		b = append(b, l.name...)

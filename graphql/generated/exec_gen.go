@@ -3275,6 +3275,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
+	collected collectMemo // the operation's collected fields (see collectFields in direct.go)
 }
 
 func newExecutionContext(
@@ -15984,7 +15985,7 @@ func UnmarshalVoteWhere(ctx context.Context, raw any) (model.VoteWhere, error) {
 var accountImplementors = []string{"Account"}
 
 func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Account) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, accountImplementors)
+	fields := ec.collectFields(sel, accountImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Account(ctx, fields, obj)
 	}
@@ -16088,7 +16089,7 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 var accountConnectionImplementors = []string{"AccountConnection"}
 
 func (ec *executionContext) _AccountConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AccountConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, accountConnectionImplementors)
+	fields := ec.collectFields(sel, accountConnectionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_AccountConnection(ctx, fields, obj)
 	}
@@ -16134,7 +16135,7 @@ func (ec *executionContext) _AccountConnection(ctx context.Context, sel ast.Sele
 var accountEdgeImplementors = []string{"AccountEdge"}
 
 func (ec *executionContext) _AccountEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AccountEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, accountEdgeImplementors)
+	fields := ec.collectFields(sel, accountEdgeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_AccountEdge(ctx, fields, obj)
 	}
@@ -16175,7 +16176,7 @@ func (ec *executionContext) _AccountEdge(ctx context.Context, sel ast.SelectionS
 var actionImplementors = []string{"Action"}
 
 func (ec *executionContext) _Action(ctx context.Context, sel ast.SelectionSet, obj *model.Action) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, actionImplementors)
+	fields := ec.collectFields(sel, actionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Action(ctx, fields, obj)
 	}
@@ -16242,7 +16243,7 @@ func (ec *executionContext) _Action(ctx context.Context, sel ast.SelectionSet, o
 var actionArgImplementors = []string{"ActionArg"}
 
 func (ec *executionContext) _ActionArg(ctx context.Context, sel ast.SelectionSet, obj *model.ActionArg) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, actionArgImplementors)
+	fields := ec.collectFields(sel, actionArgImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_ActionArg(ctx, fields, obj)
 	}
@@ -16288,7 +16289,7 @@ func (ec *executionContext) _ActionArg(ctx context.Context, sel ast.SelectionSet
 var ancestorImplementors = []string{"Ancestor"}
 
 func (ec *executionContext) _Ancestor(ctx context.Context, sel ast.SelectionSet, obj *model.Ancestor) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, ancestorImplementors)
+	fields := ec.collectFields(sel, ancestorImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Ancestor(ctx, fields, obj)
 	}
@@ -16329,7 +16330,7 @@ func (ec *executionContext) _Ancestor(ctx context.Context, sel ast.SelectionSet,
 var approvalEvidenceImplementors = []string{"ApprovalEvidence"}
 
 func (ec *executionContext) _ApprovalEvidence(ctx context.Context, sel ast.SelectionSet, obj *model.ApprovalEvidence) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, approvalEvidenceImplementors)
+	fields := ec.collectFields(sel, approvalEvidenceImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_ApprovalEvidence(ctx, fields, obj)
 	}
@@ -16423,7 +16424,7 @@ func (ec *executionContext) _ApprovalEvidence(ctx context.Context, sel ast.Selec
 var auditImplementors = []string{"Audit"}
 
 func (ec *executionContext) _Audit(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Audit) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditImplementors)
+	fields := ec.collectFields(sel, auditImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Audit(ctx, fields, obj)
 	}
@@ -16513,7 +16514,7 @@ func (ec *executionContext) _Audit(ctx context.Context, sel ast.SelectionSet, ob
 var auditConnectionImplementors = []string{"AuditConnection"}
 
 func (ec *executionContext) _AuditConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AuditConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditConnectionImplementors)
+	fields := ec.collectFields(sel, auditConnectionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_AuditConnection(ctx, fields, obj)
 	}
@@ -16559,7 +16560,7 @@ func (ec *executionContext) _AuditConnection(ctx context.Context, sel ast.Select
 var auditDisagreementImplementors = []string{"AuditDisagreement"}
 
 func (ec *executionContext) _AuditDisagreement(ctx context.Context, sel ast.SelectionSet, obj *modeldao.AuditDisagreement) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditDisagreementImplementors)
+	fields := ec.collectFields(sel, auditDisagreementImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_AuditDisagreement(ctx, fields, obj)
 	}
@@ -16658,7 +16659,7 @@ func (ec *executionContext) _AuditDisagreement(ctx context.Context, sel ast.Sele
 var auditEdgeImplementors = []string{"AuditEdge"}
 
 func (ec *executionContext) _AuditEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEdgeImplementors)
+	fields := ec.collectFields(sel, auditEdgeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_AuditEdge(ctx, fields, obj)
 	}
@@ -16699,7 +16700,7 @@ func (ec *executionContext) _AuditEdge(ctx context.Context, sel ast.SelectionSet
 var auditorImplementors = []string{"Auditor"}
 
 func (ec *executionContext) _Auditor(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Auditor) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditorImplementors)
+	fields := ec.collectFields(sel, auditorImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Auditor(ctx, fields, obj)
 	}
@@ -16783,7 +16784,7 @@ func (ec *executionContext) _Auditor(ctx context.Context, sel ast.SelectionSet, 
 var auditorConnectionImplementors = []string{"AuditorConnection"}
 
 func (ec *executionContext) _AuditorConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AuditorConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditorConnectionImplementors)
+	fields := ec.collectFields(sel, auditorConnectionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_AuditorConnection(ctx, fields, obj)
 	}
@@ -16829,7 +16830,7 @@ func (ec *executionContext) _AuditorConnection(ctx context.Context, sel ast.Sele
 var auditorEdgeImplementors = []string{"AuditorEdge"}
 
 func (ec *executionContext) _AuditorEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AuditorEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditorEdgeImplementors)
+	fields := ec.collectFields(sel, auditorEdgeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_AuditorEdge(ctx, fields, obj)
 	}
@@ -16870,7 +16871,7 @@ func (ec *executionContext) _AuditorEdge(ctx context.Context, sel ast.SelectionS
 var boundCheckImplementors = []string{"BoundCheck"}
 
 func (ec *executionContext) _BoundCheck(ctx context.Context, sel ast.SelectionSet, obj *modeldao.BoundCheck) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, boundCheckImplementors)
+	fields := ec.collectFields(sel, boundCheckImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_BoundCheck(ctx, fields, obj)
 	}
@@ -16938,7 +16939,7 @@ func (ec *executionContext) _BoundCheck(ctx context.Context, sel ast.SelectionSe
 var contractImplementors = []string{"Contract"}
 
 func (ec *executionContext) _Contract(ctx context.Context, sel ast.SelectionSet, obj *model.Contract) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, contractImplementors)
+	fields := ec.collectFields(sel, contractImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Contract(ctx, fields, obj)
 	}
@@ -16979,7 +16980,7 @@ func (ec *executionContext) _Contract(ctx context.Context, sel ast.SelectionSet,
 var dAOImplementors = []string{"DAO"}
 
 func (ec *executionContext) _DAO(ctx context.Context, sel ast.SelectionSet, obj *store.DAOInfo) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, dAOImplementors)
+	fields := ec.collectFields(sel, dAOImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_DAO(ctx, fields, obj)
 	}
@@ -17131,7 +17132,7 @@ func (ec *executionContext) _DAO(ctx context.Context, sel ast.SelectionSet, obj 
 var datasetImplementors = []string{"Dataset"}
 
 func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Dataset) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, datasetImplementors)
+	fields := ec.collectFields(sel, datasetImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Dataset(ctx, fields, obj)
 	}
@@ -17192,7 +17193,7 @@ func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, 
 var delegationImplementors = []string{"Delegation"}
 
 func (ec *executionContext) _Delegation(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Delegation) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, delegationImplementors)
+	fields := ec.collectFields(sel, delegationImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Delegation(ctx, fields, obj)
 	}
@@ -17246,7 +17247,7 @@ func (ec *executionContext) _Delegation(ctx context.Context, sel ast.SelectionSe
 var delegationConnectionImplementors = []string{"DelegationConnection"}
 
 func (ec *executionContext) _DelegationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.DelegationConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, delegationConnectionImplementors)
+	fields := ec.collectFields(sel, delegationConnectionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_DelegationConnection(ctx, fields, obj)
 	}
@@ -17292,7 +17293,7 @@ func (ec *executionContext) _DelegationConnection(ctx context.Context, sel ast.S
 var delegationEdgeImplementors = []string{"DelegationEdge"}
 
 func (ec *executionContext) _DelegationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.DelegationEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, delegationEdgeImplementors)
+	fields := ec.collectFields(sel, delegationEdgeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_DelegationEdge(ctx, fields, obj)
 	}
@@ -17333,7 +17334,7 @@ func (ec *executionContext) _DelegationEdge(ctx context.Context, sel ast.Selecti
 var eligibleVoterImplementors = []string{"EligibleVoter"}
 
 func (ec *executionContext) _EligibleVoter(ctx context.Context, sel ast.SelectionSet, obj *model.EligibleVoter) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, eligibleVoterImplementors)
+	fields := ec.collectFields(sel, eligibleVoterImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_EligibleVoter(ctx, fields, obj)
 	}
@@ -17381,7 +17382,7 @@ func (ec *executionContext) _EligibleVoter(ctx context.Context, sel ast.Selectio
 var eligibleVoterConnectionImplementors = []string{"EligibleVoterConnection"}
 
 func (ec *executionContext) _EligibleVoterConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EligibleVoterConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, eligibleVoterConnectionImplementors)
+	fields := ec.collectFields(sel, eligibleVoterConnectionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_EligibleVoterConnection(ctx, fields, obj)
 	}
@@ -17422,7 +17423,7 @@ func (ec *executionContext) _EligibleVoterConnection(ctx context.Context, sel as
 var eligibleVoterEdgeImplementors = []string{"EligibleVoterEdge"}
 
 func (ec *executionContext) _EligibleVoterEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EligibleVoterEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, eligibleVoterEdgeImplementors)
+	fields := ec.collectFields(sel, eligibleVoterEdgeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_EligibleVoterEdge(ctx, fields, obj)
 	}
@@ -17463,7 +17464,7 @@ func (ec *executionContext) _EligibleVoterEdge(ctx context.Context, sel ast.Sele
 var evidencePinImplementors = []string{"EvidencePin"}
 
 func (ec *executionContext) _EvidencePin(ctx context.Context, sel ast.SelectionSet, obj *modeldao.EvidencePin) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, evidencePinImplementors)
+	fields := ec.collectFields(sel, evidencePinImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_EvidencePin(ctx, fields, obj)
 	}
@@ -17534,7 +17535,7 @@ func (ec *executionContext) _EvidencePin(ctx context.Context, sel ast.SelectionS
 var indexerStatusImplementors = []string{"IndexerStatus"}
 
 func (ec *executionContext) _IndexerStatus(ctx context.Context, sel ast.SelectionSet, obj *modeldao.IndexerStatus) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, indexerStatusImplementors)
+	fields := ec.collectFields(sel, indexerStatusImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_IndexerStatus(ctx, fields, obj)
 	}
@@ -17620,7 +17621,7 @@ func (ec *executionContext) _IndexerStatus(ctx context.Context, sel ast.Selectio
 var metricImplementors = []string{"Metric"}
 
 func (ec *executionContext) _Metric(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Metric) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, metricImplementors)
+	fields := ec.collectFields(sel, metricImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Metric(ctx, fields, obj)
 	}
@@ -17681,7 +17682,7 @@ func (ec *executionContext) _Metric(ctx context.Context, sel ast.SelectionSet, o
 var metricBoundImplementors = []string{"MetricBound"}
 
 func (ec *executionContext) _MetricBound(ctx context.Context, sel ast.SelectionSet, obj *modeldao.MetricBound) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, metricBoundImplementors)
+	fields := ec.collectFields(sel, metricBoundImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_MetricBound(ctx, fields, obj)
 	}
@@ -17727,7 +17728,7 @@ func (ec *executionContext) _MetricBound(ctx context.Context, sel ast.SelectionS
 var modelImplementors = []string{"Model"}
 
 func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Model) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, modelImplementors)
+	fields := ec.collectFields(sel, modelImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Model(ctx, fields, obj)
 	}
@@ -17795,7 +17796,7 @@ func (ec *executionContext) _Model(ctx context.Context, sel ast.SelectionSet, ob
 var modelConnectionImplementors = []string{"ModelConnection"}
 
 func (ec *executionContext) _ModelConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ModelConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, modelConnectionImplementors)
+	fields := ec.collectFields(sel, modelConnectionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_ModelConnection(ctx, fields, obj)
 	}
@@ -17841,7 +17842,7 @@ func (ec *executionContext) _ModelConnection(ctx context.Context, sel ast.Select
 var modelEdgeImplementors = []string{"ModelEdge"}
 
 func (ec *executionContext) _ModelEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ModelEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, modelEdgeImplementors)
+	fields := ec.collectFields(sel, modelEdgeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_ModelEdge(ctx, fields, obj)
 	}
@@ -17882,7 +17883,7 @@ func (ec *executionContext) _ModelEdge(ctx context.Context, sel ast.SelectionSet
 var modelVersionImplementors = []string{"ModelVersion"}
 
 func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.SelectionSet, obj *modeldao.ModelVersion) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, modelVersionImplementors)
+	fields := ec.collectFields(sel, modelVersionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_ModelVersion(ctx, fields, obj)
 	}
@@ -18123,7 +18124,7 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 var modelVersionConnectionImplementors = []string{"ModelVersionConnection"}
 
 func (ec *executionContext) _ModelVersionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ModelVersionConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, modelVersionConnectionImplementors)
+	fields := ec.collectFields(sel, modelVersionConnectionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_ModelVersionConnection(ctx, fields, obj)
 	}
@@ -18169,7 +18170,7 @@ func (ec *executionContext) _ModelVersionConnection(ctx context.Context, sel ast
 var modelVersionEdgeImplementors = []string{"ModelVersionEdge"}
 
 func (ec *executionContext) _ModelVersionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ModelVersionEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, modelVersionEdgeImplementors)
+	fields := ec.collectFields(sel, modelVersionEdgeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_ModelVersionEdge(ctx, fields, obj)
 	}
@@ -18210,7 +18211,7 @@ func (ec *executionContext) _ModelVersionEdge(ctx context.Context, sel ast.Selec
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
+	fields := ec.collectFields(sel, pageInfoImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_PageInfo(ctx, fields, obj)
 	}
@@ -18261,7 +18262,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 var pinImplementors = []string{"Pin"}
 
 func (ec *executionContext) _Pin(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Pin) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, pinImplementors)
+	fields := ec.collectFields(sel, pinImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Pin(ctx, fields, obj)
 	}
@@ -18337,7 +18338,7 @@ func (ec *executionContext) _Pin(ctx context.Context, sel ast.SelectionSet, obj 
 var pinReplicaImplementors = []string{"PinReplica"}
 
 func (ec *executionContext) _PinReplica(ctx context.Context, sel ast.SelectionSet, obj *modeldao.PinReplica) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, pinReplicaImplementors)
+	fields := ec.collectFields(sel, pinReplicaImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_PinReplica(ctx, fields, obj)
 	}
@@ -18388,7 +18389,7 @@ func (ec *executionContext) _PinReplica(ctx context.Context, sel ast.SelectionSe
 var pinStatusCountsImplementors = []string{"PinStatusCounts"}
 
 func (ec *executionContext) _PinStatusCounts(ctx context.Context, sel ast.SelectionSet, obj *model.PinStatusCounts) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, pinStatusCountsImplementors)
+	fields := ec.collectFields(sel, pinStatusCountsImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_PinStatusCounts(ctx, fields, obj)
 	}
@@ -18459,7 +18460,7 @@ func (ec *executionContext) _PinStatusCounts(ctx context.Context, sel ast.Select
 var policyImplementors = []string{"Policy"}
 
 func (ec *executionContext) _Policy(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Policy) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, policyImplementors)
+	fields := ec.collectFields(sel, policyImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Policy(ctx, fields, obj)
 	}
@@ -18568,7 +18569,7 @@ func (ec *executionContext) _Policy(ctx context.Context, sel ast.SelectionSet, o
 var policyConnectionImplementors = []string{"PolicyConnection"}
 
 func (ec *executionContext) _PolicyConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, policyConnectionImplementors)
+	fields := ec.collectFields(sel, policyConnectionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_PolicyConnection(ctx, fields, obj)
 	}
@@ -18614,7 +18615,7 @@ func (ec *executionContext) _PolicyConnection(ctx context.Context, sel ast.Selec
 var policyEdgeImplementors = []string{"PolicyEdge"}
 
 func (ec *executionContext) _PolicyEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, policyEdgeImplementors)
+	fields := ec.collectFields(sel, policyEdgeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_PolicyEdge(ctx, fields, obj)
 	}
@@ -18655,7 +18656,7 @@ func (ec *executionContext) _PolicyEdge(ctx context.Context, sel ast.SelectionSe
 var policyImpactImplementors = []string{"PolicyImpact"}
 
 func (ec *executionContext) _PolicyImpact(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyImpact) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, policyImpactImplementors)
+	fields := ec.collectFields(sel, policyImpactImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_PolicyImpact(ctx, fields, obj)
 	}
@@ -18706,7 +18707,7 @@ func (ec *executionContext) _PolicyImpact(ctx context.Context, sel ast.Selection
 var proposalImplementors = []string{"Proposal"}
 
 func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Proposal) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, proposalImplementors)
+	fields := ec.collectFields(sel, proposalImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Proposal(ctx, fields, obj)
 	}
@@ -18862,7 +18863,7 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 var proposalConnectionImplementors = []string{"ProposalConnection"}
 
 func (ec *executionContext) _ProposalConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ProposalConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, proposalConnectionImplementors)
+	fields := ec.collectFields(sel, proposalConnectionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_ProposalConnection(ctx, fields, obj)
 	}
@@ -18908,7 +18909,7 @@ func (ec *executionContext) _ProposalConnection(ctx context.Context, sel ast.Sel
 var proposalEdgeImplementors = []string{"ProposalEdge"}
 
 func (ec *executionContext) _ProposalEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ProposalEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, proposalEdgeImplementors)
+	fields := ec.collectFields(sel, proposalEdgeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_ProposalEdge(ctx, fields, obj)
 	}
@@ -18949,7 +18950,7 @@ func (ec *executionContext) _ProposalEdge(ctx context.Context, sel ast.Selection
 var proposalEventImplementors = []string{"ProposalEvent"}
 
 func (ec *executionContext) _ProposalEvent(ctx context.Context, sel ast.SelectionSet, obj *modeldao.ProposalChange) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, proposalEventImplementors)
+	fields := ec.collectFields(sel, proposalEventImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_ProposalEvent(ctx, fields, obj)
 	}
@@ -18990,7 +18991,7 @@ func (ec *executionContext) _ProposalEvent(ctx context.Context, sel ast.Selectio
 var provenanceImplementors = []string{"Provenance"}
 
 func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Provenance) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, provenanceImplementors)
+	fields := ec.collectFields(sel, provenanceImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Provenance(ctx, fields, obj)
 	}
@@ -19046,7 +19047,7 @@ func (ec *executionContext) _Provenance(ctx context.Context, sel ast.SelectionSe
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, queryImplementors)
+	fields := ec.collectFields(sel, queryImplementors)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Query",
 	})
@@ -19204,7 +19205,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 var releaseFileImplementors = []string{"ReleaseFile"}
 
 func (ec *executionContext) _ReleaseFile(ctx context.Context, sel ast.SelectionSet, obj *model.ReleaseFile) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, releaseFileImplementors)
+	fields := ec.collectFields(sel, releaseFileImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_ReleaseFile(ctx, fields, obj)
 	}
@@ -19265,7 +19266,7 @@ func (ec *executionContext) _ReleaseFile(ctx context.Context, sel ast.SelectionS
 var staleReasonImplementors = []string{"StaleReason"}
 
 func (ec *executionContext) _StaleReason(ctx context.Context, sel ast.SelectionSet, obj *modeldao.StaleReason) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, staleReasonImplementors)
+	fields := ec.collectFields(sel, staleReasonImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_StaleReason(ctx, fields, obj)
 	}
@@ -19341,7 +19342,7 @@ func (ec *executionContext) _StaleReason(ctx context.Context, sel ast.SelectionS
 var statusChangeImplementors = []string{"StatusChange"}
 
 func (ec *executionContext) _StatusChange(ctx context.Context, sel ast.SelectionSet, obj *modeldao.StatusChange) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, statusChangeImplementors)
+	fields := ec.collectFields(sel, statusChangeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_StatusChange(ctx, fields, obj)
 	}
@@ -19410,7 +19411,7 @@ func (ec *executionContext) _StatusChange(ctx context.Context, sel ast.Selection
 var tallyImplementors = []string{"Tally"}
 
 func (ec *executionContext) _Tally(ctx context.Context, sel ast.SelectionSet, obj *model.Tally) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, tallyImplementors)
+	fields := ec.collectFields(sel, tallyImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Tally(ctx, fields, obj)
 	}
@@ -19491,7 +19492,7 @@ func (ec *executionContext) _Tally(ctx context.Context, sel ast.SelectionSet, ob
 var tensorFormatImplementors = []string{"TensorFormat"}
 
 func (ec *executionContext) _TensorFormat(ctx context.Context, sel ast.SelectionSet, obj *model.TensorFormat) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, tensorFormatImplementors)
+	fields := ec.collectFields(sel, tensorFormatImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_TensorFormat(ctx, fields, obj)
 	}
@@ -19537,7 +19538,7 @@ func (ec *executionContext) _TensorFormat(ctx context.Context, sel ast.Selection
 var versionContentImplementors = []string{"VersionContent"}
 
 func (ec *executionContext) _VersionContent(ctx context.Context, sel ast.SelectionSet, obj *model.VersionContent) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, versionContentImplementors)
+	fields := ec.collectFields(sel, versionContentImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_VersionContent(ctx, fields, obj)
 	}
@@ -19593,7 +19594,7 @@ func (ec *executionContext) _VersionContent(ctx context.Context, sel ast.Selecti
 var voteImplementors = []string{"Vote"}
 
 func (ec *executionContext) _Vote(ctx context.Context, sel ast.SelectionSet, obj *modeldao.Vote) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, voteImplementors)
+	fields := ec.collectFields(sel, voteImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_Vote(ctx, fields, obj)
 	}
@@ -19672,7 +19673,7 @@ func (ec *executionContext) _Vote(ctx context.Context, sel ast.SelectionSet, obj
 var voteConnectionImplementors = []string{"VoteConnection"}
 
 func (ec *executionContext) _VoteConnection(ctx context.Context, sel ast.SelectionSet, obj *model.VoteConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, voteConnectionImplementors)
+	fields := ec.collectFields(sel, voteConnectionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_VoteConnection(ctx, fields, obj)
 	}
@@ -19718,7 +19719,7 @@ func (ec *executionContext) _VoteConnection(ctx context.Context, sel ast.Selecti
 var voteEdgeImplementors = []string{"VoteEdge"}
 
 func (ec *executionContext) _VoteEdge(ctx context.Context, sel ast.SelectionSet, obj *model.VoteEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, voteEdgeImplementors)
+	fields := ec.collectFields(sel, voteEdgeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_VoteEdge(ctx, fields, obj)
 	}
@@ -19759,7 +19760,7 @@ func (ec *executionContext) _VoteEdge(ctx context.Context, sel ast.SelectionSet,
 var votingPowerChangeImplementors = []string{"VotingPowerChange"}
 
 func (ec *executionContext) _VotingPowerChange(ctx context.Context, sel ast.SelectionSet, obj *modeldao.PowerChange) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, votingPowerChangeImplementors)
+	fields := ec.collectFields(sel, votingPowerChangeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_VotingPowerChange(ctx, fields, obj)
 	}
@@ -19816,7 +19817,7 @@ func (ec *executionContext) _VotingPowerChange(ctx context.Context, sel ast.Sele
 var votingPowerChangeConnectionImplementors = []string{"VotingPowerChangeConnection"}
 
 func (ec *executionContext) _VotingPowerChangeConnection(ctx context.Context, sel ast.SelectionSet, obj *model.VotingPowerChangeConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, votingPowerChangeConnectionImplementors)
+	fields := ec.collectFields(sel, votingPowerChangeConnectionImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_VotingPowerChangeConnection(ctx, fields, obj)
 	}
@@ -19862,7 +19863,7 @@ func (ec *executionContext) _VotingPowerChangeConnection(ctx context.Context, se
 var votingPowerChangeEdgeImplementors = []string{"VotingPowerChangeEdge"}
 
 func (ec *executionContext) _VotingPowerChangeEdge(ctx context.Context, sel ast.SelectionSet, obj *model.VotingPowerChangeEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, votingPowerChangeEdgeImplementors)
+	fields := ec.collectFields(sel, votingPowerChangeEdgeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct_VotingPowerChangeEdge(ctx, fields, obj)
 	}
@@ -19903,7 +19904,7 @@ func (ec *executionContext) _VotingPowerChangeEdge(ctx context.Context, sel ast.
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
+	fields := ec.collectFields(sel, __DirectiveImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct___Directive(ctx, fields, obj)
 	}
@@ -19959,7 +19960,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 var __EnumValueImplementors = []string{"__EnumValue"}
 
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
+	fields := ec.collectFields(sel, __EnumValueImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct___EnumValue(ctx, fields, obj)
 	}
@@ -20010,7 +20011,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 var __FieldImplementors = []string{"__Field"}
 
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
+	fields := ec.collectFields(sel, __FieldImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct___Field(ctx, fields, obj)
 	}
@@ -20071,7 +20072,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 var __InputValueImplementors = []string{"__InputValue"}
 
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
+	fields := ec.collectFields(sel, __InputValueImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct___InputValue(ctx, fields, obj)
 	}
@@ -20132,7 +20133,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 var __SchemaImplementors = []string{"__Schema"}
 
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
+	fields := ec.collectFields(sel, __SchemaImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct___Schema(ctx, fields, obj)
 	}
@@ -20193,7 +20194,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 var __TypeImplementors = []string{"__Type"}
 
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
+	fields := ec.collectFields(sel, __TypeImplementors)
 	if !anyDeferred(fields) {
 		return ec.direct___Type(ctx, fields, obj)
 	}

@@ -137,8 +137,18 @@ func AppendUnixDateTime(b []byte, sec uint64) ([]byte, bool) {
 }
 
 // AppendMetricKind appends a metric kind's quoted name (MarshalMetricKind).
+// Names are upper-case identifiers, quoted as they are: strconv.AppendQuote's rune by rune
+// escaping was 6 % of a page of 50 model versions with their metrics.
 func AppendMetricKind(b []byte, k modeldao.MetricKind) ([]byte, bool) {
-	return strconv.AppendQuote(b, k.String()), true
+	s := k.String()
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' {
+			return strconv.AppendQuote(b, s), true
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), true
 }
 
 // AppendChainText appends a chain string's display form as a JSON string
@@ -152,10 +162,19 @@ func AppendChainText(b []byte, t modeldao.Text) ([]byte, bool) {
 
 // AppendJSONString appends s quoted as gqlgen's graphql.MarshalString writes it: control
 // characters, backslash and double quote escaped, every other byte as is.
+//
+// Eight bytes are tested at a time (ids, cursors and titles rarely need escaping: the byte
+// by byte loop was 4 % of a page of 100 votes).
 func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
+		for i+8 <= len(s) && !escape8(s[i:i+8]) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c >= 0x20 && c != '\\' && c != '"' {
 			continue
@@ -182,3 +201,18 @@ func AppendJSONString(b []byte, s string) []byte {
 }
 
 const upperHex = "0123456789ABCDEF"
+
+// escape8 reports whether one of the 8 bytes of w may need escaping: a control character,
+// '"' or '\\' (bit tricks on the bytes as one word; a false positive only sends the word
+// to the byte by byte loop).
+func escape8(w string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	ctl := (x - ones*0x20) &^ x
+	q := x ^ (ones * '"')
+	quote := (q - ones) &^ q
+	bs := x ^ (ones * '\\')
+	backslash := (bs - ones) &^ bs
+	return (ctl|quote|backslash)&highs != 0
+}

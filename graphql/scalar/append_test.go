@@ -90,3 +90,19 @@ func TestAppendersWriteWhatMarshalersWrite(t *testing.T) {
 		}
 	}
 }
+
+// Strings longer than a word, with a byte to escape at every offset, are written as
+// graphql.MarshalString writes them.
+func TestAppendJSONStringWords(t *testing.T) {
+	base := "0123456789abcdefghijklmnopqrstuvwxyz\x7f\x80\xff é✓"
+	for _, special := range []string{"\"", "\\", "\x00", "\x01", "\x1f", "\t", "\n", "\r", " ", "\x7f", "\xff"} {
+		for i := 0; i <= len(base); i++ {
+			s := base[:i] + special + base[i:]
+			var buf bytes.Buffer
+			graphql.MarshalString(s).MarshalGQL(&buf)
+			if got := AppendJSONString(nil, s); string(got) != buf.String() {
+				t.Fatalf("AppendJSONString(%q) = %s, want %s", s, got, buf.String())
+			}
+		}
+	}
+}
