@@ -313,6 +313,9 @@ func (ix *Indexer) iterateWith(ctx, commitCtx context.Context, p *Progress) (cau
 		blocks[0].ParentHash = cp.Hash
 	}
 	ix.bo.reset()
+	// The read ahead adapts the range and the density while this batch commits: what the
+	// log reports is what this batch was read with.
+	rng, density := ix.rng, ix.density
 	if last := blocks[len(blocks)-1]; last.Number < target && ix.timeForAnother(ctx, time.Since(readStart)) {
 		// Read the next range while this batch commits (the node and Redis work in parallel).
 		ix.readAhead(ctx, store.Checkpoint{Number: last.Number, Hash: last.Hash}, target, undoFrom)
@@ -325,7 +328,7 @@ func (ix *Indexer) iterateWith(ctx, commitCtx context.Context, p *Progress) (cau
 	took := time.Since(readStart)
 	ix.measure(res.Events, took)
 	ix.log.Debug("batch committed", "from", blocks[0].Number, "to", res.Checkpoint.Number, "events", res.Events,
-		"took", took.Round(time.Millisecond), "rate", int(ix.rate), "range", ix.rng, "density", int(ix.density))
+		"took", took.Round(time.Millisecond), "rate", int(ix.rate), "range", rng, "density", int(density))
 	p.Commits++
 	p.Events += res.Events
 	p.Blocks += uint64(len(blocks))
