@@ -28,6 +28,8 @@
 //	CORS_ORIGINS      comma-separated origins browsers may call the API from, or * [none]
 //	GRAPHIQL          false removes the GraphiQL page [true]
 //	MIN_BLOCK_WAIT    how long an API request asking for a minimum block waits for the index [2s]
+//	MAX_CONCURRENT_OPERATIONS  GraphQL operations the API executes at once; the others wait in
+//	                  arrival order [4 per CPU]
 //	LOG_LEVEL         debug, info, warn or error [info]
 //	LOG_FORMAT        text or json [text]
 //
@@ -78,6 +80,9 @@ const (
 
 	// Read-after-write (graphql/minblock.go).
 	EnvMinBlockWait = "MIN_BLOCK_WAIT"
+
+	// Admission of GraphQL operations (graphql/admission.go).
+	EnvMaxConcurrentOperations = "MAX_CONCURRENT_OPERATIONS"
 
 	// A steward's review (stale approvals, contested audits).
 	EnvStaleAuditAgeBlocks = "STALE_AUDIT_AGE_BLOCKS"
@@ -135,6 +140,9 @@ type Config struct {
 	GraphiQL    bool
 	// MinBlockWait bounds an API request's wait for a minimum block (0: the API's default).
 	MinBlockWait time.Duration
+	// MaxConcurrentOperations bounds the GraphQL operations executing at once (0: the
+	// API's default).
+	MaxConcurrentOperations int
 	// StaleAuditAgeBlocks: an approval whose audit is older than this many blocks is stale
 	// (nil: modeldao.DefaultStaleAuditAgeBlocks).
 	StaleAuditAgeBlocks *uint64
@@ -229,6 +237,13 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 	cfg.CORSOrigins = l.origins()
 	cfg.GraphiQL = l.bool(EnvGraphiQL, true)
 	cfg.MinBlockWait = l.duration(EnvMinBlockWait, 0)
+	if v := l.get(EnvMaxConcurrentOperations); v != "" {
+		n, err := ParseWhole(EnvMaxConcurrentOperations, v, 1, 1<<16, "a whole number of operations >= 1, e.g. 8 (the default is 4 per CPU)")
+		if err != nil {
+			l.fail(EnvMaxConcurrentOperations, "%s", modeldao.ErrorMessage(err))
+		}
+		cfg.MaxConcurrentOperations = n
+	}
 	if v := l.get(EnvStaleAuditAgeBlocks); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {

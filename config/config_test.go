@@ -388,3 +388,19 @@ func TestReviewSettings(t *testing.T) {
 	wantIn(t, loadErr(t, full.with("CONTEST_TOLERANCE", "-0.1"), config.ForAPI, "CONTEST_TOLERANCE"), "a tolerance is 0 or more")
 	wantIn(t, loadErr(t, full.with("CONTEST_TOLERANCE", "lots"), config.ForAPI, "CONTEST_TOLERANCE"), "e.g. 0.05")
 }
+
+// MAX_CONCURRENT_OPERATIONS reaches the API's admission; 0, negatives and words are refused
+// with what to set instead.
+func TestMaxConcurrentOperations(t *testing.T) {
+	cfg := load(t, full, config.ForAPI)
+	if cfg.MaxConcurrentOperations != 0 {
+		t.Fatalf("unset: %d, want 0 (the API's default)", cfg.MaxConcurrentOperations)
+	}
+	cfg = load(t, full.with("MAX_CONCURRENT_OPERATIONS", "16"), config.ForAPI)
+	if cfg.MaxConcurrentOperations != 16 {
+		t.Fatalf("MAX_CONCURRENT_OPERATIONS=16 read as %d", cfg.MaxConcurrentOperations)
+	}
+	for _, v := range []string{"0", "-3", "many"} {
+		wantIn(t, loadErr(t, full.with("MAX_CONCURRENT_OPERATIONS", v), config.ForAPI, "MAX_CONCURRENT_OPERATIONS"), "want a whole number of operations >= 1")
+	}
+}

@@ -79,6 +79,14 @@ type Options struct {
 	// ContestTolerance is how far two auditors' values of a metric may differ before they
 	// contest a version (ModelVersion.auditConsensus) [modeldao.DefaultContestTolerance].
 	ContestTolerance *modeldao.Fixed6
+	// MaxConcurrentOperations is how many GraphQL operations execute at once; the others
+	// wait in arrival order (admission.go) [DefaultMaxConcurrentOperations per CPU].
+	MaxConcurrentOperations int
+	// MaxQueuedOperations is how many operations may wait for a place; more are refused
+	// with 503 and Retry-After [4096].
+	MaxQueuedOperations int
+	// MaxQueueWait is how long an operation waits for a place before it is refused [Timeout].
+	MaxQueueWait time.Duration
 }
 
 func (o *Options) defaults() {
@@ -117,6 +125,15 @@ func (o *Options) defaults() {
 	}
 	if o.LiveHeartbeat <= 0 {
 		o.LiveHeartbeat = 15 * time.Second
+	}
+	if o.MaxConcurrentOperations <= 0 {
+		o.MaxConcurrentOperations = defaultConcurrentOperations()
+	}
+	if o.MaxQueuedOperations <= 0 {
+		o.MaxQueuedOperations = 4096
+	}
+	if o.MaxQueueWait <= 0 {
+		o.MaxQueueWait = o.Timeout
 	}
 }
 
@@ -176,8 +193,9 @@ func NewHandler(st *store.Store, opts Options) http.Handler {
 	if opts.ResponseCacheTTL > 0 {
 		cache = newResponseCache(st, opts.ResponseCacheTTL, opts.ResponseCacheBytes)
 	}
-	mux.Handle("/graphql", limitRequest(srv, st, opts, cache))
-	mux.Handle("/graphql/live", newLiveHub(st, limitRequest(srv, st, opts, nil), opts))
+	execute := newAdmission(opts.MaxConcurrentOperations, opts.MaxQueuedOperations, opts.MaxQueueWait).wrap(srv)
+	mux.Handle("/graphql", limitRequest(execute, st, opts, cache))
+	mux.Handle("/graphql/live", newLiveHub(st, limitRequest(execute, st, opts, nil), opts))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()

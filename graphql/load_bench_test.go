@@ -228,7 +228,9 @@ func newLoadEnv(b *testing.B) *loadEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	le.srv = &http.Server{Handler: graphql.NewHandler(st, graphql.Options{Logger: quiet}), ReadHeaderTimeout: 5 * time.Second}
+	// MODELDAO_LOAD_OPERATIONS sets MaxConcurrentOperations (to compare admission settings).
+	ops, _ := strconv.Atoi(os.Getenv("MODELDAO_LOAD_OPERATIONS"))
+	le.srv = &http.Server{Handler: graphql.NewHandler(st, graphql.Options{Logger: quiet, MaxConcurrentOperations: ops}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = le.srv.Serve(ln) }()
 	le.url = "http://" + ln.Addr().String() + "/graphql"
 	return le

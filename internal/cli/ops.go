@@ -66,7 +66,7 @@ func setupServe(r *runner, fs *flag.FlagSet) func(context.Context, []string) err
 		defer rdb.Close()
 		graphql.TuneGCForServing() // this process only serves the API
 		h := graphql.NewHandler(st, graphql.Options{ChainID: cfg.Deployment.ChainID, AllowedOrigins: cfg.CORSOrigins, DisableGraphiQL: !cfg.GraphiQL, Logger: log, MinBlockWait: cfg.MinBlockWait,
-			StaleAuditAgeBlocks: cfg.StaleAuditAgeBlocks, ContestTolerance: cfg.ContestTolerance})
+			StaleAuditAgeBlocks: cfg.StaleAuditAgeBlocks, ContestTolerance: cfg.ContestTolerance, MaxConcurrentOperations: cfg.MaxConcurrentOperations})
 		l, err := net.Listen("tcp", *listen)
 		if err != nil {
 			return modeldao.WrapError(modeldao.EINVALID, err, "cannot listen on %s: choose another address with --listen", *listen)
