@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,7 +231,8 @@ func newLoadEnv(b *testing.B) *loadEnv {
 	}
 	// MODELDAO_LOAD_OPERATIONS sets MaxConcurrentOperations (to compare admission settings).
 	ops, _ := strconv.Atoi(os.Getenv("MODELDAO_LOAD_OPERATIONS"))
-	le.srv = &http.Server{Handler: graphql.NewHandler(st, graphql.Options{Logger: quiet, MaxConcurrentOperations: ops}), ReadHeaderTimeout: 5 * time.Second}
+	api := graphql.NewHandler(st, graphql.Options{Logger: quiet, MaxConcurrentOperations: ops})
+	le.srv = &http.Server{Handler: serverTimes.around(api), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = le.srv.Serve(ln) }()
 	le.url = "http://" + ln.Addr().String() + "/graphql"
 	return le
@@ -350,9 +352,11 @@ func runWrk(b *testing.B, wrk, url string, dur time.Duration, noCache bool, bodi
 		}
 		defer pprof.StopCPUProfile()
 	}
+	serverTimes.reset()
 	cpu0 := processCPU()
 	out, err := cmd.CombinedOutput()
 	cpu := processCPU() - cpu0
+	srv50, srv99 := serverTimes.percentiles()
 	if err != nil {
 		b.Fatalf("wrk: %v\n%s", err, out)
 	}
@@ -382,7 +386,50 @@ func runWrk(b *testing.B, wrk, url string, dur time.Duration, noCache bool, bodi
 		}
 		b.ReportMetric(v, "p"+string(l[1])+"_ms")
 	}
+	// The time the handler took (from reading the request to writing the answer) tells the
+	// server's own latency apart from the time a request waits in wrk or the kernel.
+	b.ReportMetric(srv50, "srv_p50_ms")
+	b.ReportMetric(srv99, "srv_p99_ms")
 	b.ReportMetric(0, "ns/op") // wrk's figures are the result, not the benchmark loop's time
+}
+
+// handlerTimes records how long each request took in the handler.
+type handlerTimes struct {
+	mu    sync.Mutex
+	times []time.Duration
+}
+
+var serverTimes handlerTimes
+
+func (h *handlerTimes) around(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		next.ServeHTTP(w, r)
+		d := time.Since(start)
+		h.mu.Lock()
+		h.times = append(h.times, d)
+		h.mu.Unlock()
+	})
+}
+
+func (h *handlerTimes) reset() {
+	h.mu.Lock()
+	h.times = h.times[:0]
+	h.mu.Unlock()
+}
+
+// percentiles returns the median and the 99th percentile in milliseconds.
+func (h *handlerTimes) percentiles() (p50, p99 float64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.times) == 0 {
+		return 0, 0
+	}
+	slices.Sort(h.times)
+	at := func(q float64) float64 {
+		return float64(h.times[int(q*float64(len(h.times)-1))].Microseconds()) / 1000
+	}
+	return at(0.50), at(0.99)
 }
 
 // processCPU is the user and system CPU time of this process so far.
