@@ -63,7 +63,10 @@ func (b *Batch) noteEvent(ev modeldao.Event) {
 	case *modeldao.VoteCast:
 		t, data, models = modeldao.NoteVoteCast, map[string]any{"proposalId": e.ProposalID.String(), "voter": e.Voter, "support": e.Support.String(), "weight": e.Weight.String(), "reason": modeldao.Text(e.Reason)}, b.proposalModels(e.ProposalID.String())
 	case *modeldao.VersionSubmittedEvent:
-		t, data, models = modeldao.NoteVersionSubmitted, map[string]any{"versionId": e.VersionID, "modelId": e.ModelID, "publisher": e.Publisher, "label": modeldao.Text(e.Submission.Label)}, []common.Hash{e.ModelID}
+		lin := e.Submission.Lineage.Normalized()
+		t, data = modeldao.NoteVersionSubmitted, map[string]any{"versionId": e.VersionID, "modelId": e.ModelID, "publisher": e.Publisher, "label": modeldao.Text(e.Submission.Label),
+			"relation": lin.Relation, "bases": lin.Bases}
+		models = b.derivativeModels(e.ModelID, lin.Bases)
 	case *modeldao.VersionApprovedEvent:
 		t, data, models = modeldao.NoteVersionApproved, map[string]any{"versionId": e.VersionID, "policyId": e.PolicyID, "auditId": e.AuditID}, b.versionModels(e.VersionID)
 	case *modeldao.VersionRejectedEvent:
@@ -125,6 +128,20 @@ func (b *Batch) proposalModels(id string) []common.Hash {
 	var out []common.Hash
 	for _, v := range p.VersionIDs {
 		for _, m := range b.versionModels(v) {
+			if !containsHash(out, m) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// derivativeModels returns the models a new version concerns: its own, and its bases'
+// (whoever follows a model hears of its fine-tunes, quantizations and merges).
+func (b *Batch) derivativeModels(model common.Hash, bases []uint64) []common.Hash {
+	out := []common.Hash{model}
+	for _, base := range bases {
+		for _, m := range b.versionModels(base) {
 			if !containsHash(out, m) {
 				out = append(out, m)
 			}

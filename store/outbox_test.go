@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/big"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -167,5 +168,47 @@ func TestOutboxCommitsRollsBackAndSurvivesReindex(t *testing.T) {
 	last := ns[len(ns)-1]
 	if last.Type != modeldao.NotePinFailed || !last.Concerns(model) {
 		t.Fatalf("last entry %+v, want pin.failed about the model", last)
+	}
+}
+
+// A derived version is announced to whoever follows its bases' models too, with its
+// relation and bases, whether the base was submitted in an earlier batch or in the same one.
+func TestOutboxAnnouncesDerivativesToTheirBases(t *testing.T) {
+	ctx := context.Background()
+	s := newReadStore(t)
+	base, other, merged := common.HexToHash("0x0b"), common.HexToHash("0x0c"), common.HexToHash("0x0e")
+	submit := func(id uint64, model common.Hash, lin modeldao.Lineage) func(modeldao.At) modeldao.Event {
+		return func(a modeldao.At) modeldao.Event {
+			return &modeldao.VersionSubmittedEvent{At: a, VersionID: id, ModelID: model, Publisher: acct(1), Submission: modeldao.VersionSubmission{Lineage: lin}}
+		}
+	}
+	var f forkChain
+	f.salt = 3
+	b1 := f.next(common.Hash{}, 1, submit(1, base, modeldao.Lineage{}))
+	b2 := f.next(b1.Hash, 2,
+		submit(2, other, modeldao.Lineage{}),
+		submit(3, merged, modeldao.Lineage{Relation: modeldao.RelationMerge, Bases: []uint64{1, 2}}))
+	if _, err := s.Apply(ctx, ApplyArgs{Blocks: []modeldao.Block{b1}, KeepUndo: 100, Init: &modeldao.DAOParams{ChainID: 1337, VotingPeriod: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	cp1 := Checkpoint{Number: 1, Hash: b1.Hash}
+	if _, err := s.Apply(ctx, ApplyArgs{From: &cp1, Blocks: []modeldao.Block{b2}, KeepUndo: 100}); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := s.ReadOutbox(ctx, "", 100)
+	if err != nil || len(ns) != 3 {
+		t.Fatalf("outbox %+v, %v; want 3 submissions", ns, err)
+	}
+	if !slices.Equal(ns[0].Models, []common.Hash{base}) || !slices.Equal(ns[1].Models, []common.Hash{other}) {
+		t.Fatalf("a version without bases concerns its own model only: %v, %v", ns[0].Models, ns[1].Models)
+	}
+	if !slices.Equal(ns[2].Models, []common.Hash{merged, base, other}) {
+		t.Fatalf("the merge concerns %v, want its model and both bases' models", ns[2].Models)
+	}
+	if got, want := string(ns[2].Data), `{"bases":[1,2],"label":"","modelId":"0x000000000000000000000000000000000000000000000000000000000000000e","publisher":"`+acct(1).Hex()+`","relation":"MERGE","versionId":3}`; got != want {
+		t.Fatalf("data %s, want %s", got, want)
+	}
+	if got := string(ns[0].Data); !strings.Contains(got, `"bases":[]`) || !strings.Contains(got, `"relation":"NONE"`) {
+		t.Fatalf("a version without bases: data %s, want empty bases and relation NONE", got)
 	}
 }

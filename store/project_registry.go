@@ -22,7 +22,12 @@ func registryProjectors() []projectorEntry {
 			b.zadd(k.Models(), id, Ordinal(e.Provenance))
 			return nil
 		}),
-		project(func(r *reads, e *modeldao.VersionSubmittedEvent) { r.model(e.ModelID) }, (*Batch).versionSubmitted),
+		project(func(r *reads, e *modeldao.VersionSubmittedEvent) {
+			r.model(e.ModelID)
+			for _, base := range e.Submission.Lineage.Bases {
+				r.version(base) // its model is announced with the new version (outbox.go)
+			}
+		}, (*Batch).versionSubmitted),
 		project(func(r *reads, e *modeldao.VersionApprovedEvent) { r.version(e.VersionID) },
 			func(b *Batch, e *modeldao.VersionApprovedEvent) error {
 				return b.versionStatus(e.VersionID, modeldao.StatusChange{Status: modeldao.VersionApproved, PolicyID: e.PolicyID, AuditID: e.AuditID, Provenance: e.Provenance})
