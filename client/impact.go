@@ -29,11 +29,7 @@ func (c *Client) PolicyImpact(ctx context.Context, bounds []modeldao.MetricBound
 		bs[i] = map[string]any{"kind": b.Kind.String(), "isMinimum": b.IsMinimum, "limit": b.Limit.String()}
 	}
 	type check struct {
-		Bound struct {
-			Kind      string
-			IsMinimum bool
-			Limit     string
-		}
+		Bound            wMetricBound
 		SensitiveFeature string
 		Value, Margin    *string
 		Passed, Missing  bool
@@ -57,16 +53,8 @@ func (c *Client) PolicyImpact(ctx context.Context, bounds []modeldao.MetricBound
 			res[i].AuditID, _ = strconv.ParseUint(p.Audit.ID, 10, 64)
 		}
 		for _, f := range p.Failing {
-			kind, err := modeldao.ParseMetricKind(f.Bound.Kind)
-			if err != nil {
-				return nil, err
-			}
-			limit, err := modeldao.ParseFixed6(f.Bound.Limit)
-			if err != nil {
-				return nil, err
-			}
-			bc := modeldao.BoundCheck{Bound: modeldao.MetricBound{Kind: kind, IsMinimum: f.Bound.IsMinimum, Limit: limit},
-				SensitiveFeature: modeldao.Text(f.SensitiveFeature), Passed: f.Passed, Missing: f.Missing}
+			bc := modeldao.BoundCheck{Bound: f.Bound.conv(), SensitiveFeature: modeldao.Text(f.SensitiveFeature), Passed: f.Passed, Missing: f.Missing}
+			var err error
 			if f.Value != nil {
 				if bc.Value, err = modeldao.ParseFixed6(*f.Value); err != nil {
 					return nil, err

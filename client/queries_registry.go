@@ -9,7 +9,8 @@ import (
 	"github.com/modeldao/modeldao"
 )
 
-// Queries of the model registry: model versions with their audits and proposals.
+// Queries of the model registry: model versions with their audits and proposals, and the
+// alignment policies approvals rest on.
 
 // MetricBound bounds the metrics of a version's audits (see VersionQuery).
 type MetricBound struct {
@@ -93,4 +94,41 @@ func (c *Client) ModelVersion(ctx context.Context, id uint64, lists PageArgs) (*
 		d.History = append(d.History, h.conv())
 	}
 	return d, nil
+}
+
+// PolicyQuery selects alignment policies; zero fields do not filter.
+type PolicyQuery struct {
+	Active *bool // true: adopted and not retired; false: retired
+	// Descending lists the newest first; by default the oldest (policy 1) comes first, as
+	// the API lists policies.
+	Descending bool
+	Page       PageArgs
+}
+
+// Policies returns a page of alignment policies, by id.
+func (c *Client) Policies(ctx context.Context, pq PolicyQuery) (*Page[Policy], error) {
+	var q struct {
+		Policies wConn[wPolicy] `graphql:"policies(where: $where, orderDirection: $dir, first: $first, after: $after, last: $last, before: $before)"`
+	}
+	vars := pageVars(map[string]any{"where": &policyWhere{Active: pq.Active}, "dir": direction(!pq.Descending)}, pq.Page)
+	if err := c.query(ctx, &q, vars); err != nil {
+		return nil, err
+	}
+	p := page(q.Policies, wPolicy.conv)
+	return &p, nil
+}
+
+// Policy returns a policy with its bounds and the pin of its document.
+func (c *Client) Policy(ctx context.Context, id uint64) (*Policy, error) {
+	var q struct {
+		Policy *wPolicy `graphql:"policy(id: $id)"`
+	}
+	if err := c.query(ctx, &q, map[string]any{"id": gqlID(strconv.FormatUint(id, 10))}); err != nil {
+		return nil, err
+	}
+	if q.Policy == nil {
+		return nil, &Error{Code: CodeNotFound, Message: "no policy with id " + strconv.FormatUint(id, 10)}
+	}
+	p := q.Policy.conv()
+	return &p, nil
 }

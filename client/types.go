@@ -185,6 +185,21 @@ type PinReplica struct {
 	UpdatedAt *time.Time
 }
 
+// EvidencePin is the state of a document the chain references (an audit's report, a
+// policy's document) on IPFS. Documents are never unpinned.
+type EvidencePin struct {
+	Status string // QUEUED, PINNED, DEGRADED, FAILED
+	CID    string
+	// Verified is true once the bytes read back hashed to the digest on chain (audit
+	// reports; a policy document has no digest on chain and stays false).
+	Verified  bool
+	Attempts  int
+	LastError string
+	Size      uint64 // 0 until pinned
+	PinnedAt  *time.Time
+	Replicas  []PinReplica // empty until the pinner took it up
+}
+
 // ModelVersion is a submitted model version.
 type ModelVersion struct {
 	ID            uint64
@@ -247,7 +262,22 @@ type Audit struct {
 	ReportSHA256 common.Hash
 	Metrics      []Metric
 	Passed       bool
+	ReportPin    EvidencePin // the report on IPFS, checked against ReportSHA256
 	Provenance   Provenance
+}
+
+// Policy is an alignment policy: what an approval under it requires.
+type Policy struct {
+	ID            uint64
+	Name          string
+	Version       string
+	DocumentCID   string
+	DocumentPin   EvidencePin // the document on IPFS (never Verified: no digest on chain)
+	AuditRequired bool
+	Bounds        []modeldao.MetricBound
+	Active        bool
+	Adopted       Provenance
+	Retired       *Provenance // nil while active
 }
 
 // Metric is one fairness measurement.

@@ -90,6 +90,12 @@ type modelVersionWhere struct {
 
 func (modelVersionWhere) GetGraphQLType() string { return "ModelVersionWhere" }
 
+type policyWhere struct {
+	Active *bool `json:"active,omitempty"`
+}
+
+func (policyWhere) GetGraphQLType() string { return "PolicyWhere" }
+
 // pageVars sets the paging variables.
 func pageVars(vars map[string]any, p PageArgs) map[string]any {
 	var first, last *int
@@ -250,19 +256,32 @@ type wDelegation struct {
 	Provenance wProvenance `graphql:"provenance"`
 }
 
-type wPin struct {
+type wPinReplica struct {
+	Node      string  `graphql:"node"`
 	Status    string  `graphql:"status"`
-	CID       string  `graphql:"cid"`
-	Attempts  int     `graphql:"attempts"`
-	LastError *string `graphql:"lastError"`
-	Size      *string `graphql:"size"`
-	PinnedAt  *string `graphql:"pinnedAt"`
-	Replicas  []struct {
-		Node      string  `graphql:"node"`
-		Status    string  `graphql:"status"`
-		Error     string  `graphql:"error"`
-		UpdatedAt *string `graphql:"updatedAt"`
-	} `graphql:"replicas"`
+	Error     string  `graphql:"error"`
+	UpdatedAt *string `graphql:"updatedAt"`
+}
+
+type wPin struct {
+	Status    string        `graphql:"status"`
+	CID       string        `graphql:"cid"`
+	Attempts  int           `graphql:"attempts"`
+	LastError *string       `graphql:"lastError"`
+	Size      *string       `graphql:"size"`
+	PinnedAt  *string       `graphql:"pinnedAt"`
+	Replicas  []wPinReplica `graphql:"replicas"`
+}
+
+type wEvidencePin struct {
+	Status    string        `graphql:"status"`
+	CID       string        `graphql:"cid"`
+	Verified  bool          `graphql:"verified"`
+	Attempts  int           `graphql:"attempts"`
+	LastError string        `graphql:"lastError"`
+	Size      *string       `graphql:"size"`
+	PinnedAt  *string       `graphql:"pinnedAt"`
+	Replicas  []wPinReplica `graphql:"replicas"`
 }
 
 type wVersion struct {
@@ -318,11 +337,33 @@ type wAudit struct {
 		Address string `graphql:"address"`
 		Name    string `graphql:"name"`
 	} `graphql:"auditor"`
-	ReportCID    string      `graphql:"reportCid"`
-	ReportSHA256 string      `graphql:"reportSha256"`
-	Metrics      []wMetric   `graphql:"metrics"`
-	Passed       bool        `graphql:"passed"`
-	Provenance   wProvenance `graphql:"provenance"`
+	ReportCID    string       `graphql:"reportCid"`
+	ReportSHA256 string       `graphql:"reportSha256"`
+	Metrics      []wMetric    `graphql:"metrics"`
+	Passed       bool         `graphql:"passed"`
+	ReportPin    wEvidencePin `graphql:"reportPin"`
+	Provenance   wProvenance  `graphql:"provenance"`
+}
+
+// wMetricBound is also what impact.go decodes with encoding/json: the field names match
+// the API's (case-insensitively), as encoding/json needs.
+type wMetricBound struct {
+	Kind      string `graphql:"kind"`
+	IsMinimum bool   `graphql:"isMinimum"`
+	Limit     string `graphql:"limit"`
+}
+
+type wPolicy struct {
+	ID            string         `graphql:"id"`
+	Name          string         `graphql:"name"`
+	Version       string         `graphql:"version"`
+	DocumentCID   string         `graphql:"documentCid"`
+	DocumentPin   wEvidencePin   `graphql:"documentPin"`
+	AuditRequired bool           `graphql:"auditRequired"`
+	Bounds        []wMetricBound `graphql:"bounds"`
+	Active        bool           `graphql:"active"`
+	Adopted       wProvenance    `graphql:"adopted"`
+	Retired       *wProvenance   `graphql:"retired"`
 }
 
 // ---- conversions ----
@@ -450,16 +491,39 @@ func (w wVersion) conv() ModelVersion {
 		v.Datasets = append(v.Datasets, Dataset{Role: d.Role, Name: d.Name, CID: d.CID, SHA256: common.HexToHash(d.SHA256)})
 	}
 	if w.Pin != nil {
-		v.Pin = &Pin{Status: w.Pin.Status, CID: w.Pin.CID, Attempts: w.Pin.Attempts, LastError: str(w.Pin.LastError),
-			PinnedAt: timePtr(w.Pin.PinnedAt)}
-		if w.Pin.Size != nil {
-			v.Pin.Size = u64(*w.Pin.Size)
-		}
-		for _, r := range w.Pin.Replicas {
-			v.Pin.Replicas = append(v.Pin.Replicas, PinReplica{Node: r.Node, Status: r.Status, Error: r.Error, UpdatedAt: timePtr(r.UpdatedAt)})
-		}
+		p := w.Pin.conv()
+		v.Pin = &p
 	}
 	return v
+}
+
+func (w wPinReplica) conv() PinReplica {
+	return PinReplica{Node: w.Node, Status: w.Status, Error: w.Error, UpdatedAt: timePtr(w.UpdatedAt)}
+}
+
+// sizeOf reads a nullable BigInt byte count: 0 until known.
+func sizeOf(s *string) uint64 {
+	if s == nil {
+		return 0
+	}
+	return u64(*s)
+}
+
+func (w wPin) conv() Pin {
+	p := Pin{Status: w.Status, CID: w.CID, Attempts: w.Attempts, LastError: str(w.LastError), Size: sizeOf(w.Size), PinnedAt: timePtr(w.PinnedAt)}
+	for _, r := range w.Replicas {
+		p.Replicas = append(p.Replicas, r.conv())
+	}
+	return p
+}
+
+func (w wEvidencePin) conv() EvidencePin {
+	p := EvidencePin{Status: w.Status, CID: w.CID, Verified: w.Verified, Attempts: w.Attempts, LastError: w.LastError,
+		Size: sizeOf(w.Size), PinnedAt: timePtr(w.PinnedAt)}
+	for _, r := range w.Replicas {
+		p.Replicas = append(p.Replicas, r.conv())
+	}
+	return p
 }
 
 func (w wStatusChange) conv() StatusChange {
@@ -473,11 +537,32 @@ func (w wStatusChange) conv() StatusChange {
 func (w wAudit) conv() Audit {
 	a := Audit{ID: u64(w.ID), VersionID: u64(w.ModelVersion.ID), PolicyID: u64(w.Policy.ID), Auditor: common.HexToAddress(w.Auditor.Address),
 		AuditorName: w.Auditor.Name, ReportCID: w.ReportCID, ReportSHA256: common.HexToHash(w.ReportSHA256), Passed: w.Passed,
-		Provenance: w.Provenance.conv()}
+		ReportPin: w.ReportPin.conv(), Provenance: w.Provenance.conv()}
 	for _, m := range w.Metrics {
 		v, _ := modeldao.ParseFixed6(m.Value)
 		t, _ := modeldao.ParseFixed6(m.Threshold)
 		a.Metrics = append(a.Metrics, Metric{Kind: m.Kind, SensitiveFeature: m.SensitiveFeature, Value: v, Threshold: t, Passed: m.Passed})
 	}
 	return a
+}
+
+// conv trusts the server's scalars: MetricKind is written by MetricKind.String and Fixed by
+// Fixed6.String, which ParseMetricKind and ParseFixed6 read back.
+func (w wMetricBound) conv() modeldao.MetricBound {
+	k, _ := modeldao.ParseMetricKind(w.Kind)
+	l, _ := modeldao.ParseFixed6(w.Limit)
+	return modeldao.MetricBound{Kind: k, IsMinimum: w.IsMinimum, Limit: l}
+}
+
+func (w wPolicy) conv() Policy {
+	p := Policy{ID: u64(w.ID), Name: w.Name, Version: w.Version, DocumentCID: w.DocumentCID, DocumentPin: w.DocumentPin.conv(),
+		AuditRequired: w.AuditRequired, Bounds: []modeldao.MetricBound{}, Active: w.Active, Adopted: w.Adopted.conv()}
+	for _, b := range w.Bounds {
+		p.Bounds = append(p.Bounds, b.conv())
+	}
+	if w.Retired != nil {
+		r := w.Retired.conv()
+		p.Retired = &r
+	}
+	return p
 }
