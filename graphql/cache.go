@@ -2,7 +2,6 @@ package graphql
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"net/http"
 	"sync"
@@ -13,7 +12,8 @@ import (
 
 // The response cache. The index changes only when the indexer commits, and every commit
 // moves the checkpoint; so an answer computed at one checkpoint stays right until the next.
-// A request costs one GET of the checkpoint; when the same request (method, body or query
+// A request costs a read of the checkpoint (one GET, shared with the requests that arrive
+// while it is on its way: checkpoint.go); when the same request (method, body or query
 // string, Accept) was answered at that checkpoint less than a TTL ago, the stored bytes are
 // sent again. The TTL bounds how stale the few fields that change outside commits may be:
 // pin records (written by the pinner) and the indexer's status. Answers with errors are
@@ -33,6 +33,8 @@ type responseCache struct {
 	maxBytes int
 	store    *store.Store
 
+	reads *checkpointReads
+
 	mu        sync.Mutex
 	cur, prev map[[32]byte]*cachedResponse
 	curBytes  int
@@ -50,7 +52,7 @@ type flight struct {
 }
 
 func newResponseCache(st *store.Store, ttl time.Duration, maxBytes int) *responseCache {
-	return &responseCache{ttl: ttl, maxBytes: maxBytes, store: st, cur: map[[32]byte]*cachedResponse{}, flights: map[flightKey]*flight{}}
+	return &responseCache{ttl: ttl, maxBytes: maxBytes, store: st, reads: newCheckpointReads(st), cur: map[[32]byte]*cachedResponse{}, flights: map[flightKey]*flight{}}
 }
 
 func cacheKey(r *http.Request, body []byte) [32]byte {
@@ -92,25 +94,18 @@ func (c *responseCache) put(k [32]byte, e *cachedResponse) {
 	c.curBytes += len(e.body)
 }
 
-// checkpoint is the index's version: "" when nothing is indexed or Redis fails (then the
-// request is computed, and fails or succeeds on its own).
-func (c *responseCache) checkpoint(ctx context.Context) string {
-	cp, ok, err := c.store.Checkpoint(ctx)
-	if err != nil || !ok {
-		return ""
-	}
-	return cp.String()
-}
-
-// serve answers r from the cache or from next, storing a good answer.
+// serve answers r from the cache or from next, storing a good answer. The checkpoint is
+// the index's version, read after r arrived (checkpoint.go): "" when nothing is indexed or
+// Redis fails, then the request is computed, and fails or succeeds on its own.
 func (c *responseCache) serve(w http.ResponseWriter, r *http.Request, body []byte, next http.Handler) {
-	if r.Header.Get("Cache-Control") == "no-cache" {
+	checkpoint := c.reads.get(r.Context())
+	if checkpoint == "" {
 		next.ServeHTTP(w, r)
 		return
 	}
-	checkpoint := c.checkpoint(r.Context())
-	if checkpoint == "" {
-		next.ServeHTTP(w, r)
+	if r.Header.Get("Cache-Control") == "no-cache" {
+		// Computed afresh, at the checkpoint just read: its first read needs no GET of it.
+		next.ServeHTTP(w, r.WithContext(store.WithViewAt(r.Context(), checkpoint)))
 		return
 	}
 	k := cacheKey(r, body)
