@@ -11,6 +11,7 @@ import (
 	"github.com/modeldao/modeldao/graphql/model"
 	"github.com/modeldao/modeldao/graphql/scalar"
 	"github.com/modeldao/modeldao/store"
+	"github.com/vektah/gqlparser/v2/ast"
 	"math/big"
 	"strconv"
 )
@@ -103,7 +104,9 @@ func (ec *executionContext) direct_AccountConnection(ctx context.Context, fields
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "AccountConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_AccountConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_AccountConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._AccountConnection_edges(ctx, field, obj), graphql.Null)
@@ -183,7 +186,9 @@ func (ec *executionContext) direct_Action(ctx context.Context, fields []graphql.
 				w.value(ec._Action_method(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "args":
-			if fc, err := ec.fieldContext_Action_args(ctx, field); err == nil {
+			if b, ok := ec.plainListActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ(w.b, field.Selections, obj.Args); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_Action_args(ctx, field); err == nil {
 				w.value(ec.marshalNActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Args), graphql.Null)
 			} else {
 				w.value(ec._Action_args(ctx, field, obj), graphql.Null)
@@ -289,7 +294,9 @@ func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields 
 				w.value(ec._ApprovalEvidence_auditAgeBlocks(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "checks":
-			if fc, err := ec.fieldContext_ApprovalEvidence_checks(ctx, field); err == nil {
+			if b, ok := ec.plainListBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(w.b, field.Selections, obj.Checks); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ApprovalEvidence_checks(ctx, field); err == nil {
 				w.value(ec.marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Checks), graphql.Null)
 			} else {
 				w.value(ec._ApprovalEvidence_checks(ctx, field, obj), graphql.Null)
@@ -315,7 +322,9 @@ func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields 
 				return ec._ApprovalEvidence_content(ctx, field, obj)
 			}), graphql.RequiredNull)
 		case "contest":
-			if fc, err := ec.fieldContext_ApprovalEvidence_contest(ctx, field); err == nil {
+			if b, ok := ec.plainListAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(w.b, field.Selections, obj.Contest); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ApprovalEvidence_contest(ctx, field); err == nil {
 				w.value(ec.marshalNAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Contest), graphql.Null)
 			} else {
 				w.value(ec._ApprovalEvidence_contest(ctx, field, obj), graphql.Null)
@@ -373,7 +382,9 @@ func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.C
 				w.value(ec._Audit_reportSha256(ctx, field, obj), graphql.Null)
 			}
 		case "metrics":
-			if fc, err := ec.fieldContext_Audit_metrics(ctx, field); err == nil {
+			if b, ok := ec.plainListMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ(w.b, field.Selections, obj.Metrics); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_Audit_metrics(ctx, field); err == nil {
 				w.value(ec.marshalNMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Metrics), graphql.Null)
 			} else {
 				w.value(ec._Audit_metrics(ctx, field, obj), graphql.Null)
@@ -407,7 +418,9 @@ func (ec *executionContext) direct_AuditConnection(ctx context.Context, fields [
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "AuditConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_AuditConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_AuditConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._AuditConnection_edges(ctx, field, obj), graphql.Null)
@@ -595,7 +608,9 @@ func (ec *executionContext) direct_AuditorConnection(ctx context.Context, fields
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "AuditorConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_AuditorConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_AuditorConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._AuditorConnection_edges(ctx, field, obj), graphql.Null)
@@ -951,7 +966,9 @@ func (ec *executionContext) direct_DelegationConnection(ctx context.Context, fie
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "DelegationConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_DelegationConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_DelegationConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._DelegationConnection_edges(ctx, field, obj), graphql.Null)
@@ -1035,7 +1052,9 @@ func (ec *executionContext) direct_EligibleVoterConnection(ctx context.Context, 
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "EligibleVoterConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_EligibleVoterConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_EligibleVoterConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._EligibleVoterConnection_edges(ctx, field, obj), graphql.Null)
@@ -1089,7 +1108,9 @@ func (ec *executionContext) direct_EvidencePin(ctx context.Context, fields []gra
 				w.value(ec._EvidencePin_status(ctx, field, obj), graphql.Null)
 			}
 		case "replicas":
-			if fc, err := ec.fieldContext_EvidencePin_replicas(ctx, field); err == nil {
+			if b, ok := ec.plainListPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(w.b, field.Selections, obj.Replicas); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_EvidencePin_replicas(ctx, field); err == nil {
 				w.value(ec.marshalNPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Replicas), graphql.Null)
 			} else {
 				w.value(ec._EvidencePin_replicas(ctx, field, obj), graphql.Null)
@@ -1341,7 +1362,9 @@ func (ec *executionContext) direct_ModelConnection(ctx context.Context, fields [
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "ModelConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_ModelConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ModelConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._ModelConnection_edges(ctx, field, obj), graphql.Null)
@@ -1549,7 +1572,9 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 				return ec._ModelVersion_ancestors(ctx, field, obj)
 			}), graphql.Null)
 		case "datasets":
-			if fc, err := ec.fieldContext_ModelVersion_datasets(ctx, field); err == nil {
+			if b, ok := ec.plainListDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(w.b, field.Selections, obj.Datasets); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ModelVersion_datasets(ctx, field); err == nil {
 				w.value(ec.marshalNDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Datasets), graphql.Null)
 			} else {
 				w.value(ec._ModelVersion_datasets(ctx, field, obj), graphql.Null)
@@ -1595,7 +1620,9 @@ func (ec *executionContext) direct_ModelVersionConnection(ctx context.Context, f
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "ModelVersionConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_ModelVersionConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ModelVersionConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._ModelVersionConnection_edges(ctx, field, obj), graphql.Null)
@@ -1695,7 +1722,9 @@ func (ec *executionContext) direct_Pin(ctx context.Context, fields []graphql.Col
 				w.value(ec._Pin_status(ctx, field, obj), graphql.Null)
 			}
 		case "replicas":
-			if fc, err := ec.fieldContext_Pin_replicas(ctx, field); err == nil {
+			if b, ok := ec.plainListPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(w.b, field.Selections, obj.Replicas); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_Pin_replicas(ctx, field); err == nil {
 				w.value(ec.marshalNPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Replicas), graphql.Null)
 			} else {
 				w.value(ec._Pin_replicas(ctx, field, obj), graphql.Null)
@@ -1899,7 +1928,9 @@ func (ec *executionContext) direct_Policy(ctx context.Context, fields []graphql.
 				w.value(ec._Policy_auditRequired(ctx, field, obj), graphql.Null)
 			}
 		case "bounds":
-			if fc, err := ec.fieldContext_Policy_bounds(ctx, field); err == nil {
+			if b, ok := ec.plainListMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(w.b, field.Selections, obj.Bounds); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_Policy_bounds(ctx, field); err == nil {
 				w.value(ec.marshalNMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Bounds), graphql.Null)
 			} else {
 				w.value(ec._Policy_bounds(ctx, field, obj), graphql.Null)
@@ -1939,7 +1970,9 @@ func (ec *executionContext) direct_PolicyConnection(ctx context.Context, fields 
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "PolicyConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_PolicyConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_PolicyConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._PolicyConnection_edges(ctx, field, obj), graphql.Null)
@@ -2003,7 +2036,9 @@ func (ec *executionContext) direct_PolicyImpact(ctx context.Context, fields []gr
 				w.value(ec._PolicyImpact_reason(ctx, field, obj), graphql.Null)
 			}
 		case "failing":
-			if fc, err := ec.fieldContext_PolicyImpact_failing(ctx, field); err == nil {
+			if b, ok := ec.plainListBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(w.b, field.Selections, obj.Failing); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_PolicyImpact_failing(ctx, field); err == nil {
 				w.value(ec.marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Failing), graphql.Null)
 			} else {
 				w.value(ec._PolicyImpact_failing(ctx, field, obj), graphql.Null)
@@ -2115,7 +2150,9 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 				return ec._Proposal_votes(ctx, field, obj)
 			}), graphql.Null)
 		case "timeline":
-			if fc, err := ec.fieldContext_Proposal_timeline(ctx, field); err == nil {
+			if b, ok := ec.plainListProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(w.b, field.Selections, obj.Timeline); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_Proposal_timeline(ctx, field); err == nil {
 				w.value(ec.marshalNProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Timeline), graphql.Null)
 			} else {
 				w.value(ec._Proposal_timeline(ctx, field, obj), graphql.Null)
@@ -2155,7 +2192,9 @@ func (ec *executionContext) direct_ProposalConnection(ctx context.Context, field
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "ProposalConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_ProposalConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ProposalConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._ProposalConnection_edges(ctx, field, obj), graphql.Null)
@@ -2543,7 +2582,9 @@ func (ec *executionContext) direct_VersionContent(ctx context.Context, fields []
 				w.value(ec._VersionContent_reason(ctx, field, obj), graphql.Null)
 			}
 		case "files":
-			if fc, err := ec.fieldContext_VersionContent_files(ctx, field); err == nil {
+			if b, ok := ec.plainListReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ(w.b, field.Selections, obj.Files); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_VersionContent_files(ctx, field); err == nil {
 				w.value(ec.marshalNReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Files), graphql.Null)
 			} else {
 				w.value(ec._VersionContent_files(ctx, field, obj), graphql.Null)
@@ -2629,7 +2670,9 @@ func (ec *executionContext) direct_VoteConnection(ctx context.Context, fields []
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "VoteConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_VoteConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_VoteConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._VoteConnection_edges(ctx, field, obj), graphql.Null)
@@ -2723,7 +2766,9 @@ func (ec *executionContext) direct_VotingPowerChangeConnection(ctx context.Conte
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "VotingPowerChangeConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_VotingPowerChangeConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_VotingPowerChangeConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._VotingPowerChangeConnection_edges(ctx, field, obj), graphql.Null)
@@ -2957,7 +3002,9 @@ func (ec *executionContext) direct___Schema(ctx context.Context, fields []graphq
 				w.value(ec.___Schema_description(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "types":
-			if fc, err := ec.fieldContext___Schema_types(ctx, field); err == nil {
+			if b, ok := ec.plainList__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(w.b, field.Selections, obj.Types()); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext___Schema_types(ctx, field); err == nil {
 				w.value(ec.marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Types()), graphql.Null)
 			} else {
 				w.value(ec.___Schema_types(ctx, field, obj), graphql.Null)
@@ -2969,7 +3016,9 @@ func (ec *executionContext) direct___Schema(ctx context.Context, fields []graphq
 		case "subscriptionType":
 			w.value(ec.___Schema_subscriptionType(ctx, field, obj), graphql.RequiredNull)
 		case "directives":
-			if fc, err := ec.fieldContext___Schema_directives(ctx, field); err == nil {
+			if b, ok := ec.plainList__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(w.b, field.Selections, obj.Directives()); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext___Schema_directives(ctx, field); err == nil {
 				w.value(ec.marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Directives()), graphql.Null)
 			} else {
 				w.value(ec.___Schema_directives(ctx, field, obj), graphql.Null)
@@ -3217,4 +3266,2405 @@ func appendNString2ᚕstringᚄ(b []byte, v []string) ([]byte, bool) {
 		}
 	}
 	return append(b, ']'), true
+}
+
+// plainListAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ writes v as marshalNAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.AccountEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, accountEdgeImplementors)
+	if !ec.plainOK_AccountEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_AccountEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ writes v as marshalNActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ(b []byte, sel ast.SelectionSet, v []*model.ActionArg) ([]byte, bool) {
+	fields := ec.collectFields(sel, actionArgImplementors)
+	if !ec.plainOK_ActionArg(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ActionArg(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ writes v as marshalNAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(b []byte, sel ast.SelectionSet, v []*modeldao.AuditDisagreement) ([]byte, bool) {
+	fields := ec.collectFields(sel, auditDisagreementImplementors)
+	if !ec.plainOK_AuditDisagreement(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_AuditDisagreement(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ writes v as marshalNAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.AuditEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, auditEdgeImplementors)
+	if !ec.plainOK_AuditEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_AuditEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ writes v as marshalNAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.AuditorEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, auditorEdgeImplementors)
+	if !ec.plainOK_AuditorEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_AuditorEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ writes v as marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(b []byte, sel ast.SelectionSet, v []*modeldao.BoundCheck) ([]byte, bool) {
+	fields := ec.collectFields(sel, boundCheckImplementors)
+	if !ec.plainOK_BoundCheck(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_BoundCheck(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ writes v as marshalNDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(b []byte, sel ast.SelectionSet, v []modeldao.Dataset) ([]byte, bool) {
+	fields := ec.collectFields(sel, datasetImplementors)
+	if !ec.plainOK_Dataset(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_Dataset(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ writes v as marshalNDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.DelegationEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, delegationEdgeImplementors)
+	if !ec.plainOK_DelegationEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_DelegationEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ writes v as marshalNEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.EligibleVoterEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, eligibleVoterEdgeImplementors)
+	if !ec.plainOK_EligibleVoterEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_EligibleVoterEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ writes v as marshalNMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ(b []byte, sel ast.SelectionSet, v []modeldao.Metric) ([]byte, bool) {
+	fields := ec.collectFields(sel, metricImplementors)
+	if !ec.plainOK_Metric(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_Metric(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ writes v as marshalNMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(b []byte, sel ast.SelectionSet, v []modeldao.MetricBound) ([]byte, bool) {
+	fields := ec.collectFields(sel, metricBoundImplementors)
+	if !ec.plainOK_MetricBound(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_MetricBound(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ writes v as marshalNModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.ModelEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, modelEdgeImplementors)
+	if !ec.plainOK_ModelEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ModelEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ writes v as marshalNModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.ModelVersionEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, modelVersionEdgeImplementors)
+	if !ec.plainOK_ModelVersionEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ModelVersionEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ writes v as marshalNPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(b []byte, sel ast.SelectionSet, v []modeldao.PinReplica) ([]byte, bool) {
+	fields := ec.collectFields(sel, pinReplicaImplementors)
+	if !ec.plainOK_PinReplica(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_PinReplica(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ writes v as marshalNPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.PolicyEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, policyEdgeImplementors)
+	if !ec.plainOK_PolicyEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_PolicyEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ writes v as marshalNProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.ProposalEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, proposalEdgeImplementors)
+	if !ec.plainOK_ProposalEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ProposalEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ writes v as marshalNProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(b []byte, sel ast.SelectionSet, v []modeldao.ProposalChange) ([]byte, bool) {
+	fields := ec.collectFields(sel, proposalEventImplementors)
+	if !ec.plainOK_ProposalEvent(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ProposalEvent(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ writes v as marshalNReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ(b []byte, sel ast.SelectionSet, v []*model.ReleaseFile) ([]byte, bool) {
+	fields := ec.collectFields(sel, releaseFileImplementors)
+	if !ec.plainOK_ReleaseFile(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ReleaseFile(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ writes v as marshalNVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.VoteEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, voteEdgeImplementors)
+	if !ec.plainOK_VoteEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_VoteEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ writes v as marshalNVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.VotingPowerChangeEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, votingPowerChangeEdgeImplementors)
+	if !ec.plainOK_VotingPowerChangeEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_VotingPowerChangeEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainList__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ writes v as marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainList__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(b []byte, sel ast.SelectionSet, v []introspection.Directive) ([]byte, bool) {
+	fields := ec.collectFields(sel, __DirectiveImplementors)
+	if !ec.plainOK___Directive(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain___Directive(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainList__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ writes v as marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainList__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(b []byte, sel ast.SelectionSet, v []introspection.Type) ([]byte, bool) {
+	fields := ec.collectFields(sel, __TypeImplementors)
+	if !ec.plainOK___Type(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain___Type(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainOK_Account says whether fields of a Account are plain data all the way down.
+func (ec *executionContext) plainOK_Account(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "address", "balance", "votingPower", "delegatorCount", "voteCount":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Account writes fields of obj as direct_Account does, for fields plainOK_Account accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Account(b []byte, fields []graphql.CollectedField, obj *modeldao.Account) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Account")
+		case "address":
+			b, ok = appendNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(b, obj.Address)
+		case "balance":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.Balance)
+		case "votingPower":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.VotingPower)
+		case "delegatorCount":
+			b, ok = appendNInt2int(b, obj.DelegatorCount)
+		case "voteCount":
+			b, ok = appendNInt2int(b, obj.VoteCount)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_AccountEdge says whether fields of a AccountEdge are plain data all the way down.
+func (ec *executionContext) plainOK_AccountEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Account(ec.collectFields(field.Selections, accountImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_AccountEdge writes fields of obj as direct_AccountEdge does, for fields plainOK_AccountEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_AccountEdge(b []byte, fields []graphql.CollectedField, obj *model.AccountEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "AccountEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Account(b, ec.collectFields(field.Selections, accountImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ActionArg says whether fields of a ActionArg are plain data all the way down.
+func (ec *executionContext) plainOK_ActionArg(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "name", "value", "valueRaw":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ActionArg writes fields of obj as direct_ActionArg does, for fields plainOK_ActionArg accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ActionArg(b []byte, fields []graphql.CollectedField, obj *model.ActionArg) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ActionArg")
+		case "name":
+			b, ok = appendNString2string(b, obj.Name)
+		case "value":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Value)
+		case "valueRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Value)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Audit says whether fields of a Audit are plain data all the way down.
+func (ec *executionContext) plainOK_Audit(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "metrics":
+			if !ec.plainOK_Metric(ec.collectFields(field.Selections, metricImplementors)) {
+				return false
+			}
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "id", "reportCid", "reportCidRaw", "reportSha256", "passed":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Audit writes fields of obj as direct_Audit does, for fields plainOK_Audit accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Audit(b []byte, fields []graphql.CollectedField, obj *modeldao.Audit) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Audit")
+		case "id":
+			b, ok = appendNID2uint64(b, obj.ID)
+		case "reportCid":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ReportCID)
+		case "reportCidRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ReportCID)
+		case "reportSha256":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.ReportSHA256)
+		case "metrics":
+			b, ok = ec.plainListMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ(b, field.Selections, obj.Metrics)
+		case "passed":
+			b, ok = appendNBoolean2bool(b, obj.Passed)
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_AuditDisagreement says whether fields of a AuditDisagreement are plain data all the way down.
+func (ec *executionContext) plainOK_AuditDisagreement(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "kind", "passed", "otherPassed", "tolerance":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_AuditDisagreement writes fields of obj as direct_AuditDisagreement does, for fields plainOK_AuditDisagreement accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_AuditDisagreement(b []byte, fields []graphql.CollectedField, obj *modeldao.AuditDisagreement) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "AuditDisagreement")
+		case "kind":
+			b, ok = appendNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind(b, obj.Kind)
+		case "passed":
+			b, ok = appendNBoolean2bool(b, obj.Passed)
+		case "otherPassed":
+			b, ok = appendNBoolean2bool(b, obj.OtherPassed)
+		case "tolerance":
+			b, ok = appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(b, obj.Tolerance)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_AuditEdge says whether fields of a AuditEdge are plain data all the way down.
+func (ec *executionContext) plainOK_AuditEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Audit(ec.collectFields(field.Selections, auditImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_AuditEdge writes fields of obj as direct_AuditEdge does, for fields plainOK_AuditEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_AuditEdge(b []byte, fields []graphql.CollectedField, obj *model.AuditEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "AuditEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Audit(b, ec.collectFields(field.Selections, auditImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Auditor says whether fields of a Auditor are plain data all the way down.
+func (ec *executionContext) plainOK_Auditor(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "added":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "address", "name", "nameRaw", "active", "auditCount":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Auditor writes fields of obj as direct_Auditor does, for fields plainOK_Auditor accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Auditor(b []byte, fields []graphql.CollectedField, obj *modeldao.Auditor) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Auditor")
+		case "address":
+			b, ok = appendNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(b, obj.Address)
+		case "name":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "nameRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "active":
+			b, ok = appendNBoolean2bool(b, obj.Active)
+		case "auditCount":
+			b, ok = appendNInt2int(b, obj.AuditCount)
+		case "added":
+			v := obj.Added
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_AuditorEdge says whether fields of a AuditorEdge are plain data all the way down.
+func (ec *executionContext) plainOK_AuditorEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Auditor(ec.collectFields(field.Selections, auditorImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_AuditorEdge writes fields of obj as direct_AuditorEdge does, for fields plainOK_AuditorEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_AuditorEdge(b []byte, fields []graphql.CollectedField, obj *model.AuditorEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "AuditorEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Auditor(b, ec.collectFields(field.Selections, auditorImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_BoundCheck says whether fields of a BoundCheck are plain data all the way down.
+func (ec *executionContext) plainOK_BoundCheck(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "bound":
+			if !ec.plainOK_MetricBound(ec.collectFields(field.Selections, metricBoundImplementors)) {
+				return false
+			}
+		case "__typename", "sensitiveFeature", "sensitiveFeatureRaw", "passed", "missing":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_BoundCheck writes fields of obj as direct_BoundCheck does, for fields plainOK_BoundCheck accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_BoundCheck(b []byte, fields []graphql.CollectedField, obj *modeldao.BoundCheck) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "BoundCheck")
+		case "bound":
+			v := obj.Bound
+			b, ok = ec.plain_MetricBound(b, ec.collectFields(field.Selections, metricBoundImplementors), &v)
+		case "sensitiveFeature":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.SensitiveFeature)
+		case "sensitiveFeatureRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.SensitiveFeature)
+		case "passed":
+			b, ok = appendNBoolean2bool(b, obj.Passed)
+		case "missing":
+			b, ok = appendNBoolean2bool(b, obj.Missing)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Dataset says whether fields of a Dataset are plain data all the way down.
+func (ec *executionContext) plainOK_Dataset(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "role", "name", "nameRaw", "cid", "cidRaw", "sha256":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Dataset writes fields of obj as direct_Dataset does, for fields plainOK_Dataset accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Dataset(b []byte, fields []graphql.CollectedField, obj *modeldao.Dataset) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Dataset")
+		case "role":
+			b, ok = appendNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole(b, obj.Role)
+		case "name":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "nameRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "cid":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.CID)
+		case "cidRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.CID)
+		case "sha256":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.SHA256)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Delegation says whether fields of a Delegation are plain data all the way down.
+func (ec *executionContext) plainOK_Delegation(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Delegation writes fields of obj as direct_Delegation does, for fields plainOK_Delegation accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Delegation(b []byte, fields []graphql.CollectedField, obj *modeldao.Delegation) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Delegation")
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_DelegationEdge says whether fields of a DelegationEdge are plain data all the way down.
+func (ec *executionContext) plainOK_DelegationEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Delegation(ec.collectFields(field.Selections, delegationImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_DelegationEdge writes fields of obj as direct_DelegationEdge does, for fields plainOK_DelegationEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_DelegationEdge(b []byte, fields []graphql.CollectedField, obj *model.DelegationEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "DelegationEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Delegation(b, ec.collectFields(field.Selections, delegationImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_EligibleVoter says whether fields of a EligibleVoter are plain data all the way down.
+func (ec *executionContext) plainOK_EligibleVoter(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "votingPower":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_EligibleVoter writes fields of obj as direct_EligibleVoter does, for fields plainOK_EligibleVoter accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_EligibleVoter(b []byte, fields []graphql.CollectedField, obj *model.EligibleVoter) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "EligibleVoter")
+		case "votingPower":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.Power)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_EligibleVoterEdge says whether fields of a EligibleVoterEdge are plain data all the way down.
+func (ec *executionContext) plainOK_EligibleVoterEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_EligibleVoter(ec.collectFields(field.Selections, eligibleVoterImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_EligibleVoterEdge writes fields of obj as direct_EligibleVoterEdge does, for fields plainOK_EligibleVoterEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_EligibleVoterEdge(b []byte, fields []graphql.CollectedField, obj *model.EligibleVoterEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "EligibleVoterEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_EligibleVoter(b, ec.collectFields(field.Selections, eligibleVoterImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Metric says whether fields of a Metric are plain data all the way down.
+func (ec *executionContext) plainOK_Metric(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "kind", "sensitiveFeature", "sensitiveFeatureRaw", "value", "threshold", "passed":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Metric writes fields of obj as direct_Metric does, for fields plainOK_Metric accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Metric(b []byte, fields []graphql.CollectedField, obj *modeldao.Metric) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Metric")
+		case "kind":
+			b, ok = appendNMetricKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(b, obj.Kind)
+		case "sensitiveFeature":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.SensitiveFeature)
+		case "sensitiveFeatureRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.SensitiveFeature)
+		case "value":
+			b, ok = appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(b, obj.Value)
+		case "threshold":
+			b, ok = appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(b, obj.Threshold)
+		case "passed":
+			b, ok = appendNBoolean2bool(b, obj.Passed)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_MetricBound says whether fields of a MetricBound are plain data all the way down.
+func (ec *executionContext) plainOK_MetricBound(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "kind", "isMinimum", "limit":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_MetricBound writes fields of obj as direct_MetricBound does, for fields plainOK_MetricBound accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_MetricBound(b []byte, fields []graphql.CollectedField, obj *modeldao.MetricBound) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "MetricBound")
+		case "kind":
+			b, ok = appendNMetricKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(b, obj.Kind)
+		case "isMinimum":
+			b, ok = appendNBoolean2bool(b, obj.IsMinimum)
+		case "limit":
+			b, ok = appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(b, obj.Limit)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Model says whether fields of a Model are plain data all the way down.
+func (ec *executionContext) plainOK_Model(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "id", "name", "nameRaw", "versionCount":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Model writes fields of obj as direct_Model does, for fields plainOK_Model accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Model(b []byte, fields []graphql.CollectedField, obj *modeldao.Model) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Model")
+		case "id":
+			b, ok = appendNID2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.ID)
+		case "name":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "nameRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "versionCount":
+			b, ok = appendNInt2int(b, obj.VersionCount)
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ModelEdge says whether fields of a ModelEdge are plain data all the way down.
+func (ec *executionContext) plainOK_ModelEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Model(ec.collectFields(field.Selections, modelImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ModelEdge writes fields of obj as direct_ModelEdge does, for fields plainOK_ModelEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ModelEdge(b []byte, fields []graphql.CollectedField, obj *model.ModelEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ModelEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Model(b, ec.collectFields(field.Selections, modelImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ModelVersion says whether fields of a ModelVersion are plain data all the way down.
+func (ec *executionContext) plainOK_ModelVersion(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "submitted":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "datasets":
+			if !ec.plainOK_Dataset(ec.collectFields(field.Selections, datasetImplementors)) {
+				return false
+			}
+		case "__typename", "id", "modelName", "modelNameRaw", "label", "labelRaw", "weightsCid", "weightsCidRaw", "weightsSha256", "modelCardCid", "modelCardCidRaw", "license", "licenseRaw", "tags", "tagsRaw", "status", "relation":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ModelVersion writes fields of obj as direct_ModelVersion does, for fields plainOK_ModelVersion accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ModelVersion(b []byte, fields []graphql.CollectedField, obj *modeldao.ModelVersion) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ModelVersion")
+		case "id":
+			b, ok = appendNID2uint64(b, obj.ID)
+		case "modelName":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ModelName)
+		case "modelNameRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ModelName)
+		case "label":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Label)
+		case "labelRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Label)
+		case "weightsCid":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.WeightsCID)
+		case "weightsCidRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.WeightsCID)
+		case "weightsSha256":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.WeightsSHA256)
+		case "modelCardCid":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ModelCardCID)
+		case "modelCardCidRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ModelCardCID)
+		case "license":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.License)
+		case "licenseRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.License)
+		case "tags":
+			b, ok = appendNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(b, obj.Tags)
+		case "tagsRaw":
+			b, ok = appendNBytes2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(b, obj.Tags)
+		case "status":
+			b, ok = appendNVersionStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(b, obj.Status)
+		case "submitted":
+			v := obj.Submitted
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		case "relation":
+			b, ok = appendNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation(b, obj.Relation)
+		case "datasets":
+			b, ok = ec.plainListDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(b, field.Selections, obj.Datasets)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ModelVersionEdge says whether fields of a ModelVersionEdge are plain data all the way down.
+func (ec *executionContext) plainOK_ModelVersionEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_ModelVersion(ec.collectFields(field.Selections, modelVersionImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ModelVersionEdge writes fields of obj as direct_ModelVersionEdge does, for fields plainOK_ModelVersionEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ModelVersionEdge(b []byte, fields []graphql.CollectedField, obj *model.ModelVersionEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ModelVersionEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_ModelVersion(b, ec.collectFields(field.Selections, modelVersionImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_PinReplica says whether fields of a PinReplica are plain data all the way down.
+func (ec *executionContext) plainOK_PinReplica(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "node", "status", "error":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_PinReplica writes fields of obj as direct_PinReplica does, for fields plainOK_PinReplica accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_PinReplica(b []byte, fields []graphql.CollectedField, obj *modeldao.PinReplica) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "PinReplica")
+		case "node":
+			b, ok = appendNString2string(b, obj.Node)
+		case "status":
+			b, ok = appendNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(b, obj.Status)
+		case "error":
+			b, ok = appendNString2string(b, obj.Error)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Policy says whether fields of a Policy are plain data all the way down.
+func (ec *executionContext) plainOK_Policy(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "bounds":
+			if !ec.plainOK_MetricBound(ec.collectFields(field.Selections, metricBoundImplementors)) {
+				return false
+			}
+		case "adopted":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "id", "name", "nameRaw", "version", "versionRaw", "documentCid", "documentCidRaw", "auditRequired", "active":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Policy writes fields of obj as direct_Policy does, for fields plainOK_Policy accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Policy(b []byte, fields []graphql.CollectedField, obj *modeldao.Policy) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Policy")
+		case "id":
+			b, ok = appendNID2uint64(b, obj.ID)
+		case "name":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "nameRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "version":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Version)
+		case "versionRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Version)
+		case "documentCid":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.DocumentCID)
+		case "documentCidRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.DocumentCID)
+		case "auditRequired":
+			b, ok = appendNBoolean2bool(b, obj.AuditRequired)
+		case "bounds":
+			b, ok = ec.plainListMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(b, field.Selections, obj.Bounds)
+		case "active":
+			b, ok = appendNBoolean2bool(b, obj.Active)
+		case "adopted":
+			v := obj.Adopted
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_PolicyEdge says whether fields of a PolicyEdge are plain data all the way down.
+func (ec *executionContext) plainOK_PolicyEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Policy(ec.collectFields(field.Selections, policyImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_PolicyEdge writes fields of obj as direct_PolicyEdge does, for fields plainOK_PolicyEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_PolicyEdge(b []byte, fields []graphql.CollectedField, obj *model.PolicyEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "PolicyEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Policy(b, ec.collectFields(field.Selections, policyImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Proposal says whether fields of a Proposal are plain data all the way down.
+func (ec *executionContext) plainOK_Proposal(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "timeline":
+			if !ec.plainOK_ProposalEvent(ec.collectFields(field.Selections, proposalEventImplementors)) {
+				return false
+			}
+		case "created":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "id", "title", "titleRaw", "description", "descriptionRaw", "state", "snapshot", "deadline", "quorum", "voterCount", "timelockOperationId":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Proposal writes fields of obj as direct_Proposal does, for fields plainOK_Proposal accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Proposal(b []byte, fields []graphql.CollectedField, obj *modeldao.Proposal) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Proposal")
+		case "id":
+			b, ok = appendNID2string(b, obj.ID)
+		case "title":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Title)
+		case "titleRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Title)
+		case "description":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Description)
+		case "descriptionRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Description)
+		case "state":
+			b, ok = appendNProposalState2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalState(b, obj.State)
+		case "snapshot":
+			b, ok = appendNInt2uint64(b, obj.Snapshot)
+		case "deadline":
+			b, ok = appendNInt2uint64(b, obj.Deadline)
+		case "quorum":
+			b, ok = appendOBigInt2ᚖmathᚋbigᚐInt(b, obj.Quorum)
+		case "voterCount":
+			b, ok = appendNInt2int(b, obj.Voters)
+		case "timelockOperationId":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.TimelockOpID)
+		case "timeline":
+			b, ok = ec.plainListProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(b, field.Selections, obj.Timeline)
+		case "created":
+			v := obj.Created
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ProposalEdge says whether fields of a ProposalEdge are plain data all the way down.
+func (ec *executionContext) plainOK_ProposalEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Proposal(ec.collectFields(field.Selections, proposalImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ProposalEdge writes fields of obj as direct_ProposalEdge does, for fields plainOK_ProposalEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ProposalEdge(b []byte, fields []graphql.CollectedField, obj *model.ProposalEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ProposalEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Proposal(b, ec.collectFields(field.Selections, proposalImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ProposalEvent says whether fields of a ProposalEvent are plain data all the way down.
+func (ec *executionContext) plainOK_ProposalEvent(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "kind":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ProposalEvent writes fields of obj as direct_ProposalEvent does, for fields plainOK_ProposalEvent accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ProposalEvent(b []byte, fields []graphql.CollectedField, obj *modeldao.ProposalChange) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ProposalEvent")
+		case "kind":
+			b, ok = appendNString2string(b, obj.Kind)
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Provenance says whether fields of a Provenance are plain data all the way down.
+func (ec *executionContext) plainOK_Provenance(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "blockNumber", "blockHash", "timestamp", "txHash", "logIndex":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Provenance writes fields of obj as direct_Provenance does, for fields plainOK_Provenance accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Provenance(b []byte, fields []graphql.CollectedField, obj *modeldao.Provenance) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Provenance")
+		case "blockNumber":
+			b, ok = appendNInt2uint64(b, obj.BlockNumber)
+		case "blockHash":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.BlockHash)
+		case "timestamp":
+			b, ok = appendNDateTime2uint64(b, obj.Timestamp)
+		case "txHash":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.TxHash)
+		case "logIndex":
+			b, ok = appendNInt2uint(b, obj.LogIndex)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ReleaseFile says whether fields of a ReleaseFile are plain data all the way down.
+func (ec *executionContext) plainOK_ReleaseFile(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "path", "size", "sha256", "cid", "formatError":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ReleaseFile writes fields of obj as direct_ReleaseFile does, for fields plainOK_ReleaseFile accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ReleaseFile(b []byte, fields []graphql.CollectedField, obj *model.ReleaseFile) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ReleaseFile")
+		case "path":
+			b, ok = appendNString2string(b, obj.Path)
+		case "size":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.Size)
+		case "sha256":
+			b, ok = appendNString2string(b, obj.Sha256)
+		case "cid":
+			b, ok = appendNString2string(b, obj.Cid)
+		case "formatError":
+			b, ok = appendNString2string(b, obj.FormatError)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Vote says whether fields of a Vote are plain data all the way down.
+func (ec *executionContext) plainOK_Vote(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "support", "weight", "reason", "reasonRaw":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Vote writes fields of obj as direct_Vote does, for fields plainOK_Vote accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Vote(b []byte, fields []graphql.CollectedField, obj *modeldao.Vote) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Vote")
+		case "support":
+			b, ok = appendNVoteSupport2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVoteSupport(b, obj.Support)
+		case "weight":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.Weight)
+		case "reason":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Reason)
+		case "reasonRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Reason)
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_VoteEdge says whether fields of a VoteEdge are plain data all the way down.
+func (ec *executionContext) plainOK_VoteEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Vote(ec.collectFields(field.Selections, voteImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_VoteEdge writes fields of obj as direct_VoteEdge does, for fields plainOK_VoteEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_VoteEdge(b []byte, fields []graphql.CollectedField, obj *model.VoteEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "VoteEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Vote(b, ec.collectFields(field.Selections, voteImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_VotingPowerChange says whether fields of a VotingPowerChange are plain data all the way down.
+func (ec *executionContext) plainOK_VotingPowerChange(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "previous", "new", "cause":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_VotingPowerChange writes fields of obj as direct_VotingPowerChange does, for fields plainOK_VotingPowerChange accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_VotingPowerChange(b []byte, fields []graphql.CollectedField, obj *modeldao.PowerChange) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "VotingPowerChange")
+		case "previous":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.Previous)
+		case "new":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.New)
+		case "cause":
+			b, ok = appendNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause(b, obj.Cause)
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_VotingPowerChangeEdge says whether fields of a VotingPowerChangeEdge are plain data all the way down.
+func (ec *executionContext) plainOK_VotingPowerChangeEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_VotingPowerChange(ec.collectFields(field.Selections, votingPowerChangeImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_VotingPowerChangeEdge writes fields of obj as direct_VotingPowerChangeEdge does, for fields plainOK_VotingPowerChangeEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_VotingPowerChangeEdge(b []byte, fields []graphql.CollectedField, obj *model.VotingPowerChangeEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "VotingPowerChangeEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_VotingPowerChange(b, ec.collectFields(field.Selections, votingPowerChangeImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK___Directive says whether fields of a __Directive are plain data all the way down.
+func (ec *executionContext) plainOK___Directive(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "name", "description", "isRepeatable":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain___Directive writes fields of obj as direct___Directive does, for fields plainOK___Directive accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain___Directive(b []byte, fields []graphql.CollectedField, obj *introspection.Directive) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "__Directive")
+		case "name":
+			b, ok = appendNString2string(b, obj.Name)
+		case "description":
+			b, ok = appendOString2ᚖstring(b, obj.Description())
+		case "isRepeatable":
+			b, ok = appendNBoolean2bool(b, obj.IsRepeatable)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK___Type says whether fields of a __Type are plain data all the way down.
+func (ec *executionContext) plainOK___Type(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "kind", "name", "description", "specifiedByURL":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain___Type writes fields of obj as direct___Type does, for fields plainOK___Type accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain___Type(b []byte, fields []graphql.CollectedField, obj *introspection.Type) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "__Type")
+		case "kind":
+			b, ok = appendN__TypeKind2string(b, obj.Kind())
+		case "name":
+			b, ok = appendOString2ᚖstring(b, obj.Name())
+		case "description":
+			b, ok = appendOString2ᚖstring(b, obj.Description())
+		case "specifiedByURL":
+			b, ok = appendOString2ᚖstring(b, obj.SpecifiedByURL())
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
 }
