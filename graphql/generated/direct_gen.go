@@ -26,9 +26,7 @@ func (ec *executionContext) direct_Account(ctx context.Context, fields []graphql
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "Account")
 		case "id":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_id(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Account_id(ctx, field, obj), graphql.Null)
 		case "address":
 			if b, ok := appendNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(w.b, obj.Address); ok {
 				w.b = b
@@ -48,9 +46,7 @@ func (ec *executionContext) direct_Account(ctx context.Context, fields []graphql
 				w.value(ec._Account_votingPower(ctx, field, obj), graphql.Null)
 			}
 		case "delegate":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_delegate(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Account_delegate(ctx, field, obj), graphql.RequiredNull)
 		case "delegatorCount":
 			if b, ok := appendNInt2int(w.b, obj.DelegatorCount); ok {
 				w.b = b
@@ -64,29 +60,17 @@ func (ec *executionContext) direct_Account(ctx context.Context, fields []graphql
 				w.value(ec._Account_voteCount(ctx, field, obj), graphql.Null)
 			}
 		case "delegators":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_delegators(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Account_delegators(ctx, field, obj), graphql.Null)
 		case "delegations":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_delegations(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Account_delegations(ctx, field, obj), graphql.Null)
 		case "votes":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_votes(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Account_votes(ctx, field, obj), graphql.Null)
 		case "firstSeen":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_firstSeen(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Account_firstSeen(ctx, field, obj), graphql.RequiredNull)
 		case "votingPowerAt":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_votingPowerAt(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Account_votingPowerAt(ctx, field, obj), graphql.Null)
 		case "votingPowerHistory":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_votingPowerHistory(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Account_votingPowerHistory(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -194,9 +178,7 @@ func (ec *executionContext) direct_Action(ctx context.Context, fields []graphql.
 				w.value(ec._Action_args(ctx, field, obj), graphql.Null)
 			}
 		case "modelVersion":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Action_modelVersion(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Action_modelVersion(ctx, field, obj), graphql.RequiredNull)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -284,9 +266,7 @@ func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields 
 		case "audit":
 			w.value(ec._ApprovalEvidence_audit(ctx, field, obj), graphql.RequiredNull)
 		case "auditor":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ApprovalEvidence_auditor(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ApprovalEvidence_auditor(ctx, field, obj), graphql.RequiredNull)
 		case "auditAgeBlocks":
 			if b, ok := appendOInt2ᚖint(w.b, obj.AuditAgeBlocks); ok {
 				w.b = b
@@ -314,13 +294,9 @@ func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields 
 				w.value(ec._ApprovalEvidence_reason(ctx, field, obj), graphql.Null)
 			}
 		case "pin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ApprovalEvidence_pin(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ApprovalEvidence_pin(ctx, field, obj), graphql.RequiredNull)
 		case "content":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ApprovalEvidence_content(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ApprovalEvidence_content(ctx, field, obj), graphql.RequiredNull)
 		case "contest":
 			if b, ok := ec.plainListAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(w.b, field.Selections, obj.Contest); ok {
 				w.b = b
@@ -352,17 +328,11 @@ func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.C
 				w.value(ec._Audit_id(ctx, field, obj), graphql.Null)
 			}
 		case "modelVersion":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Audit_modelVersion(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Audit_modelVersion(ctx, field, obj), graphql.Null)
 		case "policy":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Audit_policy(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Audit_policy(ctx, field, obj), graphql.Null)
 		case "auditor":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Audit_auditor(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Audit_auditor(ctx, field, obj), graphql.Null)
 		case "reportCid":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.ReportCID); ok {
 				w.b = b
@@ -396,9 +366,7 @@ func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.C
 				w.value(ec._Audit_passed(ctx, field, obj), graphql.Null)
 			}
 		case "reportPin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Audit_reportPin(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Audit_reportPin(ctx, field, obj), graphql.Null)
 		case "provenance":
 			w.value(ec._Audit_provenance(ctx, field, obj), graphql.Null)
 		default:
@@ -456,17 +424,11 @@ func (ec *executionContext) direct_AuditDisagreement(ctx context.Context, fields
 				w.value(ec._AuditDisagreement_kind(ctx, field, obj), graphql.Null)
 			}
 		case "policy":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_policy(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_policy(ctx, field, obj), graphql.RequiredNull)
 		case "audit":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_audit(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_AuditDisagreement_audit(ctx, field, obj), graphql.Null)
 		case "otherAudit":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_otherAudit(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_AuditDisagreement_otherAudit(ctx, field, obj), graphql.Null)
 		case "passed":
 			if b, ok := appendNBoolean2bool(w.b, obj.Passed); ok {
 				w.b = b
@@ -480,25 +442,15 @@ func (ec *executionContext) direct_AuditDisagreement(ctx context.Context, fields
 				w.value(ec._AuditDisagreement_otherPassed(ctx, field, obj), graphql.Null)
 			}
 		case "metric":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_metric(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_metric(ctx, field, obj), graphql.RequiredNull)
 		case "sensitiveFeature":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_sensitiveFeature(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_sensitiveFeature(ctx, field, obj), graphql.RequiredNull)
 		case "value":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_value(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_value(ctx, field, obj), graphql.RequiredNull)
 		case "otherValue":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_otherValue(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_otherValue(ctx, field, obj), graphql.RequiredNull)
 		case "difference":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_difference(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_difference(ctx, field, obj), graphql.RequiredNull)
 		case "tolerance":
 			if b, ok := appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(w.b, obj.Tolerance); ok {
 				w.b = b
@@ -546,9 +498,7 @@ func (ec *executionContext) direct_Auditor(ctx context.Context, fields []graphql
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "Auditor")
 		case "id":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Auditor_id(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Auditor_id(ctx, field, obj), graphql.Null)
 		case "address":
 			if b, ok := appendNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(w.b, obj.Address); ok {
 				w.b = b
@@ -584,13 +534,9 @@ func (ec *executionContext) direct_Auditor(ctx context.Context, fields []graphql
 		case "removed":
 			w.value(ec._Auditor_removed(ctx, field, obj), graphql.RequiredNull)
 		case "account":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Auditor_account(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Auditor_account(ctx, field, obj), graphql.Null)
 		case "audits":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Auditor_audits(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Auditor_audits(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -678,13 +624,9 @@ func (ec *executionContext) direct_BoundCheck(ctx context.Context, fields []grap
 				w.value(ec._BoundCheck_sensitiveFeatureRaw(ctx, field, obj), graphql.Null)
 			}
 		case "value":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._BoundCheck_value(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_BoundCheck_value(ctx, field, obj), graphql.RequiredNull)
 		case "margin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._BoundCheck_margin(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_BoundCheck_margin(ctx, field, obj), graphql.RequiredNull)
 		case "passed":
 			if b, ok := appendNBoolean2bool(w.b, obj.Passed); ok {
 				w.b = b
@@ -742,9 +684,7 @@ func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.Col
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "DAO")
 		case "id":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_id(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_DAO_id(ctx, field, obj), graphql.Null)
 		case "chainId":
 			if b, ok := appendNInt2uint64(w.b, obj.ChainID); ok {
 				w.b = b
@@ -752,21 +692,13 @@ func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.Col
 				w.value(ec._DAO_chainId(ctx, field, obj), graphql.Null)
 			}
 		case "token":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_token(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_DAO_token(ctx, field, obj), graphql.Null)
 		case "governor":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_governor(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_DAO_governor(ctx, field, obj), graphql.Null)
 		case "timelock":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_timelock(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_DAO_timelock(ctx, field, obj), graphql.Null)
 		case "registry":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_registry(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_DAO_registry(ctx, field, obj), graphql.Null)
 		case "startBlock":
 			if b, ok := appendNInt2uint64(w.b, obj.StartBlock); ok {
 				w.b = b
@@ -816,9 +748,7 @@ func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.Col
 				w.value(ec._DAO_totalSupply(ctx, field, obj), graphql.Null)
 			}
 		case "totalSupplyAt":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_totalSupplyAt(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_DAO_totalSupplyAt(ctx, field, obj), graphql.Null)
 		case "proposalCount":
 			if b, ok := appendNInt2int(w.b, obj.ProposalCount); ok {
 				w.b = b
@@ -936,17 +866,11 @@ func (ec *executionContext) direct_Delegation(ctx context.Context, fields []grap
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "Delegation")
 		case "delegator":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Delegation_delegator(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Delegation_delegator(ctx, field, obj), graphql.Null)
 		case "from":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Delegation_from(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Delegation_from(ctx, field, obj), graphql.RequiredNull)
 		case "to":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Delegation_to(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Delegation_to(ctx, field, obj), graphql.RequiredNull)
 		case "provenance":
 			w.value(ec._Delegation_provenance(ctx, field, obj), graphql.Null)
 		default:
@@ -1022,9 +946,7 @@ func (ec *executionContext) direct_EligibleVoter(ctx context.Context, fields []g
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "EligibleVoter")
 		case "account":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._EligibleVoter_account(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_EligibleVoter_account(ctx, field, obj), graphql.Null)
 		case "votingPower":
 			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Power); ok {
 				w.b = b
@@ -1032,9 +954,7 @@ func (ec *executionContext) direct_EligibleVoter(ctx context.Context, fields []g
 				w.value(ec._EligibleVoter_votingPower(ctx, field, obj), graphql.Null)
 			}
 		case "vote":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._EligibleVoter_vote(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_EligibleVoter_vote(ctx, field, obj), graphql.RequiredNull)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1172,9 +1092,7 @@ func (ec *executionContext) direct_IndexerStatus(ctx context.Context, fields []g
 				w.value(ec._IndexerStatus_indexedBlock(ctx, field, obj), graphql.Null)
 			}
 		case "indexedHash":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._IndexerStatus_indexedHash(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_IndexerStatus_indexedHash(ctx, field, obj), graphql.RequiredNull)
 		case "lag":
 			if b, ok := appendNInt2uint64(w.b, obj.Lag); ok {
 				w.b = b
@@ -1194,21 +1112,13 @@ func (ec *executionContext) direct_IndexerStatus(ctx context.Context, fields []g
 				w.value(ec._IndexerStatus_healthy(ctx, field, obj), graphql.Null)
 			}
 		case "headSeenAt":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._IndexerStatus_headSeenAt(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_IndexerStatus_headSeenAt(ctx, field, obj), graphql.RequiredNull)
 		case "lastError":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._IndexerStatus_lastError(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_IndexerStatus_lastError(ctx, field, obj), graphql.RequiredNull)
 		case "lastErrorAt":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._IndexerStatus_lastErrorAt(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_IndexerStatus_lastErrorAt(ctx, field, obj), graphql.RequiredNull)
 		case "updatedAt":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._IndexerStatus_updatedAt(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_IndexerStatus_updatedAt(ctx, field, obj), graphql.RequiredNull)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1330,9 +1240,7 @@ func (ec *executionContext) direct_Model(ctx context.Context, fields []graphql.C
 				w.value(ec._Model_nameRaw(ctx, field, obj), graphql.Null)
 			}
 		case "owner":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Model_owner(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Model_owner(ctx, field, obj), graphql.Null)
 		case "versionCount":
 			if b, ok := appendNInt2int(w.b, obj.VersionCount); ok {
 				w.b = b
@@ -1340,9 +1248,7 @@ func (ec *executionContext) direct_Model(ctx context.Context, fields []graphql.C
 				w.value(ec._Model_versionCount(ctx, field, obj), graphql.Null)
 			}
 		case "versions":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Model_versions(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Model_versions(ctx, field, obj), graphql.Null)
 		case "provenance":
 			w.value(ec._Model_provenance(ctx, field, obj), graphql.Null)
 		default:
@@ -1424,9 +1330,7 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 				w.value(ec._ModelVersion_id(ctx, field, obj), graphql.Null)
 			}
 		case "model":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_model(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_model(ctx, field, obj), graphql.Null)
 		case "modelName":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.ModelName); ok {
 				w.b = b
@@ -1452,9 +1356,7 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 				w.value(ec._ModelVersion_labelRaw(ctx, field, obj), graphql.Null)
 			}
 		case "publisher":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_publisher(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_publisher(ctx, field, obj), graphql.Null)
 		case "weightsCid":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.WeightsCID); ok {
 				w.b = b
@@ -1516,37 +1418,21 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 				w.value(ec._ModelVersion_status(ctx, field, obj), graphql.Null)
 			}
 		case "policy":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_policy(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ModelVersion_policy(ctx, field, obj), graphql.RequiredNull)
 		case "approvalAudit":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_approvalAudit(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ModelVersion_approvalAudit(ctx, field, obj), graphql.RequiredNull)
 		case "history":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_history(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_history(ctx, field, obj), graphql.Null)
 		case "audits":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_audits(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_audits(ctx, field, obj), graphql.Null)
 		case "proposals":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_proposals(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_proposals(ctx, field, obj), graphql.Null)
 		case "pin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_pin(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ModelVersion_pin(ctx, field, obj), graphql.RequiredNull)
 		case "content":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_content(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_content(ctx, field, obj), graphql.Null)
 		case "modelCardPin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_modelCardPin(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_modelCardPin(ctx, field, obj), graphql.Null)
 		case "submitted":
 			w.value(ec._ModelVersion_submitted(ctx, field, obj), graphql.Null)
 		case "relation":
@@ -1556,21 +1442,13 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 				w.value(ec._ModelVersion_relation(ctx, field, obj), graphql.Null)
 			}
 		case "base":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_base(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ModelVersion_base(ctx, field, obj), graphql.RequiredNull)
 		case "bases":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_bases(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_bases(ctx, field, obj), graphql.Null)
 		case "derivatives":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_derivatives(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_derivatives(ctx, field, obj), graphql.Null)
 		case "ancestors":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_ancestors(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_ancestors(ctx, field, obj), graphql.Null)
 		case "datasets":
 			if b, ok := ec.plainListDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(w.b, field.Selections, obj.Datasets); ok {
 				w.b = b
@@ -1580,29 +1458,17 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 				w.value(ec._ModelVersion_datasets(ctx, field, obj), graphql.Null)
 			}
 		case "taintedAncestry":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_taintedAncestry(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_taintedAncestry(ctx, field, obj), graphql.Null)
 		case "taintingAncestors":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_taintingAncestors(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_taintingAncestors(ctx, field, obj), graphql.Null)
 		case "stale":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_stale(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_stale(ctx, field, obj), graphql.Null)
 		case "staleReasons":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_staleReasons(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_staleReasons(ctx, field, obj), graphql.Null)
 		case "auditConsensus":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_auditConsensus(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_auditConsensus(ctx, field, obj), graphql.Null)
 		case "contest":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_contest(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_contest(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1918,9 +1784,7 @@ func (ec *executionContext) direct_Policy(ctx context.Context, fields []graphql.
 				w.value(ec._Policy_documentCidRaw(ctx, field, obj), graphql.Null)
 			}
 		case "documentPin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Policy_documentPin(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Policy_documentPin(ctx, field, obj), graphql.Null)
 		case "auditRequired":
 			if b, ok := appendNBoolean2bool(w.b, obj.AuditRequired); ok {
 				w.b = b
@@ -1946,13 +1810,9 @@ func (ec *executionContext) direct_Policy(ctx context.Context, fields []graphql.
 		case "retired":
 			w.value(ec._Policy_retired(ctx, field, obj), graphql.RequiredNull)
 		case "audits":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Policy_audits(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Policy_audits(ctx, field, obj), graphql.Null)
 		case "approvedVersions":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Policy_approvedVersions(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Policy_approvedVersions(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2066,9 +1926,7 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 				w.value(ec._Proposal_id(ctx, field, obj), graphql.Null)
 			}
 		case "proposer":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_proposer(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_proposer(ctx, field, obj), graphql.Null)
 		case "title":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.Title); ok {
 				w.b = b
@@ -2112,9 +1970,7 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 				w.value(ec._Proposal_deadline(ctx, field, obj), graphql.Null)
 			}
 		case "eta":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_eta(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Proposal_eta(ctx, field, obj), graphql.RequiredNull)
 		case "quorum":
 			if b, ok := appendOBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Quorum); ok {
 				w.b = b
@@ -2122,9 +1978,7 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 				w.value(ec._Proposal_quorum(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "tally":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_tally(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_tally(ctx, field, obj), graphql.Null)
 		case "voterCount":
 			if b, ok := appendNInt2int(w.b, obj.Voters); ok {
 				w.b = b
@@ -2138,17 +1992,11 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 				w.value(ec._Proposal_timelockOperationId(ctx, field, obj), graphql.Null)
 			}
 		case "actions":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_actions(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_actions(ctx, field, obj), graphql.Null)
 		case "modelVersions":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_modelVersions(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_modelVersions(ctx, field, obj), graphql.Null)
 		case "votes":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_votes(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_votes(ctx, field, obj), graphql.Null)
 		case "timeline":
 			if b, ok := ec.plainListProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(w.b, field.Selections, obj.Timeline); ok {
 				w.b = b
@@ -2160,21 +2008,13 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 		case "created":
 			w.value(ec._Proposal_created(ctx, field, obj), graphql.Null)
 		case "votingPowerOf":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_votingPowerOf(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_votingPowerOf(ctx, field, obj), graphql.Null)
 		case "eligibleVoters":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_eligibleVoters(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_eligibleVoters(ctx, field, obj), graphql.Null)
 		case "notYetVotedPower":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_notYetVotedPower(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Proposal_notYetVotedPower(ctx, field, obj), graphql.RequiredNull)
 		case "evidence":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_evidence(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_evidence(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2372,27 +2212,17 @@ func (ec *executionContext) direct_StaleReason(ctx context.Context, fields []gra
 				w.value(ec._StaleReason_kind(ctx, field, obj), graphql.Null)
 			}
 		case "policy":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StaleReason_policy(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StaleReason_policy(ctx, field, obj), graphql.RequiredNull)
 		case "retired":
 			w.value(ec._StaleReason_retired(ctx, field, obj), graphql.RequiredNull)
 		case "audit":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StaleReason_audit(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StaleReason_audit(ctx, field, obj), graphql.RequiredNull)
 		case "auditAgeBlocks":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StaleReason_auditAgeBlocks(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StaleReason_auditAgeBlocks(ctx, field, obj), graphql.RequiredNull)
 		case "maxAuditAgeBlocks":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StaleReason_maxAuditAgeBlocks(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StaleReason_maxAuditAgeBlocks(ctx, field, obj), graphql.RequiredNull)
 		case "ancestors":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StaleReason_ancestors(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_StaleReason_ancestors(ctx, field, obj), graphql.Null)
 		case "detail":
 			if b, ok := appendNString2string(w.b, obj.Detail()); ok {
 				w.b = b
@@ -2434,17 +2264,11 @@ func (ec *executionContext) direct_StatusChange(ctx context.Context, fields []gr
 				w.value(ec._StatusChange_reasonRaw(ctx, field, obj), graphql.Null)
 			}
 		case "policy":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StatusChange_policy(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StatusChange_policy(ctx, field, obj), graphql.RequiredNull)
 		case "audit":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StatusChange_audit(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StatusChange_audit(ctx, field, obj), graphql.RequiredNull)
 		case "proposal":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StatusChange_proposal(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StatusChange_proposal(ctx, field, obj), graphql.RequiredNull)
 		case "provenance":
 			w.value(ec._StatusChange_provenance(ctx, field, obj), graphql.Null)
 		default:
@@ -2614,17 +2438,11 @@ func (ec *executionContext) direct_Vote(ctx context.Context, fields []graphql.Co
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "Vote")
 		case "id":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Vote_id(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Vote_id(ctx, field, obj), graphql.Null)
 		case "proposal":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Vote_proposal(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Vote_proposal(ctx, field, obj), graphql.Null)
 		case "voter":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Vote_voter(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Vote_voter(ctx, field, obj), graphql.Null)
 		case "support":
 			if b, ok := appendNVoteSupport2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVoteSupport(w.b, obj.Support); ok {
 				w.b = b
@@ -2726,9 +2544,7 @@ func (ec *executionContext) direct_VotingPowerChange(ctx context.Context, fields
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "VotingPowerChange")
 		case "account":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._VotingPowerChange_account(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_VotingPowerChange_account(ctx, field, obj), graphql.Null)
 		case "previous":
 			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Previous); ok {
 				w.b = b
@@ -5667,4 +5483,2501 @@ func (ec *executionContext) plain___Type(b []byte, fields []graphql.CollectedFie
 		}
 	}
 	return append(b, '}'), true
+}
+
+// resolve_Account_delegate is _Account_delegate, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_delegate(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_delegate(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Account_delegate(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().Delegate(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_Account_delegations is _Account_delegations, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_delegations(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_delegations(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Account_delegations(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().Delegations(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection(ctx, field.Selections, res)
+}
+
+// resolve_Account_delegators is _Account_delegators, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_delegators(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_delegators(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Account_delegators(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().Delegators(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection(ctx, field.Selections, res)
+}
+
+// resolve_Account_firstSeen is _Account_firstSeen, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_firstSeen(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_firstSeen(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Account_firstSeen(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().FirstSeen(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOProvenance2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, res)
+}
+
+// resolve_Account_id is _Account_id, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_id(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Account_id(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().ID(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNID2string(ctx, field.Selections, res)
+}
+
+// resolve_Account_votes is _Account_votes, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_votes(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_votes(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Account_votes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().Votes(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(ctx, field.Selections, res)
+}
+
+// resolve_Account_votingPowerAt is _Account_votingPowerAt, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_votingPowerAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_votingPowerAt(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Account_votingPowerAt(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().VotingPowerAt(ctx, obj, fc.Args["block"].(int))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, res)
+}
+
+// resolve_Account_votingPowerHistory is _Account_votingPowerHistory, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_votingPowerHistory(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_votingPowerHistory(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Account_votingPowerHistory(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().VotingPowerHistory(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(ctx, field.Selections, res)
+}
+
+// resolve_Action_modelVersion is _Action_modelVersion, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Action_modelVersion(ctx context.Context, field graphql.CollectedField, obj *model.Action) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Action_modelVersion(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Action_modelVersion(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Action().ModelVersion(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, field.Selections, res)
+}
+
+// resolve_ApprovalEvidence_auditor is _ApprovalEvidence_auditor, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ApprovalEvidence_auditor(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ApprovalEvidence_auditor(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ApprovalEvidence_auditor(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ApprovalEvidence().Auditor(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx, field.Selections, res)
+}
+
+// resolve_ApprovalEvidence_content is _ApprovalEvidence_content, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ApprovalEvidence_content(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ApprovalEvidence_content(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ApprovalEvidence_content(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ApprovalEvidence().Content(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx, field.Selections, res)
+}
+
+// resolve_ApprovalEvidence_pin is _ApprovalEvidence_pin, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ApprovalEvidence_pin(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ApprovalEvidence_pin(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ApprovalEvidence_pin(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ApprovalEvidence().Pin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPin(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_audit is _AuditDisagreement_audit, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_audit(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_audit(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_AuditDisagreement_audit(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().Audit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_difference is _AuditDisagreement_difference, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_difference(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_difference(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_AuditDisagreement_difference(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().Difference(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_metric is _AuditDisagreement_metric, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_metric(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_metric(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_AuditDisagreement_metric(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().Metric(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOMetricKind2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_otherAudit is _AuditDisagreement_otherAudit, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_otherAudit(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_otherAudit(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_AuditDisagreement_otherAudit(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().OtherAudit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_otherValue is _AuditDisagreement_otherValue, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_otherValue(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_otherValue(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_AuditDisagreement_otherValue(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().OtherValue(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_policy is _AuditDisagreement_policy, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_policy(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_AuditDisagreement_policy(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().Policy(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_sensitiveFeature is _AuditDisagreement_sensitiveFeature, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_sensitiveFeature(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_sensitiveFeature(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_AuditDisagreement_sensitiveFeature(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().SensitiveFeature(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_value is _AuditDisagreement_value, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_value(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_value(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_AuditDisagreement_value(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().Value(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
+}
+
+// resolve_Audit_auditor is _Audit_auditor, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Audit_auditor(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Audit_auditor(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Audit_auditor(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Audit().Auditor(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx, field.Selections, res)
+}
+
+// resolve_Audit_modelVersion is _Audit_modelVersion, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Audit_modelVersion(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Audit_modelVersion(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Audit_modelVersion(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Audit().ModelVersion(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, field.Selections, res)
+}
+
+// resolve_Audit_policy is _Audit_policy, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Audit_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Audit_policy(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Audit_policy(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Audit().Policy(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, field.Selections, res)
+}
+
+// resolve_Audit_reportPin is _Audit_reportPin, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Audit_reportPin(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Audit_reportPin(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Audit_reportPin(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Audit().ReportPin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, field.Selections, res)
+}
+
+// resolve_Auditor_account is _Auditor_account, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Auditor_account(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Auditor_account(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Auditor_account(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Auditor().Account(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_Auditor_audits is _Auditor_audits, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Auditor_audits(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Auditor_audits(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Auditor_audits(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Auditor().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(ctx, field.Selections, res)
+}
+
+// resolve_Auditor_id is _Auditor_id, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Auditor_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Auditor_id(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Auditor_id(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Auditor().ID(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNID2string(ctx, field.Selections, res)
+}
+
+// resolve_BoundCheck_margin is _BoundCheck_margin, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_BoundCheck_margin(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._BoundCheck_margin(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_BoundCheck_margin(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.BoundCheck().Margin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
+}
+
+// resolve_BoundCheck_value is _BoundCheck_value, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_BoundCheck_value(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._BoundCheck_value(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_BoundCheck_value(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.BoundCheck().Value(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
+}
+
+// resolve_DAO_governor is _DAO_governor, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_DAO_governor(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._DAO_governor(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_DAO_governor(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Governor(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, field.Selections, res)
+}
+
+// resolve_DAO_id is _DAO_id, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_DAO_id(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._DAO_id(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_DAO_id(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.DAO().ID(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNID2string(ctx, field.Selections, res)
+}
+
+// resolve_DAO_registry is _DAO_registry, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_DAO_registry(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._DAO_registry(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_DAO_registry(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Registry(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, field.Selections, res)
+}
+
+// resolve_DAO_timelock is _DAO_timelock, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_DAO_timelock(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._DAO_timelock(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_DAO_timelock(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Timelock(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, field.Selections, res)
+}
+
+// resolve_DAO_token is _DAO_token, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_DAO_token(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._DAO_token(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_DAO_token(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Token(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, field.Selections, res)
+}
+
+// resolve_DAO_totalSupplyAt is _DAO_totalSupplyAt, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_DAO_totalSupplyAt(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._DAO_totalSupplyAt(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_DAO_totalSupplyAt(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.DAO().TotalSupplyAt(ctx, obj, fc.Args["block"].(int))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, res)
+}
+
+// resolve_Delegation_delegator is _Delegation_delegator, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Delegation_delegator(ctx context.Context, field graphql.CollectedField, obj *modeldao.Delegation) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Delegation_delegator(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Delegation_delegator(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Delegation().Delegator(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_Delegation_from is _Delegation_from, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Delegation_from(ctx context.Context, field graphql.CollectedField, obj *modeldao.Delegation) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Delegation_from(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Delegation_from(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Delegation().From(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_Delegation_to is _Delegation_to, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Delegation_to(ctx context.Context, field graphql.CollectedField, obj *modeldao.Delegation) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Delegation_to(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Delegation_to(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Delegation().To(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_EligibleVoter_account is _EligibleVoter_account, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_EligibleVoter_account(ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoter) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._EligibleVoter_account(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_EligibleVoter_account(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.EligibleVoter().Account(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_EligibleVoter_vote is _EligibleVoter_vote, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_EligibleVoter_vote(ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoter) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._EligibleVoter_vote(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_EligibleVoter_vote(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.EligibleVoter().Vote(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(ctx, field.Selections, res)
+}
+
+// resolve_IndexerStatus_headSeenAt is _IndexerStatus_headSeenAt, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_IndexerStatus_headSeenAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._IndexerStatus_headSeenAt(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_IndexerStatus_headSeenAt(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.IndexerStatus().HeadSeenAt(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, res)
+}
+
+// resolve_IndexerStatus_indexedHash is _IndexerStatus_indexedHash, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_IndexerStatus_indexedHash(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._IndexerStatus_indexedHash(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_IndexerStatus_indexedHash(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.IndexerStatus().IndexedHash(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOBytes322ᚖgithubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, field.Selections, res)
+}
+
+// resolve_IndexerStatus_lastError is _IndexerStatus_lastError, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_IndexerStatus_lastError(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._IndexerStatus_lastError(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_IndexerStatus_lastError(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.IndexerStatus().LastError(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, res)
+}
+
+// resolve_IndexerStatus_lastErrorAt is _IndexerStatus_lastErrorAt, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_IndexerStatus_lastErrorAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._IndexerStatus_lastErrorAt(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_IndexerStatus_lastErrorAt(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.IndexerStatus().LastErrorAt(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, res)
+}
+
+// resolve_IndexerStatus_updatedAt is _IndexerStatus_updatedAt, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_IndexerStatus_updatedAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._IndexerStatus_updatedAt(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_IndexerStatus_updatedAt(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.IndexerStatus().UpdatedAt(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_ancestors is _ModelVersion_ancestors, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_ancestors(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_ancestors(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_ancestors(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Ancestors(ctx, obj, fc.Args["maxDepth"].(*int))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAncestor2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAncestorᚄ(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_approvalAudit is _ModelVersion_approvalAudit, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_approvalAudit(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_approvalAudit(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_approvalAudit(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().ApprovalAudit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_auditConsensus is _ModelVersion_auditConsensus, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_auditConsensus(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_auditConsensus(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_auditConsensus(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().AuditConsensus(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAuditConsensus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditConsensus(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_audits is _ModelVersion_audits, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_audits(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_audits(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_audits(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_base is _ModelVersion_base, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_base(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_base(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_base(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Base(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_bases is _ModelVersion_bases, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_bases(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_bases(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_bases(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Bases(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_content is _ModelVersion_content, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_content(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_content(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_content(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Content(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_contest is _ModelVersion_contest, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_contest(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_contest(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_contest(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Contest(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_derivatives is _ModelVersion_derivatives, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_derivatives(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_derivatives(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_derivatives(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Derivatives(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_history is _ModelVersion_history, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_history(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_history(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_history(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().History(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNStatusChange2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStatusChangeᚄ(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_model is _ModelVersion_model, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_model(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_model(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_model(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Model(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_modelCardPin is _ModelVersion_modelCardPin, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_modelCardPin(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_modelCardPin(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_modelCardPin(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().ModelCardPin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_pin is _ModelVersion_pin, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_pin(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_pin(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_pin(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Pin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPin(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_policy is _ModelVersion_policy, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_policy(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_policy(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Policy(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_proposals is _ModelVersion_proposals, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_proposals(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_proposals(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_proposals(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Proposals(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_publisher is _ModelVersion_publisher, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_publisher(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_publisher(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_publisher(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Publisher(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_stale is _ModelVersion_stale, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_stale(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_stale(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_stale(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Stale(ctx, obj, fc.Args["maxAuditAgeBlocks"].(*int))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNBoolean2bool(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_staleReasons is _ModelVersion_staleReasons, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_staleReasons(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_staleReasons(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_staleReasons(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().StaleReasons(ctx, obj, fc.Args["maxAuditAgeBlocks"].(*int))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNStaleReason2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonᚄ(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_taintedAncestry is _ModelVersion_taintedAncestry, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_taintedAncestry(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_taintedAncestry(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_taintedAncestry(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().TaintedAncestry(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNBoolean2bool(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_taintingAncestors is _ModelVersion_taintingAncestors, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_taintingAncestors(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_taintingAncestors(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_taintingAncestors(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().TaintingAncestors(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, field.Selections, res)
+}
+
+// resolve_Model_owner is _Model_owner, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Model_owner(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Model_owner(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Model_owner(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Model().Owner(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_Model_versions is _Model_versions, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Model_versions(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Model_versions(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Model_versions(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Model().Versions(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(ctx, field.Selections, res)
+}
+
+// resolve_Policy_approvedVersions is _Policy_approvedVersions, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Policy_approvedVersions(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Policy_approvedVersions(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Policy_approvedVersions(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Policy().ApprovedVersions(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(ctx, field.Selections, res)
+}
+
+// resolve_Policy_audits is _Policy_audits, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Policy_audits(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Policy_audits(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Policy_audits(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Policy().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(ctx, field.Selections, res)
+}
+
+// resolve_Policy_documentPin is _Policy_documentPin, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Policy_documentPin(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Policy_documentPin(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Policy_documentPin(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Policy().DocumentPin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_actions is _Proposal_actions, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_actions(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_actions(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Proposal_actions(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Actions(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAction2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionᚄ(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_eligibleVoters is _Proposal_eligibleVoters, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_eligibleVoters(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_eligibleVoters(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Proposal_eligibleVoters(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().EligibleVoters(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_eta is _Proposal_eta, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_eta(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_eta(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Proposal_eta(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Eta(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_evidence is _Proposal_evidence, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_evidence(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_evidence(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Proposal_evidence(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Evidence(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNApprovalEvidence2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐApprovalEvidenceᚄ(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_modelVersions is _Proposal_modelVersions, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_modelVersions(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_modelVersions(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Proposal_modelVersions(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().ModelVersions(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_notYetVotedPower is _Proposal_notYetVotedPower, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_notYetVotedPower(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_notYetVotedPower(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Proposal_notYetVotedPower(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().NotYetVotedPower(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_proposer is _Proposal_proposer, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_proposer(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_proposer(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Proposal_proposer(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Proposer(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_tally is _Proposal_tally, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_tally(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_tally(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Proposal_tally(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Tally(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_votes is _Proposal_votes, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_votes(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_votes(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Proposal_votes(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Votes(ctx, obj, fc.Args["orderBy"].(*model.VoteOrderField), fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_votingPowerOf is _Proposal_votingPowerOf, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_votingPowerOf(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_votingPowerOf(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Proposal_votingPowerOf(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().VotingPowerOf(ctx, obj, fc.Args["address"].(common.Address))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, res)
+}
+
+// resolve_StaleReason_ancestors is _StaleReason_ancestors, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StaleReason_ancestors(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StaleReason_ancestors(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_StaleReason_ancestors(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StaleReason().Ancestors(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, field.Selections, res)
+}
+
+// resolve_StaleReason_audit is _StaleReason_audit, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StaleReason_audit(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StaleReason_audit(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_StaleReason_audit(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StaleReason().Audit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, field.Selections, res)
+}
+
+// resolve_StaleReason_auditAgeBlocks is _StaleReason_auditAgeBlocks, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StaleReason_auditAgeBlocks(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StaleReason_auditAgeBlocks(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_StaleReason_auditAgeBlocks(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StaleReason().AuditAgeBlocks(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, res)
+}
+
+// resolve_StaleReason_maxAuditAgeBlocks is _StaleReason_maxAuditAgeBlocks, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StaleReason_maxAuditAgeBlocks(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StaleReason_maxAuditAgeBlocks(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_StaleReason_maxAuditAgeBlocks(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StaleReason().MaxAuditAgeBlocks(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, res)
+}
+
+// resolve_StaleReason_policy is _StaleReason_policy, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StaleReason_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StaleReason_policy(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_StaleReason_policy(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StaleReason().Policy(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, field.Selections, res)
+}
+
+// resolve_StatusChange_audit is _StatusChange_audit, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StatusChange_audit(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StatusChange_audit(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_StatusChange_audit(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StatusChange().Audit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, field.Selections, res)
+}
+
+// resolve_StatusChange_policy is _StatusChange_policy, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StatusChange_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StatusChange_policy(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_StatusChange_policy(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StatusChange().Policy(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, field.Selections, res)
+}
+
+// resolve_StatusChange_proposal is _StatusChange_proposal, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StatusChange_proposal(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StatusChange_proposal(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_StatusChange_proposal(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StatusChange().Proposal(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(ctx, field.Selections, res)
+}
+
+// resolve_Vote_id is _Vote_id, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Vote_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Vote_id(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Vote_id(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Vote().ID(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNID2string(ctx, field.Selections, res)
+}
+
+// resolve_Vote_proposal is _Vote_proposal, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Vote_proposal(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Vote_proposal(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Vote_proposal(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Vote().Proposal(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(ctx, field.Selections, res)
+}
+
+// resolve_Vote_voter is _Vote_voter, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Vote_voter(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Vote_voter(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Vote_voter(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Vote().Voter(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_VotingPowerChange_account is _VotingPowerChange_account, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_VotingPowerChange_account(ctx context.Context, field graphql.CollectedField, obj *modeldao.PowerChange) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._VotingPowerChange_account(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_VotingPowerChange_account(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.VotingPowerChange().Account(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
 }

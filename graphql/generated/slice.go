@@ -108,3 +108,10 @@ func newDeferredGroup(ctx context.Context, fields []graphql.CollectedField) grap
 	}
 	return graphql.DeferredGroup{}
 }
+
+// withFieldContext is graphql.WithFieldContext(ctx, fc) as an elemCtx (the resolve_
+// functions of direct_gen.go).
+func withFieldContext(ctx context.Context, fc *graphql.FieldContext) context.Context {
+	fc.Parent = graphql.GetFieldContext(ctx)
+	return &elemCtx{Context: ctx, fc: fc}
+}

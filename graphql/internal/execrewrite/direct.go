@@ -216,6 +216,8 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 	usedAppenders := map[string]bool{}
 	usedLists := map[string]bool{}
 	pl := newPlainSet(src)
+	resolvers := resolverFields(src)
+	usedResolvers := map[string]bool{}
 
 	var body bytes.Buffer
 	out = objectFunc.ReplaceAllFunc(src, func(fm []byte) []byte {
@@ -291,6 +293,13 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 				if string(c[3]) == "true" {
 					invalid = "graphql.Null"
 				}
+				if r, ok := resolvers[string(c[4])]; ok {
+					// Resolved directly (resolve.go), which recovers as ResolveField does.
+					usedResolvers[r.fn] = true
+					fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tw.value(ec.resolve%s(ctx, field, obj), %s)\n", c[1], r.fn, invalid)
+					cases = cases[len(c[0]):]
+					continue
+				}
 				fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tw.value(resolveInline(ctx, ec.OperationContext, %s, func(ctx context.Context) graphql.Marshaler {\n\t\t\t\treturn ec.%s(ctx, field, obj)\n\t\t\t}), %s)\n",
 					c[1], c[2], c[4], invalid)
 				cases = cases[len(c[0]):]
@@ -354,6 +363,14 @@ func (ec *executionContext) direct_%[1]s(ctx context.Context, fields []graphql.C
 	}
 
 	pl.generate(&body)
+	names = names[:0]
+	for n := range usedResolvers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		resolveFunc(&body, resolvers[n])
+	}
 
 	// The imports of exec_gen.go that the writers use.
 	var imports strings.Builder
