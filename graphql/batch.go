@@ -11,7 +11,6 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/modeldao/modeldao"
-	"github.com/modeldao/modeldao/graphql/generated"
 	"github.com/modeldao/modeldao/store"
 )
 
@@ -75,10 +74,8 @@ type batchCall struct {
 
 type batcherKey struct{}
 
-// withBatcher returns ctx with a batcher for one operation, and a memo of its fields'
-// arguments (generated.WithArgsMemo): siblings share their arguments as they share reads.
+// withBatcher returns ctx with a batcher for one operation.
 func withBatcher(ctx context.Context) context.Context {
-	ctx = generated.WithArgsMemo(ctx)
 	// One view of the index per operation: records the store holds in memory at the
 	// checkpoint the operation saw first are read without a round trip.
 	ctx = store.WithView(ctx)

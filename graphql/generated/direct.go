@@ -184,39 +184,39 @@ func appendFloat(b []byte, f float64) ([]byte, bool) {
 // Arguments of a field are parsed once per operation: gqlgen parses them into a new map
 // for every object the field is resolved on (ModelVersion.audits(first: 5) on a page of 50
 // versions: 50 times, 6 % of the page's CPU), although within one operation they depend
-// only on the field and the operation's variables. memoArgs (the field contexts call it,
-// see graphql/internal/execrewrite) keeps the first successful parse per *ast.Field for the
-// operation whose context holds an argument memo (WithArgsMemo); errors are not kept, so
-// each object still reports its own. Resolvers only read their arguments.
-
-type argsMemoKey struct{}
+// only on the field and the operation's variables. The field contexts (see
+// graphql/internal/execrewrite) take the first successful parse per *ast.Field from the
+// operation's execution context, without a context of their own (a context.WithValue per
+// object was 1.5 % of that page); errors are not kept, so each object still reports its
+// own. Resolvers only read their arguments.
 
 type argsMemo struct {
 	mu   sync.Mutex
 	args map[*ast.Field]map[string]any
 }
 
-// WithArgsMemo returns ctx with an empty argument memo, for one operation.
-func WithArgsMemo(ctx context.Context) context.Context {
-	return context.WithValue(ctx, argsMemoKey{}, &argsMemo{args: map[*ast.Field]map[string]any{}})
-}
-
-func memoArgs(ctx context.Context, oc *graphql.OperationContext, field graphql.CollectedField,
-	parse func(context.Context, map[string]any) (map[string]any, error),
-) (map[string]any, error) {
-	m, _ := ctx.Value(argsMemoKey{}).(*argsMemo)
-	if m == nil || field.Field == nil {
-		return parse(ctx, field.ArgumentMap(oc.Variables))
+// get returns the arguments of field parsed earlier in the operation.
+func (m *argsMemo) get(field graphql.CollectedField) (map[string]any, bool) {
+	if field.Field == nil {
+		return nil, false
 	}
 	m.mu.Lock()
 	args, ok := m.args[field.Field]
 	m.mu.Unlock()
-	if ok {
-		return args, nil
-	}
-	args, err := parse(ctx, field.ArgumentMap(oc.Variables))
-	if err == nil {
+	return args, ok
+}
+
+// memoArgs parses the arguments of field and keeps them for the operation.
+func (ec *executionContext) memoArgs(ctx context.Context, field graphql.CollectedField,
+	parse func(context.Context, map[string]any) (map[string]any, error),
+) (map[string]any, error) {
+	args, err := parse(ctx, field.ArgumentMap(ec.Variables))
+	if err == nil && field.Field != nil {
+		m := &ec.args
 		m.mu.Lock()
+		if m.args == nil {
+			m.args = map[*ast.Field]map[string]any{}
+		}
 		m.args[field.Field] = args
 		m.mu.Unlock()
 	}
