@@ -55,7 +55,9 @@ type member struct {
 type group struct {
 	items any // []T
 	mu    sync.Mutex
-	calls map[callKey]*batchCall
+	// calls are the group's reads, a handful (the fields of its objects that read): a slice
+	// searched by key costs less per sibling than a map hashing the field's name.
+	calls []*batchCall
 }
 
 // callKey names one read of a group: the field, and the type of its results, since one
@@ -67,6 +69,7 @@ type callKey struct {
 }
 
 type batchCall struct {
+	key  callKey
 	done chan struct{}
 	res  any // []R, aligned with the group's items
 	err  error
@@ -170,13 +173,17 @@ func load[T comparable, R any](ctx context.Context, obj T, fetch func(ctx contex
 	}
 	key := callKey{b.fieldKey(ctx), reflect.TypeFor[R]()}
 	g.mu.Lock()
-	if g.calls == nil {
-		g.calls = map[callKey]*batchCall{}
+	var c *batchCall
+	for _, gc := range g.calls {
+		if gc.key == key {
+			c = gc
+			break
+		}
 	}
-	c, started := g.calls[key]
+	started := c != nil
 	if !started {
-		c = &batchCall{done: make(chan struct{})}
-		g.calls[key] = c
+		c = &batchCall{key: key, done: make(chan struct{})}
+		g.calls = append(g.calls, c)
 	}
 	g.mu.Unlock()
 	if !started {
