@@ -4,6 +4,7 @@ package generated
 
 import (
 	"context"
+	"errors"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/ethereum/go-ethereum/common"
@@ -5491,11 +5492,12 @@ func (ec *executionContext) resolve_Account_delegate(ctx context.Context, field 
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Account_delegate(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Account_delegate(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5572,11 +5574,12 @@ func (ec *executionContext) resolve_Account_firstSeen(ctx context.Context, field
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Account_firstSeen(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Account_firstSeen(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Provenance(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5601,11 +5604,12 @@ func (ec *executionContext) resolve_Account_id(ctx context.Context, field graphq
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Account_id(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Account_id(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5705,11 +5709,12 @@ func (ec *executionContext) resolve_Action_modelVersion(ctx context.Context, fie
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Action_modelVersion(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Action_modelVersion(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Action", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5734,11 +5739,12 @@ func (ec *executionContext) resolve_ApprovalEvidence_auditor(ctx context.Context
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ApprovalEvidence_auditor(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ApprovalEvidence_auditor(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ApprovalEvidence", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Auditor(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5763,11 +5769,12 @@ func (ec *executionContext) resolve_ApprovalEvidence_content(ctx context.Context
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ApprovalEvidence_content(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ApprovalEvidence_content(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ApprovalEvidence", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VersionContent(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5792,11 +5799,12 @@ func (ec *executionContext) resolve_ApprovalEvidence_pin(ctx context.Context, fi
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ApprovalEvidence_pin(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ApprovalEvidence_pin(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ApprovalEvidence", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5821,11 +5829,12 @@ func (ec *executionContext) resolve_AuditDisagreement_audit(ctx context.Context,
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._AuditDisagreement_audit(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_AuditDisagreement_audit(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5847,11 +5856,12 @@ func (ec *executionContext) resolve_AuditDisagreement_difference(ctx context.Con
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._AuditDisagreement_difference(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_AuditDisagreement_difference(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Fixed does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5876,11 +5886,12 @@ func (ec *executionContext) resolve_AuditDisagreement_metric(ctx context.Context
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._AuditDisagreement_metric(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_AuditDisagreement_metric(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type MetricKind does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5905,11 +5916,12 @@ func (ec *executionContext) resolve_AuditDisagreement_otherAudit(ctx context.Con
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._AuditDisagreement_otherAudit(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_AuditDisagreement_otherAudit(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5931,11 +5943,12 @@ func (ec *executionContext) resolve_AuditDisagreement_otherValue(ctx context.Con
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._AuditDisagreement_otherValue(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_AuditDisagreement_otherValue(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Fixed does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5960,11 +5973,12 @@ func (ec *executionContext) resolve_AuditDisagreement_policy(ctx context.Context
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._AuditDisagreement_policy(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_AuditDisagreement_policy(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -5989,11 +6003,12 @@ func (ec *executionContext) resolve_AuditDisagreement_sensitiveFeature(ctx conte
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._AuditDisagreement_sensitiveFeature(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_AuditDisagreement_sensitiveFeature(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6018,11 +6033,12 @@ func (ec *executionContext) resolve_AuditDisagreement_value(ctx context.Context,
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._AuditDisagreement_value(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_AuditDisagreement_value(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Fixed does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6047,11 +6063,12 @@ func (ec *executionContext) resolve_Audit_auditor(ctx context.Context, field gra
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Audit_auditor(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Audit_auditor(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Auditor(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6073,11 +6090,12 @@ func (ec *executionContext) resolve_Audit_modelVersion(ctx context.Context, fiel
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Audit_modelVersion(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Audit_modelVersion(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6099,11 +6117,12 @@ func (ec *executionContext) resolve_Audit_policy(ctx context.Context, field grap
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Audit_policy(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Audit_policy(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6125,11 +6144,12 @@ func (ec *executionContext) resolve_Audit_reportPin(ctx context.Context, field g
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Audit_reportPin(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Audit_reportPin(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6151,11 +6171,12 @@ func (ec *executionContext) resolve_Auditor_account(ctx context.Context, field g
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Auditor_account(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Auditor_account(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Auditor", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6203,11 +6224,12 @@ func (ec *executionContext) resolve_Auditor_id(ctx context.Context, field graphq
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Auditor_id(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Auditor_id(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Auditor", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6229,11 +6251,12 @@ func (ec *executionContext) resolve_BoundCheck_margin(ctx context.Context, field
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._BoundCheck_margin(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_BoundCheck_margin(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "BoundCheck", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Fixed does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6258,11 +6281,12 @@ func (ec *executionContext) resolve_BoundCheck_value(ctx context.Context, field 
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._BoundCheck_value(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_BoundCheck_value(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "BoundCheck", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Fixed does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6287,11 +6311,12 @@ func (ec *executionContext) resolve_DAO_governor(ctx context.Context, field grap
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._DAO_governor(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_DAO_governor(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6313,11 +6338,12 @@ func (ec *executionContext) resolve_DAO_id(ctx context.Context, field graphql.Co
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._DAO_id(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_DAO_id(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6339,11 +6365,12 @@ func (ec *executionContext) resolve_DAO_registry(ctx context.Context, field grap
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._DAO_registry(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_DAO_registry(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6365,11 +6392,12 @@ func (ec *executionContext) resolve_DAO_timelock(ctx context.Context, field grap
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._DAO_timelock(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_DAO_timelock(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6391,11 +6419,12 @@ func (ec *executionContext) resolve_DAO_token(ctx context.Context, field graphql
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._DAO_token(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_DAO_token(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6443,11 +6472,12 @@ func (ec *executionContext) resolve_Delegation_delegator(ctx context.Context, fi
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Delegation_delegator(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Delegation_delegator(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Delegation", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6469,11 +6499,12 @@ func (ec *executionContext) resolve_Delegation_from(ctx context.Context, field g
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Delegation_from(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Delegation_from(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Delegation", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6498,11 +6529,12 @@ func (ec *executionContext) resolve_Delegation_to(ctx context.Context, field gra
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Delegation_to(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Delegation_to(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Delegation", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6527,11 +6559,12 @@ func (ec *executionContext) resolve_EligibleVoter_account(ctx context.Context, f
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._EligibleVoter_account(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_EligibleVoter_account(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "EligibleVoter", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6553,11 +6586,12 @@ func (ec *executionContext) resolve_EligibleVoter_vote(ctx context.Context, fiel
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._EligibleVoter_vote(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_EligibleVoter_vote(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "EligibleVoter", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vote(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6582,11 +6616,12 @@ func (ec *executionContext) resolve_IndexerStatus_headSeenAt(ctx context.Context
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._IndexerStatus_headSeenAt(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_IndexerStatus_headSeenAt(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "IndexerStatus", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type DateTime does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6611,11 +6646,12 @@ func (ec *executionContext) resolve_IndexerStatus_indexedHash(ctx context.Contex
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._IndexerStatus_indexedHash(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_IndexerStatus_indexedHash(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "IndexerStatus", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Bytes32 does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6640,11 +6676,12 @@ func (ec *executionContext) resolve_IndexerStatus_lastError(ctx context.Context,
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._IndexerStatus_lastError(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_IndexerStatus_lastError(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "IndexerStatus", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6669,11 +6706,12 @@ func (ec *executionContext) resolve_IndexerStatus_lastErrorAt(ctx context.Contex
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._IndexerStatus_lastErrorAt(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_IndexerStatus_lastErrorAt(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "IndexerStatus", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type DateTime does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6698,11 +6736,12 @@ func (ec *executionContext) resolve_IndexerStatus_updatedAt(ctx context.Context,
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._IndexerStatus_updatedAt(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_IndexerStatus_updatedAt(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "IndexerStatus", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type DateTime does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6753,11 +6792,12 @@ func (ec *executionContext) resolve_ModelVersion_approvalAudit(ctx context.Conte
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_approvalAudit(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_approvalAudit(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6782,11 +6822,12 @@ func (ec *executionContext) resolve_ModelVersion_auditConsensus(ctx context.Cont
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_auditConsensus(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_auditConsensus(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type AuditConsensus does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6834,11 +6875,12 @@ func (ec *executionContext) resolve_ModelVersion_base(ctx context.Context, field
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_base(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_base(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6863,11 +6905,12 @@ func (ec *executionContext) resolve_ModelVersion_bases(ctx context.Context, fiel
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_bases(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_bases(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6889,11 +6932,12 @@ func (ec *executionContext) resolve_ModelVersion_content(ctx context.Context, fi
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_content(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_content(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VersionContent(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6915,11 +6959,12 @@ func (ec *executionContext) resolve_ModelVersion_contest(ctx context.Context, fi
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_contest(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_contest(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditDisagreement(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6967,11 +7012,12 @@ func (ec *executionContext) resolve_ModelVersion_history(ctx context.Context, fi
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_history(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_history(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusChange(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -6993,11 +7039,12 @@ func (ec *executionContext) resolve_ModelVersion_model(ctx context.Context, fiel
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_model(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_model(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Model(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7019,11 +7066,12 @@ func (ec *executionContext) resolve_ModelVersion_modelCardPin(ctx context.Contex
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_modelCardPin(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_modelCardPin(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7045,11 +7093,12 @@ func (ec *executionContext) resolve_ModelVersion_pin(ctx context.Context, field 
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_pin(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_pin(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7074,11 +7123,12 @@ func (ec *executionContext) resolve_ModelVersion_policy(ctx context.Context, fie
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_policy(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_policy(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7129,11 +7179,12 @@ func (ec *executionContext) resolve_ModelVersion_publisher(ctx context.Context, 
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_publisher(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_publisher(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7207,11 +7258,12 @@ func (ec *executionContext) resolve_ModelVersion_taintedAncestry(ctx context.Con
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_taintedAncestry(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_taintedAncestry(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7233,11 +7285,12 @@ func (ec *executionContext) resolve_ModelVersion_taintingAncestors(ctx context.C
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_taintingAncestors(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_taintingAncestors(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7259,11 +7312,12 @@ func (ec *executionContext) resolve_Model_owner(ctx context.Context, field graph
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Model_owner(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Model_owner(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Model", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7363,11 +7417,12 @@ func (ec *executionContext) resolve_Policy_documentPin(ctx context.Context, fiel
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Policy_documentPin(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Policy_documentPin(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Policy", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7389,11 +7444,12 @@ func (ec *executionContext) resolve_Proposal_actions(ctx context.Context, field 
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Proposal_actions(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Proposal_actions(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Action(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7441,11 +7497,12 @@ func (ec *executionContext) resolve_Proposal_eta(ctx context.Context, field grap
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Proposal_eta(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Proposal_eta(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type DateTime does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7470,11 +7527,12 @@ func (ec *executionContext) resolve_Proposal_evidence(ctx context.Context, field
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Proposal_evidence(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Proposal_evidence(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApprovalEvidence(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7496,11 +7554,12 @@ func (ec *executionContext) resolve_Proposal_modelVersions(ctx context.Context, 
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Proposal_modelVersions(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Proposal_modelVersions(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7522,11 +7581,12 @@ func (ec *executionContext) resolve_Proposal_notYetVotedPower(ctx context.Contex
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Proposal_notYetVotedPower(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Proposal_notYetVotedPower(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type BigInt does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7551,11 +7611,12 @@ func (ec *executionContext) resolve_Proposal_proposer(ctx context.Context, field
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Proposal_proposer(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Proposal_proposer(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7577,11 +7638,12 @@ func (ec *executionContext) resolve_Proposal_tally(ctx context.Context, field gr
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Proposal_tally(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Proposal_tally(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tally(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7655,11 +7717,12 @@ func (ec *executionContext) resolve_StaleReason_ancestors(ctx context.Context, f
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._StaleReason_ancestors(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_StaleReason_ancestors(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StaleReason", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7681,11 +7744,12 @@ func (ec *executionContext) resolve_StaleReason_audit(ctx context.Context, field
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._StaleReason_audit(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_StaleReason_audit(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StaleReason", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7710,11 +7774,12 @@ func (ec *executionContext) resolve_StaleReason_auditAgeBlocks(ctx context.Conte
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._StaleReason_auditAgeBlocks(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_StaleReason_auditAgeBlocks(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StaleReason", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7739,11 +7804,12 @@ func (ec *executionContext) resolve_StaleReason_maxAuditAgeBlocks(ctx context.Co
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._StaleReason_maxAuditAgeBlocks(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_StaleReason_maxAuditAgeBlocks(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StaleReason", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7768,11 +7834,12 @@ func (ec *executionContext) resolve_StaleReason_policy(ctx context.Context, fiel
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._StaleReason_policy(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_StaleReason_policy(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StaleReason", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7797,11 +7864,12 @@ func (ec *executionContext) resolve_StatusChange_audit(ctx context.Context, fiel
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._StatusChange_audit(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_StatusChange_audit(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StatusChange", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7826,11 +7894,12 @@ func (ec *executionContext) resolve_StatusChange_policy(ctx context.Context, fie
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._StatusChange_policy(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_StatusChange_policy(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StatusChange", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7855,11 +7924,12 @@ func (ec *executionContext) resolve_StatusChange_proposal(ctx context.Context, f
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._StatusChange_proposal(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_StatusChange_proposal(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StatusChange", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Proposal(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7884,11 +7954,12 @@ func (ec *executionContext) resolve_Vote_id(ctx context.Context, field graphql.C
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Vote_id(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Vote_id(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Vote", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7910,11 +7981,12 @@ func (ec *executionContext) resolve_Vote_proposal(ctx context.Context, field gra
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Vote_proposal(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Vote_proposal(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Vote", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Proposal(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7936,11 +8008,12 @@ func (ec *executionContext) resolve_Vote_voter(ctx context.Context, field graphq
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._Vote_voter(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_Vote_voter(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Vote", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7962,11 +8035,12 @@ func (ec *executionContext) resolve_VotingPowerChange_account(ctx context.Contex
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._VotingPowerChange_account(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_VotingPowerChange_account(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "VotingPowerChange", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))

@@ -217,6 +217,7 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 	usedLists := map[string]bool{}
 	pl := newPlainSet(src)
 	resolvers := resolverFields(src)
+	fcLits := fieldContexts(src)
 	usedResolvers := map[string]bool{}
 
 	var body bytes.Buffer
@@ -369,7 +370,7 @@ func (ec *executionContext) direct_%[1]s(ctx context.Context, fields []graphql.C
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		resolveFunc(&body, resolvers[n])
+		resolveFunc(&body, resolvers[n], fcLits[resolvers[n].fieldContext])
 	}
 
 	// The imports of exec_gen.go that the writers use.

@@ -43,6 +43,44 @@ var resolverField = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (_\w
 \}
 `)
 
+// Field contexts without arguments, as gqlgen generates them: of a scalar, and of an object.
+var (
+	scalarFieldContext = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (fieldContext_\w+)\(_ context\.Context, field graphql\.CollectedField\) \(fc \*graphql\.FieldContext, err error\) \{
+	return graphql\.NewScalarFieldContext\(("\w+"), field, (true|false), (true|false), "(\w+)"\)
+\}
+`)
+	objectFieldContext = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (fieldContext_\w+)\(_ context\.Context, field graphql\.CollectedField\) \(fc \*graphql\.FieldContext, err error\) \{
+	fc = &graphql\.FieldContext\{
+		Object:     ("\w+"),
+		Field:      field,
+		IsMethod:   (true|false),
+		IsResolver: (true|false),
+		Child: func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{
+			return ec\.(childFields_\w+)\(ctx, field\)
+		\},
+	\}
+	return fc, nil
+\}
+`)
+)
+
+// fieldContexts returns, for the field contexts without arguments, the composite literal
+// of the field context they make (but its Parent).
+func fieldContexts(src []byte) map[string]string {
+	out := map[string]string{}
+	for _, m := range scalarFieldContext.FindAllSubmatch(src, -1) {
+		// The child function of graphql.NewScalarFieldContext, its type name a constant
+		// here: a func literal capturing nothing, allocated by nobody.
+		out[string(m[1])] = fmt.Sprintf("graphql.FieldContext{Object: %s, Field: field, IsMethod: %s, IsResolver: %s,\n\t\tChild: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {\n\t\t\treturn nil, errors.New(%q)\n\t\t}}",
+			m[2], m[3], m[4], "field of type "+string(m[5])+" does not have child fields")
+	}
+	for _, m := range objectFieldContext.FindAllSubmatch(src, -1) {
+		out[string(m[1])] = fmt.Sprintf("graphql.FieldContext{Object: %s, Field: field, IsMethod: %s, IsResolver: %s,\n\t\tChild: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {\n\t\t\treturn ec.%s(ctx, field)\n\t\t}}",
+			m[2], m[3], m[4], m[5])
+	}
+	return out
+}
+
 type resolverRef struct {
 	fn, objType, fieldContext, call, resType, marshaler string
 	recover, nonNull                                    bool
@@ -78,8 +116,10 @@ func concreteType(src []byte, typ string) bool {
 	return !bytes.Contains(src, []byte("func (ec *executionContext) _"+name+"(ctx context.Context, sel ast.SelectionSet, obj "+typ+") graphql.Marshaler {\n\tswitch obj := (obj).(type) {"))
 }
 
-// resolveFunc writes resolve_X for the resolver field _X.
-func resolveFunc(body *bytes.Buffer, r resolverRef) {
+// resolveFunc writes resolve_X for the resolver field _X. fcLit, when not "", is the
+// literal of its field context (fieldContexts): then the field context and its context are
+// one allocation (fieldFrame).
+func resolveFunc(body *bytes.Buffer, r resolverRef, fcLit string) {
 	recoverText := ""
 	if r.recover {
 		recoverText = "\tdefer func() {\n\t\tif r := recover(); r != nil {\n\t\t\tec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))\n\t\t\tret = graphql.Null\n\t\t}\n\t}()\n"
@@ -88,6 +128,10 @@ func resolveFunc(body *bytes.Buffer, r resolverRef) {
 	if !r.nonNull {
 		onError = "\t\tif fc.NonNull {\n\t\t\treturn graphql.RequiredNull\n\t\t}\n\t\treturn graphql.Null\n"
 	}
+	enter := fmt.Sprintf("\tfc, err := ec.%s(ctx, field)\n\tif err != nil {\n\t\treturn graphql.Null\n\t}\n\tctx = withFieldContext(ctx, fc)\n", r.fieldContext)
+	if fcLit != "" {
+		enter = fmt.Sprintf("\tf := &fieldFrame{fc: %s}\n\tfc := &f.fc\n\tctx = f.enter(ctx)\n", fcLit)
+	}
 	fmt.Fprintf(body, `
 // resolve%[1]s is %[1]s, resolved as graphql.ResolveField does when no field middleware is
 // installed (see resolve.go in graphql/internal/execrewrite).
@@ -95,17 +139,12 @@ func (ec *executionContext) resolve%[1]s(ctx context.Context, field graphql.Coll
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec.%[1]s(ctx, field, obj)
 	}
-	fc, err := ec.%[3]s(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-%[4]s	res, err := %[5]s
+%[3]s%[4]s	res, err := %[5]s
 	if err != nil {
 		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
 %[6]s	}
 	fc.Result = res
 	return ec.%[7]s(ctx, field.Selections, res)
 }
-`, r.fn, r.objType, r.fieldContext, recoverText, r.call, onError, r.marshaler)
+`, r.fn, r.objType, enter, recoverText, r.call, onError, r.marshaler)
 }
