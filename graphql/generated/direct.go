@@ -128,6 +128,15 @@ func (w *jsonBuf) write(m graphql.Marshaler) {
 	}
 }
 
+// growLike makes room in b for n more elements as long as the one written from start
+// (the plain list writers, after a list's first element).
+func growLike(b []byte, start, n int) []byte {
+	if n <= 0 {
+		return b
+	}
+	return slices.Grow(b, (len(b)-start)*n)
+}
+
 // resolveInline runs a resolver field's resolution in the calling goroutine, recovering a
 // panic into an error and a null as FieldSet.ResolveConcurrently does. gqlgen would run it
 // when the object's field set is dispatched, after the object's other fields, and in a

@@ -3102,6 +3102,11 @@ func (ec *executionContext) plainListAccountEdge2ᚕᚖgithubᚗcomᚋmodeldao�
 		if b, ok = ec.plain_AccountEdge(b, fields, v[i]); !ok {
 			return b[:start], false
 		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
 	}
 	return append(b, ']'), true
 }
@@ -3122,6 +3127,11 @@ func (ec *executionContext) plainListActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋm
 		var ok bool
 		if b, ok = ec.plain_ActionArg(b, fields, v[i]); !ok {
 			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
 		}
 	}
 	return append(b, ']'), true
@@ -3144,6 +3154,11 @@ func (ec *executionContext) plainListAuditDisagreement2ᚕᚖgithubᚗcomᚋmode
 		if b, ok = ec.plain_AuditDisagreement(b, fields, v[i]); !ok {
 			return b[:start], false
 		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
 	}
 	return append(b, ']'), true
 }
@@ -3164,6 +3179,11 @@ func (ec *executionContext) plainListAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋm
 		var ok bool
 		if b, ok = ec.plain_AuditEdge(b, fields, v[i]); !ok {
 			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
 		}
 	}
 	return append(b, ']'), true
@@ -3186,6 +3206,11 @@ func (ec *executionContext) plainListAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldao�
 		if b, ok = ec.plain_AuditorEdge(b, fields, v[i]); !ok {
 			return b[:start], false
 		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
 	}
 	return append(b, ']'), true
 }
@@ -3206,6 +3231,11 @@ func (ec *executionContext) plainListBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋ
 		var ok bool
 		if b, ok = ec.plain_BoundCheck(b, fields, v[i]); !ok {
 			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
 		}
 	}
 	return append(b, ']'), true
@@ -3228,6 +3258,11 @@ func (ec *executionContext) plainListDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeld
 		if b, ok = ec.plain_Dataset(b, fields, &v[i]); !ok {
 			return b[:start], false
 		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
 	}
 	return append(b, ']'), true
 }
@@ -3248,6 +3283,11 @@ func (ec *executionContext) plainListDelegationEdge2ᚕᚖgithubᚗcomᚋmodelda
 		var ok bool
 		if b, ok = ec.plain_DelegationEdge(b, fields, v[i]); !ok {
 			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
 		}
 	}
 	return append(b, ']'), true
@@ -3270,6 +3310,11 @@ func (ec *executionContext) plainListEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmode
 		if b, ok = ec.plain_EligibleVoterEdge(b, fields, v[i]); !ok {
 			return b[:start], false
 		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
 	}
 	return append(b, ']'), true
 }
@@ -3290,6 +3335,11 @@ func (ec *executionContext) plainListMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodelda
 		var ok bool
 		if b, ok = ec.plain_Metric(b, fields, &v[i]); !ok {
 			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
 		}
 	}
 	return append(b, ']'), true
@@ -3312,6 +3362,11 @@ func (ec *executionContext) plainListMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmo
 		if b, ok = ec.plain_MetricBound(b, fields, &v[i]); !ok {
 			return b[:start], false
 		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
 	}
 	return append(b, ']'), true
 }
@@ -3332,6 +3387,11 @@ func (ec *executionContext) plainListModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋm
 		var ok bool
 		if b, ok = ec.plain_ModelEdge(b, fields, v[i]); !ok {
 			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
 		}
 	}
 	return append(b, ']'), true
@@ -3354,6 +3414,11 @@ func (ec *executionContext) plainListModelVersionEdge2ᚕᚖgithubᚗcomᚋmodel
 		if b, ok = ec.plain_ModelVersionEdge(b, fields, v[i]); !ok {
 			return b[:start], false
 		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
 	}
 	return append(b, ']'), true
 }
@@ -3374,6 +3439,11 @@ func (ec *executionContext) plainListPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmod
 		var ok bool
 		if b, ok = ec.plain_PinReplica(b, fields, &v[i]); !ok {
 			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
 		}
 	}
 	return append(b, ']'), true
@@ -3396,6 +3466,11 @@ func (ec *executionContext) plainListPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋ
 		if b, ok = ec.plain_PolicyEdge(b, fields, v[i]); !ok {
 			return b[:start], false
 		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
 	}
 	return append(b, ']'), true
 }
@@ -3416,6 +3491,11 @@ func (ec *executionContext) plainListProposalEdge2ᚕᚖgithubᚗcomᚋmodeldao�
 		var ok bool
 		if b, ok = ec.plain_ProposalEdge(b, fields, v[i]); !ok {
 			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
 		}
 	}
 	return append(b, ']'), true
@@ -3438,6 +3518,11 @@ func (ec *executionContext) plainListProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋ
 		if b, ok = ec.plain_ProposalEvent(b, fields, &v[i]); !ok {
 			return b[:start], false
 		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
 	}
 	return append(b, ']'), true
 }
@@ -3458,6 +3543,11 @@ func (ec *executionContext) plainListReleaseFile2ᚕᚖgithubᚗcomᚋmodeldao�
 		var ok bool
 		if b, ok = ec.plain_ReleaseFile(b, fields, v[i]); !ok {
 			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
 		}
 	}
 	return append(b, ']'), true
@@ -3480,6 +3570,11 @@ func (ec *executionContext) plainListVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmo
 		if b, ok = ec.plain_VoteEdge(b, fields, v[i]); !ok {
 			return b[:start], false
 		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
 	}
 	return append(b, ']'), true
 }
@@ -3500,6 +3595,11 @@ func (ec *executionContext) plainListVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋ
 		var ok bool
 		if b, ok = ec.plain_VotingPowerChangeEdge(b, fields, v[i]); !ok {
 			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
 		}
 	}
 	return append(b, ']'), true
@@ -3522,6 +3622,11 @@ func (ec *executionContext) plainList__Directive2ᚕgithubᚗcomᚋ99designsᚋg
 		if b, ok = ec.plain___Directive(b, fields, &v[i]); !ok {
 			return b[:start], false
 		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
 	}
 	return append(b, ']'), true
 }
@@ -3542,6 +3647,11 @@ func (ec *executionContext) plainList__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 		var ok bool
 		if b, ok = ec.plain___Type(b, fields, &v[i]); !ok {
 			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
 		}
 	}
 	return append(b, ']'), true
