@@ -282,3 +282,24 @@ func (ec *executionContext) collectFields(sel ast.SelectionSet, implementors []s
 	}
 	return fields
 }
+
+// enter starts an object written into w (the into_ functions of direct_gen.go): where it
+// starts, and w's own count of invalid fields, which the object's count replaces meanwhile.
+func (w *jsonBuf) enter() (mark, invalid int) {
+	mark, invalid = len(w.b), w.invalid
+	w.invalid = 0
+	return mark, invalid
+}
+
+// leave ends an object written into w from mark: closed; or null when a non-null field of
+// it was null, which makes w's object invalid in turn (the object is non-null), as value
+// does with a child's graphql.Null.
+func (w *jsonBuf) leave(mark, invalid int) {
+	if w.invalid > 0 {
+		w.b = append(w.b[:mark], "null"...)
+		w.invalid = invalid + 1
+		return
+	}
+	w.b = append(w.b, '}')
+	w.invalid = invalid
+}

@@ -20,6 +20,13 @@ import (
 // direct_Account writes a Account as _Account does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Account(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Account) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Account(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Account writes a Account into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Account(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Account) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -76,12 +83,18 @@ func (ec *executionContext) direct_Account(ctx context.Context, fields []graphql
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AccountConnection writes a AccountConnection as _AccountConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AccountConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.AccountConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AccountConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AccountConnection writes a AccountConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AccountConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AccountConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -97,7 +110,7 @@ func (ec *executionContext) direct_AccountConnection(ctx context.Context, fields
 				w.value(ec._AccountConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._AccountConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -108,12 +121,18 @@ func (ec *executionContext) direct_AccountConnection(ctx context.Context, fields
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AccountEdge writes a AccountEdge as _AccountEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AccountEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.AccountEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AccountEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AccountEdge writes a AccountEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AccountEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AccountEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -127,17 +146,23 @@ func (ec *executionContext) direct_AccountEdge(ctx context.Context, fields []gra
 				w.value(ec._AccountEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._AccountEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Action writes a Action as _Action does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Action(ctx context.Context, fields []graphql.CollectedField, obj *model.Action) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Action(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Action writes a Action into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Action(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.Action) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -151,7 +176,7 @@ func (ec *executionContext) direct_Action(ctx context.Context, fields []graphql.
 				w.value(ec._Action_index(ctx, field, obj), graphql.Null)
 			}
 		case "target":
-			w.value(ec._Action_target(ctx, field, obj), graphql.Null)
+			ec.intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w, ctx, field.Selections, obj.Target)
 		case "value":
 			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Value); ok {
 				w.b = b
@@ -184,12 +209,18 @@ func (ec *executionContext) direct_Action(ctx context.Context, fields []graphql.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ActionArg writes a ActionArg as _ActionArg does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ActionArg(ctx context.Context, fields []graphql.CollectedField, obj *model.ActionArg) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ActionArg(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ActionArg writes a ActionArg into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ActionArg(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ActionArg) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -218,12 +249,18 @@ func (ec *executionContext) direct_ActionArg(ctx context.Context, fields []graph
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Ancestor writes a Ancestor as _Ancestor does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Ancestor(ctx context.Context, fields []graphql.CollectedField, obj *model.Ancestor) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Ancestor(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Ancestor writes a Ancestor into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Ancestor(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.Ancestor) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -237,17 +274,23 @@ func (ec *executionContext) direct_Ancestor(ctx context.Context, fields []graphq
 				w.value(ec._Ancestor_depth(ctx, field, obj), graphql.Null)
 			}
 		case "modelVersion":
-			w.value(ec._Ancestor_modelVersion(ctx, field, obj), graphql.Null)
+			ec.intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(w, ctx, field.Selections, obj.ModelVersion)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ApprovalEvidence writes a ApprovalEvidence as _ApprovalEvidence does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields []graphql.CollectedField, obj *model.ApprovalEvidence) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ApprovalEvidence(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ApprovalEvidence writes a ApprovalEvidence into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ApprovalEvidence(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ApprovalEvidence) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -310,12 +353,18 @@ func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Audit writes a Audit as _Audit does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Audit) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Audit(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Audit writes a Audit into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Audit(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Audit) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -374,12 +423,18 @@ func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.C
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AuditConnection writes a AuditConnection as _AuditConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AuditConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.AuditConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AuditConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AuditConnection writes a AuditConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AuditConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AuditConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -395,7 +450,7 @@ func (ec *executionContext) direct_AuditConnection(ctx context.Context, fields [
 				w.value(ec._AuditConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._AuditConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -406,12 +461,18 @@ func (ec *executionContext) direct_AuditConnection(ctx context.Context, fields [
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AuditDisagreement writes a AuditDisagreement as _AuditDisagreement does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AuditDisagreement(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.AuditDisagreement) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AuditDisagreement(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AuditDisagreement writes a AuditDisagreement into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AuditDisagreement(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.AuditDisagreement) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -462,12 +523,18 @@ func (ec *executionContext) direct_AuditDisagreement(ctx context.Context, fields
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AuditEdge writes a AuditEdge as _AuditEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AuditEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.AuditEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AuditEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AuditEdge writes a AuditEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AuditEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AuditEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -481,17 +548,23 @@ func (ec *executionContext) direct_AuditEdge(ctx context.Context, fields []graph
 				w.value(ec._AuditEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._AuditEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Auditor writes a Auditor as _Auditor does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Auditor(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Auditor) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Auditor(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Auditor writes a Auditor into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Auditor(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Auditor) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -542,12 +615,18 @@ func (ec *executionContext) direct_Auditor(ctx context.Context, fields []graphql
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AuditorConnection writes a AuditorConnection as _AuditorConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AuditorConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.AuditorConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AuditorConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AuditorConnection writes a AuditorConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AuditorConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AuditorConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -563,7 +642,7 @@ func (ec *executionContext) direct_AuditorConnection(ctx context.Context, fields
 				w.value(ec._AuditorConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._AuditorConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -574,12 +653,18 @@ func (ec *executionContext) direct_AuditorConnection(ctx context.Context, fields
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AuditorEdge writes a AuditorEdge as _AuditorEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AuditorEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.AuditorEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AuditorEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AuditorEdge writes a AuditorEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AuditorEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AuditorEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -593,17 +678,23 @@ func (ec *executionContext) direct_AuditorEdge(ctx context.Context, fields []gra
 				w.value(ec._AuditorEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._AuditorEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_BoundCheck writes a BoundCheck as _BoundCheck does, into one buffer (see direct.go).
 func (ec *executionContext) direct_BoundCheck(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.BoundCheck) graphql.Marshaler {
 	w := getBuf()
+	ec.write_BoundCheck(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_BoundCheck writes a BoundCheck into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_BoundCheck(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.BoundCheck) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -644,12 +735,18 @@ func (ec *executionContext) direct_BoundCheck(ctx context.Context, fields []grap
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Contract writes a Contract as _Contract does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Contract(ctx context.Context, fields []graphql.CollectedField, obj *model.Contract) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Contract(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Contract writes a Contract into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Contract(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.Contract) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -672,12 +769,18 @@ func (ec *executionContext) direct_Contract(ctx context.Context, fields []graphq
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_DAO writes a DAO as _DAO does, into one buffer (see direct.go).
 func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.CollectedField, obj *store.DAOInfo) graphql.Marshaler {
 	w := getBuf()
+	ec.write_DAO(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_DAO writes a DAO into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_DAO(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *store.DAOInfo) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -802,12 +905,18 @@ func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.Col
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Dataset writes a Dataset as _Dataset does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Dataset(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Dataset) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Dataset(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Dataset writes a Dataset into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Dataset(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Dataset) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -854,12 +963,18 @@ func (ec *executionContext) direct_Dataset(ctx context.Context, fields []graphql
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Delegation writes a Delegation as _Delegation does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Delegation(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Delegation) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Delegation(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Delegation writes a Delegation into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Delegation(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Delegation) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -878,12 +993,18 @@ func (ec *executionContext) direct_Delegation(ctx context.Context, fields []grap
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_DelegationConnection writes a DelegationConnection as _DelegationConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_DelegationConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.DelegationConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_DelegationConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_DelegationConnection writes a DelegationConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_DelegationConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.DelegationConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -899,7 +1020,7 @@ func (ec *executionContext) direct_DelegationConnection(ctx context.Context, fie
 				w.value(ec._DelegationConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._DelegationConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -910,12 +1031,18 @@ func (ec *executionContext) direct_DelegationConnection(ctx context.Context, fie
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_DelegationEdge writes a DelegationEdge as _DelegationEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_DelegationEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.DelegationEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_DelegationEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_DelegationEdge writes a DelegationEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_DelegationEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.DelegationEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -929,17 +1056,23 @@ func (ec *executionContext) direct_DelegationEdge(ctx context.Context, fields []
 				w.value(ec._DelegationEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._DelegationEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoDelegation2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDelegation(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_EligibleVoter writes a EligibleVoter as _EligibleVoter does, into one buffer (see direct.go).
 func (ec *executionContext) direct_EligibleVoter(ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoter) graphql.Marshaler {
 	w := getBuf()
+	ec.write_EligibleVoter(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_EligibleVoter writes a EligibleVoter into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_EligibleVoter(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoter) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -960,12 +1093,18 @@ func (ec *executionContext) direct_EligibleVoter(ctx context.Context, fields []g
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_EligibleVoterConnection writes a EligibleVoterConnection as _EligibleVoterConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_EligibleVoterConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoterConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_EligibleVoterConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_EligibleVoterConnection writes a EligibleVoterConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_EligibleVoterConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoterConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -981,17 +1120,23 @@ func (ec *executionContext) direct_EligibleVoterConnection(ctx context.Context, 
 				w.value(ec._EligibleVoterConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._EligibleVoterConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_EligibleVoterEdge writes a EligibleVoterEdge as _EligibleVoterEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_EligibleVoterEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoterEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_EligibleVoterEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_EligibleVoterEdge writes a EligibleVoterEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_EligibleVoterEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoterEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1005,17 +1150,23 @@ func (ec *executionContext) direct_EligibleVoterEdge(ctx context.Context, fields
 				w.value(ec._EligibleVoterEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._EligibleVoterEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_EvidencePin writes a EvidencePin as _EvidencePin does, into one buffer (see direct.go).
 func (ec *executionContext) direct_EvidencePin(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.EvidencePin) graphql.Marshaler {
 	w := getBuf()
+	ec.write_EvidencePin(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_EvidencePin writes a EvidencePin into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_EvidencePin(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.EvidencePin) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1068,12 +1219,18 @@ func (ec *executionContext) direct_EvidencePin(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_IndexerStatus writes a IndexerStatus as _IndexerStatus does, into one buffer (see direct.go).
 func (ec *executionContext) direct_IndexerStatus(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.IndexerStatus) graphql.Marshaler {
 	w := getBuf()
+	ec.write_IndexerStatus(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_IndexerStatus writes a IndexerStatus into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_IndexerStatus(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.IndexerStatus) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1124,12 +1281,18 @@ func (ec *executionContext) direct_IndexerStatus(ctx context.Context, fields []g
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Metric writes a Metric as _Metric does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Metric(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Metric) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Metric(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Metric writes a Metric into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Metric(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Metric) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1176,12 +1339,18 @@ func (ec *executionContext) direct_Metric(ctx context.Context, fields []graphql.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_MetricBound writes a MetricBound as _MetricBound does, into one buffer (see direct.go).
 func (ec *executionContext) direct_MetricBound(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.MetricBound) graphql.Marshaler {
 	w := getBuf()
+	ec.write_MetricBound(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_MetricBound writes a MetricBound into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_MetricBound(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.MetricBound) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1210,12 +1379,18 @@ func (ec *executionContext) direct_MetricBound(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Model writes a Model as _Model does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Model(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Model) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Model(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Model writes a Model into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Model(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Model) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1256,12 +1431,18 @@ func (ec *executionContext) direct_Model(ctx context.Context, fields []graphql.C
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ModelConnection writes a ModelConnection as _ModelConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ModelConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.ModelConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ModelConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ModelConnection writes a ModelConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ModelConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ModelConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1277,7 +1458,7 @@ func (ec *executionContext) direct_ModelConnection(ctx context.Context, fields [
 				w.value(ec._ModelConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._ModelConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -1288,12 +1469,18 @@ func (ec *executionContext) direct_ModelConnection(ctx context.Context, fields [
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ModelEdge writes a ModelEdge as _ModelEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ModelEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.ModelEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ModelEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ModelEdge writes a ModelEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ModelEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ModelEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1307,17 +1494,23 @@ func (ec *executionContext) direct_ModelEdge(ctx context.Context, fields []graph
 				w.value(ec._ModelEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._ModelEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ModelVersion writes a ModelVersion as _ModelVersion does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.ModelVersion) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ModelVersion(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ModelVersion writes a ModelVersion into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ModelVersion(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.ModelVersion) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1474,12 +1667,18 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ModelVersionConnection writes a ModelVersionConnection as _ModelVersionConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ModelVersionConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.ModelVersionConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ModelVersionConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ModelVersionConnection writes a ModelVersionConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ModelVersionConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ModelVersionConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1495,7 +1694,7 @@ func (ec *executionContext) direct_ModelVersionConnection(ctx context.Context, f
 				w.value(ec._ModelVersionConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._ModelVersionConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -1506,12 +1705,18 @@ func (ec *executionContext) direct_ModelVersionConnection(ctx context.Context, f
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ModelVersionEdge writes a ModelVersionEdge as _ModelVersionEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ModelVersionEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.ModelVersionEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ModelVersionEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ModelVersionEdge writes a ModelVersionEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ModelVersionEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ModelVersionEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1525,17 +1730,23 @@ func (ec *executionContext) direct_ModelVersionEdge(ctx context.Context, fields 
 				w.value(ec._ModelVersionEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._ModelVersionEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PageInfo writes a PageInfo as _PageInfo does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PageInfo(ctx context.Context, fields []graphql.CollectedField, obj *model.PageInfo) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PageInfo(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PageInfo writes a PageInfo into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PageInfo(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.PageInfo) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1570,12 +1781,18 @@ func (ec *executionContext) direct_PageInfo(ctx context.Context, fields []graphq
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Pin writes a Pin as _Pin does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Pin(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Pin) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Pin(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Pin writes a Pin into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Pin(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Pin) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1630,12 +1847,18 @@ func (ec *executionContext) direct_Pin(ctx context.Context, fields []graphql.Col
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PinReplica writes a PinReplica as _PinReplica does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PinReplica(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.PinReplica) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PinReplica(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PinReplica writes a PinReplica into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PinReplica(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.PinReplica) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1666,12 +1889,18 @@ func (ec *executionContext) direct_PinReplica(ctx context.Context, fields []grap
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PinStatusCounts writes a PinStatusCounts as _PinStatusCounts does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PinStatusCounts(ctx context.Context, fields []graphql.CollectedField, obj *model.PinStatusCounts) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PinStatusCounts(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PinStatusCounts writes a PinStatusCounts into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PinStatusCounts(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.PinStatusCounts) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1730,12 +1959,18 @@ func (ec *executionContext) direct_PinStatusCounts(ctx context.Context, fields [
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Policy writes a Policy as _Policy does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Policy(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Policy) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Policy(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Policy writes a Policy into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Policy(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Policy) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1818,12 +2053,18 @@ func (ec *executionContext) direct_Policy(ctx context.Context, fields []graphql.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PolicyConnection writes a PolicyConnection as _PolicyConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PolicyConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PolicyConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PolicyConnection writes a PolicyConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PolicyConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1839,7 +2080,7 @@ func (ec *executionContext) direct_PolicyConnection(ctx context.Context, fields 
 				w.value(ec._PolicyConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._PolicyConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -1850,12 +2091,18 @@ func (ec *executionContext) direct_PolicyConnection(ctx context.Context, fields 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PolicyEdge writes a PolicyEdge as _PolicyEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PolicyEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PolicyEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PolicyEdge writes a PolicyEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PolicyEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1869,17 +2116,23 @@ func (ec *executionContext) direct_PolicyEdge(ctx context.Context, fields []grap
 				w.value(ec._PolicyEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._PolicyEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PolicyImpact writes a PolicyImpact as _PolicyImpact does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PolicyImpact(ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyImpact) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PolicyImpact(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PolicyImpact writes a PolicyImpact into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PolicyImpact(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyImpact) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1887,7 +2140,7 @@ func (ec *executionContext) direct_PolicyImpact(ctx context.Context, fields []gr
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "PolicyImpact")
 		case "modelVersion":
-			w.value(ec._PolicyImpact_modelVersion(ctx, field, obj), graphql.Null)
+			ec.intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(w, ctx, field.Selections, obj.ModelVersion)
 		case "audit":
 			w.value(ec._PolicyImpact_audit(ctx, field, obj), graphql.RequiredNull)
 		case "reason":
@@ -1908,12 +2161,18 @@ func (ec *executionContext) direct_PolicyImpact(ctx context.Context, fields []gr
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Proposal writes a Proposal as _Proposal does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Proposal) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Proposal(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Proposal writes a Proposal into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Proposal(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Proposal) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2020,12 +2279,18 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ProposalConnection writes a ProposalConnection as _ProposalConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ProposalConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.ProposalConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ProposalConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ProposalConnection writes a ProposalConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ProposalConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ProposalConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2041,7 +2306,7 @@ func (ec *executionContext) direct_ProposalConnection(ctx context.Context, field
 				w.value(ec._ProposalConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._ProposalConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -2052,12 +2317,18 @@ func (ec *executionContext) direct_ProposalConnection(ctx context.Context, field
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ProposalEdge writes a ProposalEdge as _ProposalEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ProposalEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.ProposalEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ProposalEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ProposalEdge writes a ProposalEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ProposalEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ProposalEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2071,17 +2342,23 @@ func (ec *executionContext) direct_ProposalEdge(ctx context.Context, fields []gr
 				w.value(ec._ProposalEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._ProposalEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ProposalEvent writes a ProposalEvent as _ProposalEvent does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ProposalEvent(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.ProposalChange) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ProposalEvent(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ProposalEvent writes a ProposalEvent into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ProposalEvent(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.ProposalChange) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2100,12 +2377,18 @@ func (ec *executionContext) direct_ProposalEvent(ctx context.Context, fields []g
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Provenance writes a Provenance as _Provenance does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Provenance(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Provenance) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Provenance(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Provenance writes a Provenance into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Provenance(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Provenance) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2146,12 +2429,18 @@ func (ec *executionContext) direct_Provenance(ctx context.Context, fields []grap
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ReleaseFile writes a ReleaseFile as _ReleaseFile does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ReleaseFile(ctx context.Context, fields []graphql.CollectedField, obj *model.ReleaseFile) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ReleaseFile(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ReleaseFile writes a ReleaseFile into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ReleaseFile(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ReleaseFile) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2194,12 +2483,18 @@ func (ec *executionContext) direct_ReleaseFile(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_StaleReason writes a StaleReason as _StaleReason does, into one buffer (see direct.go).
 func (ec *executionContext) direct_StaleReason(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.StaleReason) graphql.Marshaler {
 	w := getBuf()
+	ec.write_StaleReason(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_StaleReason writes a StaleReason into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_StaleReason(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.StaleReason) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2234,12 +2529,18 @@ func (ec *executionContext) direct_StaleReason(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_StatusChange writes a StatusChange as _StatusChange does, into one buffer (see direct.go).
 func (ec *executionContext) direct_StatusChange(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.StatusChange) graphql.Marshaler {
 	w := getBuf()
+	ec.write_StatusChange(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_StatusChange writes a StatusChange into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_StatusChange(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.StatusChange) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2276,12 +2577,18 @@ func (ec *executionContext) direct_StatusChange(ctx context.Context, fields []gr
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Tally writes a Tally as _Tally does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Tally(ctx context.Context, fields []graphql.CollectedField, obj *model.Tally) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Tally(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Tally writes a Tally into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Tally(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.Tally) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2352,12 +2659,18 @@ func (ec *executionContext) direct_Tally(ctx context.Context, fields []graphql.C
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_TensorFormat writes a TensorFormat as _TensorFormat does, into one buffer (see direct.go).
 func (ec *executionContext) direct_TensorFormat(ctx context.Context, fields []graphql.CollectedField, obj *model.TensorFormat) graphql.Marshaler {
 	w := getBuf()
+	ec.write_TensorFormat(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_TensorFormat writes a TensorFormat into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_TensorFormat(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.TensorFormat) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2386,12 +2699,18 @@ func (ec *executionContext) direct_TensorFormat(ctx context.Context, fields []gr
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VersionContent writes a VersionContent as _VersionContent does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VersionContent(ctx context.Context, fields []graphql.CollectedField, obj *model.VersionContent) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VersionContent(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VersionContent writes a VersionContent into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VersionContent(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.VersionContent) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2426,12 +2745,18 @@ func (ec *executionContext) direct_VersionContent(ctx context.Context, fields []
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Vote writes a Vote as _Vote does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Vote(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Vote) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Vote(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Vote writes a Vote into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Vote(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Vote) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2476,12 +2801,18 @@ func (ec *executionContext) direct_Vote(ctx context.Context, fields []graphql.Co
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VoteConnection writes a VoteConnection as _VoteConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VoteConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.VoteConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VoteConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VoteConnection writes a VoteConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VoteConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.VoteConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2497,7 +2828,7 @@ func (ec *executionContext) direct_VoteConnection(ctx context.Context, fields []
 				w.value(ec._VoteConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._VoteConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -2508,12 +2839,18 @@ func (ec *executionContext) direct_VoteConnection(ctx context.Context, fields []
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VoteEdge writes a VoteEdge as _VoteEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VoteEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.VoteEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VoteEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VoteEdge writes a VoteEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VoteEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.VoteEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2527,17 +2864,23 @@ func (ec *executionContext) direct_VoteEdge(ctx context.Context, fields []graphq
 				w.value(ec._VoteEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._VoteEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VotingPowerChange writes a VotingPowerChange as _VotingPowerChange does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VotingPowerChange(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.PowerChange) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VotingPowerChange(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VotingPowerChange writes a VotingPowerChange into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VotingPowerChange(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.PowerChange) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2570,12 +2913,18 @@ func (ec *executionContext) direct_VotingPowerChange(ctx context.Context, fields
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VotingPowerChangeConnection writes a VotingPowerChangeConnection as _VotingPowerChangeConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VotingPowerChangeConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.VotingPowerChangeConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VotingPowerChangeConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VotingPowerChangeConnection writes a VotingPowerChangeConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VotingPowerChangeConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.VotingPowerChangeConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2591,7 +2940,7 @@ func (ec *executionContext) direct_VotingPowerChangeConnection(ctx context.Conte
 				w.value(ec._VotingPowerChangeConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._VotingPowerChangeConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -2602,12 +2951,18 @@ func (ec *executionContext) direct_VotingPowerChangeConnection(ctx context.Conte
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VotingPowerChangeEdge writes a VotingPowerChangeEdge as _VotingPowerChangeEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VotingPowerChangeEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.VotingPowerChangeEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VotingPowerChangeEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VotingPowerChangeEdge writes a VotingPowerChangeEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VotingPowerChangeEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.VotingPowerChangeEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2621,17 +2976,23 @@ func (ec *executionContext) direct_VotingPowerChangeEdge(ctx context.Context, fi
 				w.value(ec._VotingPowerChangeEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._VotingPowerChangeEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___Directive writes a __Directive as ___Directive does, into one buffer (see direct.go).
 func (ec *executionContext) direct___Directive(ctx context.Context, fields []graphql.CollectedField, obj *introspection.Directive) graphql.Marshaler {
 	w := getBuf()
+	ec.write___Directive(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___Directive writes a __Directive into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___Directive(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.Directive) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2668,12 +3029,18 @@ func (ec *executionContext) direct___Directive(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___EnumValue writes a __EnumValue as ___EnumValue does, into one buffer (see direct.go).
 func (ec *executionContext) direct___EnumValue(ctx context.Context, fields []graphql.CollectedField, obj *introspection.EnumValue) graphql.Marshaler {
 	w := getBuf()
+	ec.write___EnumValue(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___EnumValue writes a __EnumValue into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___EnumValue(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.EnumValue) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2708,12 +3075,18 @@ func (ec *executionContext) direct___EnumValue(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___Field writes a __Field as ___Field does, into one buffer (see direct.go).
 func (ec *executionContext) direct___Field(ctx context.Context, fields []graphql.CollectedField, obj *introspection.Field) graphql.Marshaler {
 	w := getBuf()
+	ec.write___Field(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___Field writes a __Field into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___Field(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.Field) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2735,7 +3108,7 @@ func (ec *executionContext) direct___Field(ctx context.Context, fields []graphql
 		case "args":
 			w.value(ec.___Field_args(ctx, field, obj), graphql.Null)
 		case "type":
-			w.value(ec.___Field_type(ctx, field, obj), graphql.Null)
+			ec.into__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(w, ctx, field.Selections, obj.Type)
 		case "isDeprecated":
 			if b, ok := appendNBoolean2bool(w.b, obj.IsDeprecated()); ok {
 				w.b = b
@@ -2752,12 +3125,18 @@ func (ec *executionContext) direct___Field(ctx context.Context, fields []graphql
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___InputValue writes a __InputValue as ___InputValue does, into one buffer (see direct.go).
 func (ec *executionContext) direct___InputValue(ctx context.Context, fields []graphql.CollectedField, obj *introspection.InputValue) graphql.Marshaler {
 	w := getBuf()
+	ec.write___InputValue(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___InputValue writes a __InputValue into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___InputValue(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.InputValue) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2777,7 +3156,7 @@ func (ec *executionContext) direct___InputValue(ctx context.Context, fields []gr
 				w.value(ec.___InputValue_description(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "type":
-			w.value(ec.___InputValue_type(ctx, field, obj), graphql.Null)
+			ec.into__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(w, ctx, field.Selections, obj.Type)
 		case "defaultValue":
 			if b, ok := appendOString2ᚖstring(w.b, obj.DefaultValue); ok {
 				w.b = b
@@ -2800,12 +3179,18 @@ func (ec *executionContext) direct___InputValue(ctx context.Context, fields []gr
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___Schema writes a __Schema as ___Schema does, into one buffer (see direct.go).
 func (ec *executionContext) direct___Schema(ctx context.Context, fields []graphql.CollectedField, obj *introspection.Schema) graphql.Marshaler {
 	w := getBuf()
+	ec.write___Schema(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___Schema writes a __Schema into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___Schema(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.Schema) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2827,7 +3212,7 @@ func (ec *executionContext) direct___Schema(ctx context.Context, fields []graphq
 				w.value(ec.___Schema_types(ctx, field, obj), graphql.Null)
 			}
 		case "queryType":
-			w.value(ec.___Schema_queryType(ctx, field, obj), graphql.Null)
+			ec.into__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(w, ctx, field.Selections, obj.QueryType())
 		case "mutationType":
 			w.value(ec.___Schema_mutationType(ctx, field, obj), graphql.RequiredNull)
 		case "subscriptionType":
@@ -2844,12 +3229,18 @@ func (ec *executionContext) direct___Schema(ctx context.Context, fields []graphq
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___Type writes a __Type as ___Type does, into one buffer (see direct.go).
 func (ec *executionContext) direct___Type(ctx context.Context, fields []graphql.CollectedField, obj *introspection.Type) graphql.Marshaler {
 	w := getBuf()
+	ec.write___Type(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___Type writes a __Type into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___Type(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.Type) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2898,7 +3289,6 @@ func (ec *executionContext) direct___Type(ctx context.Context, fields []graphql.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 func appendNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(b []byte, v common.Address) ([]byte, bool) {
@@ -5594,6 +5984,244 @@ func (ec *executionContext) plain___Type(b []byte, fields []graphql.CollectedFie
 		}
 	}
 	return append(b, '}'), true
+}
+
+// intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount writes v into w as w.value(ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Account) {
+	if v == nil {
+		w.value(ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, accountImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Account(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Account(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit writes v into w as w.value(ec.marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Audit) {
+	if v == nil {
+		w.value(ec.marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, auditImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Audit(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Audit(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor writes v into w as w.value(ec.marshalNAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Auditor) {
+	if v == nil {
+		w.value(ec.marshalNAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, auditorImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Auditor(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Auditor(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract writes v into w as w.value(ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.Contract) {
+	if v == nil {
+		w.value(ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, contractImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Contract(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Contract(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoDelegation2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDelegation writes v into w as w.value(ec.marshalNDelegation2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDelegation(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoDelegation2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDelegation(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Delegation) {
+	if v == nil {
+		w.value(ec.marshalNDelegation2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDelegation(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, delegationImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Delegation(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Delegation(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter writes v into w as w.value(ec.marshalNEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.EligibleVoter) {
+	if v == nil {
+		w.value(ec.marshalNEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, eligibleVoterImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._EligibleVoter(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_EligibleVoter(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel writes v into w as w.value(ec.marshalNModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Model) {
+	if v == nil {
+		w.value(ec.marshalNModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, modelImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Model(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Model(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion writes v into w as w.value(ec.marshalNModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.ModelVersion) {
+	if v == nil {
+		w.value(ec.marshalNModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, modelVersionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._ModelVersion(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_ModelVersion(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo writes v into w as w.value(ec.marshalNPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) {
+	if v == nil {
+		w.value(ec.marshalNPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, pageInfoImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._PageInfo(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_PageInfo(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy writes v into w as w.value(ec.marshalNPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Policy) {
+	if v == nil {
+		w.value(ec.marshalNPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, policyImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Policy(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Policy(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal writes v into w as w.value(ec.marshalNProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Proposal) {
+	if v == nil {
+		w.value(ec.marshalNProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, proposalImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Proposal(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Proposal(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote writes v into w as w.value(ec.marshalNVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Vote) {
+	if v == nil {
+		w.value(ec.marshalNVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, voteImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Vote(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Vote(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange writes v into w as w.value(ec.marshalNVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.PowerChange) {
+	if v == nil {
+		w.value(ec.marshalNVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, votingPowerChangeImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._VotingPowerChange(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_VotingPowerChange(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// into__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType writes v into w as w.value(ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) into__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *introspection.Type) {
+	if v == nil {
+		w.value(ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, __TypeImplementors)
+	if anyDeferred(fields) {
+		w.value(ec.___Type(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write___Type(w, ctx, fields, v)
+	w.leave(mark, invalid)
 }
 
 // resolve_Account_delegate is _Account_delegate, resolved as graphql.ResolveField does when no field middleware is

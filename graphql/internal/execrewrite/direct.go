@@ -255,7 +255,13 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 						// An object read from the object: written by its direct writer, or
 						// with its parent by a plain writer.
 						ti.cases = append(ti.cases, plainCase{name: name, object: p.marshaler, expr: p.expr})
-						fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tw.value(ec.%s(ctx, field, obj), %s)\n", name, fn, invalid)
+						if pl.objects[p.marshaler].ptr {
+							// Written into this object's buffer (into.go).
+							pl.usedInto[p.marshaler] = true
+							fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tec.%s(w, ctx, field.Selections, %s)\n", name, intoFunc(p.marshaler), p.expr)
+						} else {
+							fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tw.value(ec.%s(ctx, field, obj), %s)\n", name, fn, invalid)
+						}
 						cases = cases[len(c[0]):]
 						continue
 					}
@@ -316,6 +322,13 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 // direct_%[1]s writes a %[1]s as _%[1]s does, into one buffer (see direct.go).
 func (ec *executionContext) direct_%[1]s(ctx context.Context, fields []graphql.CollectedField, obj %[2]s) graphql.Marshaler {
 	w := getBuf()
+	ec.write_%[1]s(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_%[1]s writes a %[1]s into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_%[1]s(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj %[2]s) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -324,7 +337,6 @@ func (ec *executionContext) direct_%[1]s(ctx context.Context, fields []graphql.C
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 `, typ, objType, sw.String())
 		hook := fmt.Sprintf("\tfields := graphql.CollectFields(ec.OperationContext, sel, %s)\n\tif !anyDeferred(fields) {\n\t\treturn ec.direct_%s(ctx, fields, obj)\n\t}\n", implementors, typ)
@@ -364,6 +376,7 @@ func (ec *executionContext) direct_%[1]s(ctx context.Context, fields []graphql.C
 	}
 
 	pl.generate(&body)
+	pl.generateInto(&body)
 	names = names[:0]
 	for n := range usedResolvers {
 		names = append(names, n)

@@ -28,7 +28,7 @@ var (
 	return ec\._(\w+)\(ctx, sel, &v\)
 \}
 `)
-	objectPointer = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (marshalN[^\s(]+)\(ctx context\.Context, sel ast\.SelectionSet, v \*\S+\) graphql\.Marshaler \{
+	objectPointer = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (marshalN[^\s(]+)\(ctx context\.Context, sel ast\.SelectionSet, v (\*\S+)\) graphql\.Marshaler \{
 	if v == nil \{
 		graphql\.AddInvalidNullError\(ctx, "[^"]+"\)
 		return graphql\.Null
@@ -58,6 +58,8 @@ var (
 type objectRef struct {
 	typ string // the GraphQL type, as in _Type
 	ptr bool   // the marshaler takes a pointer (else a value, whose address gqlgen takes)
+	// goType is the pointer type the marshaler takes (ptr).
+	goType string
 }
 
 type listRefPlain struct {
@@ -84,16 +86,17 @@ type plainSet struct {
 	lists     map[string]listRefPlain
 	types     map[string]*plainType // the types written directly, by GraphQL name
 	usedLists map[string]bool       // the lists the direct writers try plain first
+	usedInto  map[string]bool       // the object marshalers whose objects are written into their parent's buffer (into.go)
 }
 
 func newPlainSet(src []byte) *plainSet {
 	s := &plainSet{src: src, objects: map[string]objectRef{}, lists: map[string]listRefPlain{},
-		types: map[string]*plainType{}, usedLists: map[string]bool{}}
+		types: map[string]*plainType{}, usedLists: map[string]bool{}, usedInto: map[string]bool{}}
 	for _, m := range objectValue.FindAllSubmatch(src, -1) {
 		s.objects[string(m[1])] = objectRef{typ: string(m[2])}
 	}
 	for _, m := range objectPointer.FindAllSubmatch(src, -1) {
-		s.objects[string(m[1])] = objectRef{typ: string(m[2]), ptr: true}
+		s.objects[string(m[1])] = objectRef{typ: string(m[3]), ptr: true, goType: string(m[2])}
 	}
 	for _, m := range objectList.FindAllSubmatch(src, -1) {
 		if _, ok := s.objects[string(m[3])]; ok {
