@@ -68,17 +68,17 @@ func (ec *executionContext) write_Account(w *jsonBuf, ctx context.Context, field
 				w.value(ec._Account_voteCount(ctx, field, obj), graphql.Null)
 			}
 		case "delegators":
-			w.value(ec.resolve_Account_delegators(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Account_delegators(w, ctx, field, obj)
 		case "delegations":
-			w.value(ec.resolve_Account_delegations(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Account_delegations(w, ctx, field, obj)
 		case "votes":
-			w.value(ec.resolve_Account_votes(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Account_votes(w, ctx, field, obj)
 		case "firstSeen":
 			w.value(ec.resolve_Account_firstSeen(ctx, field, obj), graphql.RequiredNull)
 		case "votingPowerAt":
 			w.value(ec.resolve_Account_votingPowerAt(ctx, field, obj), graphql.Null)
 		case "votingPowerHistory":
-			w.value(ec.resolve_Account_votingPowerHistory(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Account_votingPowerHistory(w, ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -378,11 +378,11 @@ func (ec *executionContext) write_Audit(w *jsonBuf, ctx context.Context, fields 
 				w.value(ec._Audit_id(ctx, field, obj), graphql.Null)
 			}
 		case "modelVersion":
-			w.value(ec.resolve_Audit_modelVersion(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Audit_modelVersion(w, ctx, field, obj)
 		case "policy":
-			w.value(ec.resolve_Audit_policy(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Audit_policy(w, ctx, field, obj)
 		case "auditor":
-			w.value(ec.resolve_Audit_auditor(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Audit_auditor(w, ctx, field, obj)
 		case "reportCid":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.ReportCID); ok {
 				w.b = b
@@ -416,7 +416,7 @@ func (ec *executionContext) write_Audit(w *jsonBuf, ctx context.Context, fields 
 				w.value(ec._Audit_passed(ctx, field, obj), graphql.Null)
 			}
 		case "reportPin":
-			w.value(ec.resolve_Audit_reportPin(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Audit_reportPin(w, ctx, field, obj)
 		case "provenance":
 			w.value(ec._Audit_provenance(ctx, field, obj), graphql.Null)
 		default:
@@ -488,9 +488,9 @@ func (ec *executionContext) write_AuditDisagreement(w *jsonBuf, ctx context.Cont
 		case "policy":
 			w.value(ec.resolve_AuditDisagreement_policy(ctx, field, obj), graphql.RequiredNull)
 		case "audit":
-			w.value(ec.resolve_AuditDisagreement_audit(ctx, field, obj), graphql.Null)
+			ec.resolveInto_AuditDisagreement_audit(w, ctx, field, obj)
 		case "otherAudit":
-			w.value(ec.resolve_AuditDisagreement_otherAudit(ctx, field, obj), graphql.Null)
+			ec.resolveInto_AuditDisagreement_otherAudit(w, ctx, field, obj)
 		case "passed":
 			if b, ok := appendNBoolean2bool(w.b, obj.Passed); ok {
 				w.b = b
@@ -608,9 +608,9 @@ func (ec *executionContext) write_Auditor(w *jsonBuf, ctx context.Context, field
 		case "removed":
 			w.value(ec._Auditor_removed(ctx, field, obj), graphql.RequiredNull)
 		case "account":
-			w.value(ec.resolve_Auditor_account(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Auditor_account(w, ctx, field, obj)
 		case "audits":
-			w.value(ec.resolve_Auditor_audits(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Auditor_audits(w, ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -796,13 +796,13 @@ func (ec *executionContext) write_DAO(w *jsonBuf, ctx context.Context, fields []
 				w.value(ec._DAO_chainId(ctx, field, obj), graphql.Null)
 			}
 		case "token":
-			w.value(ec.resolve_DAO_token(ctx, field, obj), graphql.Null)
+			ec.resolveInto_DAO_token(w, ctx, field, obj)
 		case "governor":
-			w.value(ec.resolve_DAO_governor(ctx, field, obj), graphql.Null)
+			ec.resolveInto_DAO_governor(w, ctx, field, obj)
 		case "timelock":
-			w.value(ec.resolve_DAO_timelock(ctx, field, obj), graphql.Null)
+			ec.resolveInto_DAO_timelock(w, ctx, field, obj)
 		case "registry":
-			w.value(ec.resolve_DAO_registry(ctx, field, obj), graphql.Null)
+			ec.resolveInto_DAO_registry(w, ctx, field, obj)
 		case "startBlock":
 			if b, ok := appendNInt2uint64(w.b, obj.StartBlock); ok {
 				w.b = b
@@ -982,7 +982,7 @@ func (ec *executionContext) write_Delegation(w *jsonBuf, ctx context.Context, fi
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "Delegation")
 		case "delegator":
-			w.value(ec.resolve_Delegation_delegator(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Delegation_delegator(w, ctx, field, obj)
 		case "from":
 			w.value(ec.resolve_Delegation_from(ctx, field, obj), graphql.RequiredNull)
 		case "to":
@@ -1080,7 +1080,7 @@ func (ec *executionContext) write_EligibleVoter(w *jsonBuf, ctx context.Context,
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "EligibleVoter")
 		case "account":
-			w.value(ec.resolve_EligibleVoter_account(ctx, field, obj), graphql.Null)
+			ec.resolveInto_EligibleVoter_account(w, ctx, field, obj)
 		case "votingPower":
 			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Power); ok {
 				w.b = b
@@ -1416,7 +1416,7 @@ func (ec *executionContext) write_Model(w *jsonBuf, ctx context.Context, fields 
 				w.value(ec._Model_nameRaw(ctx, field, obj), graphql.Null)
 			}
 		case "owner":
-			w.value(ec.resolve_Model_owner(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Model_owner(w, ctx, field, obj)
 		case "versionCount":
 			if b, ok := appendNInt2int(w.b, obj.VersionCount); ok {
 				w.b = b
@@ -1424,7 +1424,7 @@ func (ec *executionContext) write_Model(w *jsonBuf, ctx context.Context, fields 
 				w.value(ec._Model_versionCount(ctx, field, obj), graphql.Null)
 			}
 		case "versions":
-			w.value(ec.resolve_Model_versions(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Model_versions(w, ctx, field, obj)
 		case "provenance":
 			w.value(ec._Model_provenance(ctx, field, obj), graphql.Null)
 		default:
@@ -1524,7 +1524,7 @@ func (ec *executionContext) write_ModelVersion(w *jsonBuf, ctx context.Context, 
 				w.value(ec._ModelVersion_id(ctx, field, obj), graphql.Null)
 			}
 		case "model":
-			w.value(ec.resolve_ModelVersion_model(ctx, field, obj), graphql.Null)
+			ec.resolveInto_ModelVersion_model(w, ctx, field, obj)
 		case "modelName":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.ModelName); ok {
 				w.b = b
@@ -1550,7 +1550,7 @@ func (ec *executionContext) write_ModelVersion(w *jsonBuf, ctx context.Context, 
 				w.value(ec._ModelVersion_labelRaw(ctx, field, obj), graphql.Null)
 			}
 		case "publisher":
-			w.value(ec.resolve_ModelVersion_publisher(ctx, field, obj), graphql.Null)
+			ec.resolveInto_ModelVersion_publisher(w, ctx, field, obj)
 		case "weightsCid":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.WeightsCID); ok {
 				w.b = b
@@ -1618,15 +1618,15 @@ func (ec *executionContext) write_ModelVersion(w *jsonBuf, ctx context.Context, 
 		case "history":
 			w.value(ec.resolve_ModelVersion_history(ctx, field, obj), graphql.Null)
 		case "audits":
-			w.value(ec.resolve_ModelVersion_audits(ctx, field, obj), graphql.Null)
+			ec.resolveInto_ModelVersion_audits(w, ctx, field, obj)
 		case "proposals":
-			w.value(ec.resolve_ModelVersion_proposals(ctx, field, obj), graphql.Null)
+			ec.resolveInto_ModelVersion_proposals(w, ctx, field, obj)
 		case "pin":
 			w.value(ec.resolve_ModelVersion_pin(ctx, field, obj), graphql.RequiredNull)
 		case "content":
-			w.value(ec.resolve_ModelVersion_content(ctx, field, obj), graphql.Null)
+			ec.resolveInto_ModelVersion_content(w, ctx, field, obj)
 		case "modelCardPin":
-			w.value(ec.resolve_ModelVersion_modelCardPin(ctx, field, obj), graphql.Null)
+			ec.resolveInto_ModelVersion_modelCardPin(w, ctx, field, obj)
 		case "submitted":
 			w.value(ec._ModelVersion_submitted(ctx, field, obj), graphql.Null)
 		case "relation":
@@ -1640,7 +1640,7 @@ func (ec *executionContext) write_ModelVersion(w *jsonBuf, ctx context.Context, 
 		case "bases":
 			w.value(ec.resolve_ModelVersion_bases(ctx, field, obj), graphql.Null)
 		case "derivatives":
-			w.value(ec.resolve_ModelVersion_derivatives(ctx, field, obj), graphql.Null)
+			ec.resolveInto_ModelVersion_derivatives(w, ctx, field, obj)
 		case "ancestors":
 			w.value(ec.resolve_ModelVersion_ancestors(ctx, field, obj), graphql.Null)
 		case "datasets":
@@ -2020,7 +2020,7 @@ func (ec *executionContext) write_Policy(w *jsonBuf, ctx context.Context, fields
 				w.value(ec._Policy_documentCidRaw(ctx, field, obj), graphql.Null)
 			}
 		case "documentPin":
-			w.value(ec.resolve_Policy_documentPin(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Policy_documentPin(w, ctx, field, obj)
 		case "auditRequired":
 			if b, ok := appendNBoolean2bool(w.b, obj.AuditRequired); ok {
 				w.b = b
@@ -2046,9 +2046,9 @@ func (ec *executionContext) write_Policy(w *jsonBuf, ctx context.Context, fields
 		case "retired":
 			w.value(ec._Policy_retired(ctx, field, obj), graphql.RequiredNull)
 		case "audits":
-			w.value(ec.resolve_Policy_audits(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Policy_audits(w, ctx, field, obj)
 		case "approvedVersions":
-			w.value(ec.resolve_Policy_approvedVersions(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Policy_approvedVersions(w, ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2186,7 +2186,7 @@ func (ec *executionContext) write_Proposal(w *jsonBuf, ctx context.Context, fiel
 				w.value(ec._Proposal_id(ctx, field, obj), graphql.Null)
 			}
 		case "proposer":
-			w.value(ec.resolve_Proposal_proposer(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Proposal_proposer(w, ctx, field, obj)
 		case "title":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.Title); ok {
 				w.b = b
@@ -2238,7 +2238,7 @@ func (ec *executionContext) write_Proposal(w *jsonBuf, ctx context.Context, fiel
 				w.value(ec._Proposal_quorum(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "tally":
-			w.value(ec.resolve_Proposal_tally(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Proposal_tally(w, ctx, field, obj)
 		case "voterCount":
 			if b, ok := appendNInt2int(w.b, obj.Voters); ok {
 				w.b = b
@@ -2256,7 +2256,7 @@ func (ec *executionContext) write_Proposal(w *jsonBuf, ctx context.Context, fiel
 		case "modelVersions":
 			w.value(ec.resolve_Proposal_modelVersions(ctx, field, obj), graphql.Null)
 		case "votes":
-			w.value(ec.resolve_Proposal_votes(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Proposal_votes(w, ctx, field, obj)
 		case "timeline":
 			if b, ok := ec.plainListProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(w.b, field.Selections, obj.Timeline); ok {
 				w.b = b
@@ -2270,7 +2270,7 @@ func (ec *executionContext) write_Proposal(w *jsonBuf, ctx context.Context, fiel
 		case "votingPowerOf":
 			w.value(ec.resolve_Proposal_votingPowerOf(ctx, field, obj), graphql.Null)
 		case "eligibleVoters":
-			w.value(ec.resolve_Proposal_eligibleVoters(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Proposal_eligibleVoters(w, ctx, field, obj)
 		case "notYetVotedPower":
 			w.value(ec.resolve_Proposal_notYetVotedPower(ctx, field, obj), graphql.RequiredNull)
 		case "evidence":
@@ -2766,9 +2766,9 @@ func (ec *executionContext) write_Vote(w *jsonBuf, ctx context.Context, fields [
 		case "id":
 			w.value(ec.resolve_Vote_id(ctx, field, obj), graphql.Null)
 		case "proposal":
-			w.value(ec.resolve_Vote_proposal(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Vote_proposal(w, ctx, field, obj)
 		case "voter":
-			w.value(ec.resolve_Vote_voter(ctx, field, obj), graphql.Null)
+			ec.resolveInto_Vote_voter(w, ctx, field, obj)
 		case "support":
 			if b, ok := appendNVoteSupport2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVoteSupport(w.b, obj.Support); ok {
 				w.b = b
@@ -2888,7 +2888,7 @@ func (ec *executionContext) write_VotingPowerChange(w *jsonBuf, ctx context.Cont
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "VotingPowerChange")
 		case "account":
-			w.value(ec.resolve_VotingPowerChange_account(ctx, field, obj), graphql.Null)
+			ec.resolveInto_VotingPowerChange_account(w, ctx, field, obj)
 		case "previous":
 			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Previous); ok {
 				w.b = b
@@ -6003,6 +6003,23 @@ func (ec *executionContext) intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐ
 	w.leave(mark, invalid)
 }
 
+// intoAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection writes v into w as w.value(ec.marshalNAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.AccountConnection) {
+	if v == nil {
+		w.value(ec.marshalNAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, accountConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._AccountConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_AccountConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
 // intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit writes v into w as w.value(ec.marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, sel, v), graphql.Null) does, without a
 // buffer of its own (see into.go in graphql/internal/execrewrite).
 func (ec *executionContext) intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Audit) {
@@ -6017,6 +6034,23 @@ func (ec *executionContext) intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAu
 	}
 	mark, invalid := w.enter()
 	ec.write_Audit(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection writes v into w as w.value(ec.marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.AuditConnection) {
+	if v == nil {
+		w.value(ec.marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, auditConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._AuditConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_AuditConnection(w, ctx, fields, v)
 	w.leave(mark, invalid)
 }
 
@@ -6071,6 +6105,23 @@ func (ec *executionContext) intoDelegation2ᚖgithubᚗcomᚋmodeldaoᚋmodeldao
 	w.leave(mark, invalid)
 }
 
+// intoDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection writes v into w as w.value(ec.marshalNDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.DelegationConnection) {
+	if v == nil {
+		w.value(ec.marshalNDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, delegationConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._DelegationConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_DelegationConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
 // intoEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter writes v into w as w.value(ec.marshalNEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(ctx, sel, v), graphql.Null) does, without a
 // buffer of its own (see into.go in graphql/internal/execrewrite).
 func (ec *executionContext) intoEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.EligibleVoter) {
@@ -6085,6 +6136,40 @@ func (ec *executionContext) intoEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodel
 	}
 	mark, invalid := w.enter()
 	ec.write_EligibleVoter(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection writes v into w as w.value(ec.marshalNEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.EligibleVoterConnection) {
+	if v == nil {
+		w.value(ec.marshalNEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, eligibleVoterConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._EligibleVoterConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_EligibleVoterConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin writes v into w as w.value(ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.EvidencePin) {
+	if v == nil {
+		w.value(ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, evidencePinImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._EvidencePin(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_EvidencePin(w, ctx, fields, v)
 	w.leave(mark, invalid)
 }
 
@@ -6119,6 +6204,23 @@ func (ec *executionContext) intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeld
 	}
 	mark, invalid := w.enter()
 	ec.write_ModelVersion(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection writes v into w as w.value(ec.marshalNModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.ModelVersionConnection) {
+	if v == nil {
+		w.value(ec.marshalNModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, modelVersionConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._ModelVersionConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_ModelVersionConnection(w, ctx, fields, v)
 	w.leave(mark, invalid)
 }
 
@@ -6173,6 +6275,57 @@ func (ec *executionContext) intoProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldao�
 	w.leave(mark, invalid)
 }
 
+// intoProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection writes v into w as w.value(ec.marshalNProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.ProposalConnection) {
+	if v == nil {
+		w.value(ec.marshalNProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, proposalConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._ProposalConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_ProposalConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally writes v into w as w.value(ec.marshalNTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.Tally) {
+	if v == nil {
+		w.value(ec.marshalNTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, tallyImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Tally(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Tally(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent writes v into w as w.value(ec.marshalNVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.VersionContent) {
+	if v == nil {
+		w.value(ec.marshalNVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, versionContentImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._VersionContent(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_VersionContent(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
 // intoVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote writes v into w as w.value(ec.marshalNVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(ctx, sel, v), graphql.Null) does, without a
 // buffer of its own (see into.go in graphql/internal/execrewrite).
 func (ec *executionContext) intoVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Vote) {
@@ -6190,6 +6343,23 @@ func (ec *executionContext) intoVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVot
 	w.leave(mark, invalid)
 }
 
+// intoVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection writes v into w as w.value(ec.marshalNVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.VoteConnection) {
+	if v == nil {
+		w.value(ec.marshalNVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, voteConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._VoteConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_VoteConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
 // intoVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange writes v into w as w.value(ec.marshalNVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(ctx, sel, v), graphql.Null) does, without a
 // buffer of its own (see into.go in graphql/internal/execrewrite).
 func (ec *executionContext) intoVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.PowerChange) {
@@ -6204,6 +6374,23 @@ func (ec *executionContext) intoVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋm
 	}
 	mark, invalid := w.enter()
 	ec.write_VotingPowerChange(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection writes v into w as w.value(ec.marshalNVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.VotingPowerChangeConnection) {
+	if v == nil {
+		w.value(ec.marshalNVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, votingPowerChangeConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._VotingPowerChangeConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_VotingPowerChangeConnection(w, ctx, fields, v)
 	w.leave(mark, invalid)
 }
 
@@ -6252,58 +6439,6 @@ func (ec *executionContext) resolve_Account_delegate(ctx context.Context, field 
 	}
 	fc.Result = res
 	return ec.marshalOAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
-}
-
-// resolve_Account_delegations is _Account_delegations, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Account_delegations(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Account_delegations(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_Account_delegations(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Account().Delegations(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection(ctx, field.Selections, res)
-}
-
-// resolve_Account_delegators is _Account_delegators, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Account_delegators(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Account_delegators(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_Account_delegators(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Account().Delegators(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection(ctx, field.Selections, res)
 }
 
 // resolve_Account_firstSeen is _Account_firstSeen, resolved as graphql.ResolveField does when no field middleware is
@@ -6363,32 +6498,6 @@ func (ec *executionContext) resolve_Account_id(ctx context.Context, field graphq
 	return ec.marshalNID2string(ctx, field.Selections, res)
 }
 
-// resolve_Account_votes is _Account_votes, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Account_votes(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Account_votes(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_Account_votes(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Account().Votes(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(ctx, field.Selections, res)
-}
-
 // resolve_Account_votingPowerAt is _Account_votingPowerAt, resolved as graphql.ResolveField does when no field middleware is
 // installed (see resolve.go in graphql/internal/execrewrite).
 func (ec *executionContext) resolve_Account_votingPowerAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
@@ -6413,32 +6522,6 @@ func (ec *executionContext) resolve_Account_votingPowerAt(ctx context.Context, f
 	}
 	fc.Result = res
 	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, res)
-}
-
-// resolve_Account_votingPowerHistory is _Account_votingPowerHistory, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Account_votingPowerHistory(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Account_votingPowerHistory(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_Account_votingPowerHistory(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Account().VotingPowerHistory(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(ctx, field.Selections, res)
 }
 
 // resolve_Action_modelVersion is _Action_modelVersion, resolved as graphql.ResolveField does when no field middleware is
@@ -6561,33 +6644,6 @@ func (ec *executionContext) resolve_ApprovalEvidence_pin(ctx context.Context, fi
 	return ec.marshalOPin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPin(ctx, field.Selections, res)
 }
 
-// resolve_AuditDisagreement_audit is _AuditDisagreement_audit, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_AuditDisagreement_audit(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._AuditDisagreement_audit(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Audit(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.AuditDisagreement().Audit(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, field.Selections, res)
-}
-
 // resolve_AuditDisagreement_difference is _AuditDisagreement_difference, resolved as graphql.ResolveField does when no field middleware is
 // installed (see resolve.go in graphql/internal/execrewrite).
 func (ec *executionContext) resolve_AuditDisagreement_difference(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
@@ -6646,33 +6702,6 @@ func (ec *executionContext) resolve_AuditDisagreement_metric(ctx context.Context
 	}
 	fc.Result = res
 	return ec.marshalOMetricKind2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx, field.Selections, res)
-}
-
-// resolve_AuditDisagreement_otherAudit is _AuditDisagreement_otherAudit, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_AuditDisagreement_otherAudit(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._AuditDisagreement_otherAudit(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Audit(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.AuditDisagreement().OtherAudit(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, field.Selections, res)
 }
 
 // resolve_AuditDisagreement_otherValue is _AuditDisagreement_otherValue, resolved as graphql.ResolveField does when no field middleware is
@@ -6795,167 +6824,6 @@ func (ec *executionContext) resolve_AuditDisagreement_value(ctx context.Context,
 	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
 }
 
-// resolve_Audit_auditor is _Audit_auditor, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Audit_auditor(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Audit_auditor(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Auditor(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Audit().Auditor(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx, field.Selections, res)
-}
-
-// resolve_Audit_modelVersion is _Audit_modelVersion, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Audit_modelVersion(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Audit_modelVersion(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ModelVersion(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Audit().ModelVersion(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, field.Selections, res)
-}
-
-// resolve_Audit_policy is _Audit_policy, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Audit_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Audit_policy(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Policy(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Audit().Policy(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, field.Selections, res)
-}
-
-// resolve_Audit_reportPin is _Audit_reportPin, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Audit_reportPin(ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Audit_reportPin(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_EvidencePin(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Audit().ReportPin(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, field.Selections, res)
-}
-
-// resolve_Auditor_account is _Auditor_account, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Auditor_account(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Auditor_account(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "Auditor", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Account(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Auditor().Account(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
-}
-
-// resolve_Auditor_audits is _Auditor_audits, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Auditor_audits(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Auditor_audits(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_Auditor_audits(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Auditor().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(ctx, field.Selections, res)
-}
-
 // resolve_Auditor_id is _Auditor_id, resolved as graphql.ResolveField does when no field middleware is
 // installed (see resolve.go in graphql/internal/execrewrite).
 func (ec *executionContext) resolve_Auditor_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
@@ -7043,33 +6911,6 @@ func (ec *executionContext) resolve_BoundCheck_value(ctx context.Context, field 
 	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
 }
 
-// resolve_DAO_governor is _DAO_governor, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_DAO_governor(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._DAO_governor(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Contract(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.DAO().Governor(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, field.Selections, res)
-}
-
 // resolve_DAO_id is _DAO_id, resolved as graphql.ResolveField does when no field middleware is
 // installed (see resolve.go in graphql/internal/execrewrite).
 func (ec *executionContext) resolve_DAO_id(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
@@ -7097,87 +6938,6 @@ func (ec *executionContext) resolve_DAO_id(ctx context.Context, field graphql.Co
 	return ec.marshalNID2string(ctx, field.Selections, res)
 }
 
-// resolve_DAO_registry is _DAO_registry, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_DAO_registry(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._DAO_registry(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Contract(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.DAO().Registry(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, field.Selections, res)
-}
-
-// resolve_DAO_timelock is _DAO_timelock, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_DAO_timelock(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._DAO_timelock(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Contract(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.DAO().Timelock(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, field.Selections, res)
-}
-
-// resolve_DAO_token is _DAO_token, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_DAO_token(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._DAO_token(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Contract(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.DAO().Token(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, field.Selections, res)
-}
-
 // resolve_DAO_totalSupplyAt is _DAO_totalSupplyAt, resolved as graphql.ResolveField does when no field middleware is
 // installed (see resolve.go in graphql/internal/execrewrite).
 func (ec *executionContext) resolve_DAO_totalSupplyAt(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
@@ -7202,33 +6962,6 @@ func (ec *executionContext) resolve_DAO_totalSupplyAt(ctx context.Context, field
 	}
 	fc.Result = res
 	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, res)
-}
-
-// resolve_Delegation_delegator is _Delegation_delegator, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Delegation_delegator(ctx context.Context, field graphql.CollectedField, obj *modeldao.Delegation) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Delegation_delegator(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "Delegation", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Account(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Delegation().Delegator(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
 }
 
 // resolve_Delegation_from is _Delegation_from, resolved as graphql.ResolveField does when no field middleware is
@@ -7289,33 +7022,6 @@ func (ec *executionContext) resolve_Delegation_to(ctx context.Context, field gra
 	}
 	fc.Result = res
 	return ec.marshalOAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
-}
-
-// resolve_EligibleVoter_account is _EligibleVoter_account, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_EligibleVoter_account(ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoter) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._EligibleVoter_account(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "EligibleVoter", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Account(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.EligibleVoter().Account(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
 }
 
 // resolve_EligibleVoter_vote is _EligibleVoter_vote, resolved as graphql.ResolveField does when no field middleware is
@@ -7581,32 +7287,6 @@ func (ec *executionContext) resolve_ModelVersion_auditConsensus(ctx context.Cont
 	return ec.marshalNAuditConsensus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditConsensus(ctx, field.Selections, res)
 }
 
-// resolve_ModelVersion_audits is _ModelVersion_audits, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_ModelVersion_audits(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._ModelVersion_audits(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_ModelVersion_audits(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.ModelVersion().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(ctx, field.Selections, res)
-}
-
 // resolve_ModelVersion_base is _ModelVersion_base, resolved as graphql.ResolveField does when no field middleware is
 // installed (see resolve.go in graphql/internal/execrewrite).
 func (ec *executionContext) resolve_ModelVersion_base(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
@@ -7664,33 +7344,6 @@ func (ec *executionContext) resolve_ModelVersion_bases(ctx context.Context, fiel
 	return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, field.Selections, res)
 }
 
-// resolve_ModelVersion_content is _ModelVersion_content, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_ModelVersion_content(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._ModelVersion_content(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_VersionContent(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.ModelVersion().Content(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx, field.Selections, res)
-}
-
 // resolve_ModelVersion_contest is _ModelVersion_contest, resolved as graphql.ResolveField does when no field middleware is
 // installed (see resolve.go in graphql/internal/execrewrite).
 func (ec *executionContext) resolve_ModelVersion_contest(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
@@ -7718,32 +7371,6 @@ func (ec *executionContext) resolve_ModelVersion_contest(ctx context.Context, fi
 	return ec.marshalNAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(ctx, field.Selections, res)
 }
 
-// resolve_ModelVersion_derivatives is _ModelVersion_derivatives, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_ModelVersion_derivatives(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._ModelVersion_derivatives(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_ModelVersion_derivatives(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.ModelVersion().Derivatives(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(ctx, field.Selections, res)
-}
-
 // resolve_ModelVersion_history is _ModelVersion_history, resolved as graphql.ResolveField does when no field middleware is
 // installed (see resolve.go in graphql/internal/execrewrite).
 func (ec *executionContext) resolve_ModelVersion_history(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
@@ -7769,60 +7396,6 @@ func (ec *executionContext) resolve_ModelVersion_history(ctx context.Context, fi
 	}
 	fc.Result = res
 	return ec.marshalNStatusChange2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStatusChangeᚄ(ctx, field.Selections, res)
-}
-
-// resolve_ModelVersion_model is _ModelVersion_model, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_ModelVersion_model(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._ModelVersion_model(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Model(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.ModelVersion().Model(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(ctx, field.Selections, res)
-}
-
-// resolve_ModelVersion_modelCardPin is _ModelVersion_modelCardPin, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_ModelVersion_modelCardPin(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._ModelVersion_modelCardPin(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_EvidencePin(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.ModelVersion().ModelCardPin(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, field.Selections, res)
 }
 
 // resolve_ModelVersion_pin is _ModelVersion_pin, resolved as graphql.ResolveField does when no field middleware is
@@ -7883,59 +7456,6 @@ func (ec *executionContext) resolve_ModelVersion_policy(ctx context.Context, fie
 	}
 	fc.Result = res
 	return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, field.Selections, res)
-}
-
-// resolve_ModelVersion_proposals is _ModelVersion_proposals, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_ModelVersion_proposals(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._ModelVersion_proposals(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_ModelVersion_proposals(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.ModelVersion().Proposals(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection(ctx, field.Selections, res)
-}
-
-// resolve_ModelVersion_publisher is _ModelVersion_publisher, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_ModelVersion_publisher(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._ModelVersion_publisher(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Account(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.ModelVersion().Publisher(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
 }
 
 // resolve_ModelVersion_stale is _ModelVersion_stale, resolved as graphql.ResolveField does when no field middleware is
@@ -8044,138 +7564,6 @@ func (ec *executionContext) resolve_ModelVersion_taintingAncestors(ctx context.C
 	return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, field.Selections, res)
 }
 
-// resolve_Model_owner is _Model_owner, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Model_owner(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Model_owner(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "Model", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Account(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Model().Owner(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
-}
-
-// resolve_Model_versions is _Model_versions, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Model_versions(ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Model_versions(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_Model_versions(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Model().Versions(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(ctx, field.Selections, res)
-}
-
-// resolve_Policy_approvedVersions is _Policy_approvedVersions, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Policy_approvedVersions(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Policy_approvedVersions(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_Policy_approvedVersions(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Policy().ApprovedVersions(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(ctx, field.Selections, res)
-}
-
-// resolve_Policy_audits is _Policy_audits, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Policy_audits(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Policy_audits(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_Policy_audits(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Policy().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(ctx, field.Selections, res)
-}
-
-// resolve_Policy_documentPin is _Policy_documentPin, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Policy_documentPin(ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Policy_documentPin(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "Policy", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_EvidencePin(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Policy().DocumentPin(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, field.Selections, res)
-}
-
 // resolve_Proposal_actions is _Proposal_actions, resolved as graphql.ResolveField does when no field middleware is
 // installed (see resolve.go in graphql/internal/execrewrite).
 func (ec *executionContext) resolve_Proposal_actions(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
@@ -8201,32 +7589,6 @@ func (ec *executionContext) resolve_Proposal_actions(ctx context.Context, field 
 	}
 	fc.Result = res
 	return ec.marshalNAction2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionᚄ(ctx, field.Selections, res)
-}
-
-// resolve_Proposal_eligibleVoters is _Proposal_eligibleVoters, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Proposal_eligibleVoters(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Proposal_eligibleVoters(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_Proposal_eligibleVoters(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Proposal().EligibleVoters(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(ctx, field.Selections, res)
 }
 
 // resolve_Proposal_eta is _Proposal_eta, resolved as graphql.ResolveField does when no field middleware is
@@ -8341,86 +7703,6 @@ func (ec *executionContext) resolve_Proposal_notYetVotedPower(ctx context.Contex
 	}
 	fc.Result = res
 	return ec.marshalOBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, res)
-}
-
-// resolve_Proposal_proposer is _Proposal_proposer, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Proposal_proposer(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Proposal_proposer(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Account(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Proposal().Proposer(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
-}
-
-// resolve_Proposal_tally is _Proposal_tally, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Proposal_tally(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Proposal_tally(ctx, field, obj)
-	}
-	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Tally(ctx, field)
-		}}}
-	fc := &f.fc
-	ctx = f.enter(ctx)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Proposal().Tally(ctx, obj)
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally(ctx, field.Selections, res)
-}
-
-// resolve_Proposal_votes is _Proposal_votes, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Proposal_votes(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
-	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Proposal_votes(ctx, field, obj)
-	}
-	fc, err := ec.fieldContext_Proposal_votes(ctx, field)
-	if err != nil {
-		return graphql.Null
-	}
-	ctx = withFieldContext(ctx, fc)
-	defer func() {
-		if r := recover(); r != nil {
-			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
-		}
-	}()
-	res, err := ec.Resolvers.Proposal().Votes(ctx, obj, fc.Args["orderBy"].(*model.VoteOrderField), fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
-	if err != nil {
-		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
-	}
-	fc.Result = res
-	return ec.marshalNVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(ctx, field.Selections, res)
 }
 
 // resolve_Proposal_votingPowerOf is _Proposal_votingPowerOf, resolved as graphql.ResolveField does when no field middleware is
@@ -8713,11 +7995,1101 @@ func (ec *executionContext) resolve_Vote_id(ctx context.Context, field graphql.C
 	return ec.marshalNID2string(ctx, field.Selections, res)
 }
 
-// resolve_Vote_proposal is _Vote_proposal, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Vote_proposal(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
+// resolveInto_Account_delegations is resolve_Account_delegations writing its object into w as
+// w.value(ec.resolve_Account_delegations(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Account_delegations(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) {
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Vote_proposal(ctx, field, obj)
+		w.value(ec._Account_delegations(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_Account_delegations(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Account().Delegations(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Account_delegators is resolve_Account_delegators writing its object into w as
+// w.value(ec.resolve_Account_delegators(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Account_delegators(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Account_delegators(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_Account_delegators(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Account().Delegators(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Account_votes is resolve_Account_votes writing its object into w as
+// w.value(ec.resolve_Account_votes(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Account_votes(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Account_votes(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_Account_votes(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Account().Votes(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Account_votingPowerHistory is resolve_Account_votingPowerHistory writing its object into w as
+// w.value(ec.resolve_Account_votingPowerHistory(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Account_votingPowerHistory(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Account_votingPowerHistory(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_Account_votingPowerHistory(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Account().VotingPowerHistory(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_AuditDisagreement_audit is resolve_AuditDisagreement_audit writing its object into w as
+// w.value(ec.resolve_AuditDisagreement_audit(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_AuditDisagreement_audit(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._AuditDisagreement_audit(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().Audit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(w, ctx, field.Selections, res)
+}
+
+// resolveInto_AuditDisagreement_otherAudit is resolve_AuditDisagreement_otherAudit writing its object into w as
+// w.value(ec.resolve_AuditDisagreement_otherAudit(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_AuditDisagreement_otherAudit(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._AuditDisagreement_otherAudit(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().OtherAudit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Audit_auditor is resolve_Audit_auditor writing its object into w as
+// w.value(ec.resolve_Audit_auditor(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Audit_auditor(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Audit_auditor(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Auditor(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Audit().Auditor(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Audit_modelVersion is resolve_Audit_modelVersion writing its object into w as
+// w.value(ec.resolve_Audit_modelVersion(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Audit_modelVersion(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Audit_modelVersion(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Audit().ModelVersion(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Audit_policy is resolve_Audit_policy writing its object into w as
+// w.value(ec.resolve_Audit_policy(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Audit_policy(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Audit_policy(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Audit().Policy(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Audit_reportPin is resolve_Audit_reportPin writing its object into w as
+// w.value(ec.resolve_Audit_reportPin(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Audit_reportPin(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Audit_reportPin(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Audit().ReportPin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Auditor_account is resolve_Auditor_account writing its object into w as
+// w.value(ec.resolve_Auditor_account(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Auditor_account(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Auditor_account(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Auditor", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Auditor().Account(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Auditor_audits is resolve_Auditor_audits writing its object into w as
+// w.value(ec.resolve_Auditor_audits(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Auditor_audits(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Auditor_audits(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_Auditor_audits(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Auditor().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_DAO_governor is resolve_DAO_governor writing its object into w as
+// w.value(ec.resolve_DAO_governor(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_DAO_governor(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._DAO_governor(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Governor(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w, ctx, field.Selections, res)
+}
+
+// resolveInto_DAO_registry is resolve_DAO_registry writing its object into w as
+// w.value(ec.resolve_DAO_registry(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_DAO_registry(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._DAO_registry(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Registry(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w, ctx, field.Selections, res)
+}
+
+// resolveInto_DAO_timelock is resolve_DAO_timelock writing its object into w as
+// w.value(ec.resolve_DAO_timelock(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_DAO_timelock(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._DAO_timelock(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Timelock(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w, ctx, field.Selections, res)
+}
+
+// resolveInto_DAO_token is resolve_DAO_token writing its object into w as
+// w.value(ec.resolve_DAO_token(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_DAO_token(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._DAO_token(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Token(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Delegation_delegator is resolve_Delegation_delegator writing its object into w as
+// w.value(ec.resolve_Delegation_delegator(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Delegation_delegator(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Delegation) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Delegation_delegator(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Delegation", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Delegation().Delegator(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_EligibleVoter_account is resolve_EligibleVoter_account writing its object into w as
+// w.value(ec.resolve_EligibleVoter_account(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_EligibleVoter_account(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoter) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._EligibleVoter_account(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "EligibleVoter", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.EligibleVoter().Account(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_audits is resolve_ModelVersion_audits writing its object into w as
+// w.value(ec.resolve_ModelVersion_audits(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_audits(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_audits(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_ModelVersion_audits(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_content is resolve_ModelVersion_content writing its object into w as
+// w.value(ec.resolve_ModelVersion_content(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_content(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_content(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VersionContent(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Content(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_derivatives is resolve_ModelVersion_derivatives writing its object into w as
+// w.value(ec.resolve_ModelVersion_derivatives(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_derivatives(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_derivatives(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_ModelVersion_derivatives(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Derivatives(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_model is resolve_ModelVersion_model writing its object into w as
+// w.value(ec.resolve_ModelVersion_model(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_model(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_model(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Model(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Model(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_modelCardPin is resolve_ModelVersion_modelCardPin writing its object into w as
+// w.value(ec.resolve_ModelVersion_modelCardPin(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_modelCardPin(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_modelCardPin(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().ModelCardPin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_proposals is resolve_ModelVersion_proposals writing its object into w as
+// w.value(ec.resolve_ModelVersion_proposals(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_proposals(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_proposals(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_ModelVersion_proposals(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Proposals(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_publisher is resolve_ModelVersion_publisher writing its object into w as
+// w.value(ec.resolve_ModelVersion_publisher(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_publisher(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_publisher(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Publisher(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Model_owner is resolve_Model_owner writing its object into w as
+// w.value(ec.resolve_Model_owner(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Model_owner(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Model_owner(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Model", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Model().Owner(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Model_versions is resolve_Model_versions writing its object into w as
+// w.value(ec.resolve_Model_versions(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Model_versions(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Model_versions(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_Model_versions(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Model().Versions(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Policy_approvedVersions is resolve_Policy_approvedVersions writing its object into w as
+// w.value(ec.resolve_Policy_approvedVersions(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Policy_approvedVersions(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Policy_approvedVersions(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_Policy_approvedVersions(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Policy().ApprovedVersions(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Policy_audits is resolve_Policy_audits writing its object into w as
+// w.value(ec.resolve_Policy_audits(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Policy_audits(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Policy_audits(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_Policy_audits(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Policy().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Policy_documentPin is resolve_Policy_documentPin writing its object into w as
+// w.value(ec.resolve_Policy_documentPin(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Policy_documentPin(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Policy_documentPin(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Policy", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Policy().DocumentPin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Proposal_eligibleVoters is resolve_Proposal_eligibleVoters writing its object into w as
+// w.value(ec.resolve_Proposal_eligibleVoters(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Proposal_eligibleVoters(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Proposal_eligibleVoters(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_Proposal_eligibleVoters(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().EligibleVoters(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Proposal_proposer is resolve_Proposal_proposer writing its object into w as
+// w.value(ec.resolve_Proposal_proposer(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Proposal_proposer(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Proposal_proposer(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Proposer(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Proposal_tally is resolve_Proposal_tally writing its object into w as
+// w.value(ec.resolve_Proposal_tally(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Proposal_tally(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Proposal_tally(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tally(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Tally(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Proposal_votes is resolve_Proposal_votes writing its object into w as
+// w.value(ec.resolve_Proposal_votes(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Proposal_votes(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Proposal_votes(ctx, field, obj), graphql.Null)
+		return
+	}
+	fc, err := ec.fieldContext_Proposal_votes(ctx, field)
+	if err != nil {
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	ctx = withFieldContext(ctx, fc)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Votes(ctx, obj, fc.Args["orderBy"].(*model.VoteOrderField), fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Vote_proposal is resolve_Vote_proposal writing its object into w as
+// w.value(ec.resolve_Vote_proposal(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Vote_proposal(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Vote_proposal(ctx, field, obj), graphql.Null)
+		return
 	}
 	f := &fieldFrame{fc: graphql.FieldContext{Object: "Vote", Field: field, IsMethod: true, IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8725,26 +9097,31 @@ func (ec *executionContext) resolve_Vote_proposal(ctx context.Context, field gra
 		}}}
 	fc := &f.fc
 	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
 		}
 	}()
 	res, err := ec.Resolvers.Vote().Proposal(ctx, obj)
 	if err != nil {
 		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
+		w.value(graphql.Null, graphql.Null)
+		return
 	}
 	fc.Result = res
-	return ec.marshalNProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(ctx, field.Selections, res)
+	ec.intoProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(w, ctx, field.Selections, res)
 }
 
-// resolve_Vote_voter is _Vote_voter, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_Vote_voter(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
+// resolveInto_Vote_voter is resolve_Vote_voter writing its object into w as
+// w.value(ec.resolve_Vote_voter(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Vote_voter(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) {
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._Vote_voter(ctx, field, obj)
+		w.value(ec._Vote_voter(ctx, field, obj), graphql.Null)
+		return
 	}
 	f := &fieldFrame{fc: graphql.FieldContext{Object: "Vote", Field: field, IsMethod: true, IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8752,26 +9129,31 @@ func (ec *executionContext) resolve_Vote_voter(ctx context.Context, field graphq
 		}}}
 	fc := &f.fc
 	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
 		}
 	}()
 	res, err := ec.Resolvers.Vote().Voter(ctx, obj)
 	if err != nil {
 		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
+		w.value(graphql.Null, graphql.Null)
+		return
 	}
 	fc.Result = res
-	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
 }
 
-// resolve_VotingPowerChange_account is _VotingPowerChange_account, resolved as graphql.ResolveField does when no field middleware is
-// installed (see resolve.go in graphql/internal/execrewrite).
-func (ec *executionContext) resolve_VotingPowerChange_account(ctx context.Context, field graphql.CollectedField, obj *modeldao.PowerChange) (ret graphql.Marshaler) {
+// resolveInto_VotingPowerChange_account is resolve_VotingPowerChange_account writing its object into w as
+// w.value(ec.resolve_VotingPowerChange_account(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_VotingPowerChange_account(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.PowerChange) {
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
-		return ec._VotingPowerChange_account(ctx, field, obj)
+		w.value(ec._VotingPowerChange_account(ctx, field, obj), graphql.Null)
+		return
 	}
 	f := &fieldFrame{fc: graphql.FieldContext{Object: "VotingPowerChange", Field: field, IsMethod: true, IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8779,17 +9161,20 @@ func (ec *executionContext) resolve_VotingPowerChange_account(ctx context.Contex
 		}}}
 	fc := &f.fc
 	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
-			ret = graphql.Null
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
 		}
 	}()
 	res, err := ec.Resolvers.VotingPowerChange().Account(ctx, obj)
 	if err != nil {
 		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
-		return graphql.Null
+		w.value(graphql.Null, graphql.Null)
+		return
 	}
 	fc.Result = res
-	return ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
 }

@@ -219,6 +219,7 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 	resolvers := resolverFields(src)
 	fcLits := fieldContexts(src)
 	usedResolvers := map[string]bool{}
+	usedResolveInto := map[string]bool{}
 
 	var body bytes.Buffer
 	out = objectFunc.ReplaceAllFunc(src, func(fm []byte) []byte {
@@ -299,6 +300,14 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 				invalid := "graphql.RequiredNull"
 				if string(c[3]) == "true" {
 					invalid = "graphql.Null"
+				}
+				if r, ok := resolvers[string(c[4])]; ok && invalid == "graphql.Null" && intoable(r, pl.objects) {
+					// Resolved directly, its object written into this one's buffer (resolve.go,
+					// into.go).
+					usedResolveInto[r.fn], pl.usedInto[r.marshaler] = true, true
+					fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tec.resolveInto%s(w, ctx, field, obj)\n", c[1], r.fn)
+					cases = cases[len(c[0]):]
+					continue
 				}
 				if r, ok := resolvers[string(c[4])]; ok {
 					// Resolved directly (resolve.go), which recovers as ResolveField does.
@@ -384,6 +393,14 @@ func (ec *executionContext) write_%[1]s(w *jsonBuf, ctx context.Context, fields 
 	sort.Strings(names)
 	for _, n := range names {
 		resolveFunc(&body, resolvers[n], fcLits[resolvers[n].fieldContext])
+	}
+	names = names[:0]
+	for n := range usedResolveInto {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		resolveIntoFunc(&body, resolvers[n], fcLits[resolvers[n].fieldContext])
 	}
 
 	// The imports of exec_gen.go that the writers use.

@@ -47,8 +47,9 @@
 //  8. Resolver fields are resolved without graphql.ResolveField's generic machinery
 //     (resolve.go) while no extension intercepts fields.
 //
-//  9. A non-null object read from the object (an edge's node) is written straight into
-//     its parent's buffer (into.go), not into a pooled buffer of its own copied in.
+//  9. A non-null object read from the object (an edge's node) or resolved (a vote's voter)
+//     is written straight into its parent's buffer (into.go), not into a pooled buffer of
+//     its own copied in.
 //
 // Usage (from graphql/generate.go): go run ./internal/execrewrite generated/exec_gen.go
 package main

@@ -148,3 +148,42 @@ func (ec *executionContext) resolve%[1]s(ctx context.Context, field graphql.Coll
 }
 `, r.fn, r.objType, enter, recoverText, r.call, onError, r.marshaler)
 }
+
+// intoable says whether the resolver field's object can be written into its parent's
+// buffer (into.go): a non-null object behind a pointer.
+func intoable(r resolverRef, objects map[string]objectRef) bool {
+	ref, ok := objects[r.marshaler]
+	return ok && ref.ptr && r.nonNull
+}
+
+// resolveIntoFunc writes resolveInto_X, resolve_X writing its object into the parent's
+// buffer w (into.go) rather than returning it; what a panic left in w is dropped.
+func resolveIntoFunc(body *bytes.Buffer, r resolverRef, fcLit string) {
+	recoverText := ""
+	if r.recover {
+		recoverText = "\tmark, invalid := len(w.b), w.invalid\n\tdefer func() {\n\t\tif r := recover(); r != nil {\n\t\t\tec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))\n\t\t\tw.b, w.invalid = w.b[:mark], invalid\n\t\t\tw.value(graphql.Null, graphql.Null)\n\t\t}\n\t}()\n"
+	}
+	enter := fmt.Sprintf("\tfc, err := ec.%s(ctx, field)\n\tif err != nil {\n\t\tw.value(graphql.Null, graphql.Null)\n\t\treturn\n\t}\n\tctx = withFieldContext(ctx, fc)\n", r.fieldContext)
+	if fcLit != "" {
+		enter = fmt.Sprintf("\tf := &fieldFrame{fc: %s}\n\tfc := &f.fc\n\tctx = f.enter(ctx)\n", fcLit)
+	}
+	fmt.Fprintf(body, `
+// resolveInto%[1]s is resolve%[1]s writing its object into w as
+// w.value(ec.resolve%[1]s(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto%[1]s(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj %[2]s) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec.%[1]s(ctx, field, obj), graphql.Null)
+		return
+	}
+%[3]s%[4]s	res, err := %[5]s
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.%[6]s(w, ctx, field.Selections, res)
+}
+`, r.fn, r.objType, enter, recoverText, r.call, intoFunc(r.marshaler))
+}
