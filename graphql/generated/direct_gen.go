@@ -7210,11 +7210,21 @@ func (ec *executionContext) resolve_ModelVersion_ancestors(ctx context.Context, 
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_ancestors(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_ancestors(ctx, field)
-	if err != nil {
-		return graphql.Null
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_Ancestor(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_ModelVersion_ancestors(ctx, field); err != nil {
+			return graphql.Null
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -7490,11 +7500,21 @@ func (ec *executionContext) resolve_ModelVersion_staleReasons(ctx context.Contex
 	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
 		return ec._ModelVersion_staleReasons(ctx, field, obj)
 	}
-	fc, err := ec.fieldContext_ModelVersion_staleReasons(ctx, field)
-	if err != nil {
-		return graphql.Null
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_StaleReason(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_ModelVersion_staleReasons(ctx, field); err != nil {
+			return graphql.Null
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
@@ -8003,12 +8023,22 @@ func (ec *executionContext) resolveInto_Account_delegations(w *jsonBuf, ctx cont
 		w.value(ec._Account_delegations(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_Account_delegations(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_DelegationConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Account_delegations(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -8035,12 +8065,22 @@ func (ec *executionContext) resolveInto_Account_delegators(w *jsonBuf, ctx conte
 		w.value(ec._Account_delegators(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_Account_delegators(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_AccountConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Account_delegators(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -8067,12 +8107,22 @@ func (ec *executionContext) resolveInto_Account_votes(w *jsonBuf, ctx context.Co
 		w.value(ec._Account_votes(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_Account_votes(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_VoteConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Account_votes(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -8099,12 +8149,22 @@ func (ec *executionContext) resolveInto_Account_votingPowerHistory(w *jsonBuf, c
 		w.value(ec._Account_votingPowerHistory(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_Account_votingPowerHistory(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_VotingPowerChangeConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Account_votingPowerHistory(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -8355,12 +8415,22 @@ func (ec *executionContext) resolveInto_Auditor_audits(w *jsonBuf, ctx context.C
 		w.value(ec._Auditor_audits(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_Auditor_audits(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Auditor", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_AuditConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Auditor_audits(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -8579,12 +8649,22 @@ func (ec *executionContext) resolveInto_ModelVersion_audits(w *jsonBuf, ctx cont
 		w.value(ec._ModelVersion_audits(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_ModelVersion_audits(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_AuditConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_ModelVersion_audits(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -8643,12 +8723,22 @@ func (ec *executionContext) resolveInto_ModelVersion_derivatives(w *jsonBuf, ctx
 		w.value(ec._ModelVersion_derivatives(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_ModelVersion_derivatives(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_ModelVersionConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_ModelVersion_derivatives(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -8739,12 +8829,22 @@ func (ec *executionContext) resolveInto_ModelVersion_proposals(w *jsonBuf, ctx c
 		w.value(ec._ModelVersion_proposals(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_ModelVersion_proposals(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_ProposalConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_ModelVersion_proposals(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -8835,12 +8935,22 @@ func (ec *executionContext) resolveInto_Model_versions(w *jsonBuf, ctx context.C
 		w.value(ec._Model_versions(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_Model_versions(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Model", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_ModelVersionConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Model_versions(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -8867,12 +8977,22 @@ func (ec *executionContext) resolveInto_Policy_approvedVersions(w *jsonBuf, ctx 
 		w.value(ec._Policy_approvedVersions(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_Policy_approvedVersions(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Policy", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_ModelVersionConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Policy_approvedVersions(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -8899,12 +9019,22 @@ func (ec *executionContext) resolveInto_Policy_audits(w *jsonBuf, ctx context.Co
 		w.value(ec._Policy_audits(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_Policy_audits(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Policy", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_AuditConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Policy_audits(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -8963,12 +9093,22 @@ func (ec *executionContext) resolveInto_Proposal_eligibleVoters(w *jsonBuf, ctx 
 		w.value(ec._Proposal_eligibleVoters(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_Proposal_eligibleVoters(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_EligibleVoterConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Proposal_eligibleVoters(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {
@@ -9059,12 +9199,22 @@ func (ec *executionContext) resolveInto_Proposal_votes(w *jsonBuf, ctx context.C
 		w.value(ec._Proposal_votes(ctx, field, obj), graphql.Null)
 		return
 	}
-	fc, err := ec.fieldContext_Proposal_votes(ctx, field)
-	if err != nil {
-		w.value(graphql.Null, graphql.Null)
-		return
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_VoteConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Proposal_votes(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
 	}
-	ctx = withFieldContext(ctx, fc)
 	mark, invalid := len(w.b), w.invalid
 	defer func() {
 		if r := recover(); r != nil {

@@ -218,6 +218,7 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 	pl := newPlainSet(src)
 	resolvers := resolverFields(src)
 	fcLits := fieldContexts(src)
+	argsLits := argsFieldContexts(src)
 	usedResolvers := map[string]bool{}
 	usedResolveInto := map[string]bool{}
 
@@ -392,7 +393,7 @@ func (ec *executionContext) write_%[1]s(w *jsonBuf, ctx context.Context, fields 
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		resolveFunc(&body, resolvers[n], fcLits[resolvers[n].fieldContext])
+		resolveFunc(&body, resolvers[n], fcLits[resolvers[n].fieldContext], argsLits[resolvers[n].fieldContext])
 	}
 	names = names[:0]
 	for n := range usedResolveInto {
@@ -400,7 +401,7 @@ func (ec *executionContext) write_%[1]s(w *jsonBuf, ctx context.Context, fields 
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		resolveIntoFunc(&body, resolvers[n], fcLits[resolvers[n].fieldContext])
+		resolveIntoFunc(&body, resolvers[n], fcLits[resolvers[n].fieldContext], argsLits[resolvers[n].fieldContext])
 	}
 
 	// The imports of exec_gen.go that the writers use.

@@ -64,6 +64,55 @@ var (
 `)
 )
 
+// An object's field context with arguments, as main.go leaves it (their memo first).
+var argsFieldContext = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) (fieldContext_\w+)\(ctx context\.Context, field graphql\.CollectedField\) \(fc \*graphql\.FieldContext, err error\) \{
+	fc = &graphql\.FieldContext\{
+		Object:     ("\w+"),
+		Field:      field,
+		IsMethod:   (true|false),
+		IsResolver: (true|false),
+		Child: func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{
+			return ec\.(childFields_\w+)\(ctx, field\)
+		\},
+	\}
+	defer func\(\) \{
+		if r := recover\(\); r != nil \{
+			err = ec\.Recover\(ctx, r\)
+			ec\.Error\(ctx, err\)
+		\}
+	\}\(\)
+	if args, ok := ec\.args\.get\(field\); ok \{
+		fc\.Args = args
+		return fc, nil
+	\}
+`)
+
+// argsFieldContexts returns, for the field contexts with arguments, the literal of the
+// field context they make when the arguments are parsed already (but its Parent and Args).
+func argsFieldContexts(src []byte) map[string]string {
+	out := map[string]string{}
+	for _, m := range argsFieldContext.FindAllSubmatch(src, -1) {
+		out[string(m[1])] = fmt.Sprintf("graphql.FieldContext{Object: %s, Field: field, IsMethod: %s, IsResolver: %s,\n\t\tChild: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {\n\t\t\treturn ec.%s(ctx, field)\n\t\t}}",
+			m[2], m[3], m[4], m[5])
+	}
+	return out
+}
+
+// enterText is the start of a resolve_ function: the field context fc, and ctx carrying
+// it. fail is what the function does when the field context fails.
+func enterText(r resolverRef, fcLit, argsLit, fail string) string {
+	switch {
+	case fcLit != "":
+		return fmt.Sprintf("\tf := &fieldFrame{fc: %s}\n\tfc := &f.fc\n\tctx = f.enter(ctx)\n", fcLit)
+	case argsLit != "":
+		// The arguments parsed for an earlier object: the field context is made here, in one
+		// allocation with its context; otherwise gqlgen's parses them, with its errors.
+		return fmt.Sprintf("\tvar fc *graphql.FieldContext\n\tif args, ok := ec.args.get(field); ok {\n\t\tf := &fieldFrame{fc: %s}\n\t\tf.fc.Args = args\n\t\tfc, ctx = &f.fc, f.enter(ctx)\n\t} else {\n\t\tvar err error\n\t\tif fc, err = ec.%s(ctx, field); err != nil {\n%s\t\t}\n\t\tctx = withFieldContext(ctx, fc)\n\t}\n",
+			argsLit, r.fieldContext, fail)
+	}
+	return fmt.Sprintf("\tfc, err := ec.%s(ctx, field)\n\tif err != nil {\n%s\t}\n\tctx = withFieldContext(ctx, fc)\n", r.fieldContext, fail)
+}
+
 // fieldContexts returns, for the field contexts without arguments, the composite literal
 // of the field context they make (but its Parent).
 func fieldContexts(src []byte) map[string]string {
@@ -119,7 +168,7 @@ func concreteType(src []byte, typ string) bool {
 // resolveFunc writes resolve_X for the resolver field _X. fcLit, when not "", is the
 // literal of its field context (fieldContexts): then the field context and its context are
 // one allocation (fieldFrame).
-func resolveFunc(body *bytes.Buffer, r resolverRef, fcLit string) {
+func resolveFunc(body *bytes.Buffer, r resolverRef, fcLit, argsLit string) {
 	recoverText := ""
 	if r.recover {
 		recoverText = "\tdefer func() {\n\t\tif r := recover(); r != nil {\n\t\t\tec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))\n\t\t\tret = graphql.Null\n\t\t}\n\t}()\n"
@@ -128,10 +177,7 @@ func resolveFunc(body *bytes.Buffer, r resolverRef, fcLit string) {
 	if !r.nonNull {
 		onError = "\t\tif fc.NonNull {\n\t\t\treturn graphql.RequiredNull\n\t\t}\n\t\treturn graphql.Null\n"
 	}
-	enter := fmt.Sprintf("\tfc, err := ec.%s(ctx, field)\n\tif err != nil {\n\t\treturn graphql.Null\n\t}\n\tctx = withFieldContext(ctx, fc)\n", r.fieldContext)
-	if fcLit != "" {
-		enter = fmt.Sprintf("\tf := &fieldFrame{fc: %s}\n\tfc := &f.fc\n\tctx = f.enter(ctx)\n", fcLit)
-	}
+	enter := enterText(r, fcLit, argsLit, "\t\treturn graphql.Null\n")
 	fmt.Fprintf(body, `
 // resolve%[1]s is %[1]s, resolved as graphql.ResolveField does when no field middleware is
 // installed (see resolve.go in graphql/internal/execrewrite).
@@ -158,15 +204,12 @@ func intoable(r resolverRef, objects map[string]objectRef) bool {
 
 // resolveIntoFunc writes resolveInto_X, resolve_X writing its object into the parent's
 // buffer w (into.go) rather than returning it; what a panic left in w is dropped.
-func resolveIntoFunc(body *bytes.Buffer, r resolverRef, fcLit string) {
+func resolveIntoFunc(body *bytes.Buffer, r resolverRef, fcLit, argsLit string) {
 	recoverText := ""
 	if r.recover {
 		recoverText = "\tmark, invalid := len(w.b), w.invalid\n\tdefer func() {\n\t\tif r := recover(); r != nil {\n\t\t\tec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))\n\t\t\tw.b, w.invalid = w.b[:mark], invalid\n\t\t\tw.value(graphql.Null, graphql.Null)\n\t\t}\n\t}()\n"
 	}
-	enter := fmt.Sprintf("\tfc, err := ec.%s(ctx, field)\n\tif err != nil {\n\t\tw.value(graphql.Null, graphql.Null)\n\t\treturn\n\t}\n\tctx = withFieldContext(ctx, fc)\n", r.fieldContext)
-	if fcLit != "" {
-		enter = fmt.Sprintf("\tf := &fieldFrame{fc: %s}\n\tfc := &f.fc\n\tctx = f.enter(ctx)\n", fcLit)
-	}
+	enter := enterText(r, fcLit, argsLit, "\t\tw.value(graphql.Null, graphql.Null)\n\t\treturn\n")
 	fmt.Fprintf(body, `
 // resolveInto%[1]s is resolve%[1]s writing its object into w as
 // w.value(ec.resolve%[1]s(ctx, field, obj), graphql.Null) does (see into.go in
