@@ -53,8 +53,8 @@ func (r accountResolver) VotingPowerHistory(ctx context.Context, obj *modeldao.A
 }
 
 func powerChangeConn(p *store.Page[*modeldao.PowerChange]) *model.VotingPowerChangeConnection {
-	e, pi, n := connection(p, func(c string, x *modeldao.PowerChange) *model.VotingPowerChangeEdge {
-		return &model.VotingPowerChangeEdge{Cursor: c, Node: x}
+	e, pi, n := connection(p, func(c string, x *modeldao.PowerChange) model.VotingPowerChangeEdge {
+		return model.VotingPowerChangeEdge{Cursor: c, Node: x}
 	})
 	return &model.VotingPowerChangeConnection{Edges: e, PageInfo: pi, TotalCount: n}
 }
