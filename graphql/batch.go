@@ -230,13 +230,22 @@ func batchErr(err error, got, want int) error {
 func keyed[T any, K comparable, R any](objs []T, keyOf func(T) (K, bool), get func(keys []K) ([]R, error)) ([]R, error) {
 	pos := make(map[K]int, len(objs))
 	keys := make([]K, 0, len(objs))
-	for _, o := range objs {
-		if k, ok := keyOf(o); ok {
-			if _, seen := pos[k]; !seen {
-				pos[k] = len(keys)
-				keys = append(keys, k)
-			}
+	// at[i] is the index of objs[i]'s key in keys, -1 for none: the results are placed
+	// without looking the keys up again.
+	at := make([]int, len(objs))
+	for i, o := range objs {
+		k, ok := keyOf(o)
+		if !ok {
+			at[i] = -1
+			continue
 		}
+		p, seen := pos[k]
+		if !seen {
+			p = len(keys)
+			pos[k] = p
+			keys = append(keys, k)
+		}
+		at[i] = p
 	}
 	out := make([]R, len(objs))
 	if len(keys) == 0 {
@@ -249,9 +258,9 @@ func keyed[T any, K comparable, R any](objs []T, keyOf func(T) (K, bool), get fu
 	if len(vals) != len(keys) {
 		return nil, fmt.Errorf("read %d values for %d keys", len(vals), len(keys))
 	}
-	for i, o := range objs {
-		if k, ok := keyOf(o); ok {
-			out[i] = vals[pos[k]]
+	for i, p := range at {
+		if p >= 0 {
+			out[i] = vals[p]
 		}
 	}
 	return out, nil
