@@ -267,7 +267,12 @@ func (ec *executionContext) collectFields(sel ast.SelectionSet, implementors []s
 			}
 		}
 	}
-	fields := graphql.CollectFields(ec.OperationContext, sel, implementors)
+	var fields []graphql.CollectedField
+	if len(ec.Variables) == 0 {
+		fields = sharedCollect(ec.OperationContext, sel, implementors)
+	} else {
+		fields = graphql.CollectFields(ec.OperationContext, sel, implementors)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var old []collected
@@ -302,4 +307,45 @@ func (w *jsonBuf) leave(mark, invalid int) {
 	}
 	w.b = append(w.b, '}')
 	w.invalid = invalid
+}
+
+// Without variables, the fields collected from a selection set depend on nothing but the
+// selection set (its directives, and the fragments of its query document, which it belongs
+// to): the collections are shared by the operations of one query (the query cache gives
+// them the same document), so that each operation does not collect them again (1.5 % of a
+// computed page's CPU). An entry holds its selection set's fields, and through them the
+// document, so that no other selection set takes its address while it is kept. Past
+// maxShared entries the memo starts afresh.
+
+const maxShared = 4096
+
+type sharedKey struct {
+	sel  *ast.Selection
+	n    int
+	impl *string
+}
+
+var shared struct {
+	mu sync.RWMutex
+	m  map[sharedKey][]graphql.CollectedField
+}
+
+// sharedCollect is graphql.CollectFields(oc, sel, implementors) for an operation without
+// variables, through the memo shared by such operations.
+func sharedCollect(oc *graphql.OperationContext, sel ast.SelectionSet, implementors []string) []graphql.CollectedField {
+	k := sharedKey{unsafe.SliceData(sel), len(sel), unsafe.SliceData(implementors)}
+	shared.mu.RLock()
+	fields, ok := shared.m[k]
+	shared.mu.RUnlock()
+	if ok {
+		return fields
+	}
+	fields = graphql.CollectFields(oc, sel, implementors)
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.m == nil || len(shared.m) >= maxShared {
+		shared.m = map[sharedKey][]graphql.CollectedField{}
+	}
+	shared.m[k] = fields
+	return fields
 }
