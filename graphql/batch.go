@@ -11,7 +11,6 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/modeldao/modeldao"
-	"github.com/modeldao/modeldao/graphql/generated"
 	"github.com/modeldao/modeldao/store"
 )
 
@@ -56,7 +55,9 @@ type member struct {
 type group struct {
 	items any // []T
 	mu    sync.Mutex
-	calls map[callKey]*batchCall
+	// calls are the group's reads, a handful (the fields of its objects that read): a slice
+	// searched by key costs less per sibling than a map hashing the field's name.
+	calls []*batchCall
 }
 
 // callKey names one read of a group: the field, and the type of its results, since one
@@ -68,6 +69,7 @@ type callKey struct {
 }
 
 type batchCall struct {
+	key  callKey
 	done chan struct{}
 	res  any // []R, aligned with the group's items
 	err  error
@@ -75,10 +77,8 @@ type batchCall struct {
 
 type batcherKey struct{}
 
-// withBatcher returns ctx with a batcher for one operation, and a memo of its fields'
-// arguments (generated.WithArgsMemo): siblings share their arguments as they share reads.
+// withBatcher returns ctx with a batcher for one operation.
 func withBatcher(ctx context.Context) context.Context {
-	ctx = generated.WithArgsMemo(ctx)
 	// One view of the index per operation: records the store holds in memory at the
 	// checkpoint the operation saw first are read without a round trip.
 	ctx = store.WithView(ctx)
@@ -173,13 +173,17 @@ func load[T comparable, R any](ctx context.Context, obj T, fetch func(ctx contex
 	}
 	key := callKey{b.fieldKey(ctx), reflect.TypeFor[R]()}
 	g.mu.Lock()
-	if g.calls == nil {
-		g.calls = map[callKey]*batchCall{}
+	var c *batchCall
+	for _, gc := range g.calls {
+		if gc.key == key {
+			c = gc
+			break
+		}
 	}
-	c, started := g.calls[key]
+	started := c != nil
 	if !started {
-		c = &batchCall{done: make(chan struct{})}
-		g.calls[key] = c
+		c = &batchCall{key: key, done: make(chan struct{})}
+		g.calls = append(g.calls, c)
 	}
 	g.mu.Unlock()
 	if !started {
@@ -226,13 +230,22 @@ func batchErr(err error, got, want int) error {
 func keyed[T any, K comparable, R any](objs []T, keyOf func(T) (K, bool), get func(keys []K) ([]R, error)) ([]R, error) {
 	pos := make(map[K]int, len(objs))
 	keys := make([]K, 0, len(objs))
-	for _, o := range objs {
-		if k, ok := keyOf(o); ok {
-			if _, seen := pos[k]; !seen {
-				pos[k] = len(keys)
-				keys = append(keys, k)
-			}
+	// at[i] is the index of objs[i]'s key in keys, -1 for none: the results are placed
+	// without looking the keys up again.
+	at := make([]int, len(objs))
+	for i, o := range objs {
+		k, ok := keyOf(o)
+		if !ok {
+			at[i] = -1
+			continue
 		}
+		p, seen := pos[k]
+		if !seen {
+			p = len(keys)
+			pos[k] = p
+			keys = append(keys, k)
+		}
+		at[i] = p
 	}
 	out := make([]R, len(objs))
 	if len(keys) == 0 {
@@ -245,9 +258,9 @@ func keyed[T any, K comparable, R any](objs []T, keyOf func(T) (K, bool), get fu
 	if len(vals) != len(keys) {
 		return nil, fmt.Errorf("read %d values for %d keys", len(vals), len(keys))
 	}
-	for i, o := range objs {
-		if k, ok := keyOf(o); ok {
-			out[i] = vals[pos[k]]
+	for i, p := range at {
+		if p >= 0 {
+			out[i] = vals[p]
 		}
 	}
 	return out, nil

@@ -11,7 +11,7 @@ import (
 
 // Content shows what the pinner verified of the version's release (store.Releases), and
 // otherwise why nothing is shown, from the version's status and its pin record.
-func (r *modelVersionResolver) Content(ctx context.Context, obj *modeldao.ModelVersion) (*model.VersionContent, error) {
+func (r modelVersionResolver) Content(ctx context.Context, obj *modeldao.ModelVersion) (*model.VersionContent, error) {
 	rel, err := byKey(ctx, obj, func(v *modeldao.ModelVersion) (uint64, bool) { return v.ID, true }, r.releases)
 	if err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func tensorFormat(dtypes []string, tensors, params int64) *model.TensorFormat {
 
 // ModelCardPin is the card's pin record, or QUEUED with the chain's CID until the pinner
 // took it up.
-func (r *modelVersionResolver) ModelCardPin(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.EvidencePin, error) {
+func (r modelVersionResolver) ModelCardPin(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.EvidencePin, error) {
 	ref := modeldao.EvidenceRef{Kind: modeldao.EvidenceModelCard, ID: obj.ID}
 	p, err := byKey(ctx, obj, func(v *modeldao.ModelVersion) (modeldao.EvidenceRef, bool) {
 		return modeldao.EvidenceRef{Kind: modeldao.EvidenceModelCard, ID: v.ID}, true
@@ -81,7 +81,7 @@ func (r *modelVersionResolver) ModelCardPin(ctx context.Context, obj *modeldao.M
 
 // ReportPin is the report's pin record, or QUEUED with the chain's CID until the pinner
 // took it up.
-func (r *auditResolver) ReportPin(ctx context.Context, obj *modeldao.Audit) (*modeldao.EvidencePin, error) {
+func (r auditResolver) ReportPin(ctx context.Context, obj *modeldao.Audit) (*modeldao.EvidencePin, error) {
 	ref := modeldao.EvidenceRef{Kind: modeldao.EvidenceAuditReport, ID: obj.ID}
 	p, err := byKey(ctx, obj, func(a *modeldao.Audit) (modeldao.EvidenceRef, bool) {
 		return modeldao.EvidenceRef{Kind: modeldao.EvidenceAuditReport, ID: a.ID}, true
@@ -94,7 +94,7 @@ func (r *auditResolver) ReportPin(ctx context.Context, obj *modeldao.Audit) (*mo
 
 // DocumentPin is the policy document's pin record, or QUEUED with the chain's CID until the
 // pinner took it up.
-func (r *policyResolver) DocumentPin(ctx context.Context, obj *modeldao.Policy) (*modeldao.EvidencePin, error) {
+func (r policyResolver) DocumentPin(ctx context.Context, obj *modeldao.Policy) (*modeldao.EvidencePin, error) {
 	ref := modeldao.EvidenceRef{Kind: modeldao.EvidencePolicyDocument, ID: obj.ID}
 	p, err := byKey(ctx, obj, func(p *modeldao.Policy) (modeldao.EvidenceRef, bool) {
 		return modeldao.EvidenceRef{Kind: modeldao.EvidencePolicyDocument, ID: p.ID}, true

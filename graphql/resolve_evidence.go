@@ -37,7 +37,7 @@ func approvals(p *modeldao.Proposal) []approval {
 
 // Evidence reads, for every proposal of the batch at once, the versions, policies and audits
 // their approvals name, and checks them as the registry would at the indexed block.
-func (r *proposalResolver) Evidence(ctx context.Context, obj *modeldao.Proposal) ([]*model.ApprovalEvidence, error) {
+func (r proposalResolver) Evidence(ctx context.Context, obj *modeldao.Proposal) ([]*model.ApprovalEvidence, error) {
 	return load(ctx, obj, func(ctx context.Context, ps []*modeldao.Proposal) ([][]*model.ApprovalEvidence, error) {
 		var vids, pids, aids []uint64
 		seen := map[[2]uint64]bool{}
@@ -133,10 +133,10 @@ func byID[T any](xs []*T, id func(*T) uint64) map[uint64]*T {
 type approvalEvidenceResolver struct{ *Resolver }
 
 func (r *Resolver) ApprovalEvidence() generated.ApprovalEvidenceResolver {
-	return &approvalEvidenceResolver{r}
+	return approvalEvidenceResolver{r}
 }
 
-func (r *approvalEvidenceResolver) Auditor(ctx context.Context, obj *model.ApprovalEvidence) (*modeldao.Auditor, error) {
+func (r approvalEvidenceResolver) Auditor(ctx context.Context, obj *model.ApprovalEvidence) (*modeldao.Auditor, error) {
 	return byKey(ctx, obj, func(e *model.ApprovalEvidence) (common.Address, bool) {
 		if e.Audit == nil {
 			return common.Address{}, false
@@ -145,14 +145,14 @@ func (r *approvalEvidenceResolver) Auditor(ctx context.Context, obj *model.Appro
 	}, r.auditors)
 }
 
-func (r *approvalEvidenceResolver) Pin(ctx context.Context, obj *model.ApprovalEvidence) (*modeldao.Pin, error) {
+func (r approvalEvidenceResolver) Pin(ctx context.Context, obj *model.ApprovalEvidence) (*modeldao.Pin, error) {
 	if obj.Version == nil {
 		return nil, nil
 	}
 	return (&modelVersionResolver{r.Resolver}).Pin(ctx, obj.Version)
 }
 
-func (r *approvalEvidenceResolver) Content(ctx context.Context, obj *model.ApprovalEvidence) (*model.VersionContent, error) {
+func (r approvalEvidenceResolver) Content(ctx context.Context, obj *model.ApprovalEvidence) (*model.VersionContent, error) {
 	if obj.Version == nil {
 		return nil, nil
 	}
@@ -161,16 +161,16 @@ func (r *approvalEvidenceResolver) Content(ctx context.Context, obj *model.Appro
 
 type boundCheckResolver struct{ *Resolver }
 
-func (r *Resolver) BoundCheck() generated.BoundCheckResolver { return &boundCheckResolver{r} }
+func (r *Resolver) BoundCheck() generated.BoundCheckResolver { return boundCheckResolver{r} }
 
-func (r *boundCheckResolver) Value(_ context.Context, obj *modeldao.BoundCheck) (*modeldao.Fixed6, error) {
+func (r boundCheckResolver) Value(_ context.Context, obj *modeldao.BoundCheck) (*modeldao.Fixed6, error) {
 	if obj.Missing {
 		return nil, nil
 	}
 	return &obj.Value, nil
 }
 
-func (r *boundCheckResolver) Margin(_ context.Context, obj *modeldao.BoundCheck) (*modeldao.Fixed6, error) {
+func (r boundCheckResolver) Margin(_ context.Context, obj *modeldao.BoundCheck) (*modeldao.Fixed6, error) {
 	if obj.Missing {
 		return nil, nil
 	}
@@ -178,7 +178,7 @@ func (r *boundCheckResolver) Margin(_ context.Context, obj *modeldao.BoundCheck)
 }
 
 // PolicyImpact checks every approved version's approval audit against the proposed bounds.
-func (r *queryResolver) PolicyImpact(ctx context.Context, bounds []*modeldao.MetricBound, auditRequired bool) ([]*model.PolicyImpact, error) {
+func (r queryResolver) PolicyImpact(ctx context.Context, bounds []*modeldao.MetricBound, auditRequired bool) ([]*model.PolicyImpact, error) {
 	bs := make([]modeldao.MetricBound, len(bounds))
 	for i, b := range bounds {
 		bs[i] = *b

@@ -21,7 +21,7 @@ import (
 
 type daoResolver struct{ *Resolver }
 
-func (r *daoResolver) ID(ctx context.Context, obj *store.DAOInfo) (string, error) {
+func (r daoResolver) ID(ctx context.Context, obj *store.DAOInfo) (string, error) {
 	return scalar.CAIP10(obj.ChainID, obj.Governor), nil
 }
 
@@ -29,19 +29,19 @@ func contract(chainID uint64, a common.Address) *model.Contract {
 	return &model.Contract{ID: scalar.CAIP10(chainID, a), Address: a}
 }
 
-func (r *daoResolver) Token(ctx context.Context, obj *store.DAOInfo) (*model.Contract, error) {
+func (r daoResolver) Token(ctx context.Context, obj *store.DAOInfo) (*model.Contract, error) {
 	return contract(obj.ChainID, obj.Token), nil
 }
 
-func (r *daoResolver) Governor(ctx context.Context, obj *store.DAOInfo) (*model.Contract, error) {
+func (r daoResolver) Governor(ctx context.Context, obj *store.DAOInfo) (*model.Contract, error) {
 	return contract(obj.ChainID, obj.Governor), nil
 }
 
-func (r *daoResolver) Timelock(ctx context.Context, obj *store.DAOInfo) (*model.Contract, error) {
+func (r daoResolver) Timelock(ctx context.Context, obj *store.DAOInfo) (*model.Contract, error) {
 	return contract(obj.ChainID, obj.Timelock), nil
 }
 
-func (r *daoResolver) Registry(ctx context.Context, obj *store.DAOInfo) (*model.Contract, error) {
+func (r daoResolver) Registry(ctx context.Context, obj *store.DAOInfo) (*model.Contract, error) {
 	return contract(obj.ChainID, obj.Registry), nil
 }
 
@@ -49,11 +49,11 @@ func (r *daoResolver) Registry(ctx context.Context, obj *store.DAOInfo) (*model.
 
 type proposalResolver struct{ *Resolver }
 
-func (r *proposalResolver) Proposer(ctx context.Context, obj *modeldao.Proposal) (*modeldao.Account, error) {
+func (r proposalResolver) Proposer(ctx context.Context, obj *modeldao.Proposal) (*modeldao.Account, error) {
 	return byKey(ctx, obj, func(p *modeldao.Proposal) (common.Address, bool) { return p.Proposer, true }, r.accounts)
 }
 
-func (r *proposalResolver) Eta(ctx context.Context, obj *modeldao.Proposal) (*time.Time, error) {
+func (r proposalResolver) Eta(ctx context.Context, obj *modeldao.Proposal) (*time.Time, error) {
 	if obj.Eta == 0 {
 		return nil, nil
 	}
@@ -61,7 +61,7 @@ func (r *proposalResolver) Eta(ctx context.Context, obj *modeldao.Proposal) (*ti
 	return &t, nil
 }
 
-func (r *proposalResolver) Tally(ctx context.Context, obj *modeldao.Proposal) (*model.Tally, error) {
+func (r proposalResolver) Tally(ctx context.Context, obj *modeldao.Proposal) (*model.Tally, error) {
 	return model.NewTally(obj.Tally.For, obj.Tally.Against, obj.Tally.Abstain, obj.Quorum), nil
 }
 
@@ -72,7 +72,7 @@ func nz(x *big.Int) *big.Int {
 	return x
 }
 
-func (r *proposalResolver) Actions(ctx context.Context, obj *modeldao.Proposal) ([]*model.Action, error) {
+func (r proposalResolver) Actions(ctx context.Context, obj *modeldao.Proposal) ([]*model.Action, error) {
 	return load(ctx, obj, func(ctx context.Context, ps []*modeldao.Proposal) ([][]*model.Action, error) {
 		chainID, err := r.chain(ctx)
 		if err != nil {
@@ -111,7 +111,7 @@ func actionArgs(args map[string]modeldao.Text) []*model.ActionArg {
 	return out
 }
 
-func (r *proposalResolver) ModelVersions(ctx context.Context, obj *modeldao.Proposal) ([]*modeldao.ModelVersion, error) {
+func (r proposalResolver) ModelVersions(ctx context.Context, obj *modeldao.Proposal) ([]*modeldao.ModelVersion, error) {
 	return load(ctx, obj, func(ctx context.Context, ps []*modeldao.Proposal) ([][]*modeldao.ModelVersion, error) {
 		var ids []uint64
 		seen := map[uint64]bool{}
@@ -147,7 +147,7 @@ func (r *proposalResolver) ModelVersions(ctx context.Context, obj *modeldao.Prop
 	})
 }
 
-func (r *proposalResolver) Votes(ctx context.Context, obj *modeldao.Proposal, orderBy *model.VoteOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.VoteConnection, error) {
+func (r proposalResolver) Votes(ctx context.Context, obj *modeldao.Proposal, orderBy *model.VoteOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.VoteConnection, error) {
 	order := store.VotesByWeight
 	if orderBy != nil && *orderBy == model.VoteOrderFieldTime {
 		order = store.VotesByTime
@@ -166,7 +166,7 @@ func (r *proposalResolver) Votes(ctx context.Context, obj *modeldao.Proposal, or
 
 type actionResolver struct{ *Resolver }
 
-func (r *actionResolver) ModelVersion(ctx context.Context, obj *model.Action) (*modeldao.ModelVersion, error) {
+func (r actionResolver) ModelVersion(ctx context.Context, obj *model.Action) (*modeldao.ModelVersion, error) {
 	return byKey(ctx, obj, func(a *model.Action) (uint64, bool) { return nonZeroID(a.VersionID) }, r.versions)
 }
 
@@ -174,16 +174,16 @@ func (r *actionResolver) ModelVersion(ctx context.Context, obj *model.Action) (*
 
 type voteResolver struct{ *Resolver }
 
-func (r *voteResolver) ID(ctx context.Context, obj *modeldao.Vote) (string, error) {
+func (r voteResolver) ID(ctx context.Context, obj *modeldao.Vote) (string, error) {
 	return store.VoteID(obj.ProposalID, obj.Voter), nil
 }
 
-func (r *voteResolver) Proposal(ctx context.Context, obj *modeldao.Vote) (*modeldao.Proposal, error) {
+func (r voteResolver) Proposal(ctx context.Context, obj *modeldao.Vote) (*modeldao.Proposal, error) {
 	p, err := byKey(ctx, obj, func(v *modeldao.Vote) (string, bool) { return v.ProposalID, true }, r.proposals)
 	return required(p, err, "proposal %s of a vote", obj.ProposalID)
 }
 
-func (r *voteResolver) Voter(ctx context.Context, obj *modeldao.Vote) (*modeldao.Account, error) {
+func (r voteResolver) Voter(ctx context.Context, obj *modeldao.Vote) (*modeldao.Account, error) {
 	return byKey(ctx, obj, func(v *modeldao.Vote) (common.Address, bool) { return v.Voter, true }, r.accounts)
 }
 
@@ -191,11 +191,11 @@ func (r *voteResolver) Voter(ctx context.Context, obj *modeldao.Vote) (*modeldao
 
 type accountResolver struct{ *Resolver }
 
-func (r *accountResolver) ID(ctx context.Context, obj *modeldao.Account) (string, error) {
+func (r accountResolver) ID(ctx context.Context, obj *modeldao.Account) (string, error) {
 	return r.caip10(ctx, obj.Address)
 }
 
-func (r *accountResolver) Delegate(ctx context.Context, obj *modeldao.Account) (*modeldao.Account, error) {
+func (r accountResolver) Delegate(ctx context.Context, obj *modeldao.Account) (*modeldao.Account, error) {
 	return byKey(ctx, obj, func(a *modeldao.Account) (common.Address, bool) { return nonZeroAddr(a.Delegate) }, r.accounts)
 }
 
@@ -207,28 +207,28 @@ func addrsOf(as []*modeldao.Account) []common.Address {
 	return out
 }
 
-func (r *accountResolver) Delegators(ctx context.Context, obj *modeldao.Account, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AccountConnection, error) {
+func (r accountResolver) Delegators(ctx context.Context, obj *modeldao.Account, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AccountConnection, error) {
 	args, desc := pageArgs(first, after, last, before), isDesc(orderDirection, true)
 	return nested(ctx, obj, func(ctx context.Context, as []*modeldao.Account) ([]*store.Page[*modeldao.Account], error) {
 		return r.store.DelegatorsOf(ctx, addrsOf(as), desc, args)
 	}, accountConn)
 }
 
-func (r *accountResolver) Delegations(ctx context.Context, obj *modeldao.Account, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.DelegationConnection, error) {
+func (r accountResolver) Delegations(ctx context.Context, obj *modeldao.Account, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.DelegationConnection, error) {
 	args, desc := pageArgs(first, after, last, before), isDesc(orderDirection, true)
 	return nested(ctx, obj, func(ctx context.Context, as []*modeldao.Account) ([]*store.Page[*modeldao.Delegation], error) {
 		return r.store.DelegationsOf(ctx, addrsOf(as), desc, args)
 	}, delegationConn)
 }
 
-func (r *accountResolver) Votes(ctx context.Context, obj *modeldao.Account, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.VoteConnection, error) {
+func (r accountResolver) Votes(ctx context.Context, obj *modeldao.Account, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.VoteConnection, error) {
 	args, desc := pageArgs(first, after, last, before), isDesc(orderDirection, true)
 	return nested(ctx, obj, func(ctx context.Context, as []*modeldao.Account) ([]*store.Page[*modeldao.Vote], error) {
 		return r.store.VotesOfVoters(ctx, addrsOf(as), desc, args)
 	}, voteConn)
 }
 
-func (r *accountResolver) FirstSeen(ctx context.Context, obj *modeldao.Account) (*modeldao.Provenance, error) {
+func (r accountResolver) FirstSeen(ctx context.Context, obj *modeldao.Account) (*modeldao.Provenance, error) {
 	if obj.FirstSeen.BlockNumber == 0 {
 		return nil, nil
 	}
@@ -239,14 +239,14 @@ func (r *accountResolver) FirstSeen(ctx context.Context, obj *modeldao.Account) 
 
 type delegationResolver struct{ *Resolver }
 
-func (r *delegationResolver) Delegator(ctx context.Context, obj *modeldao.Delegation) (*modeldao.Account, error) {
+func (r delegationResolver) Delegator(ctx context.Context, obj *modeldao.Delegation) (*modeldao.Account, error) {
 	return byKey(ctx, obj, func(d *modeldao.Delegation) (common.Address, bool) { return d.Delegator, true }, r.accounts)
 }
 
-func (r *delegationResolver) From(ctx context.Context, obj *modeldao.Delegation) (*modeldao.Account, error) {
+func (r delegationResolver) From(ctx context.Context, obj *modeldao.Delegation) (*modeldao.Account, error) {
 	return byKey(ctx, obj, func(d *modeldao.Delegation) (common.Address, bool) { return nonZeroAddr(d.From) }, r.accounts)
 }
 
-func (r *delegationResolver) To(ctx context.Context, obj *modeldao.Delegation) (*modeldao.Account, error) {
+func (r delegationResolver) To(ctx context.Context, obj *modeldao.Delegation) (*modeldao.Account, error) {
 	return byKey(ctx, obj, func(d *modeldao.Delegation) (common.Address, bool) { return nonZeroAddr(d.To) }, r.accounts)
 }

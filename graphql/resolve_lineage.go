@@ -18,7 +18,7 @@ const (
 	maxAncestorDepth     = 32
 )
 
-func (r *modelVersionResolver) Base(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.ModelVersion, error) {
+func (r modelVersionResolver) Base(ctx context.Context, obj *modeldao.ModelVersion) (*modeldao.ModelVersion, error) {
 	return byKey(ctx, obj, func(v *modeldao.ModelVersion) (uint64, bool) {
 		if len(v.Bases) == 0 {
 			return 0, false
@@ -27,7 +27,7 @@ func (r *modelVersionResolver) Base(ctx context.Context, obj *modeldao.ModelVers
 	}, r.versions)
 }
 
-func (r *modelVersionResolver) Bases(ctx context.Context, obj *modeldao.ModelVersion) ([]*modeldao.ModelVersion, error) {
+func (r modelVersionResolver) Bases(ctx context.Context, obj *modeldao.ModelVersion) ([]*modeldao.ModelVersion, error) {
 	return load(ctx, obj, func(ctx context.Context, vs []*modeldao.ModelVersion) ([][]*modeldao.ModelVersion, error) {
 		lists := make([][]uint64, len(vs))
 		for i, v := range vs {
@@ -69,14 +69,14 @@ func (r *Resolver) versionLists(ctx context.Context, lists [][]uint64) ([][]*mod
 	return out, nil
 }
 
-func (r *modelVersionResolver) Derivatives(ctx context.Context, obj *modeldao.ModelVersion, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelVersionConnection, error) {
+func (r modelVersionResolver) Derivatives(ctx context.Context, obj *modeldao.ModelVersion, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelVersionConnection, error) {
 	args, desc := pageArgs(first, after, last, before), isDesc(orderDirection, false)
 	return nested(ctx, obj, func(ctx context.Context, vs []*modeldao.ModelVersion) ([]*store.Page[*modeldao.ModelVersion], error) {
 		return r.store.DerivativesOfVersions(ctx, versionIDs(vs), desc, args)
 	}, versionConn)
 }
 
-func (r *modelVersionResolver) Ancestors(ctx context.Context, obj *modeldao.ModelVersion, maxDepth *int) ([]*model.Ancestor, error) {
+func (r modelVersionResolver) Ancestors(ctx context.Context, obj *modeldao.ModelVersion, maxDepth *int) ([]*model.Ancestor, error) {
 	depth := defaultAncestorDepth
 	if maxDepth != nil {
 		depth = *maxDepth
@@ -104,7 +104,7 @@ func (r *modelVersionResolver) Ancestors(ctx context.Context, obj *modeldao.Mode
 	})
 }
 
-func (r *modelVersionResolver) TaintedAncestry(ctx context.Context, obj *modeldao.ModelVersion) (bool, error) {
+func (r modelVersionResolver) TaintedAncestry(ctx context.Context, obj *modeldao.ModelVersion) (bool, error) {
 	return load(ctx, obj, func(ctx context.Context, vs []*modeldao.ModelVersion) ([]bool, error) {
 		t, err := r.store.TaintingAncestors(ctx, vs)
 		if err != nil {
@@ -118,7 +118,7 @@ func (r *modelVersionResolver) TaintedAncestry(ctx context.Context, obj *modelda
 	})
 }
 
-func (r *modelVersionResolver) TaintingAncestors(ctx context.Context, obj *modeldao.ModelVersion) ([]*modeldao.ModelVersion, error) {
+func (r modelVersionResolver) TaintingAncestors(ctx context.Context, obj *modeldao.ModelVersion) ([]*modeldao.ModelVersion, error) {
 	return load(ctx, obj, func(ctx context.Context, vs []*modeldao.ModelVersion) ([][]*modeldao.ModelVersion, error) {
 		t, err := r.store.TaintingAncestors(ctx, vs)
 		if err != nil {

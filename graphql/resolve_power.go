@@ -23,7 +23,7 @@ func blockArg(block int) (uint64, error) {
 	return uint64(block), nil
 }
 
-func (r *daoResolver) TotalSupplyAt(ctx context.Context, obj *store.DAOInfo, block int) (*big.Int, error) {
+func (r daoResolver) TotalSupplyAt(ctx context.Context, obj *store.DAOInfo, block int) (*big.Int, error) {
 	b, err := blockArg(block)
 	if err != nil {
 		return nil, err
@@ -31,7 +31,7 @@ func (r *daoResolver) TotalSupplyAt(ctx context.Context, obj *store.DAOInfo, blo
 	return r.store.TotalSupplyAt(ctx, b)
 }
 
-func (r *accountResolver) VotingPowerAt(ctx context.Context, obj *modeldao.Account, block int) (*big.Int, error) {
+func (r accountResolver) VotingPowerAt(ctx context.Context, obj *modeldao.Account, block int) (*big.Int, error) {
 	b, err := blockArg(block)
 	if err != nil {
 		return nil, err
@@ -45,7 +45,7 @@ func (r *accountResolver) VotingPowerAt(ctx context.Context, obj *modeldao.Accou
 	})
 }
 
-func (r *accountResolver) VotingPowerHistory(ctx context.Context, obj *modeldao.Account, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.VotingPowerChangeConnection, error) {
+func (r accountResolver) VotingPowerHistory(ctx context.Context, obj *modeldao.Account, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.VotingPowerChangeConnection, error) {
 	args, desc := pageArgs(first, after, last, before), isDesc(orderDirection, true)
 	return nested(ctx, obj, func(ctx context.Context, as []*modeldao.Account) ([]*store.Page[*modeldao.PowerChange], error) {
 		return r.store.PowerHistoryOf(ctx, addrsOf(as), desc, args)
@@ -53,15 +53,15 @@ func (r *accountResolver) VotingPowerHistory(ctx context.Context, obj *modeldao.
 }
 
 func powerChangeConn(p *store.Page[*modeldao.PowerChange]) *model.VotingPowerChangeConnection {
-	e, pi, n := connection(p, func(c string, x *modeldao.PowerChange) *model.VotingPowerChangeEdge {
-		return &model.VotingPowerChangeEdge{Cursor: c, Node: x}
+	e, pi, n := connection(p, func(c string, x *modeldao.PowerChange) model.VotingPowerChangeEdge {
+		return model.VotingPowerChangeEdge{Cursor: c, Node: x}
 	})
 	return &model.VotingPowerChangeConnection{Edges: e, PageInfo: pi, TotalCount: n}
 }
 
 type votingPowerChangeResolver struct{ *Resolver }
 
-func (r *votingPowerChangeResolver) Account(ctx context.Context, obj *modeldao.PowerChange) (*modeldao.Account, error) {
+func (r votingPowerChangeResolver) Account(ctx context.Context, obj *modeldao.PowerChange) (*modeldao.Account, error) {
 	return byKey(ctx, obj, func(c *modeldao.PowerChange) (common.Address, bool) { return c.Delegate, true }, r.accounts)
 }
 
@@ -72,7 +72,7 @@ type powerOrErr struct {
 	err error
 }
 
-func (r *proposalResolver) VotingPowerOf(ctx context.Context, obj *modeldao.Proposal, address common.Address) (*big.Int, error) {
+func (r proposalResolver) VotingPowerOf(ctx context.Context, obj *modeldao.Proposal, address common.Address) (*big.Int, error) {
 	res, err := load(ctx, obj, func(ctx context.Context, ps []*modeldao.Proposal) ([]powerOrErr, error) {
 		cp, ok, err := r.store.Checkpoint(ctx)
 		if err != nil {
@@ -106,7 +106,7 @@ func (r *proposalResolver) VotingPowerOf(ctx context.Context, obj *modeldao.Prop
 	return res.v, res.err
 }
 
-func (r *proposalResolver) EligibleVoters(ctx context.Context, obj *modeldao.Proposal, first *int, after *string) (*model.EligibleVoterConnection, error) {
+func (r proposalResolver) EligibleVoters(ctx context.Context, obj *modeldao.Proposal, first *int, after *string) (*model.EligibleVoterConnection, error) {
 	page, err := r.store.EligibleVoters(ctx, obj.Snapshot, pageArgs(first, after, nil, nil))
 	if err != nil {
 		return nil, err
@@ -121,7 +121,7 @@ func (r *proposalResolver) EligibleVoters(ctx context.Context, obj *modeldao.Pro
 	return &model.EligibleVoterConnection{Edges: edges, PageInfo: pageInfo(page)}, nil
 }
 
-func (r *proposalResolver) NotYetVotedPower(ctx context.Context, obj *modeldao.Proposal) (*big.Int, error) {
+func (r proposalResolver) NotYetVotedPower(ctx context.Context, obj *modeldao.Proposal) (*big.Int, error) {
 	return load(ctx, obj, func(ctx context.Context, ps []*modeldao.Proposal) ([]*big.Int, error) {
 		cp, ok, err := r.store.Checkpoint(ctx)
 		if err != nil {
@@ -159,10 +159,10 @@ func totalVotes(t modeldao.Tally) *big.Int {
 
 type eligibleVoterResolver struct{ *Resolver }
 
-func (r *eligibleVoterResolver) Account(ctx context.Context, obj *model.EligibleVoter) (*modeldao.Account, error) {
+func (r eligibleVoterResolver) Account(ctx context.Context, obj *model.EligibleVoter) (*modeldao.Account, error) {
 	return byKey(ctx, obj, func(v *model.EligibleVoter) (common.Address, bool) { return v.Address, true }, r.accounts)
 }
 
-func (r *eligibleVoterResolver) Vote(ctx context.Context, obj *model.EligibleVoter) (*modeldao.Vote, error) {
+func (r eligibleVoterResolver) Vote(ctx context.Context, obj *model.EligibleVoter) (*modeldao.Vote, error) {
 	return byKey(ctx, obj, func(v *model.EligibleVoter) (string, bool) { return store.VoteID(v.ProposalID, v.Address), true }, r.store.VotesByID)
 }

@@ -17,9 +17,9 @@ import (
 
 type queryResolver struct{ *Resolver }
 
-func (r *queryResolver) Dao(ctx context.Context) (*store.DAOInfo, error) { return r.store.DAO(ctx) }
+func (r queryResolver) Dao(ctx context.Context) (*store.DAOInfo, error) { return r.store.DAO(ctx) }
 
-func (r *queryResolver) Proposals(ctx context.Context, where *model.ProposalWhere, orderBy *model.ProposalOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ProposalConnection, error) {
+func (r queryResolver) Proposals(ctx context.Context, where *model.ProposalWhere, orderBy *model.ProposalOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ProposalConnection, error) {
 	q := store.ProposalQuery{Desc: isDesc(orderDirection, true), Page: pageArgs(first, after, last, before)}
 	if orderBy != nil {
 		switch *orderBy {
@@ -46,7 +46,7 @@ func (r *queryResolver) Proposals(ctx context.Context, where *model.ProposalWher
 	return topLevel(ctx, p, err, proposalConn)
 }
 
-func (r *queryResolver) Proposal(ctx context.Context, id string) (*modeldao.Proposal, error) {
+func (r queryResolver) Proposal(ctx context.Context, id string) (*modeldao.Proposal, error) {
 	pid, err := scalar.ParseProposalID("id", id)
 	if err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func (r *queryResolver) Proposal(ctx context.Context, id string) (*modeldao.Prop
 	return ps[0], nil
 }
 
-func (r *queryResolver) Votes(ctx context.Context, where *model.VoteWhere, orderBy *model.VoteOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.VoteConnection, error) {
+func (r queryResolver) Votes(ctx context.Context, where *model.VoteWhere, orderBy *model.VoteOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.VoteConnection, error) {
 	q := store.VoteQuery{Desc: isDesc(orderDirection, true), Page: pageArgs(first, after, last, before)}
 	if orderBy != nil && *orderBy == model.VoteOrderFieldWeight {
 		q.OrderBy = store.VotesByWeight
@@ -80,7 +80,7 @@ func (r *queryResolver) Votes(ctx context.Context, where *model.VoteWhere, order
 	return topLevel(ctx, p, err, voteConn)
 }
 
-func (r *queryResolver) Delegates(ctx context.Context, orderBy *model.DelegateOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AccountConnection, error) {
+func (r queryResolver) Delegates(ctx context.Context, orderBy *model.DelegateOrderField, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AccountConnection, error) {
 	order := store.DelegatesByVotingPower
 	if orderBy != nil && *orderBy == model.DelegateOrderFieldDelegators {
 		order = store.DelegatesByDelegators
@@ -89,7 +89,7 @@ func (r *queryResolver) Delegates(ctx context.Context, orderBy *model.DelegateOr
 	return topLevel(ctx, p, err, accountConn)
 }
 
-func (r *queryResolver) Account(ctx context.Context, address common.Address) (*modeldao.Account, error) {
+func (r queryResolver) Account(ctx context.Context, address common.Address) (*modeldao.Account, error) {
 	accs, err := r.accounts(ctx, []common.Address{address})
 	if err != nil {
 		return nil, err
@@ -97,7 +97,7 @@ func (r *queryResolver) Account(ctx context.Context, address common.Address) (*m
 	return accs[0], nil
 }
 
-func (r *queryResolver) Models(ctx context.Context, where *model.ModelWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelConnection, error) {
+func (r queryResolver) Models(ctx context.Context, where *model.ModelWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelConnection, error) {
 	q := store.ModelQuery{Desc: isDesc(orderDirection, true), Page: pageArgs(first, after, last, before)}
 	if where != nil {
 		q.Owner = where.Owner
@@ -109,7 +109,7 @@ func (r *queryResolver) Models(ctx context.Context, where *model.ModelWhere, ord
 	return topLevel(ctx, p, err, modelConn)
 }
 
-func (r *queryResolver) Model(ctx context.Context, name *string, nameRaw []byte, id *string) (*modeldao.Model, error) {
+func (r queryResolver) Model(ctx context.Context, name *string, nameRaw []byte, id *string) (*modeldao.Model, error) {
 	var key common.Hash
 	switch {
 	case name != nil && nameRaw != nil:
@@ -145,7 +145,7 @@ func (r *queryResolver) Model(ctx context.Context, name *string, nameRaw []byte,
 	return ms[0], nil
 }
 
-func (r *queryResolver) ModelVersions(ctx context.Context, where *model.ModelVersionWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelVersionConnection, error) {
+func (r queryResolver) ModelVersions(ctx context.Context, where *model.ModelVersionWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.ModelVersionConnection, error) {
 	q := store.VersionQuery{Desc: isDesc(orderDirection, true), Page: pageArgs(first, after, last, before)}
 	if w := where; w != nil {
 		q.Status, q.Publisher = w.Status, w.Publisher
@@ -206,7 +206,7 @@ func (r *queryResolver) ModelVersions(ctx context.Context, where *model.ModelVer
 	return topLevel(ctx, p, err, versionConn)
 }
 
-func (r *queryResolver) ModelVersion(ctx context.Context, id string) (*modeldao.ModelVersion, error) {
+func (r queryResolver) ModelVersion(ctx context.Context, id string) (*modeldao.ModelVersion, error) {
 	vid, err := scalar.ParseUint64ID("id", id)
 	if err != nil {
 		return nil, err
@@ -221,7 +221,7 @@ func (r *queryResolver) ModelVersion(ctx context.Context, id string) (*modeldao.
 	return vs[0], nil
 }
 
-func (r *queryResolver) Audits(ctx context.Context, where *model.AuditWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error) {
+func (r queryResolver) Audits(ctx context.Context, where *model.AuditWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditConnection, error) {
 	q := store.AuditQuery{Desc: isDesc(orderDirection, true), Page: pageArgs(first, after, last, before)}
 	if w := where; w != nil {
 		q.Auditor, q.Passed = w.Auditor, w.Passed
@@ -244,7 +244,7 @@ func (r *queryResolver) Audits(ctx context.Context, where *model.AuditWhere, ord
 	return topLevel(ctx, p, err, auditConn)
 }
 
-func (r *queryResolver) Audit(ctx context.Context, id string) (*modeldao.Audit, error) {
+func (r queryResolver) Audit(ctx context.Context, id string) (*modeldao.Audit, error) {
 	aid, err := scalar.ParseUint64ID("id", id)
 	if err != nil {
 		return nil, err
@@ -259,7 +259,7 @@ func (r *queryResolver) Audit(ctx context.Context, id string) (*modeldao.Audit, 
 	return as[0], nil
 }
 
-func (r *queryResolver) Policies(ctx context.Context, where *model.PolicyWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.PolicyConnection, error) {
+func (r queryResolver) Policies(ctx context.Context, where *model.PolicyWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.PolicyConnection, error) {
 	var active *bool
 	if where != nil {
 		active = where.Active
@@ -268,7 +268,7 @@ func (r *queryResolver) Policies(ctx context.Context, where *model.PolicyWhere, 
 	return topLevel(ctx, p, err, policyConn)
 }
 
-func (r *queryResolver) Policy(ctx context.Context, id string) (*modeldao.Policy, error) {
+func (r queryResolver) Policy(ctx context.Context, id string) (*modeldao.Policy, error) {
 	pid, err := scalar.ParseUint64ID("id", id)
 	if err != nil {
 		return nil, err
@@ -283,7 +283,7 @@ func (r *queryResolver) Policy(ctx context.Context, id string) (*modeldao.Policy
 	return ps[0], nil
 }
 
-func (r *queryResolver) Auditors(ctx context.Context, where *model.AuditorWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditorConnection, error) {
+func (r queryResolver) Auditors(ctx context.Context, where *model.AuditorWhere, orderDirection *model.OrderDirection, first *int, after *string, last *int, before *string) (*model.AuditorConnection, error) {
 	var active *bool
 	if where != nil {
 		active = where.Active
@@ -292,7 +292,7 @@ func (r *queryResolver) Auditors(ctx context.Context, where *model.AuditorWhere,
 	return topLevel(ctx, p, err, auditorConn)
 }
 
-func (r *queryResolver) PinStatus(ctx context.Context) (*model.PinStatusCounts, error) {
+func (r queryResolver) PinStatus(ctx context.Context) (*model.PinStatusCounts, error) {
 	counts, err := r.store.PinSummary(ctx)
 	if err != nil {
 		return nil, err
@@ -308,7 +308,7 @@ func (r *queryResolver) PinStatus(ctx context.Context) (*model.PinStatusCounts, 
 	return c, nil
 }
 
-func (r *queryResolver) IndexerStatus(ctx context.Context) (*modeldao.IndexerStatus, error) {
+func (r queryResolver) IndexerStatus(ctx context.Context) (*modeldao.IndexerStatus, error) {
 	st, err := r.store.Status(ctx)
 	if err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ func (r *Resolver) staleRulesFor(maxAuditAgeBlocks *int, what string) (modeldao.
 }
 
 // staleReasons reads the stale facts of obj's sibling group once and checks each version.
-func (r *modelVersionResolver) staleReasons(ctx context.Context, obj *modeldao.ModelVersion, maxAuditAgeBlocks *int) ([]*modeldao.StaleReason, error) {
+func (r modelVersionResolver) staleReasons(ctx context.Context, obj *modeldao.ModelVersion, maxAuditAgeBlocks *int) ([]*modeldao.StaleReason, error) {
 	rules, err := r.staleRulesFor(maxAuditAgeBlocks, "maxAuditAgeBlocks")
 	if err != nil {
 		return nil, err
@@ -50,12 +50,12 @@ func (r *modelVersionResolver) staleReasons(ctx context.Context, obj *modeldao.M
 	})
 }
 
-func (r *modelVersionResolver) Stale(ctx context.Context, obj *modeldao.ModelVersion, maxAuditAgeBlocks *int) (bool, error) {
+func (r modelVersionResolver) Stale(ctx context.Context, obj *modeldao.ModelVersion, maxAuditAgeBlocks *int) (bool, error) {
 	rs, err := r.staleReasons(ctx, obj, maxAuditAgeBlocks)
 	return len(rs) > 0, err
 }
 
-func (r *modelVersionResolver) StaleReasons(ctx context.Context, obj *modeldao.ModelVersion, maxAuditAgeBlocks *int) ([]*modeldao.StaleReason, error) {
+func (r modelVersionResolver) StaleReasons(ctx context.Context, obj *modeldao.ModelVersion, maxAuditAgeBlocks *int) ([]*modeldao.StaleReason, error) {
 	rs, err := r.staleReasons(ctx, obj, maxAuditAgeBlocks)
 	if rs == nil && err == nil {
 		rs = []*modeldao.StaleReason{}
@@ -70,7 +70,7 @@ type consensus struct {
 }
 
 // consensusOf reads the audits of obj's sibling group once and compares them.
-func (r *modelVersionResolver) consensusOf(ctx context.Context, obj *modeldao.ModelVersion) (*consensus, error) {
+func (r modelVersionResolver) consensusOf(ctx context.Context, obj *modeldao.ModelVersion) (*consensus, error) {
 	return load(ctx, obj, func(ctx context.Context, vs []*modeldao.ModelVersion) ([]*consensus, error) {
 		out, err := r.contest(ctx, versionIDs(vs))
 		if err != nil {
@@ -103,7 +103,7 @@ func (r *Resolver) contest(ctx context.Context, ids []uint64) ([]*consensus, err
 	return out, nil
 }
 
-func (r *modelVersionResolver) AuditConsensus(ctx context.Context, obj *modeldao.ModelVersion) (modeldao.AuditConsensus, error) {
+func (r modelVersionResolver) AuditConsensus(ctx context.Context, obj *modeldao.ModelVersion) (modeldao.AuditConsensus, error) {
 	c, err := r.consensusOf(ctx, obj)
 	if err != nil {
 		return modeldao.ConsensusNone, err
@@ -111,7 +111,7 @@ func (r *modelVersionResolver) AuditConsensus(ctx context.Context, obj *modeldao
 	return c.state, nil
 }
 
-func (r *modelVersionResolver) Contest(ctx context.Context, obj *modeldao.ModelVersion) ([]*modeldao.AuditDisagreement, error) {
+func (r modelVersionResolver) Contest(ctx context.Context, obj *modeldao.ModelVersion) ([]*modeldao.AuditDisagreement, error) {
 	c, err := r.consensusOf(ctx, obj)
 	if err != nil {
 		return nil, err
@@ -123,17 +123,17 @@ func (r *modelVersionResolver) Contest(ctx context.Context, obj *modeldao.ModelV
 
 type staleReasonResolver struct{ *Resolver }
 
-func (r *Resolver) StaleReason() generated.StaleReasonResolver { return &staleReasonResolver{r} }
+func (r *Resolver) StaleReason() generated.StaleReasonResolver { return staleReasonResolver{r} }
 
-func (r *staleReasonResolver) Policy(ctx context.Context, obj *modeldao.StaleReason) (*modeldao.Policy, error) {
+func (r staleReasonResolver) Policy(ctx context.Context, obj *modeldao.StaleReason) (*modeldao.Policy, error) {
 	return byKey(ctx, obj, func(s *modeldao.StaleReason) (uint64, bool) { return nonZeroID(s.PolicyID) }, r.policies)
 }
 
-func (r *staleReasonResolver) Audit(ctx context.Context, obj *modeldao.StaleReason) (*modeldao.Audit, error) {
+func (r staleReasonResolver) Audit(ctx context.Context, obj *modeldao.StaleReason) (*modeldao.Audit, error) {
 	return byKey(ctx, obj, func(s *modeldao.StaleReason) (uint64, bool) { return nonZeroID(s.AuditID) }, r.audits)
 }
 
-func (r *staleReasonResolver) AuditAgeBlocks(_ context.Context, obj *modeldao.StaleReason) (*int, error) {
+func (r staleReasonResolver) AuditAgeBlocks(_ context.Context, obj *modeldao.StaleReason) (*int, error) {
 	if obj.Kind != modeldao.StaleAuditTooOld {
 		return nil, nil
 	}
@@ -141,7 +141,7 @@ func (r *staleReasonResolver) AuditAgeBlocks(_ context.Context, obj *modeldao.St
 	return &n, nil
 }
 
-func (r *staleReasonResolver) MaxAuditAgeBlocks(_ context.Context, obj *modeldao.StaleReason) (*int, error) {
+func (r staleReasonResolver) MaxAuditAgeBlocks(_ context.Context, obj *modeldao.StaleReason) (*int, error) {
 	if obj.Kind != modeldao.StaleAuditTooOld {
 		return nil, nil
 	}
@@ -150,7 +150,7 @@ func (r *staleReasonResolver) MaxAuditAgeBlocks(_ context.Context, obj *modeldao
 }
 
 // Ancestors reads the tainting ancestors of the whole sibling group of reasons at once.
-func (r *staleReasonResolver) Ancestors(ctx context.Context, obj *modeldao.StaleReason) ([]*modeldao.ModelVersion, error) {
+func (r staleReasonResolver) Ancestors(ctx context.Context, obj *modeldao.StaleReason) ([]*modeldao.ModelVersion, error) {
 	return load(ctx, obj, func(ctx context.Context, rs []*modeldao.StaleReason) ([][]*modeldao.ModelVersion, error) {
 		lists := make([][]uint64, len(rs))
 		for i, sr := range rs {
@@ -165,19 +165,19 @@ func (r *staleReasonResolver) Ancestors(ctx context.Context, obj *modeldao.Stale
 type auditDisagreementResolver struct{ *Resolver }
 
 func (r *Resolver) AuditDisagreement() generated.AuditDisagreementResolver {
-	return &auditDisagreementResolver{r}
+	return auditDisagreementResolver{r}
 }
 
-func (r *auditDisagreementResolver) Policy(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Policy, error) {
+func (r auditDisagreementResolver) Policy(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Policy, error) {
 	return byKey(ctx, obj, func(d *modeldao.AuditDisagreement) (uint64, bool) { return nonZeroID(d.PolicyID) }, r.policies)
 }
 
-func (r *auditDisagreementResolver) Audit(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Audit, error) {
+func (r auditDisagreementResolver) Audit(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Audit, error) {
 	a, err := byKey(ctx, obj, func(d *modeldao.AuditDisagreement) (uint64, bool) { return d.AuditID, true }, r.audits)
 	return required(a, err, "audit %d", obj.AuditID)
 }
 
-func (r *auditDisagreementResolver) OtherAudit(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Audit, error) {
+func (r auditDisagreementResolver) OtherAudit(ctx context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Audit, error) {
 	// A second byKey on the same objects: its own field, so its own batched read.
 	a, err := byKey(ctx, obj, func(d *modeldao.AuditDisagreement) (uint64, bool) { return d.OtherAuditID, true }, r.audits)
 	return required(a, err, "audit %d", obj.OtherAuditID)
@@ -191,22 +191,22 @@ func metricOnly[T any](obj *modeldao.AuditDisagreement, v T) (*T, error) {
 	return &v, nil
 }
 
-func (r *auditDisagreementResolver) Metric(_ context.Context, obj *modeldao.AuditDisagreement) (*modeldao.MetricKind, error) {
+func (r auditDisagreementResolver) Metric(_ context.Context, obj *modeldao.AuditDisagreement) (*modeldao.MetricKind, error) {
 	return metricOnly(obj, obj.MetricKind)
 }
 
-func (r *auditDisagreementResolver) SensitiveFeature(_ context.Context, obj *modeldao.AuditDisagreement) (*string, error) {
+func (r auditDisagreementResolver) SensitiveFeature(_ context.Context, obj *modeldao.AuditDisagreement) (*string, error) {
 	return metricOnly(obj, obj.Feature.String())
 }
 
-func (r *auditDisagreementResolver) Value(_ context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Fixed6, error) {
+func (r auditDisagreementResolver) Value(_ context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Fixed6, error) {
 	return metricOnly(obj, obj.Value)
 }
 
-func (r *auditDisagreementResolver) OtherValue(_ context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Fixed6, error) {
+func (r auditDisagreementResolver) OtherValue(_ context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Fixed6, error) {
 	return metricOnly(obj, obj.OtherValue)
 }
 
-func (r *auditDisagreementResolver) Difference(_ context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Fixed6, error) {
+func (r auditDisagreementResolver) Difference(_ context.Context, obj *modeldao.AuditDisagreement) (*modeldao.Fixed6, error) {
 	return metricOnly(obj, obj.Difference)
 }

@@ -16,10 +16,10 @@ func millis(ms int64) *time.Time {
 	return &t
 }
 
-func (r *indexerStatusResolver) HeadSeenAt(ctx context.Context, obj *modeldao.IndexerStatus) (*time.Time, error) {
+func (r indexerStatusResolver) HeadSeenAt(ctx context.Context, obj *modeldao.IndexerStatus) (*time.Time, error) {
 	return millis(obj.HeadSeenAt), nil
 }
 
-func (r *indexerStatusResolver) LastErrorAt(ctx context.Context, obj *modeldao.IndexerStatus) (*time.Time, error) {
+func (r indexerStatusResolver) LastErrorAt(ctx context.Context, obj *modeldao.IndexerStatus) (*time.Time, error) {
 	return millis(obj.LastErrorAt), nil
 }

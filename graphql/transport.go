@@ -6,7 +6,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 
 	gql "github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -58,9 +60,7 @@ func (t jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec gql.GraphExecu
 	resp := responses(ctx)
 	if resp != nil && len(resp.Errors) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil &&
 		len(resp.Extensions) == 0 && len(resp.Data) > 0 && !needsEscape(resp.Data) {
-		_, _ = io.WriteString(w, `{"data":`)
-		_, _ = w.Write(resp.Data)
-		_, _ = io.WriteString(w, "}")
+		writeData(w, resp.Data)
 		return
 	}
 	b, err := json.Marshal(resp)
@@ -69,6 +69,26 @@ func (t jsonPOST) Do(w http.ResponseWriter, r *http.Request, exec gql.GraphExecu
 	}
 	_, _ = w.Write(b)
 }
+
+// writeData writes {"data":data} in one Write with its length. Written in three, with no
+// length, an answer of tens of KB went out chunked in three write syscalls (the head and the
+// first chunks, the rest, the last chunk and the end at the handler's return) where one
+// Write of a known length takes two (writing the answer was 11 % of a computed page's CPU).
+func writeData(w http.ResponseWriter, data []byte) {
+	bp := answerBufs.Get().(*[]byte)
+	b := append(append(append((*bp)[:0], `{"data":`...), data...), '}')
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
+	if cap(b) <= maxPooledAnswer {
+		*bp = b
+		answerBufs.Put(bp)
+	}
+}
+
+var answerBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledAnswer keeps a rare huge answer from pinning its memory in the pool.
+const maxPooledAnswer = 1 << 20
 
 // acceptsJSON says whether POST would answer application/json for this Accept header.
 func acceptsJSON(accept string) bool {

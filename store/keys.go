@@ -251,7 +251,31 @@ func decimal(x uint64) string { return strconv.FormatUint(x, 10) }
 
 // Addr is the canonical form of an address inside keys and members: lower-case hex.
 // It skips Hex's EIP-55 checksum (a keccak per call), which showed in backfill profiles.
-func Addr(a common.Address) string { return "0x" + hex.EncodeToString(a[:]) }
+// One allocation (the string), not two (the hex and the concatenation).
+func Addr(a common.Address) string {
+	var b [2 + 2*common.AddressLength]byte
+	b[0], b[1] = '0', 'x'
+	hex.Encode(b[2:], a[:])
+	return string(b[:])
+}
+
+// Addrs is Addr of each address, the strings sharing one allocation (a read of 100 voters
+// made 200 allocations for their field names: 2 % of that page's CPU). Whoever keeps one of
+// them past the read copies it (recordCache.put), so as not to keep all of them.
+func Addrs(as []common.Address) []string {
+	const n = 2 + 2*common.AddressLength
+	b := make([]byte, n*len(as))
+	for i, a := range as {
+		b[i*n], b[i*n+1] = '0', 'x'
+		hex.Encode(b[i*n+2:(i+1)*n], a[:])
+	}
+	all := string(b)
+	out := make([]string, len(as))
+	for i := range as {
+		out[i] = all[i*n : (i+1)*n]
+	}
+	return out
+}
 
 // VoteID is the member that identifies a vote.
 func VoteID(proposalID string, voter common.Address) string { return proposalID + ":" + Addr(voter) }

@@ -194,11 +194,7 @@ func (s *Store) Delegates(ctx context.Context, order DelegateOrder, desc bool, a
 // Accounts returns the accounts at the given addresses, nil for addresses the index has
 // never seen.
 func (s *Store) Accounts(ctx context.Context, addrs []common.Address) ([]*modeldao.Account, error) {
-	fields := make([]string, len(addrs))
-	for i, a := range addrs {
-		fields[i] = Addr(a)
-	}
-	return readMany[modeldao.Account](ctx, s, s.keys.AccountRecords(), fields)
+	return readMany[modeldao.Account](ctx, s, s.keys.AccountRecords(), Addrs(addrs))
 }
 
 // DelegatorsOf returns a page of the accounts delegating to each address, by the time of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -86,6 +87,8 @@ func (c *recordCache) put(cp, hash string, fields, vals []string) {
 		if c.bytes+n > recordCacheBytes {
 			c.m, c.bytes = map[recordKey]string{}, 0
 		}
+		// The field may share its memory with the other fields of its read (Addrs).
+		k.field = strings.Clone(f)
 		c.m[k] = vals[i]
 		c.bytes += n
 	}

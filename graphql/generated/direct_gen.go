@@ -4,6 +4,7 @@ package generated
 
 import (
 	"context"
+	"errors"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/ethereum/go-ethereum/common"
@@ -11,6 +12,7 @@ import (
 	"github.com/modeldao/modeldao/graphql/model"
 	"github.com/modeldao/modeldao/graphql/scalar"
 	"github.com/modeldao/modeldao/store"
+	"github.com/vektah/gqlparser/v2/ast"
 	"math/big"
 	"strconv"
 )
@@ -18,6 +20,13 @@ import (
 // direct_Account writes a Account as _Account does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Account(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Account) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Account(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Account writes a Account into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Account(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Account) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -25,9 +34,7 @@ func (ec *executionContext) direct_Account(ctx context.Context, fields []graphql
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "Account")
 		case "id":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_id(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Account_id(ctx, field, obj), graphql.Null)
 		case "address":
 			if b, ok := appendNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(w.b, obj.Address); ok {
 				w.b = b
@@ -47,9 +54,7 @@ func (ec *executionContext) direct_Account(ctx context.Context, fields []graphql
 				w.value(ec._Account_votingPower(ctx, field, obj), graphql.Null)
 			}
 		case "delegate":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_delegate(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Account_delegate(ctx, field, obj), graphql.RequiredNull)
 		case "delegatorCount":
 			if b, ok := appendNInt2int(w.b, obj.DelegatorCount); ok {
 				w.b = b
@@ -63,39 +68,33 @@ func (ec *executionContext) direct_Account(ctx context.Context, fields []graphql
 				w.value(ec._Account_voteCount(ctx, field, obj), graphql.Null)
 			}
 		case "delegators":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_delegators(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Account_delegators(w, ctx, field, obj)
 		case "delegations":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_delegations(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Account_delegations(w, ctx, field, obj)
 		case "votes":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_votes(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Account_votes(w, ctx, field, obj)
 		case "firstSeen":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_firstSeen(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Account_firstSeen(ctx, field, obj), graphql.RequiredNull)
 		case "votingPowerAt":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_votingPowerAt(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Account_votingPowerAt(ctx, field, obj), graphql.Null)
 		case "votingPowerHistory":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Account_votingPowerHistory(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Account_votingPowerHistory(w, ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AccountConnection writes a AccountConnection as _AccountConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AccountConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.AccountConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AccountConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AccountConnection writes a AccountConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AccountConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AccountConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -103,13 +102,15 @@ func (ec *executionContext) direct_AccountConnection(ctx context.Context, fields
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "AccountConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_AccountConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_AccountConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._AccountConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._AccountConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -120,12 +121,18 @@ func (ec *executionContext) direct_AccountConnection(ctx context.Context, fields
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AccountEdge writes a AccountEdge as _AccountEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AccountEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.AccountEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AccountEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AccountEdge writes a AccountEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AccountEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AccountEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -139,17 +146,23 @@ func (ec *executionContext) direct_AccountEdge(ctx context.Context, fields []gra
 				w.value(ec._AccountEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._AccountEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Action writes a Action as _Action does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Action(ctx context.Context, fields []graphql.CollectedField, obj *model.Action) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Action(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Action writes a Action into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Action(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.Action) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -163,7 +176,7 @@ func (ec *executionContext) direct_Action(ctx context.Context, fields []graphql.
 				w.value(ec._Action_index(ctx, field, obj), graphql.Null)
 			}
 		case "target":
-			w.value(ec._Action_target(ctx, field, obj), graphql.Null)
+			ec.intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w, ctx, field.Selections, obj.Target)
 		case "value":
 			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Value); ok {
 				w.b = b
@@ -183,25 +196,31 @@ func (ec *executionContext) direct_Action(ctx context.Context, fields []graphql.
 				w.value(ec._Action_method(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "args":
-			if fc, err := ec.fieldContext_Action_args(ctx, field); err == nil {
+			if b, ok := ec.plainListActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ(w.b, field.Selections, obj.Args); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_Action_args(ctx, field); err == nil {
 				w.value(ec.marshalNActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Args), graphql.Null)
 			} else {
 				w.value(ec._Action_args(ctx, field, obj), graphql.Null)
 			}
 		case "modelVersion":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Action_modelVersion(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Action_modelVersion(ctx, field, obj), graphql.RequiredNull)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ActionArg writes a ActionArg as _ActionArg does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ActionArg(ctx context.Context, fields []graphql.CollectedField, obj *model.ActionArg) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ActionArg(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ActionArg writes a ActionArg into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ActionArg(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ActionArg) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -230,12 +249,18 @@ func (ec *executionContext) direct_ActionArg(ctx context.Context, fields []graph
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Ancestor writes a Ancestor as _Ancestor does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Ancestor(ctx context.Context, fields []graphql.CollectedField, obj *model.Ancestor) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Ancestor(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Ancestor writes a Ancestor into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Ancestor(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.Ancestor) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -249,17 +274,23 @@ func (ec *executionContext) direct_Ancestor(ctx context.Context, fields []graphq
 				w.value(ec._Ancestor_depth(ctx, field, obj), graphql.Null)
 			}
 		case "modelVersion":
-			w.value(ec._Ancestor_modelVersion(ctx, field, obj), graphql.Null)
+			ec.intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(w, ctx, field.Selections, obj.ModelVersion)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ApprovalEvidence writes a ApprovalEvidence as _ApprovalEvidence does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields []graphql.CollectedField, obj *model.ApprovalEvidence) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ApprovalEvidence(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ApprovalEvidence writes a ApprovalEvidence into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ApprovalEvidence(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ApprovalEvidence) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -279,9 +310,7 @@ func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields 
 		case "audit":
 			w.value(ec._ApprovalEvidence_audit(ctx, field, obj), graphql.RequiredNull)
 		case "auditor":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ApprovalEvidence_auditor(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ApprovalEvidence_auditor(ctx, field, obj), graphql.RequiredNull)
 		case "auditAgeBlocks":
 			if b, ok := appendOInt2ᚖint(w.b, obj.AuditAgeBlocks); ok {
 				w.b = b
@@ -289,7 +318,9 @@ func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields 
 				w.value(ec._ApprovalEvidence_auditAgeBlocks(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "checks":
-			if fc, err := ec.fieldContext_ApprovalEvidence_checks(ctx, field); err == nil {
+			if b, ok := ec.plainListBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(w.b, field.Selections, obj.Checks); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ApprovalEvidence_checks(ctx, field); err == nil {
 				w.value(ec.marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Checks), graphql.Null)
 			} else {
 				w.value(ec._ApprovalEvidence_checks(ctx, field, obj), graphql.Null)
@@ -307,15 +338,13 @@ func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields 
 				w.value(ec._ApprovalEvidence_reason(ctx, field, obj), graphql.Null)
 			}
 		case "pin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ApprovalEvidence_pin(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ApprovalEvidence_pin(ctx, field, obj), graphql.RequiredNull)
 		case "content":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ApprovalEvidence_content(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ApprovalEvidence_content(ctx, field, obj), graphql.RequiredNull)
 		case "contest":
-			if fc, err := ec.fieldContext_ApprovalEvidence_contest(ctx, field); err == nil {
+			if b, ok := ec.plainListAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(w.b, field.Selections, obj.Contest); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ApprovalEvidence_contest(ctx, field); err == nil {
 				w.value(ec.marshalNAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Contest), graphql.Null)
 			} else {
 				w.value(ec._ApprovalEvidence_contest(ctx, field, obj), graphql.Null)
@@ -324,12 +353,18 @@ func (ec *executionContext) direct_ApprovalEvidence(ctx context.Context, fields 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Audit writes a Audit as _Audit does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Audit) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Audit(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Audit writes a Audit into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Audit(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Audit) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -343,17 +378,11 @@ func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.C
 				w.value(ec._Audit_id(ctx, field, obj), graphql.Null)
 			}
 		case "modelVersion":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Audit_modelVersion(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Audit_modelVersion(w, ctx, field, obj)
 		case "policy":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Audit_policy(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Audit_policy(w, ctx, field, obj)
 		case "auditor":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Audit_auditor(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Audit_auditor(w, ctx, field, obj)
 		case "reportCid":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.ReportCID); ok {
 				w.b = b
@@ -373,7 +402,9 @@ func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.C
 				w.value(ec._Audit_reportSha256(ctx, field, obj), graphql.Null)
 			}
 		case "metrics":
-			if fc, err := ec.fieldContext_Audit_metrics(ctx, field); err == nil {
+			if b, ok := ec.plainListMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ(w.b, field.Selections, obj.Metrics); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_Audit_metrics(ctx, field); err == nil {
 				w.value(ec.marshalNMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Metrics), graphql.Null)
 			} else {
 				w.value(ec._Audit_metrics(ctx, field, obj), graphql.Null)
@@ -385,21 +416,25 @@ func (ec *executionContext) direct_Audit(ctx context.Context, fields []graphql.C
 				w.value(ec._Audit_passed(ctx, field, obj), graphql.Null)
 			}
 		case "reportPin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Audit_reportPin(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Audit_reportPin(w, ctx, field, obj)
 		case "provenance":
 			w.value(ec._Audit_provenance(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AuditConnection writes a AuditConnection as _AuditConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AuditConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.AuditConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AuditConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AuditConnection writes a AuditConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AuditConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AuditConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -407,13 +442,15 @@ func (ec *executionContext) direct_AuditConnection(ctx context.Context, fields [
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "AuditConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_AuditConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_AuditConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._AuditConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._AuditConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -424,12 +461,18 @@ func (ec *executionContext) direct_AuditConnection(ctx context.Context, fields [
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AuditDisagreement writes a AuditDisagreement as _AuditDisagreement does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AuditDisagreement(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.AuditDisagreement) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AuditDisagreement(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AuditDisagreement writes a AuditDisagreement into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AuditDisagreement(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.AuditDisagreement) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -443,17 +486,11 @@ func (ec *executionContext) direct_AuditDisagreement(ctx context.Context, fields
 				w.value(ec._AuditDisagreement_kind(ctx, field, obj), graphql.Null)
 			}
 		case "policy":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_policy(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_policy(ctx, field, obj), graphql.RequiredNull)
 		case "audit":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_audit(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_AuditDisagreement_audit(w, ctx, field, obj)
 		case "otherAudit":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_otherAudit(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_AuditDisagreement_otherAudit(w, ctx, field, obj)
 		case "passed":
 			if b, ok := appendNBoolean2bool(w.b, obj.Passed); ok {
 				w.b = b
@@ -467,25 +504,15 @@ func (ec *executionContext) direct_AuditDisagreement(ctx context.Context, fields
 				w.value(ec._AuditDisagreement_otherPassed(ctx, field, obj), graphql.Null)
 			}
 		case "metric":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_metric(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_metric(ctx, field, obj), graphql.RequiredNull)
 		case "sensitiveFeature":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_sensitiveFeature(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_sensitiveFeature(ctx, field, obj), graphql.RequiredNull)
 		case "value":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_value(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_value(ctx, field, obj), graphql.RequiredNull)
 		case "otherValue":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_otherValue(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_otherValue(ctx, field, obj), graphql.RequiredNull)
 		case "difference":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._AuditDisagreement_difference(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_AuditDisagreement_difference(ctx, field, obj), graphql.RequiredNull)
 		case "tolerance":
 			if b, ok := appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(w.b, obj.Tolerance); ok {
 				w.b = b
@@ -496,12 +523,18 @@ func (ec *executionContext) direct_AuditDisagreement(ctx context.Context, fields
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AuditEdge writes a AuditEdge as _AuditEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AuditEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.AuditEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AuditEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AuditEdge writes a AuditEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AuditEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AuditEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -515,17 +548,23 @@ func (ec *executionContext) direct_AuditEdge(ctx context.Context, fields []graph
 				w.value(ec._AuditEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._AuditEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Auditor writes a Auditor as _Auditor does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Auditor(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Auditor) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Auditor(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Auditor writes a Auditor into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Auditor(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Auditor) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -533,9 +572,7 @@ func (ec *executionContext) direct_Auditor(ctx context.Context, fields []graphql
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "Auditor")
 		case "id":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Auditor_id(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Auditor_id(ctx, field, obj), graphql.Null)
 		case "address":
 			if b, ok := appendNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(w.b, obj.Address); ok {
 				w.b = b
@@ -571,23 +608,25 @@ func (ec *executionContext) direct_Auditor(ctx context.Context, fields []graphql
 		case "removed":
 			w.value(ec._Auditor_removed(ctx, field, obj), graphql.RequiredNull)
 		case "account":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Auditor_account(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Auditor_account(w, ctx, field, obj)
 		case "audits":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Auditor_audits(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Auditor_audits(w, ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AuditorConnection writes a AuditorConnection as _AuditorConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AuditorConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.AuditorConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AuditorConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AuditorConnection writes a AuditorConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AuditorConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AuditorConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -595,13 +634,15 @@ func (ec *executionContext) direct_AuditorConnection(ctx context.Context, fields
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "AuditorConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_AuditorConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_AuditorConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._AuditorConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._AuditorConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -612,12 +653,18 @@ func (ec *executionContext) direct_AuditorConnection(ctx context.Context, fields
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_AuditorEdge writes a AuditorEdge as _AuditorEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_AuditorEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.AuditorEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_AuditorEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_AuditorEdge writes a AuditorEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_AuditorEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.AuditorEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -631,17 +678,23 @@ func (ec *executionContext) direct_AuditorEdge(ctx context.Context, fields []gra
 				w.value(ec._AuditorEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._AuditorEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_BoundCheck writes a BoundCheck as _BoundCheck does, into one buffer (see direct.go).
 func (ec *executionContext) direct_BoundCheck(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.BoundCheck) graphql.Marshaler {
 	w := getBuf()
+	ec.write_BoundCheck(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_BoundCheck writes a BoundCheck into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_BoundCheck(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.BoundCheck) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -663,13 +716,9 @@ func (ec *executionContext) direct_BoundCheck(ctx context.Context, fields []grap
 				w.value(ec._BoundCheck_sensitiveFeatureRaw(ctx, field, obj), graphql.Null)
 			}
 		case "value":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._BoundCheck_value(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_BoundCheck_value(ctx, field, obj), graphql.RequiredNull)
 		case "margin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._BoundCheck_margin(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_BoundCheck_margin(ctx, field, obj), graphql.RequiredNull)
 		case "passed":
 			if b, ok := appendNBoolean2bool(w.b, obj.Passed); ok {
 				w.b = b
@@ -686,12 +735,18 @@ func (ec *executionContext) direct_BoundCheck(ctx context.Context, fields []grap
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Contract writes a Contract as _Contract does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Contract(ctx context.Context, fields []graphql.CollectedField, obj *model.Contract) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Contract(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Contract writes a Contract into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Contract(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.Contract) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -714,12 +769,18 @@ func (ec *executionContext) direct_Contract(ctx context.Context, fields []graphq
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_DAO writes a DAO as _DAO does, into one buffer (see direct.go).
 func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.CollectedField, obj *store.DAOInfo) graphql.Marshaler {
 	w := getBuf()
+	ec.write_DAO(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_DAO writes a DAO into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_DAO(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *store.DAOInfo) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -727,9 +788,7 @@ func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.Col
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "DAO")
 		case "id":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_id(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_DAO_id(ctx, field, obj), graphql.Null)
 		case "chainId":
 			if b, ok := appendNInt2uint64(w.b, obj.ChainID); ok {
 				w.b = b
@@ -737,21 +796,13 @@ func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.Col
 				w.value(ec._DAO_chainId(ctx, field, obj), graphql.Null)
 			}
 		case "token":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_token(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_DAO_token(w, ctx, field, obj)
 		case "governor":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_governor(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_DAO_governor(w, ctx, field, obj)
 		case "timelock":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_timelock(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_DAO_timelock(w, ctx, field, obj)
 		case "registry":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_registry(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_DAO_registry(w, ctx, field, obj)
 		case "startBlock":
 			if b, ok := appendNInt2uint64(w.b, obj.StartBlock); ok {
 				w.b = b
@@ -801,9 +852,7 @@ func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.Col
 				w.value(ec._DAO_totalSupply(ctx, field, obj), graphql.Null)
 			}
 		case "totalSupplyAt":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._DAO_totalSupplyAt(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_DAO_totalSupplyAt(ctx, field, obj), graphql.Null)
 		case "proposalCount":
 			if b, ok := appendNInt2int(w.b, obj.ProposalCount); ok {
 				w.b = b
@@ -856,12 +905,18 @@ func (ec *executionContext) direct_DAO(ctx context.Context, fields []graphql.Col
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Dataset writes a Dataset as _Dataset does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Dataset(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Dataset) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Dataset(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Dataset writes a Dataset into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Dataset(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Dataset) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -908,12 +963,18 @@ func (ec *executionContext) direct_Dataset(ctx context.Context, fields []graphql
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Delegation writes a Delegation as _Delegation does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Delegation(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Delegation) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Delegation(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Delegation writes a Delegation into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Delegation(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Delegation) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -921,29 +982,29 @@ func (ec *executionContext) direct_Delegation(ctx context.Context, fields []grap
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "Delegation")
 		case "delegator":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Delegation_delegator(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Delegation_delegator(w, ctx, field, obj)
 		case "from":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Delegation_from(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Delegation_from(ctx, field, obj), graphql.RequiredNull)
 		case "to":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Delegation_to(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Delegation_to(ctx, field, obj), graphql.RequiredNull)
 		case "provenance":
 			w.value(ec._Delegation_provenance(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_DelegationConnection writes a DelegationConnection as _DelegationConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_DelegationConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.DelegationConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_DelegationConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_DelegationConnection writes a DelegationConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_DelegationConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.DelegationConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -951,13 +1012,15 @@ func (ec *executionContext) direct_DelegationConnection(ctx context.Context, fie
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "DelegationConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_DelegationConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_DelegationConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._DelegationConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._DelegationConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -968,12 +1031,18 @@ func (ec *executionContext) direct_DelegationConnection(ctx context.Context, fie
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_DelegationEdge writes a DelegationEdge as _DelegationEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_DelegationEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.DelegationEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_DelegationEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_DelegationEdge writes a DelegationEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_DelegationEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.DelegationEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -987,17 +1056,23 @@ func (ec *executionContext) direct_DelegationEdge(ctx context.Context, fields []
 				w.value(ec._DelegationEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._DelegationEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoDelegation2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDelegation(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_EligibleVoter writes a EligibleVoter as _EligibleVoter does, into one buffer (see direct.go).
 func (ec *executionContext) direct_EligibleVoter(ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoter) graphql.Marshaler {
 	w := getBuf()
+	ec.write_EligibleVoter(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_EligibleVoter writes a EligibleVoter into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_EligibleVoter(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoter) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1005,9 +1080,7 @@ func (ec *executionContext) direct_EligibleVoter(ctx context.Context, fields []g
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "EligibleVoter")
 		case "account":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._EligibleVoter_account(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_EligibleVoter_account(w, ctx, field, obj)
 		case "votingPower":
 			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Power); ok {
 				w.b = b
@@ -1015,19 +1088,23 @@ func (ec *executionContext) direct_EligibleVoter(ctx context.Context, fields []g
 				w.value(ec._EligibleVoter_votingPower(ctx, field, obj), graphql.Null)
 			}
 		case "vote":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._EligibleVoter_vote(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_EligibleVoter_vote(ctx, field, obj), graphql.RequiredNull)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_EligibleVoterConnection writes a EligibleVoterConnection as _EligibleVoterConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_EligibleVoterConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoterConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_EligibleVoterConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_EligibleVoterConnection writes a EligibleVoterConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_EligibleVoterConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoterConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1035,23 +1112,31 @@ func (ec *executionContext) direct_EligibleVoterConnection(ctx context.Context, 
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "EligibleVoterConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_EligibleVoterConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_EligibleVoterConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._EligibleVoterConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._EligibleVoterConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_EligibleVoterEdge writes a EligibleVoterEdge as _EligibleVoterEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_EligibleVoterEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoterEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_EligibleVoterEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_EligibleVoterEdge writes a EligibleVoterEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_EligibleVoterEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.EligibleVoterEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1065,17 +1150,23 @@ func (ec *executionContext) direct_EligibleVoterEdge(ctx context.Context, fields
 				w.value(ec._EligibleVoterEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._EligibleVoterEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_EvidencePin writes a EvidencePin as _EvidencePin does, into one buffer (see direct.go).
 func (ec *executionContext) direct_EvidencePin(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.EvidencePin) graphql.Marshaler {
 	w := getBuf()
+	ec.write_EvidencePin(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_EvidencePin writes a EvidencePin into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_EvidencePin(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.EvidencePin) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1089,7 +1180,9 @@ func (ec *executionContext) direct_EvidencePin(ctx context.Context, fields []gra
 				w.value(ec._EvidencePin_status(ctx, field, obj), graphql.Null)
 			}
 		case "replicas":
-			if fc, err := ec.fieldContext_EvidencePin_replicas(ctx, field); err == nil {
+			if b, ok := ec.plainListPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(w.b, field.Selections, obj.Replicas); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_EvidencePin_replicas(ctx, field); err == nil {
 				w.value(ec.marshalNPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Replicas), graphql.Null)
 			} else {
 				w.value(ec._EvidencePin_replicas(ctx, field, obj), graphql.Null)
@@ -1126,12 +1219,18 @@ func (ec *executionContext) direct_EvidencePin(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_IndexerStatus writes a IndexerStatus as _IndexerStatus does, into one buffer (see direct.go).
 func (ec *executionContext) direct_IndexerStatus(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.IndexerStatus) graphql.Marshaler {
 	w := getBuf()
+	ec.write_IndexerStatus(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_IndexerStatus writes a IndexerStatus into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_IndexerStatus(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.IndexerStatus) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1151,9 +1250,7 @@ func (ec *executionContext) direct_IndexerStatus(ctx context.Context, fields []g
 				w.value(ec._IndexerStatus_indexedBlock(ctx, field, obj), graphql.Null)
 			}
 		case "indexedHash":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._IndexerStatus_indexedHash(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_IndexerStatus_indexedHash(ctx, field, obj), graphql.RequiredNull)
 		case "lag":
 			if b, ok := appendNInt2uint64(w.b, obj.Lag); ok {
 				w.b = b
@@ -1173,31 +1270,29 @@ func (ec *executionContext) direct_IndexerStatus(ctx context.Context, fields []g
 				w.value(ec._IndexerStatus_healthy(ctx, field, obj), graphql.Null)
 			}
 		case "headSeenAt":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._IndexerStatus_headSeenAt(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_IndexerStatus_headSeenAt(ctx, field, obj), graphql.RequiredNull)
 		case "lastError":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._IndexerStatus_lastError(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_IndexerStatus_lastError(ctx, field, obj), graphql.RequiredNull)
 		case "lastErrorAt":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._IndexerStatus_lastErrorAt(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_IndexerStatus_lastErrorAt(ctx, field, obj), graphql.RequiredNull)
 		case "updatedAt":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._IndexerStatus_updatedAt(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_IndexerStatus_updatedAt(ctx, field, obj), graphql.RequiredNull)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Metric writes a Metric as _Metric does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Metric(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Metric) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Metric(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Metric writes a Metric into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Metric(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Metric) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1244,12 +1339,18 @@ func (ec *executionContext) direct_Metric(ctx context.Context, fields []graphql.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_MetricBound writes a MetricBound as _MetricBound does, into one buffer (see direct.go).
 func (ec *executionContext) direct_MetricBound(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.MetricBound) graphql.Marshaler {
 	w := getBuf()
+	ec.write_MetricBound(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_MetricBound writes a MetricBound into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_MetricBound(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.MetricBound) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1278,12 +1379,18 @@ func (ec *executionContext) direct_MetricBound(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Model writes a Model as _Model does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Model(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Model) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Model(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Model writes a Model into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Model(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Model) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1309,9 +1416,7 @@ func (ec *executionContext) direct_Model(ctx context.Context, fields []graphql.C
 				w.value(ec._Model_nameRaw(ctx, field, obj), graphql.Null)
 			}
 		case "owner":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Model_owner(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Model_owner(w, ctx, field, obj)
 		case "versionCount":
 			if b, ok := appendNInt2int(w.b, obj.VersionCount); ok {
 				w.b = b
@@ -1319,21 +1424,25 @@ func (ec *executionContext) direct_Model(ctx context.Context, fields []graphql.C
 				w.value(ec._Model_versionCount(ctx, field, obj), graphql.Null)
 			}
 		case "versions":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Model_versions(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Model_versions(w, ctx, field, obj)
 		case "provenance":
 			w.value(ec._Model_provenance(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ModelConnection writes a ModelConnection as _ModelConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ModelConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.ModelConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ModelConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ModelConnection writes a ModelConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ModelConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ModelConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1341,13 +1450,15 @@ func (ec *executionContext) direct_ModelConnection(ctx context.Context, fields [
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "ModelConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_ModelConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ModelConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._ModelConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._ModelConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -1358,12 +1469,18 @@ func (ec *executionContext) direct_ModelConnection(ctx context.Context, fields [
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ModelEdge writes a ModelEdge as _ModelEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ModelEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.ModelEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ModelEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ModelEdge writes a ModelEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ModelEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ModelEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1377,17 +1494,23 @@ func (ec *executionContext) direct_ModelEdge(ctx context.Context, fields []graph
 				w.value(ec._ModelEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._ModelEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ModelVersion writes a ModelVersion as _ModelVersion does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.ModelVersion) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ModelVersion(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ModelVersion writes a ModelVersion into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ModelVersion(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.ModelVersion) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1401,9 +1524,7 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 				w.value(ec._ModelVersion_id(ctx, field, obj), graphql.Null)
 			}
 		case "model":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_model(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_ModelVersion_model(w, ctx, field, obj)
 		case "modelName":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.ModelName); ok {
 				w.b = b
@@ -1429,9 +1550,7 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 				w.value(ec._ModelVersion_labelRaw(ctx, field, obj), graphql.Null)
 			}
 		case "publisher":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_publisher(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_ModelVersion_publisher(w, ctx, field, obj)
 		case "weightsCid":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.WeightsCID); ok {
 				w.b = b
@@ -1493,37 +1612,21 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 				w.value(ec._ModelVersion_status(ctx, field, obj), graphql.Null)
 			}
 		case "policy":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_policy(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ModelVersion_policy(ctx, field, obj), graphql.RequiredNull)
 		case "approvalAudit":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_approvalAudit(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ModelVersion_approvalAudit(ctx, field, obj), graphql.RequiredNull)
 		case "history":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_history(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_history(ctx, field, obj), graphql.Null)
 		case "audits":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_audits(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_ModelVersion_audits(w, ctx, field, obj)
 		case "proposals":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_proposals(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_ModelVersion_proposals(w, ctx, field, obj)
 		case "pin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_pin(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ModelVersion_pin(ctx, field, obj), graphql.RequiredNull)
 		case "content":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_content(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_ModelVersion_content(w, ctx, field, obj)
 		case "modelCardPin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_modelCardPin(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_ModelVersion_modelCardPin(w, ctx, field, obj)
 		case "submitted":
 			w.value(ec._ModelVersion_submitted(ctx, field, obj), graphql.Null)
 		case "relation":
@@ -1533,61 +1636,49 @@ func (ec *executionContext) direct_ModelVersion(ctx context.Context, fields []gr
 				w.value(ec._ModelVersion_relation(ctx, field, obj), graphql.Null)
 			}
 		case "base":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_base(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_ModelVersion_base(ctx, field, obj), graphql.RequiredNull)
 		case "bases":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_bases(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_bases(ctx, field, obj), graphql.Null)
 		case "derivatives":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_derivatives(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_ModelVersion_derivatives(w, ctx, field, obj)
 		case "ancestors":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_ancestors(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_ancestors(ctx, field, obj), graphql.Null)
 		case "datasets":
-			if fc, err := ec.fieldContext_ModelVersion_datasets(ctx, field); err == nil {
+			if b, ok := ec.plainListDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(w.b, field.Selections, obj.Datasets); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ModelVersion_datasets(ctx, field); err == nil {
 				w.value(ec.marshalNDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Datasets), graphql.Null)
 			} else {
 				w.value(ec._ModelVersion_datasets(ctx, field, obj), graphql.Null)
 			}
 		case "taintedAncestry":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_taintedAncestry(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_taintedAncestry(ctx, field, obj), graphql.Null)
 		case "taintingAncestors":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_taintingAncestors(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_taintingAncestors(ctx, field, obj), graphql.Null)
 		case "stale":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_stale(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_stale(ctx, field, obj), graphql.Null)
 		case "staleReasons":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_staleReasons(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_staleReasons(ctx, field, obj), graphql.Null)
 		case "auditConsensus":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_auditConsensus(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_auditConsensus(ctx, field, obj), graphql.Null)
 		case "contest":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._ModelVersion_contest(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_ModelVersion_contest(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ModelVersionConnection writes a ModelVersionConnection as _ModelVersionConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ModelVersionConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.ModelVersionConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ModelVersionConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ModelVersionConnection writes a ModelVersionConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ModelVersionConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ModelVersionConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1595,13 +1686,15 @@ func (ec *executionContext) direct_ModelVersionConnection(ctx context.Context, f
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "ModelVersionConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_ModelVersionConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ModelVersionConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._ModelVersionConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._ModelVersionConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -1612,12 +1705,18 @@ func (ec *executionContext) direct_ModelVersionConnection(ctx context.Context, f
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ModelVersionEdge writes a ModelVersionEdge as _ModelVersionEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ModelVersionEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.ModelVersionEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ModelVersionEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ModelVersionEdge writes a ModelVersionEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ModelVersionEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ModelVersionEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1631,17 +1730,23 @@ func (ec *executionContext) direct_ModelVersionEdge(ctx context.Context, fields 
 				w.value(ec._ModelVersionEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._ModelVersionEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PageInfo writes a PageInfo as _PageInfo does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PageInfo(ctx context.Context, fields []graphql.CollectedField, obj *model.PageInfo) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PageInfo(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PageInfo writes a PageInfo into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PageInfo(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.PageInfo) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1676,12 +1781,18 @@ func (ec *executionContext) direct_PageInfo(ctx context.Context, fields []graphq
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Pin writes a Pin as _Pin does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Pin(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Pin) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Pin(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Pin writes a Pin into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Pin(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Pin) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1695,7 +1806,9 @@ func (ec *executionContext) direct_Pin(ctx context.Context, fields []graphql.Col
 				w.value(ec._Pin_status(ctx, field, obj), graphql.Null)
 			}
 		case "replicas":
-			if fc, err := ec.fieldContext_Pin_replicas(ctx, field); err == nil {
+			if b, ok := ec.plainListPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(w.b, field.Selections, obj.Replicas); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_Pin_replicas(ctx, field); err == nil {
 				w.value(ec.marshalNPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Replicas), graphql.Null)
 			} else {
 				w.value(ec._Pin_replicas(ctx, field, obj), graphql.Null)
@@ -1734,12 +1847,18 @@ func (ec *executionContext) direct_Pin(ctx context.Context, fields []graphql.Col
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PinReplica writes a PinReplica as _PinReplica does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PinReplica(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.PinReplica) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PinReplica(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PinReplica writes a PinReplica into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PinReplica(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.PinReplica) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1770,12 +1889,18 @@ func (ec *executionContext) direct_PinReplica(ctx context.Context, fields []grap
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PinStatusCounts writes a PinStatusCounts as _PinStatusCounts does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PinStatusCounts(ctx context.Context, fields []graphql.CollectedField, obj *model.PinStatusCounts) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PinStatusCounts(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PinStatusCounts writes a PinStatusCounts into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PinStatusCounts(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.PinStatusCounts) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1834,12 +1959,18 @@ func (ec *executionContext) direct_PinStatusCounts(ctx context.Context, fields [
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Policy writes a Policy as _Policy does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Policy(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Policy) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Policy(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Policy writes a Policy into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Policy(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Policy) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1889,9 +2020,7 @@ func (ec *executionContext) direct_Policy(ctx context.Context, fields []graphql.
 				w.value(ec._Policy_documentCidRaw(ctx, field, obj), graphql.Null)
 			}
 		case "documentPin":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Policy_documentPin(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Policy_documentPin(w, ctx, field, obj)
 		case "auditRequired":
 			if b, ok := appendNBoolean2bool(w.b, obj.AuditRequired); ok {
 				w.b = b
@@ -1899,7 +2028,9 @@ func (ec *executionContext) direct_Policy(ctx context.Context, fields []graphql.
 				w.value(ec._Policy_auditRequired(ctx, field, obj), graphql.Null)
 			}
 		case "bounds":
-			if fc, err := ec.fieldContext_Policy_bounds(ctx, field); err == nil {
+			if b, ok := ec.plainListMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(w.b, field.Selections, obj.Bounds); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_Policy_bounds(ctx, field); err == nil {
 				w.value(ec.marshalNMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Bounds), graphql.Null)
 			} else {
 				w.value(ec._Policy_bounds(ctx, field, obj), graphql.Null)
@@ -1915,23 +2046,25 @@ func (ec *executionContext) direct_Policy(ctx context.Context, fields []graphql.
 		case "retired":
 			w.value(ec._Policy_retired(ctx, field, obj), graphql.RequiredNull)
 		case "audits":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Policy_audits(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Policy_audits(w, ctx, field, obj)
 		case "approvedVersions":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Policy_approvedVersions(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Policy_approvedVersions(w, ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PolicyConnection writes a PolicyConnection as _PolicyConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PolicyConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PolicyConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PolicyConnection writes a PolicyConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PolicyConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1939,13 +2072,15 @@ func (ec *executionContext) direct_PolicyConnection(ctx context.Context, fields 
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "PolicyConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_PolicyConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_PolicyConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._PolicyConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._PolicyConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -1956,12 +2091,18 @@ func (ec *executionContext) direct_PolicyConnection(ctx context.Context, fields 
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PolicyEdge writes a PolicyEdge as _PolicyEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PolicyEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PolicyEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PolicyEdge writes a PolicyEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PolicyEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1975,17 +2116,23 @@ func (ec *executionContext) direct_PolicyEdge(ctx context.Context, fields []grap
 				w.value(ec._PolicyEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._PolicyEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_PolicyImpact writes a PolicyImpact as _PolicyImpact does, into one buffer (see direct.go).
 func (ec *executionContext) direct_PolicyImpact(ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyImpact) graphql.Marshaler {
 	w := getBuf()
+	ec.write_PolicyImpact(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_PolicyImpact writes a PolicyImpact into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_PolicyImpact(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.PolicyImpact) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -1993,7 +2140,7 @@ func (ec *executionContext) direct_PolicyImpact(ctx context.Context, fields []gr
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "PolicyImpact")
 		case "modelVersion":
-			w.value(ec._PolicyImpact_modelVersion(ctx, field, obj), graphql.Null)
+			ec.intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(w, ctx, field.Selections, obj.ModelVersion)
 		case "audit":
 			w.value(ec._PolicyImpact_audit(ctx, field, obj), graphql.RequiredNull)
 		case "reason":
@@ -2003,7 +2150,9 @@ func (ec *executionContext) direct_PolicyImpact(ctx context.Context, fields []gr
 				w.value(ec._PolicyImpact_reason(ctx, field, obj), graphql.Null)
 			}
 		case "failing":
-			if fc, err := ec.fieldContext_PolicyImpact_failing(ctx, field); err == nil {
+			if b, ok := ec.plainListBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(w.b, field.Selections, obj.Failing); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_PolicyImpact_failing(ctx, field); err == nil {
 				w.value(ec.marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Failing), graphql.Null)
 			} else {
 				w.value(ec._PolicyImpact_failing(ctx, field, obj), graphql.Null)
@@ -2012,12 +2161,18 @@ func (ec *executionContext) direct_PolicyImpact(ctx context.Context, fields []gr
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Proposal writes a Proposal as _Proposal does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Proposal) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Proposal(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Proposal writes a Proposal into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Proposal(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Proposal) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2031,9 +2186,7 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 				w.value(ec._Proposal_id(ctx, field, obj), graphql.Null)
 			}
 		case "proposer":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_proposer(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Proposal_proposer(w, ctx, field, obj)
 		case "title":
 			if b, ok := appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(w.b, obj.Title); ok {
 				w.b = b
@@ -2077,9 +2230,7 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 				w.value(ec._Proposal_deadline(ctx, field, obj), graphql.Null)
 			}
 		case "eta":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_eta(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Proposal_eta(ctx, field, obj), graphql.RequiredNull)
 		case "quorum":
 			if b, ok := appendOBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Quorum); ok {
 				w.b = b
@@ -2087,9 +2238,7 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 				w.value(ec._Proposal_quorum(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "tally":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_tally(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Proposal_tally(w, ctx, field, obj)
 		case "voterCount":
 			if b, ok := appendNInt2int(w.b, obj.Voters); ok {
 				w.b = b
@@ -2103,19 +2252,15 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 				w.value(ec._Proposal_timelockOperationId(ctx, field, obj), graphql.Null)
 			}
 		case "actions":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_actions(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_actions(ctx, field, obj), graphql.Null)
 		case "modelVersions":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_modelVersions(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_modelVersions(ctx, field, obj), graphql.Null)
 		case "votes":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_votes(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Proposal_votes(w, ctx, field, obj)
 		case "timeline":
-			if fc, err := ec.fieldContext_Proposal_timeline(ctx, field); err == nil {
+			if b, ok := ec.plainListProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(w.b, field.Selections, obj.Timeline); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_Proposal_timeline(ctx, field); err == nil {
 				w.value(ec.marshalNProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Timeline), graphql.Null)
 			} else {
 				w.value(ec._Proposal_timeline(ctx, field, obj), graphql.Null)
@@ -2123,31 +2268,29 @@ func (ec *executionContext) direct_Proposal(ctx context.Context, fields []graphq
 		case "created":
 			w.value(ec._Proposal_created(ctx, field, obj), graphql.Null)
 		case "votingPowerOf":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_votingPowerOf(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_votingPowerOf(ctx, field, obj), graphql.Null)
 		case "eligibleVoters":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_eligibleVoters(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Proposal_eligibleVoters(w, ctx, field, obj)
 		case "notYetVotedPower":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_notYetVotedPower(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_Proposal_notYetVotedPower(ctx, field, obj), graphql.RequiredNull)
 		case "evidence":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Proposal_evidence(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Proposal_evidence(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ProposalConnection writes a ProposalConnection as _ProposalConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ProposalConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.ProposalConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ProposalConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ProposalConnection writes a ProposalConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ProposalConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ProposalConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2155,13 +2298,15 @@ func (ec *executionContext) direct_ProposalConnection(ctx context.Context, field
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "ProposalConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_ProposalConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_ProposalConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._ProposalConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._ProposalConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -2172,12 +2317,18 @@ func (ec *executionContext) direct_ProposalConnection(ctx context.Context, field
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ProposalEdge writes a ProposalEdge as _ProposalEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ProposalEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.ProposalEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ProposalEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ProposalEdge writes a ProposalEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ProposalEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ProposalEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2191,17 +2342,23 @@ func (ec *executionContext) direct_ProposalEdge(ctx context.Context, fields []gr
 				w.value(ec._ProposalEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._ProposalEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ProposalEvent writes a ProposalEvent as _ProposalEvent does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ProposalEvent(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.ProposalChange) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ProposalEvent(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ProposalEvent writes a ProposalEvent into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ProposalEvent(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.ProposalChange) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2220,12 +2377,18 @@ func (ec *executionContext) direct_ProposalEvent(ctx context.Context, fields []g
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Provenance writes a Provenance as _Provenance does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Provenance(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Provenance) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Provenance(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Provenance writes a Provenance into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Provenance(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Provenance) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2266,12 +2429,18 @@ func (ec *executionContext) direct_Provenance(ctx context.Context, fields []grap
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_ReleaseFile writes a ReleaseFile as _ReleaseFile does, into one buffer (see direct.go).
 func (ec *executionContext) direct_ReleaseFile(ctx context.Context, fields []graphql.CollectedField, obj *model.ReleaseFile) graphql.Marshaler {
 	w := getBuf()
+	ec.write_ReleaseFile(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_ReleaseFile writes a ReleaseFile into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_ReleaseFile(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.ReleaseFile) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2314,12 +2483,18 @@ func (ec *executionContext) direct_ReleaseFile(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_StaleReason writes a StaleReason as _StaleReason does, into one buffer (see direct.go).
 func (ec *executionContext) direct_StaleReason(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.StaleReason) graphql.Marshaler {
 	w := getBuf()
+	ec.write_StaleReason(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_StaleReason writes a StaleReason into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_StaleReason(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.StaleReason) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2333,27 +2508,17 @@ func (ec *executionContext) direct_StaleReason(ctx context.Context, fields []gra
 				w.value(ec._StaleReason_kind(ctx, field, obj), graphql.Null)
 			}
 		case "policy":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StaleReason_policy(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StaleReason_policy(ctx, field, obj), graphql.RequiredNull)
 		case "retired":
 			w.value(ec._StaleReason_retired(ctx, field, obj), graphql.RequiredNull)
 		case "audit":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StaleReason_audit(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StaleReason_audit(ctx, field, obj), graphql.RequiredNull)
 		case "auditAgeBlocks":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StaleReason_auditAgeBlocks(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StaleReason_auditAgeBlocks(ctx, field, obj), graphql.RequiredNull)
 		case "maxAuditAgeBlocks":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StaleReason_maxAuditAgeBlocks(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StaleReason_maxAuditAgeBlocks(ctx, field, obj), graphql.RequiredNull)
 		case "ancestors":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StaleReason_ancestors(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_StaleReason_ancestors(ctx, field, obj), graphql.Null)
 		case "detail":
 			if b, ok := appendNString2string(w.b, obj.Detail()); ok {
 				w.b = b
@@ -2364,12 +2529,18 @@ func (ec *executionContext) direct_StaleReason(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_StatusChange writes a StatusChange as _StatusChange does, into one buffer (see direct.go).
 func (ec *executionContext) direct_StatusChange(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.StatusChange) graphql.Marshaler {
 	w := getBuf()
+	ec.write_StatusChange(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_StatusChange writes a StatusChange into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_StatusChange(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.StatusChange) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2395,29 +2566,29 @@ func (ec *executionContext) direct_StatusChange(ctx context.Context, fields []gr
 				w.value(ec._StatusChange_reasonRaw(ctx, field, obj), graphql.Null)
 			}
 		case "policy":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StatusChange_policy(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StatusChange_policy(ctx, field, obj), graphql.RequiredNull)
 		case "audit":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StatusChange_audit(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StatusChange_audit(ctx, field, obj), graphql.RequiredNull)
 		case "proposal":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._StatusChange_proposal(ctx, field, obj)
-			}), graphql.RequiredNull)
+			w.value(ec.resolve_StatusChange_proposal(ctx, field, obj), graphql.RequiredNull)
 		case "provenance":
 			w.value(ec._StatusChange_provenance(ctx, field, obj), graphql.Null)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Tally writes a Tally as _Tally does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Tally(ctx context.Context, fields []graphql.CollectedField, obj *model.Tally) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Tally(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Tally writes a Tally into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Tally(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.Tally) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2488,12 +2659,18 @@ func (ec *executionContext) direct_Tally(ctx context.Context, fields []graphql.C
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_TensorFormat writes a TensorFormat as _TensorFormat does, into one buffer (see direct.go).
 func (ec *executionContext) direct_TensorFormat(ctx context.Context, fields []graphql.CollectedField, obj *model.TensorFormat) graphql.Marshaler {
 	w := getBuf()
+	ec.write_TensorFormat(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_TensorFormat writes a TensorFormat into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_TensorFormat(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.TensorFormat) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2522,12 +2699,18 @@ func (ec *executionContext) direct_TensorFormat(ctx context.Context, fields []gr
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VersionContent writes a VersionContent as _VersionContent does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VersionContent(ctx context.Context, fields []graphql.CollectedField, obj *model.VersionContent) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VersionContent(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VersionContent writes a VersionContent into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VersionContent(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.VersionContent) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2543,7 +2726,9 @@ func (ec *executionContext) direct_VersionContent(ctx context.Context, fields []
 				w.value(ec._VersionContent_reason(ctx, field, obj), graphql.Null)
 			}
 		case "files":
-			if fc, err := ec.fieldContext_VersionContent_files(ctx, field); err == nil {
+			if b, ok := ec.plainListReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ(w.b, field.Selections, obj.Files); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_VersionContent_files(ctx, field); err == nil {
 				w.value(ec.marshalNReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Files), graphql.Null)
 			} else {
 				w.value(ec._VersionContent_files(ctx, field, obj), graphql.Null)
@@ -2560,12 +2745,18 @@ func (ec *executionContext) direct_VersionContent(ctx context.Context, fields []
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_Vote writes a Vote as _Vote does, into one buffer (see direct.go).
 func (ec *executionContext) direct_Vote(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Vote) graphql.Marshaler {
 	w := getBuf()
+	ec.write_Vote(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_Vote writes a Vote into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_Vote(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.Vote) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2573,17 +2764,11 @@ func (ec *executionContext) direct_Vote(ctx context.Context, fields []graphql.Co
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "Vote")
 		case "id":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Vote_id(ctx, field, obj)
-			}), graphql.Null)
+			w.value(ec.resolve_Vote_id(ctx, field, obj), graphql.Null)
 		case "proposal":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Vote_proposal(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Vote_proposal(w, ctx, field, obj)
 		case "voter":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._Vote_voter(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_Vote_voter(w, ctx, field, obj)
 		case "support":
 			if b, ok := appendNVoteSupport2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVoteSupport(w.b, obj.Support); ok {
 				w.b = b
@@ -2616,12 +2801,18 @@ func (ec *executionContext) direct_Vote(ctx context.Context, fields []graphql.Co
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VoteConnection writes a VoteConnection as _VoteConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VoteConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.VoteConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VoteConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VoteConnection writes a VoteConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VoteConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.VoteConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2629,13 +2820,15 @@ func (ec *executionContext) direct_VoteConnection(ctx context.Context, fields []
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "VoteConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_VoteConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_VoteConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._VoteConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._VoteConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -2646,12 +2839,18 @@ func (ec *executionContext) direct_VoteConnection(ctx context.Context, fields []
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VoteEdge writes a VoteEdge as _VoteEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VoteEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.VoteEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VoteEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VoteEdge writes a VoteEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VoteEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.VoteEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2665,17 +2864,23 @@ func (ec *executionContext) direct_VoteEdge(ctx context.Context, fields []graphq
 				w.value(ec._VoteEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._VoteEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VotingPowerChange writes a VotingPowerChange as _VotingPowerChange does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VotingPowerChange(ctx context.Context, fields []graphql.CollectedField, obj *modeldao.PowerChange) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VotingPowerChange(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VotingPowerChange writes a VotingPowerChange into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VotingPowerChange(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *modeldao.PowerChange) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2683,9 +2888,7 @@ func (ec *executionContext) direct_VotingPowerChange(ctx context.Context, fields
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "VotingPowerChange")
 		case "account":
-			w.value(resolveInline(ctx, ec.OperationContext, true, func(ctx context.Context) graphql.Marshaler {
-				return ec._VotingPowerChange_account(ctx, field, obj)
-			}), graphql.Null)
+			ec.resolveInto_VotingPowerChange_account(w, ctx, field, obj)
 		case "previous":
 			if b, ok := appendNBigInt2ᚖmathᚋbigᚐInt(w.b, obj.Previous); ok {
 				w.b = b
@@ -2710,12 +2913,18 @@ func (ec *executionContext) direct_VotingPowerChange(ctx context.Context, fields
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VotingPowerChangeConnection writes a VotingPowerChangeConnection as _VotingPowerChangeConnection does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VotingPowerChangeConnection(ctx context.Context, fields []graphql.CollectedField, obj *model.VotingPowerChangeConnection) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VotingPowerChangeConnection(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VotingPowerChangeConnection writes a VotingPowerChangeConnection into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VotingPowerChangeConnection(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.VotingPowerChangeConnection) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2723,13 +2932,15 @@ func (ec *executionContext) direct_VotingPowerChangeConnection(ctx context.Conte
 		case "__typename":
 			w.b = scalar.AppendJSONString(w.b, "VotingPowerChangeConnection")
 		case "edges":
-			if fc, err := ec.fieldContext_VotingPowerChangeConnection_edges(ctx, field); err == nil {
+			if b, ok := ec.plainListVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ(w.b, field.Selections, obj.Edges); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext_VotingPowerChangeConnection_edges(ctx, field); err == nil {
 				w.value(ec.marshalNVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges), graphql.Null)
 			} else {
 				w.value(ec._VotingPowerChangeConnection_edges(ctx, field, obj), graphql.Null)
 			}
 		case "pageInfo":
-			w.value(ec._VotingPowerChangeConnection_pageInfo(ctx, field, obj), graphql.Null)
+			ec.intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w, ctx, field.Selections, obj.PageInfo)
 		case "totalCount":
 			if b, ok := appendNInt2int(w.b, obj.TotalCount); ok {
 				w.b = b
@@ -2740,12 +2951,18 @@ func (ec *executionContext) direct_VotingPowerChangeConnection(ctx context.Conte
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct_VotingPowerChangeEdge writes a VotingPowerChangeEdge as _VotingPowerChangeEdge does, into one buffer (see direct.go).
 func (ec *executionContext) direct_VotingPowerChangeEdge(ctx context.Context, fields []graphql.CollectedField, obj *model.VotingPowerChangeEdge) graphql.Marshaler {
 	w := getBuf()
+	ec.write_VotingPowerChangeEdge(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_VotingPowerChangeEdge writes a VotingPowerChangeEdge into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_VotingPowerChangeEdge(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *model.VotingPowerChangeEdge) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2759,17 +2976,23 @@ func (ec *executionContext) direct_VotingPowerChangeEdge(ctx context.Context, fi
 				w.value(ec._VotingPowerChangeEdge_cursor(ctx, field, obj), graphql.Null)
 			}
 		case "node":
-			w.value(ec._VotingPowerChangeEdge_node(ctx, field, obj), graphql.Null)
+			ec.intoVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(w, ctx, field.Selections, obj.Node)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___Directive writes a __Directive as ___Directive does, into one buffer (see direct.go).
 func (ec *executionContext) direct___Directive(ctx context.Context, fields []graphql.CollectedField, obj *introspection.Directive) graphql.Marshaler {
 	w := getBuf()
+	ec.write___Directive(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___Directive writes a __Directive into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___Directive(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.Directive) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2806,12 +3029,18 @@ func (ec *executionContext) direct___Directive(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___EnumValue writes a __EnumValue as ___EnumValue does, into one buffer (see direct.go).
 func (ec *executionContext) direct___EnumValue(ctx context.Context, fields []graphql.CollectedField, obj *introspection.EnumValue) graphql.Marshaler {
 	w := getBuf()
+	ec.write___EnumValue(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___EnumValue writes a __EnumValue into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___EnumValue(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.EnumValue) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2846,12 +3075,18 @@ func (ec *executionContext) direct___EnumValue(ctx context.Context, fields []gra
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___Field writes a __Field as ___Field does, into one buffer (see direct.go).
 func (ec *executionContext) direct___Field(ctx context.Context, fields []graphql.CollectedField, obj *introspection.Field) graphql.Marshaler {
 	w := getBuf()
+	ec.write___Field(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___Field writes a __Field into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___Field(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.Field) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2873,7 +3108,7 @@ func (ec *executionContext) direct___Field(ctx context.Context, fields []graphql
 		case "args":
 			w.value(ec.___Field_args(ctx, field, obj), graphql.Null)
 		case "type":
-			w.value(ec.___Field_type(ctx, field, obj), graphql.Null)
+			ec.into__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(w, ctx, field.Selections, obj.Type)
 		case "isDeprecated":
 			if b, ok := appendNBoolean2bool(w.b, obj.IsDeprecated()); ok {
 				w.b = b
@@ -2890,12 +3125,18 @@ func (ec *executionContext) direct___Field(ctx context.Context, fields []graphql
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___InputValue writes a __InputValue as ___InputValue does, into one buffer (see direct.go).
 func (ec *executionContext) direct___InputValue(ctx context.Context, fields []graphql.CollectedField, obj *introspection.InputValue) graphql.Marshaler {
 	w := getBuf()
+	ec.write___InputValue(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___InputValue writes a __InputValue into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___InputValue(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.InputValue) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2915,7 +3156,7 @@ func (ec *executionContext) direct___InputValue(ctx context.Context, fields []gr
 				w.value(ec.___InputValue_description(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "type":
-			w.value(ec.___InputValue_type(ctx, field, obj), graphql.Null)
+			ec.into__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(w, ctx, field.Selections, obj.Type)
 		case "defaultValue":
 			if b, ok := appendOString2ᚖstring(w.b, obj.DefaultValue); ok {
 				w.b = b
@@ -2938,12 +3179,18 @@ func (ec *executionContext) direct___InputValue(ctx context.Context, fields []gr
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___Schema writes a __Schema as ___Schema does, into one buffer (see direct.go).
 func (ec *executionContext) direct___Schema(ctx context.Context, fields []graphql.CollectedField, obj *introspection.Schema) graphql.Marshaler {
 	w := getBuf()
+	ec.write___Schema(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___Schema writes a __Schema into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___Schema(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.Schema) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -2957,19 +3204,23 @@ func (ec *executionContext) direct___Schema(ctx context.Context, fields []graphq
 				w.value(ec.___Schema_description(ctx, field, obj), graphql.RequiredNull)
 			}
 		case "types":
-			if fc, err := ec.fieldContext___Schema_types(ctx, field); err == nil {
+			if b, ok := ec.plainList__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(w.b, field.Selections, obj.Types()); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext___Schema_types(ctx, field); err == nil {
 				w.value(ec.marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Types()), graphql.Null)
 			} else {
 				w.value(ec.___Schema_types(ctx, field, obj), graphql.Null)
 			}
 		case "queryType":
-			w.value(ec.___Schema_queryType(ctx, field, obj), graphql.Null)
+			ec.into__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(w, ctx, field.Selections, obj.QueryType())
 		case "mutationType":
 			w.value(ec.___Schema_mutationType(ctx, field, obj), graphql.RequiredNull)
 		case "subscriptionType":
 			w.value(ec.___Schema_subscriptionType(ctx, field, obj), graphql.RequiredNull)
 		case "directives":
-			if fc, err := ec.fieldContext___Schema_directives(ctx, field); err == nil {
+			if b, ok := ec.plainList__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(w.b, field.Selections, obj.Directives()); ok {
+				w.b = b
+			} else if fc, err := ec.fieldContext___Schema_directives(ctx, field); err == nil {
 				w.value(ec.marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Directives()), graphql.Null)
 			} else {
 				w.value(ec.___Schema_directives(ctx, field, obj), graphql.Null)
@@ -2978,12 +3229,18 @@ func (ec *executionContext) direct___Schema(ctx context.Context, fields []graphq
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 // direct___Type writes a __Type as ___Type does, into one buffer (see direct.go).
 func (ec *executionContext) direct___Type(ctx context.Context, fields []graphql.CollectedField, obj *introspection.Type) graphql.Marshaler {
 	w := getBuf()
+	ec.write___Type(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write___Type writes a __Type into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write___Type(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj *introspection.Type) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -3032,7 +3289,6 @@ func (ec *executionContext) direct___Type(ctx context.Context, fields []graphql.
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 
 func appendNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(b []byte, v common.Address) ([]byte, bool) {
@@ -3217,4 +3473,5858 @@ func appendNString2ᚕstringᚄ(b []byte, v []string) ([]byte, bool) {
 		}
 	}
 	return append(b, ']'), true
+}
+
+// plainListAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ writes v as marshalNAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListAccountEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.AccountEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, accountEdgeImplementors)
+	if !ec.plainOK_AccountEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_AccountEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ writes v as marshalNActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListActionArg2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionArgᚄ(b []byte, sel ast.SelectionSet, v []*model.ActionArg) ([]byte, bool) {
+	fields := ec.collectFields(sel, actionArgImplementors)
+	if !ec.plainOK_ActionArg(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ActionArg(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ writes v as marshalNAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(b []byte, sel ast.SelectionSet, v []*modeldao.AuditDisagreement) ([]byte, bool) {
+	fields := ec.collectFields(sel, auditDisagreementImplementors)
+	if !ec.plainOK_AuditDisagreement(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_AuditDisagreement(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ writes v as marshalNAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListAuditEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.AuditEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, auditEdgeImplementors)
+	if !ec.plainOK_AuditEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_AuditEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ writes v as marshalNAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListAuditorEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditorEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.AuditorEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, auditorEdgeImplementors)
+	if !ec.plainOK_AuditorEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_AuditorEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ writes v as marshalNBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListBoundCheck2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐBoundCheckᚄ(b []byte, sel ast.SelectionSet, v []*modeldao.BoundCheck) ([]byte, bool) {
+	fields := ec.collectFields(sel, boundCheckImplementors)
+	if !ec.plainOK_BoundCheck(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_BoundCheck(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ writes v as marshalNDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(b []byte, sel ast.SelectionSet, v []modeldao.Dataset) ([]byte, bool) {
+	fields := ec.collectFields(sel, datasetImplementors)
+	if !ec.plainOK_Dataset(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_Dataset(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ writes v as marshalNDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListDelegationEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.DelegationEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, delegationEdgeImplementors)
+	if !ec.plainOK_DelegationEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_DelegationEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ writes v as marshalNEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListEligibleVoterEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.EligibleVoterEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, eligibleVoterEdgeImplementors)
+	if !ec.plainOK_EligibleVoterEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_EligibleVoterEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ writes v as marshalNMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ(b []byte, sel ast.SelectionSet, v []modeldao.Metric) ([]byte, bool) {
+	fields := ec.collectFields(sel, metricImplementors)
+	if !ec.plainOK_Metric(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_Metric(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ writes v as marshalNMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(b []byte, sel ast.SelectionSet, v []modeldao.MetricBound) ([]byte, bool) {
+	fields := ec.collectFields(sel, metricBoundImplementors)
+	if !ec.plainOK_MetricBound(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_MetricBound(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ writes v as marshalNModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListModelEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.ModelEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, modelEdgeImplementors)
+	if !ec.plainOK_ModelEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ModelEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ writes v as marshalNModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListModelVersionEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.ModelVersionEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, modelVersionEdgeImplementors)
+	if !ec.plainOK_ModelVersionEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ModelVersionEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ writes v as marshalNPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListPinReplica2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPinReplicaᚄ(b []byte, sel ast.SelectionSet, v []modeldao.PinReplica) ([]byte, bool) {
+	fields := ec.collectFields(sel, pinReplicaImplementors)
+	if !ec.plainOK_PinReplica(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_PinReplica(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ writes v as marshalNPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListPolicyEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPolicyEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.PolicyEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, policyEdgeImplementors)
+	if !ec.plainOK_PolicyEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_PolicyEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ writes v as marshalNProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListProposalEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.ProposalEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, proposalEdgeImplementors)
+	if !ec.plainOK_ProposalEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ProposalEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ writes v as marshalNProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(b []byte, sel ast.SelectionSet, v []modeldao.ProposalChange) ([]byte, bool) {
+	fields := ec.collectFields(sel, proposalEventImplementors)
+	if !ec.plainOK_ProposalEvent(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ProposalEvent(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ writes v as marshalNReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListReleaseFile2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐReleaseFileᚄ(b []byte, sel ast.SelectionSet, v []*model.ReleaseFile) ([]byte, bool) {
+	fields := ec.collectFields(sel, releaseFileImplementors)
+	if !ec.plainOK_ReleaseFile(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_ReleaseFile(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ writes v as marshalNVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListVoteEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.VoteEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, voteEdgeImplementors)
+	if !ec.plainOK_VoteEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_VoteEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainListVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ writes v as marshalNVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainListVotingPowerChangeEdge2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeEdgeᚄ(b []byte, sel ast.SelectionSet, v []*model.VotingPowerChangeEdge) ([]byte, bool) {
+	fields := ec.collectFields(sel, votingPowerChangeEdgeImplementors)
+	if !ec.plainOK_VotingPowerChangeEdge(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain_VotingPowerChangeEdge(b, fields, v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainList__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ writes v as marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainList__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(b []byte, sel ast.SelectionSet, v []introspection.Directive) ([]byte, bool) {
+	fields := ec.collectFields(sel, __DirectiveImplementors)
+	if !ec.plainOK___Directive(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain___Directive(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainList__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ writes v as marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ does when its selection is plain data (see plain.go in
+// graphql/internal/execrewrite); ok false when it is not, or when a value has no plain JSON.
+func (ec *executionContext) plainList__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(b []byte, sel ast.SelectionSet, v []introspection.Type) ([]byte, bool) {
+	fields := ec.collectFields(sel, __TypeImplementors)
+	if !ec.plainOK___Type(fields) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, '[')
+	for i := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = ec.plain___Type(b, fields, &v[i]); !ok {
+			return b[:start], false
+		}
+		if i == 0 {
+			// Room for the others, as long as the first: the buffer is not regrown
+			// element after element (growslice was 5 % of a page of 50 delegates).
+			b = growLike(b, start, len(v)-1)
+		}
+	}
+	return append(b, ']'), true
+}
+
+// plainOK_Account says whether fields of a Account are plain data all the way down.
+func (ec *executionContext) plainOK_Account(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "address", "balance", "votingPower", "delegatorCount", "voteCount":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Account writes fields of obj as direct_Account does, for fields plainOK_Account accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Account(b []byte, fields []graphql.CollectedField, obj *modeldao.Account) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Account")
+		case "address":
+			b, ok = appendNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(b, obj.Address)
+		case "balance":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.Balance)
+		case "votingPower":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.VotingPower)
+		case "delegatorCount":
+			b, ok = appendNInt2int(b, obj.DelegatorCount)
+		case "voteCount":
+			b, ok = appendNInt2int(b, obj.VoteCount)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_AccountEdge says whether fields of a AccountEdge are plain data all the way down.
+func (ec *executionContext) plainOK_AccountEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Account(ec.collectFields(field.Selections, accountImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_AccountEdge writes fields of obj as direct_AccountEdge does, for fields plainOK_AccountEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_AccountEdge(b []byte, fields []graphql.CollectedField, obj *model.AccountEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "AccountEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Account(b, ec.collectFields(field.Selections, accountImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ActionArg says whether fields of a ActionArg are plain data all the way down.
+func (ec *executionContext) plainOK_ActionArg(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "name", "value", "valueRaw":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ActionArg writes fields of obj as direct_ActionArg does, for fields plainOK_ActionArg accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ActionArg(b []byte, fields []graphql.CollectedField, obj *model.ActionArg) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ActionArg")
+		case "name":
+			b, ok = appendNString2string(b, obj.Name)
+		case "value":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Value)
+		case "valueRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Value)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Audit says whether fields of a Audit are plain data all the way down.
+func (ec *executionContext) plainOK_Audit(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "metrics":
+			if !ec.plainOK_Metric(ec.collectFields(field.Selections, metricImplementors)) {
+				return false
+			}
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "id", "reportCid", "reportCidRaw", "reportSha256", "passed":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Audit writes fields of obj as direct_Audit does, for fields plainOK_Audit accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Audit(b []byte, fields []graphql.CollectedField, obj *modeldao.Audit) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Audit")
+		case "id":
+			b, ok = appendNID2uint64(b, obj.ID)
+		case "reportCid":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ReportCID)
+		case "reportCidRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ReportCID)
+		case "reportSha256":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.ReportSHA256)
+		case "metrics":
+			b, ok = ec.plainListMetric2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricᚄ(b, field.Selections, obj.Metrics)
+		case "passed":
+			b, ok = appendNBoolean2bool(b, obj.Passed)
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_AuditDisagreement says whether fields of a AuditDisagreement are plain data all the way down.
+func (ec *executionContext) plainOK_AuditDisagreement(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "kind", "passed", "otherPassed", "tolerance":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_AuditDisagreement writes fields of obj as direct_AuditDisagreement does, for fields plainOK_AuditDisagreement accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_AuditDisagreement(b []byte, fields []graphql.CollectedField, obj *modeldao.AuditDisagreement) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "AuditDisagreement")
+		case "kind":
+			b, ok = appendNDisagreementKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDisagreementKind(b, obj.Kind)
+		case "passed":
+			b, ok = appendNBoolean2bool(b, obj.Passed)
+		case "otherPassed":
+			b, ok = appendNBoolean2bool(b, obj.OtherPassed)
+		case "tolerance":
+			b, ok = appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(b, obj.Tolerance)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_AuditEdge says whether fields of a AuditEdge are plain data all the way down.
+func (ec *executionContext) plainOK_AuditEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Audit(ec.collectFields(field.Selections, auditImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_AuditEdge writes fields of obj as direct_AuditEdge does, for fields plainOK_AuditEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_AuditEdge(b []byte, fields []graphql.CollectedField, obj *model.AuditEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "AuditEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Audit(b, ec.collectFields(field.Selections, auditImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Auditor says whether fields of a Auditor are plain data all the way down.
+func (ec *executionContext) plainOK_Auditor(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "added":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "address", "name", "nameRaw", "active", "auditCount":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Auditor writes fields of obj as direct_Auditor does, for fields plainOK_Auditor accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Auditor(b []byte, fields []graphql.CollectedField, obj *modeldao.Auditor) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Auditor")
+		case "address":
+			b, ok = appendNAddress2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐAddress(b, obj.Address)
+		case "name":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "nameRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "active":
+			b, ok = appendNBoolean2bool(b, obj.Active)
+		case "auditCount":
+			b, ok = appendNInt2int(b, obj.AuditCount)
+		case "added":
+			v := obj.Added
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_AuditorEdge says whether fields of a AuditorEdge are plain data all the way down.
+func (ec *executionContext) plainOK_AuditorEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Auditor(ec.collectFields(field.Selections, auditorImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_AuditorEdge writes fields of obj as direct_AuditorEdge does, for fields plainOK_AuditorEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_AuditorEdge(b []byte, fields []graphql.CollectedField, obj *model.AuditorEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "AuditorEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Auditor(b, ec.collectFields(field.Selections, auditorImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_BoundCheck says whether fields of a BoundCheck are plain data all the way down.
+func (ec *executionContext) plainOK_BoundCheck(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "bound":
+			if !ec.plainOK_MetricBound(ec.collectFields(field.Selections, metricBoundImplementors)) {
+				return false
+			}
+		case "__typename", "sensitiveFeature", "sensitiveFeatureRaw", "passed", "missing":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_BoundCheck writes fields of obj as direct_BoundCheck does, for fields plainOK_BoundCheck accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_BoundCheck(b []byte, fields []graphql.CollectedField, obj *modeldao.BoundCheck) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "BoundCheck")
+		case "bound":
+			v := obj.Bound
+			b, ok = ec.plain_MetricBound(b, ec.collectFields(field.Selections, metricBoundImplementors), &v)
+		case "sensitiveFeature":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.SensitiveFeature)
+		case "sensitiveFeatureRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.SensitiveFeature)
+		case "passed":
+			b, ok = appendNBoolean2bool(b, obj.Passed)
+		case "missing":
+			b, ok = appendNBoolean2bool(b, obj.Missing)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Dataset says whether fields of a Dataset are plain data all the way down.
+func (ec *executionContext) plainOK_Dataset(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "role", "name", "nameRaw", "cid", "cidRaw", "sha256":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Dataset writes fields of obj as direct_Dataset does, for fields plainOK_Dataset accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Dataset(b []byte, fields []graphql.CollectedField, obj *modeldao.Dataset) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Dataset")
+		case "role":
+			b, ok = appendNDatasetRole2githubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetRole(b, obj.Role)
+		case "name":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "nameRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "cid":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.CID)
+		case "cidRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.CID)
+		case "sha256":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.SHA256)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Delegation says whether fields of a Delegation are plain data all the way down.
+func (ec *executionContext) plainOK_Delegation(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Delegation writes fields of obj as direct_Delegation does, for fields plainOK_Delegation accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Delegation(b []byte, fields []graphql.CollectedField, obj *modeldao.Delegation) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Delegation")
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_DelegationEdge says whether fields of a DelegationEdge are plain data all the way down.
+func (ec *executionContext) plainOK_DelegationEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Delegation(ec.collectFields(field.Selections, delegationImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_DelegationEdge writes fields of obj as direct_DelegationEdge does, for fields plainOK_DelegationEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_DelegationEdge(b []byte, fields []graphql.CollectedField, obj *model.DelegationEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "DelegationEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Delegation(b, ec.collectFields(field.Selections, delegationImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_EligibleVoter says whether fields of a EligibleVoter are plain data all the way down.
+func (ec *executionContext) plainOK_EligibleVoter(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "votingPower":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_EligibleVoter writes fields of obj as direct_EligibleVoter does, for fields plainOK_EligibleVoter accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_EligibleVoter(b []byte, fields []graphql.CollectedField, obj *model.EligibleVoter) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "EligibleVoter")
+		case "votingPower":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.Power)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_EligibleVoterEdge says whether fields of a EligibleVoterEdge are plain data all the way down.
+func (ec *executionContext) plainOK_EligibleVoterEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_EligibleVoter(ec.collectFields(field.Selections, eligibleVoterImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_EligibleVoterEdge writes fields of obj as direct_EligibleVoterEdge does, for fields plainOK_EligibleVoterEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_EligibleVoterEdge(b []byte, fields []graphql.CollectedField, obj *model.EligibleVoterEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "EligibleVoterEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_EligibleVoter(b, ec.collectFields(field.Selections, eligibleVoterImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Metric says whether fields of a Metric are plain data all the way down.
+func (ec *executionContext) plainOK_Metric(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "kind", "sensitiveFeature", "sensitiveFeatureRaw", "value", "threshold", "passed":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Metric writes fields of obj as direct_Metric does, for fields plainOK_Metric accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Metric(b []byte, fields []graphql.CollectedField, obj *modeldao.Metric) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Metric")
+		case "kind":
+			b, ok = appendNMetricKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(b, obj.Kind)
+		case "sensitiveFeature":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.SensitiveFeature)
+		case "sensitiveFeatureRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.SensitiveFeature)
+		case "value":
+			b, ok = appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(b, obj.Value)
+		case "threshold":
+			b, ok = appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(b, obj.Threshold)
+		case "passed":
+			b, ok = appendNBoolean2bool(b, obj.Passed)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_MetricBound says whether fields of a MetricBound are plain data all the way down.
+func (ec *executionContext) plainOK_MetricBound(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "kind", "isMinimum", "limit":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_MetricBound writes fields of obj as direct_MetricBound does, for fields plainOK_MetricBound accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_MetricBound(b []byte, fields []graphql.CollectedField, obj *modeldao.MetricBound) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "MetricBound")
+		case "kind":
+			b, ok = appendNMetricKind2githubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(b, obj.Kind)
+		case "isMinimum":
+			b, ok = appendNBoolean2bool(b, obj.IsMinimum)
+		case "limit":
+			b, ok = appendNFixed2githubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(b, obj.Limit)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Model says whether fields of a Model are plain data all the way down.
+func (ec *executionContext) plainOK_Model(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "id", "name", "nameRaw", "versionCount":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Model writes fields of obj as direct_Model does, for fields plainOK_Model accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Model(b []byte, fields []graphql.CollectedField, obj *modeldao.Model) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Model")
+		case "id":
+			b, ok = appendNID2githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.ID)
+		case "name":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "nameRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "versionCount":
+			b, ok = appendNInt2int(b, obj.VersionCount)
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ModelEdge says whether fields of a ModelEdge are plain data all the way down.
+func (ec *executionContext) plainOK_ModelEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Model(ec.collectFields(field.Selections, modelImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ModelEdge writes fields of obj as direct_ModelEdge does, for fields plainOK_ModelEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ModelEdge(b []byte, fields []graphql.CollectedField, obj *model.ModelEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ModelEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Model(b, ec.collectFields(field.Selections, modelImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ModelVersion says whether fields of a ModelVersion are plain data all the way down.
+func (ec *executionContext) plainOK_ModelVersion(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "submitted":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "datasets":
+			if !ec.plainOK_Dataset(ec.collectFields(field.Selections, datasetImplementors)) {
+				return false
+			}
+		case "__typename", "id", "modelName", "modelNameRaw", "label", "labelRaw", "weightsCid", "weightsCidRaw", "weightsSha256", "modelCardCid", "modelCardCidRaw", "license", "licenseRaw", "tags", "tagsRaw", "status", "relation":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ModelVersion writes fields of obj as direct_ModelVersion does, for fields plainOK_ModelVersion accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ModelVersion(b []byte, fields []graphql.CollectedField, obj *modeldao.ModelVersion) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ModelVersion")
+		case "id":
+			b, ok = appendNID2uint64(b, obj.ID)
+		case "modelName":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ModelName)
+		case "modelNameRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ModelName)
+		case "label":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Label)
+		case "labelRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Label)
+		case "weightsCid":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.WeightsCID)
+		case "weightsCidRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.WeightsCID)
+		case "weightsSha256":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.WeightsSHA256)
+		case "modelCardCid":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ModelCardCID)
+		case "modelCardCidRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.ModelCardCID)
+		case "license":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.License)
+		case "licenseRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.License)
+		case "tags":
+			b, ok = appendNString2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(b, obj.Tags)
+		case "tagsRaw":
+			b, ok = appendNBytes2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐTextᚄ(b, obj.Tags)
+		case "status":
+			b, ok = appendNVersionStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVersionStatus(b, obj.Status)
+		case "submitted":
+			v := obj.Submitted
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		case "relation":
+			b, ok = appendNRelation2githubᚗcomᚋmodeldaoᚋmodeldaoᚐRelation(b, obj.Relation)
+		case "datasets":
+			b, ok = ec.plainListDataset2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDatasetᚄ(b, field.Selections, obj.Datasets)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ModelVersionEdge says whether fields of a ModelVersionEdge are plain data all the way down.
+func (ec *executionContext) plainOK_ModelVersionEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_ModelVersion(ec.collectFields(field.Selections, modelVersionImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ModelVersionEdge writes fields of obj as direct_ModelVersionEdge does, for fields plainOK_ModelVersionEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ModelVersionEdge(b []byte, fields []graphql.CollectedField, obj *model.ModelVersionEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ModelVersionEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_ModelVersion(b, ec.collectFields(field.Selections, modelVersionImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_PinReplica says whether fields of a PinReplica are plain data all the way down.
+func (ec *executionContext) plainOK_PinReplica(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "node", "status", "error":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_PinReplica writes fields of obj as direct_PinReplica does, for fields plainOK_PinReplica accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_PinReplica(b []byte, fields []graphql.CollectedField, obj *modeldao.PinReplica) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "PinReplica")
+		case "node":
+			b, ok = appendNString2string(b, obj.Node)
+		case "status":
+			b, ok = appendNPinStatus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPinStatus(b, obj.Status)
+		case "error":
+			b, ok = appendNString2string(b, obj.Error)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Policy says whether fields of a Policy are plain data all the way down.
+func (ec *executionContext) plainOK_Policy(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "bounds":
+			if !ec.plainOK_MetricBound(ec.collectFields(field.Selections, metricBoundImplementors)) {
+				return false
+			}
+		case "adopted":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "id", "name", "nameRaw", "version", "versionRaw", "documentCid", "documentCidRaw", "auditRequired", "active":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Policy writes fields of obj as direct_Policy does, for fields plainOK_Policy accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Policy(b []byte, fields []graphql.CollectedField, obj *modeldao.Policy) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Policy")
+		case "id":
+			b, ok = appendNID2uint64(b, obj.ID)
+		case "name":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "nameRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Name)
+		case "version":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Version)
+		case "versionRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Version)
+		case "documentCid":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.DocumentCID)
+		case "documentCidRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.DocumentCID)
+		case "auditRequired":
+			b, ok = appendNBoolean2bool(b, obj.AuditRequired)
+		case "bounds":
+			b, ok = ec.plainListMetricBound2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricBoundᚄ(b, field.Selections, obj.Bounds)
+		case "active":
+			b, ok = appendNBoolean2bool(b, obj.Active)
+		case "adopted":
+			v := obj.Adopted
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_PolicyEdge says whether fields of a PolicyEdge are plain data all the way down.
+func (ec *executionContext) plainOK_PolicyEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Policy(ec.collectFields(field.Selections, policyImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_PolicyEdge writes fields of obj as direct_PolicyEdge does, for fields plainOK_PolicyEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_PolicyEdge(b []byte, fields []graphql.CollectedField, obj *model.PolicyEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "PolicyEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Policy(b, ec.collectFields(field.Selections, policyImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Proposal says whether fields of a Proposal are plain data all the way down.
+func (ec *executionContext) plainOK_Proposal(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "timeline":
+			if !ec.plainOK_ProposalEvent(ec.collectFields(field.Selections, proposalEventImplementors)) {
+				return false
+			}
+		case "created":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "id", "title", "titleRaw", "description", "descriptionRaw", "state", "snapshot", "deadline", "quorum", "voterCount", "timelockOperationId":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Proposal writes fields of obj as direct_Proposal does, for fields plainOK_Proposal accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Proposal(b []byte, fields []graphql.CollectedField, obj *modeldao.Proposal) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Proposal")
+		case "id":
+			b, ok = appendNID2string(b, obj.ID)
+		case "title":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Title)
+		case "titleRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Title)
+		case "description":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Description)
+		case "descriptionRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Description)
+		case "state":
+			b, ok = appendNProposalState2githubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalState(b, obj.State)
+		case "snapshot":
+			b, ok = appendNInt2uint64(b, obj.Snapshot)
+		case "deadline":
+			b, ok = appendNInt2uint64(b, obj.Deadline)
+		case "quorum":
+			b, ok = appendOBigInt2ᚖmathᚋbigᚐInt(b, obj.Quorum)
+		case "voterCount":
+			b, ok = appendNInt2int(b, obj.Voters)
+		case "timelockOperationId":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.TimelockOpID)
+		case "timeline":
+			b, ok = ec.plainListProposalEvent2ᚕgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposalChangeᚄ(b, field.Selections, obj.Timeline)
+		case "created":
+			v := obj.Created
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ProposalEdge says whether fields of a ProposalEdge are plain data all the way down.
+func (ec *executionContext) plainOK_ProposalEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Proposal(ec.collectFields(field.Selections, proposalImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ProposalEdge writes fields of obj as direct_ProposalEdge does, for fields plainOK_ProposalEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ProposalEdge(b []byte, fields []graphql.CollectedField, obj *model.ProposalEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ProposalEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Proposal(b, ec.collectFields(field.Selections, proposalImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ProposalEvent says whether fields of a ProposalEvent are plain data all the way down.
+func (ec *executionContext) plainOK_ProposalEvent(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "kind":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ProposalEvent writes fields of obj as direct_ProposalEvent does, for fields plainOK_ProposalEvent accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ProposalEvent(b []byte, fields []graphql.CollectedField, obj *modeldao.ProposalChange) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ProposalEvent")
+		case "kind":
+			b, ok = appendNString2string(b, obj.Kind)
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Provenance says whether fields of a Provenance are plain data all the way down.
+func (ec *executionContext) plainOK_Provenance(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "blockNumber", "blockHash", "timestamp", "txHash", "logIndex":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Provenance writes fields of obj as direct_Provenance does, for fields plainOK_Provenance accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Provenance(b []byte, fields []graphql.CollectedField, obj *modeldao.Provenance) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Provenance")
+		case "blockNumber":
+			b, ok = appendNInt2uint64(b, obj.BlockNumber)
+		case "blockHash":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.BlockHash)
+		case "timestamp":
+			b, ok = appendNDateTime2uint64(b, obj.Timestamp)
+		case "txHash":
+			b, ok = appendNBytes322githubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(b, obj.TxHash)
+		case "logIndex":
+			b, ok = appendNInt2uint(b, obj.LogIndex)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_ReleaseFile says whether fields of a ReleaseFile are plain data all the way down.
+func (ec *executionContext) plainOK_ReleaseFile(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "path", "size", "sha256", "cid", "formatError":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_ReleaseFile writes fields of obj as direct_ReleaseFile does, for fields plainOK_ReleaseFile accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_ReleaseFile(b []byte, fields []graphql.CollectedField, obj *model.ReleaseFile) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "ReleaseFile")
+		case "path":
+			b, ok = appendNString2string(b, obj.Path)
+		case "size":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.Size)
+		case "sha256":
+			b, ok = appendNString2string(b, obj.Sha256)
+		case "cid":
+			b, ok = appendNString2string(b, obj.Cid)
+		case "formatError":
+			b, ok = appendNString2string(b, obj.FormatError)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_Vote says whether fields of a Vote are plain data all the way down.
+func (ec *executionContext) plainOK_Vote(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "support", "weight", "reason", "reasonRaw":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_Vote writes fields of obj as direct_Vote does, for fields plainOK_Vote accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_Vote(b []byte, fields []graphql.CollectedField, obj *modeldao.Vote) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "Vote")
+		case "support":
+			b, ok = appendNVoteSupport2githubᚗcomᚋmodeldaoᚋmodeldaoᚐVoteSupport(b, obj.Support)
+		case "weight":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.Weight)
+		case "reason":
+			b, ok = appendNString2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Reason)
+		case "reasonRaw":
+			b, ok = appendNBytes2githubᚗcomᚋmodeldaoᚋmodeldaoᚐText(b, obj.Reason)
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_VoteEdge says whether fields of a VoteEdge are plain data all the way down.
+func (ec *executionContext) plainOK_VoteEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_Vote(ec.collectFields(field.Selections, voteImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_VoteEdge writes fields of obj as direct_VoteEdge does, for fields plainOK_VoteEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_VoteEdge(b []byte, fields []graphql.CollectedField, obj *model.VoteEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "VoteEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_Vote(b, ec.collectFields(field.Selections, voteImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_VotingPowerChange says whether fields of a VotingPowerChange are plain data all the way down.
+func (ec *executionContext) plainOK_VotingPowerChange(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "provenance":
+			if !ec.plainOK_Provenance(ec.collectFields(field.Selections, provenanceImplementors)) {
+				return false
+			}
+		case "__typename", "previous", "new", "cause":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_VotingPowerChange writes fields of obj as direct_VotingPowerChange does, for fields plainOK_VotingPowerChange accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_VotingPowerChange(b []byte, fields []graphql.CollectedField, obj *modeldao.PowerChange) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "VotingPowerChange")
+		case "previous":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.Previous)
+		case "new":
+			b, ok = appendNBigInt2ᚖmathᚋbigᚐInt(b, obj.New)
+		case "cause":
+			b, ok = appendNVotingPowerCause2githubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerCause(b, obj.Cause)
+		case "provenance":
+			v := obj.Provenance
+			b, ok = ec.plain_Provenance(b, ec.collectFields(field.Selections, provenanceImplementors), &v)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK_VotingPowerChangeEdge says whether fields of a VotingPowerChangeEdge are plain data all the way down.
+func (ec *executionContext) plainOK_VotingPowerChangeEdge(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "node":
+			if !ec.plainOK_VotingPowerChange(ec.collectFields(field.Selections, votingPowerChangeImplementors)) {
+				return false
+			}
+		case "__typename", "cursor":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain_VotingPowerChangeEdge writes fields of obj as direct_VotingPowerChangeEdge does, for fields plainOK_VotingPowerChangeEdge accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain_VotingPowerChangeEdge(b []byte, fields []graphql.CollectedField, obj *model.VotingPowerChangeEdge) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "VotingPowerChangeEdge")
+		case "cursor":
+			b, ok = appendNString2string(b, obj.Cursor)
+		case "node":
+			b, ok = ec.plain_VotingPowerChange(b, ec.collectFields(field.Selections, votingPowerChangeImplementors), obj.Node)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK___Directive says whether fields of a __Directive are plain data all the way down.
+func (ec *executionContext) plainOK___Directive(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "name", "description", "isRepeatable":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain___Directive writes fields of obj as direct___Directive does, for fields plainOK___Directive accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain___Directive(b []byte, fields []graphql.CollectedField, obj *introspection.Directive) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "__Directive")
+		case "name":
+			b, ok = appendNString2string(b, obj.Name)
+		case "description":
+			b, ok = appendOString2ᚖstring(b, obj.Description())
+		case "isRepeatable":
+			b, ok = appendNBoolean2bool(b, obj.IsRepeatable)
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// plainOK___Type says whether fields of a __Type are plain data all the way down.
+func (ec *executionContext) plainOK___Type(fields []graphql.CollectedField) bool {
+	for i := range fields {
+		field := &fields[i]
+		if field.IsDeferred() {
+			return false
+		}
+		switch field.Name {
+		case "__typename", "kind", "name", "description", "specifiedByURL":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plain___Type writes fields of obj as direct___Type does, for fields plainOK___Type accepts;
+// ok false when a value has no plain JSON (see plain.go in graphql/internal/execrewrite).
+func (ec *executionContext) plain___Type(b []byte, fields []graphql.CollectedField, obj *introspection.Type) ([]byte, bool) {
+	if obj == nil {
+		return b, false
+	}
+	b = append(b, '{')
+	for i := range fields {
+		field := &fields[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, field.Alias...)
+		b = append(b, '"', ':')
+		ok := true
+		switch field.Name {
+		case "__typename":
+			b = scalar.AppendJSONString(b, "__Type")
+		case "kind":
+			b, ok = appendN__TypeKind2string(b, obj.Kind())
+		case "name":
+			b, ok = appendOString2ᚖstring(b, obj.Name())
+		case "description":
+			b, ok = appendOString2ᚖstring(b, obj.Description())
+		case "specifiedByURL":
+			b, ok = appendOString2ᚖstring(b, obj.SpecifiedByURL())
+		default:
+			return b, false
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount writes v into w as w.value(ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Account) {
+	if v == nil {
+		w.value(ec.marshalNAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, accountImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Account(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Account(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection writes v into w as w.value(ec.marshalNAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.AccountConnection) {
+	if v == nil {
+		w.value(ec.marshalNAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, accountConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._AccountConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_AccountConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit writes v into w as w.value(ec.marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Audit) {
+	if v == nil {
+		w.value(ec.marshalNAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, auditImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Audit(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Audit(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection writes v into w as w.value(ec.marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.AuditConnection) {
+	if v == nil {
+		w.value(ec.marshalNAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, auditConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._AuditConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_AuditConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor writes v into w as w.value(ec.marshalNAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Auditor) {
+	if v == nil {
+		w.value(ec.marshalNAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, auditorImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Auditor(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Auditor(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract writes v into w as w.value(ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.Contract) {
+	if v == nil {
+		w.value(ec.marshalNContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, contractImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Contract(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Contract(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoDelegation2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDelegation writes v into w as w.value(ec.marshalNDelegation2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDelegation(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoDelegation2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDelegation(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Delegation) {
+	if v == nil {
+		w.value(ec.marshalNDelegation2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐDelegation(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, delegationImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Delegation(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Delegation(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection writes v into w as w.value(ec.marshalNDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.DelegationConnection) {
+	if v == nil {
+		w.value(ec.marshalNDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, delegationConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._DelegationConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_DelegationConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter writes v into w as w.value(ec.marshalNEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.EligibleVoter) {
+	if v == nil {
+		w.value(ec.marshalNEligibleVoter2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoter(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, eligibleVoterImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._EligibleVoter(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_EligibleVoter(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection writes v into w as w.value(ec.marshalNEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.EligibleVoterConnection) {
+	if v == nil {
+		w.value(ec.marshalNEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, eligibleVoterConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._EligibleVoterConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_EligibleVoterConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin writes v into w as w.value(ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.EvidencePin) {
+	if v == nil {
+		w.value(ec.marshalNEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, evidencePinImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._EvidencePin(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_EvidencePin(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel writes v into w as w.value(ec.marshalNModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Model) {
+	if v == nil {
+		w.value(ec.marshalNModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, modelImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Model(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Model(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion writes v into w as w.value(ec.marshalNModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.ModelVersion) {
+	if v == nil {
+		w.value(ec.marshalNModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, modelVersionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._ModelVersion(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_ModelVersion(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection writes v into w as w.value(ec.marshalNModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.ModelVersionConnection) {
+	if v == nil {
+		w.value(ec.marshalNModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, modelVersionConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._ModelVersionConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_ModelVersionConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo writes v into w as w.value(ec.marshalNPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) {
+	if v == nil {
+		w.value(ec.marshalNPageInfo2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐPageInfo(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, pageInfoImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._PageInfo(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_PageInfo(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy writes v into w as w.value(ec.marshalNPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Policy) {
+	if v == nil {
+		w.value(ec.marshalNPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, policyImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Policy(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Policy(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal writes v into w as w.value(ec.marshalNProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Proposal) {
+	if v == nil {
+		w.value(ec.marshalNProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, proposalImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Proposal(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Proposal(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection writes v into w as w.value(ec.marshalNProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.ProposalConnection) {
+	if v == nil {
+		w.value(ec.marshalNProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, proposalConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._ProposalConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_ProposalConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally writes v into w as w.value(ec.marshalNTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.Tally) {
+	if v == nil {
+		w.value(ec.marshalNTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, tallyImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Tally(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Tally(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent writes v into w as w.value(ec.marshalNVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.VersionContent) {
+	if v == nil {
+		w.value(ec.marshalNVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, versionContentImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._VersionContent(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_VersionContent(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote writes v into w as w.value(ec.marshalNVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.Vote) {
+	if v == nil {
+		w.value(ec.marshalNVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, voteImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._Vote(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_Vote(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection writes v into w as w.value(ec.marshalNVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.VoteConnection) {
+	if v == nil {
+		w.value(ec.marshalNVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, voteConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._VoteConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_VoteConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange writes v into w as w.value(ec.marshalNVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *modeldao.PowerChange) {
+	if v == nil {
+		w.value(ec.marshalNVotingPowerChange2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPowerChange(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, votingPowerChangeImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._VotingPowerChange(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_VotingPowerChange(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// intoVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection writes v into w as w.value(ec.marshalNVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) intoVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *model.VotingPowerChangeConnection) {
+	if v == nil {
+		w.value(ec.marshalNVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, votingPowerChangeConnectionImplementors)
+	if anyDeferred(fields) {
+		w.value(ec._VotingPowerChangeConnection(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write_VotingPowerChangeConnection(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// into__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType writes v into w as w.value(ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v), graphql.Null) does, without a
+// buffer of its own (see into.go in graphql/internal/execrewrite).
+func (ec *executionContext) into__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(w *jsonBuf, ctx context.Context, sel ast.SelectionSet, v *introspection.Type) {
+	if v == nil {
+		w.value(ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v), graphql.Null)
+		return
+	}
+	fields := ec.collectFields(sel, __TypeImplementors)
+	if anyDeferred(fields) {
+		w.value(ec.___Type(ctx, sel, v), graphql.Null)
+		return
+	}
+	mark, invalid := w.enter()
+	ec.write___Type(w, ctx, fields, v)
+	w.leave(mark, invalid)
+}
+
+// resolve_Account_delegate is _Account_delegate, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_delegate(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_delegate(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().Delegate(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_Account_firstSeen is _Account_firstSeen, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_firstSeen(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_firstSeen(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Provenance(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().FirstSeen(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOProvenance2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProvenance(ctx, field.Selections, res)
+}
+
+// resolve_Account_id is _Account_id, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_id(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().ID(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNID2string(ctx, field.Selections, res)
+}
+
+// resolve_Account_votingPowerAt is _Account_votingPowerAt, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Account_votingPowerAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Account_votingPowerAt(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Account_votingPowerAt(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Account().VotingPowerAt(ctx, obj, fc.Args["block"].(int))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, res)
+}
+
+// resolve_Action_modelVersion is _Action_modelVersion, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Action_modelVersion(ctx context.Context, field graphql.CollectedField, obj *model.Action) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Action_modelVersion(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Action", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Action().ModelVersion(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, field.Selections, res)
+}
+
+// resolve_ApprovalEvidence_auditor is _ApprovalEvidence_auditor, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ApprovalEvidence_auditor(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ApprovalEvidence_auditor(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ApprovalEvidence", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Auditor(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ApprovalEvidence().Auditor(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(ctx, field.Selections, res)
+}
+
+// resolve_ApprovalEvidence_content is _ApprovalEvidence_content, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ApprovalEvidence_content(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ApprovalEvidence_content(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ApprovalEvidence", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VersionContent(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ApprovalEvidence().Content(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(ctx, field.Selections, res)
+}
+
+// resolve_ApprovalEvidence_pin is _ApprovalEvidence_pin, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ApprovalEvidence_pin(ctx context.Context, field graphql.CollectedField, obj *model.ApprovalEvidence) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ApprovalEvidence_pin(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ApprovalEvidence", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ApprovalEvidence().Pin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPin(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_difference is _AuditDisagreement_difference, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_difference(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_difference(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Fixed does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().Difference(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_metric is _AuditDisagreement_metric, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_metric(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_metric(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type MetricKind does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().Metric(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOMetricKind2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐMetricKind(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_otherValue is _AuditDisagreement_otherValue, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_otherValue(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_otherValue(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Fixed does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().OtherValue(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_policy is _AuditDisagreement_policy, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_policy(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().Policy(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_sensitiveFeature is _AuditDisagreement_sensitiveFeature, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_sensitiveFeature(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_sensitiveFeature(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().SensitiveFeature(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, res)
+}
+
+// resolve_AuditDisagreement_value is _AuditDisagreement_value, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_AuditDisagreement_value(ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._AuditDisagreement_value(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Fixed does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().Value(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
+}
+
+// resolve_Auditor_id is _Auditor_id, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Auditor_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Auditor_id(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Auditor", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Auditor().ID(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNID2string(ctx, field.Selections, res)
+}
+
+// resolve_BoundCheck_margin is _BoundCheck_margin, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_BoundCheck_margin(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._BoundCheck_margin(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "BoundCheck", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Fixed does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.BoundCheck().Margin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
+}
+
+// resolve_BoundCheck_value is _BoundCheck_value, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_BoundCheck_value(ctx context.Context, field graphql.CollectedField, obj *modeldao.BoundCheck) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._BoundCheck_value(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "BoundCheck", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Fixed does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.BoundCheck().Value(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOFixed2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐFixed6(ctx, field.Selections, res)
+}
+
+// resolve_DAO_id is _DAO_id, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_DAO_id(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._DAO_id(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.DAO().ID(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNID2string(ctx, field.Selections, res)
+}
+
+// resolve_DAO_totalSupplyAt is _DAO_totalSupplyAt, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_DAO_totalSupplyAt(ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._DAO_totalSupplyAt(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_DAO_totalSupplyAt(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.DAO().TotalSupplyAt(ctx, obj, fc.Args["block"].(int))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, res)
+}
+
+// resolve_Delegation_from is _Delegation_from, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Delegation_from(ctx context.Context, field graphql.CollectedField, obj *modeldao.Delegation) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Delegation_from(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Delegation", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Delegation().From(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_Delegation_to is _Delegation_to, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Delegation_to(ctx context.Context, field graphql.CollectedField, obj *modeldao.Delegation) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Delegation_to(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Delegation", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Delegation().To(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(ctx, field.Selections, res)
+}
+
+// resolve_EligibleVoter_vote is _EligibleVoter_vote, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_EligibleVoter_vote(ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoter) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._EligibleVoter_vote(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "EligibleVoter", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Vote(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.EligibleVoter().Vote(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOVote2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐVote(ctx, field.Selections, res)
+}
+
+// resolve_IndexerStatus_headSeenAt is _IndexerStatus_headSeenAt, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_IndexerStatus_headSeenAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._IndexerStatus_headSeenAt(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "IndexerStatus", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type DateTime does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.IndexerStatus().HeadSeenAt(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, res)
+}
+
+// resolve_IndexerStatus_indexedHash is _IndexerStatus_indexedHash, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_IndexerStatus_indexedHash(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._IndexerStatus_indexedHash(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "IndexerStatus", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Bytes32 does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.IndexerStatus().IndexedHash(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOBytes322ᚖgithubᚗcomᚋethereumᚋgoᚑethereumᚋcommonᚐHash(ctx, field.Selections, res)
+}
+
+// resolve_IndexerStatus_lastError is _IndexerStatus_lastError, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_IndexerStatus_lastError(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._IndexerStatus_lastError(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "IndexerStatus", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.IndexerStatus().LastError(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, res)
+}
+
+// resolve_IndexerStatus_lastErrorAt is _IndexerStatus_lastErrorAt, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_IndexerStatus_lastErrorAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._IndexerStatus_lastErrorAt(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "IndexerStatus", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type DateTime does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.IndexerStatus().LastErrorAt(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, res)
+}
+
+// resolve_IndexerStatus_updatedAt is _IndexerStatus_updatedAt, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_IndexerStatus_updatedAt(ctx context.Context, field graphql.CollectedField, obj *modeldao.IndexerStatus) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._IndexerStatus_updatedAt(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "IndexerStatus", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type DateTime does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.IndexerStatus().UpdatedAt(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_ancestors is _ModelVersion_ancestors, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_ancestors(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_ancestors(ctx, field, obj)
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_Ancestor(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_ModelVersion_ancestors(ctx, field); err != nil {
+			return graphql.Null
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Ancestors(ctx, obj, fc.Args["maxDepth"].(*int))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAncestor2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAncestorᚄ(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_approvalAudit is _ModelVersion_approvalAudit, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_approvalAudit(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_approvalAudit(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().ApprovalAudit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_auditConsensus is _ModelVersion_auditConsensus, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_auditConsensus(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_auditConsensus(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type AuditConsensus does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().AuditConsensus(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAuditConsensus2githubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditConsensus(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_base is _ModelVersion_base, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_base(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_base(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Base(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_bases is _ModelVersion_bases, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_bases(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_bases(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Bases(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_contest is _ModelVersion_contest, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_contest(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_contest(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditDisagreement(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Contest(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAuditDisagreement2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditDisagreementᚄ(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_history is _ModelVersion_history, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_history(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_history(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusChange(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().History(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNStatusChange2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStatusChangeᚄ(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_pin is _ModelVersion_pin, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_pin(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_pin(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Pin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Pin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPin(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_policy is _ModelVersion_policy, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_policy(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Policy(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_stale is _ModelVersion_stale, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_stale(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_stale(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_ModelVersion_stale(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Stale(ctx, obj, fc.Args["maxAuditAgeBlocks"].(*int))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNBoolean2bool(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_staleReasons is _ModelVersion_staleReasons, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_staleReasons(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_staleReasons(ctx, field, obj)
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_StaleReason(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_ModelVersion_staleReasons(ctx, field); err != nil {
+			return graphql.Null
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().StaleReasons(ctx, obj, fc.Args["maxAuditAgeBlocks"].(*int))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNStaleReason2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐStaleReasonᚄ(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_taintedAncestry is _ModelVersion_taintedAncestry, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_taintedAncestry(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_taintedAncestry(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().TaintedAncestry(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNBoolean2bool(ctx, field.Selections, res)
+}
+
+// resolve_ModelVersion_taintingAncestors is _ModelVersion_taintingAncestors, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_ModelVersion_taintingAncestors(ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._ModelVersion_taintingAncestors(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().TaintingAncestors(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_actions is _Proposal_actions, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_actions(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_actions(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Action(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Actions(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNAction2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐActionᚄ(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_eta is _Proposal_eta, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_eta(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_eta(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type DateTime does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Eta(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalODateTime2ᚖtimeᚐTime(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_evidence is _Proposal_evidence, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_evidence(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_evidence(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApprovalEvidence(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Evidence(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNApprovalEvidence2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐApprovalEvidenceᚄ(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_modelVersions is _Proposal_modelVersions, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_modelVersions(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_modelVersions(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().ModelVersions(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_notYetVotedPower is _Proposal_notYetVotedPower, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_notYetVotedPower(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_notYetVotedPower(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type BigInt does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().NotYetVotedPower(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, res)
+}
+
+// resolve_Proposal_votingPowerOf is _Proposal_votingPowerOf, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Proposal_votingPowerOf(ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Proposal_votingPowerOf(ctx, field, obj)
+	}
+	fc, err := ec.fieldContext_Proposal_votingPowerOf(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = withFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().VotingPowerOf(ctx, obj, fc.Args["address"].(common.Address))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNBigInt2ᚖmathᚋbigᚐInt(ctx, field.Selections, res)
+}
+
+// resolve_StaleReason_ancestors is _StaleReason_ancestors, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StaleReason_ancestors(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StaleReason_ancestors(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StaleReason", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StaleReason().Ancestors(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNModelVersion2ᚕᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersionᚄ(ctx, field.Selections, res)
+}
+
+// resolve_StaleReason_audit is _StaleReason_audit, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StaleReason_audit(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StaleReason_audit(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StaleReason", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StaleReason().Audit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, field.Selections, res)
+}
+
+// resolve_StaleReason_auditAgeBlocks is _StaleReason_auditAgeBlocks, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StaleReason_auditAgeBlocks(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StaleReason_auditAgeBlocks(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StaleReason", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StaleReason().AuditAgeBlocks(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, res)
+}
+
+// resolve_StaleReason_maxAuditAgeBlocks is _StaleReason_maxAuditAgeBlocks, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StaleReason_maxAuditAgeBlocks(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StaleReason_maxAuditAgeBlocks(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StaleReason", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StaleReason().MaxAuditAgeBlocks(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOInt2ᚖint(ctx, field.Selections, res)
+}
+
+// resolve_StaleReason_policy is _StaleReason_policy, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StaleReason_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.StaleReason) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StaleReason_policy(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StaleReason", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StaleReason().Policy(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, field.Selections, res)
+}
+
+// resolve_StatusChange_audit is _StatusChange_audit, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StatusChange_audit(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StatusChange_audit(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StatusChange", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StatusChange().Audit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(ctx, field.Selections, res)
+}
+
+// resolve_StatusChange_policy is _StatusChange_policy, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StatusChange_policy(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StatusChange_policy(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StatusChange", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StatusChange().Policy(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(ctx, field.Selections, res)
+}
+
+// resolve_StatusChange_proposal is _StatusChange_proposal, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_StatusChange_proposal(ctx context.Context, field graphql.CollectedField, obj *modeldao.StatusChange) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._StatusChange_proposal(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "StatusChange", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Proposal(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.StatusChange().Proposal(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(ctx, field.Selections, res)
+}
+
+// resolve_Vote_id is _Vote_id, resolved as graphql.ResolveField does when no field middleware is
+// installed (see resolve.go in graphql/internal/execrewrite).
+func (ec *executionContext) resolve_Vote_id(ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) (ret graphql.Marshaler) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		return ec._Vote_id(ctx, field, obj)
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Vote", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(context.Context, graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type ID does not have child fields")
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Vote().ID(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNID2string(ctx, field.Selections, res)
+}
+
+// resolveInto_Account_delegations is resolve_Account_delegations writing its object into w as
+// w.value(ec.resolve_Account_delegations(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Account_delegations(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Account_delegations(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_DelegationConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Account_delegations(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Account().Delegations(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoDelegationConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐDelegationConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Account_delegators is resolve_Account_delegators writing its object into w as
+// w.value(ec.resolve_Account_delegators(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Account_delegators(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Account_delegators(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_AccountConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Account_delegators(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Account().Delegators(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccountConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAccountConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Account_votes is resolve_Account_votes writing its object into w as
+// w.value(ec.resolve_Account_votes(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Account_votes(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Account_votes(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_VoteConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Account_votes(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Account().Votes(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Account_votingPowerHistory is resolve_Account_votingPowerHistory writing its object into w as
+// w.value(ec.resolve_Account_votingPowerHistory(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Account_votingPowerHistory(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Account) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Account_votingPowerHistory(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Account", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_VotingPowerChangeConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Account_votingPowerHistory(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Account().VotingPowerHistory(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoVotingPowerChangeConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVotingPowerChangeConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_AuditDisagreement_audit is resolve_AuditDisagreement_audit writing its object into w as
+// w.value(ec.resolve_AuditDisagreement_audit(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_AuditDisagreement_audit(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._AuditDisagreement_audit(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().Audit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(w, ctx, field.Selections, res)
+}
+
+// resolveInto_AuditDisagreement_otherAudit is resolve_AuditDisagreement_otherAudit writing its object into w as
+// w.value(ec.resolve_AuditDisagreement_otherAudit(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_AuditDisagreement_otherAudit(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.AuditDisagreement) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._AuditDisagreement_otherAudit(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "AuditDisagreement", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Audit(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.AuditDisagreement().OtherAudit(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAudit2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAudit(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Audit_auditor is resolve_Audit_auditor writing its object into w as
+// w.value(ec.resolve_Audit_auditor(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Audit_auditor(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Audit_auditor(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Auditor(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Audit().Auditor(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAuditor2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAuditor(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Audit_modelVersion is resolve_Audit_modelVersion writing its object into w as
+// w.value(ec.resolve_Audit_modelVersion(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Audit_modelVersion(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Audit_modelVersion(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModelVersion(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Audit().ModelVersion(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoModelVersion2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModelVersion(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Audit_policy is resolve_Audit_policy writing its object into w as
+// w.value(ec.resolve_Audit_policy(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Audit_policy(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Audit_policy(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Policy(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Audit().Policy(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoPolicy2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐPolicy(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Audit_reportPin is resolve_Audit_reportPin writing its object into w as
+// w.value(ec.resolve_Audit_reportPin(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Audit_reportPin(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Audit) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Audit_reportPin(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Audit", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Audit().ReportPin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Auditor_account is resolve_Auditor_account writing its object into w as
+// w.value(ec.resolve_Auditor_account(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Auditor_account(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Auditor_account(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Auditor", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Auditor().Account(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Auditor_audits is resolve_Auditor_audits writing its object into w as
+// w.value(ec.resolve_Auditor_audits(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Auditor_audits(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Auditor) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Auditor_audits(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Auditor", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_AuditConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Auditor_audits(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Auditor().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_DAO_governor is resolve_DAO_governor writing its object into w as
+// w.value(ec.resolve_DAO_governor(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_DAO_governor(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._DAO_governor(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Governor(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w, ctx, field.Selections, res)
+}
+
+// resolveInto_DAO_registry is resolve_DAO_registry writing its object into w as
+// w.value(ec.resolve_DAO_registry(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_DAO_registry(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._DAO_registry(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Registry(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w, ctx, field.Selections, res)
+}
+
+// resolveInto_DAO_timelock is resolve_DAO_timelock writing its object into w as
+// w.value(ec.resolve_DAO_timelock(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_DAO_timelock(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._DAO_timelock(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Timelock(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w, ctx, field.Selections, res)
+}
+
+// resolveInto_DAO_token is resolve_DAO_token writing its object into w as
+// w.value(ec.resolve_DAO_token(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_DAO_token(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *store.DAOInfo) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._DAO_token(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "DAO", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Contract(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.DAO().Token(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoContract2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐContract(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Delegation_delegator is resolve_Delegation_delegator writing its object into w as
+// w.value(ec.resolve_Delegation_delegator(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Delegation_delegator(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Delegation) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Delegation_delegator(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Delegation", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Delegation().Delegator(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_EligibleVoter_account is resolve_EligibleVoter_account writing its object into w as
+// w.value(ec.resolve_EligibleVoter_account(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_EligibleVoter_account(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *model.EligibleVoter) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._EligibleVoter_account(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "EligibleVoter", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.EligibleVoter().Account(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_audits is resolve_ModelVersion_audits writing its object into w as
+// w.value(ec.resolve_ModelVersion_audits(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_audits(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_audits(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_AuditConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_ModelVersion_audits(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_content is resolve_ModelVersion_content writing its object into w as
+// w.value(ec.resolve_ModelVersion_content(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_content(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_content(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VersionContent(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Content(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoVersionContent2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVersionContent(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_derivatives is resolve_ModelVersion_derivatives writing its object into w as
+// w.value(ec.resolve_ModelVersion_derivatives(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_derivatives(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_derivatives(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_ModelVersionConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_ModelVersion_derivatives(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Derivatives(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_model is resolve_ModelVersion_model writing its object into w as
+// w.value(ec.resolve_ModelVersion_model(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_model(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_model(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Model(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Model(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoModel2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐModel(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_modelCardPin is resolve_ModelVersion_modelCardPin writing its object into w as
+// w.value(ec.resolve_ModelVersion_modelCardPin(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_modelCardPin(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_modelCardPin(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().ModelCardPin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_proposals is resolve_ModelVersion_proposals writing its object into w as
+// w.value(ec.resolve_ModelVersion_proposals(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_proposals(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_proposals(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_ProposalConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_ModelVersion_proposals(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Proposals(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoProposalConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐProposalConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_ModelVersion_publisher is resolve_ModelVersion_publisher writing its object into w as
+// w.value(ec.resolve_ModelVersion_publisher(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_ModelVersion_publisher(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.ModelVersion) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._ModelVersion_publisher(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "ModelVersion", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.ModelVersion().Publisher(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Model_owner is resolve_Model_owner writing its object into w as
+// w.value(ec.resolve_Model_owner(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Model_owner(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Model_owner(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Model", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Model().Owner(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Model_versions is resolve_Model_versions writing its object into w as
+// w.value(ec.resolve_Model_versions(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Model_versions(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Model) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Model_versions(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Model", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_ModelVersionConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Model_versions(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Model().Versions(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Policy_approvedVersions is resolve_Policy_approvedVersions writing its object into w as
+// w.value(ec.resolve_Policy_approvedVersions(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Policy_approvedVersions(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Policy_approvedVersions(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Policy", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_ModelVersionConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Policy_approvedVersions(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Policy().ApprovedVersions(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoModelVersionConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐModelVersionConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Policy_audits is resolve_Policy_audits writing its object into w as
+// w.value(ec.resolve_Policy_audits(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Policy_audits(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Policy_audits(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Policy", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_AuditConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Policy_audits(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Policy().Audits(ctx, obj, fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAuditConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐAuditConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Policy_documentPin is resolve_Policy_documentPin writing its object into w as
+// w.value(ec.resolve_Policy_documentPin(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Policy_documentPin(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Policy) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Policy_documentPin(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Policy", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvidencePin(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Policy().DocumentPin(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoEvidencePin2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐEvidencePin(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Proposal_eligibleVoters is resolve_Proposal_eligibleVoters writing its object into w as
+// w.value(ec.resolve_Proposal_eligibleVoters(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Proposal_eligibleVoters(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Proposal_eligibleVoters(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_EligibleVoterConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Proposal_eligibleVoters(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().EligibleVoters(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoEligibleVoterConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐEligibleVoterConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Proposal_proposer is resolve_Proposal_proposer writing its object into w as
+// w.value(ec.resolve_Proposal_proposer(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Proposal_proposer(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Proposal_proposer(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Proposer(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Proposal_tally is resolve_Proposal_tally writing its object into w as
+// w.value(ec.resolve_Proposal_tally(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Proposal_tally(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Proposal_tally(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tally(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Tally(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoTally2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐTally(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Proposal_votes is resolve_Proposal_votes writing its object into w as
+// w.value(ec.resolve_Proposal_votes(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Proposal_votes(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Proposal) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Proposal_votes(ctx, field, obj), graphql.Null)
+		return
+	}
+	var fc *graphql.FieldContext
+	if args, ok := ec.args.get(field); ok {
+		f := &fieldFrame{fc: graphql.FieldContext{Object: "Proposal", Field: field, IsMethod: true, IsResolver: true,
+			Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+				return ec.childFields_VoteConnection(ctx, field)
+			}}}
+		f.fc.Args = args
+		fc, ctx = &f.fc, f.enter(ctx)
+	} else {
+		var err error
+		if fc, err = ec.fieldContext_Proposal_votes(ctx, field); err != nil {
+			w.value(graphql.Null, graphql.Null)
+			return
+		}
+		ctx = withFieldContext(ctx, fc)
+	}
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Proposal().Votes(ctx, obj, fc.Args["orderBy"].(*model.VoteOrderField), fc.Args["orderDirection"].(*model.OrderDirection), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoVoteConnection2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚋgraphqlᚋmodelᚐVoteConnection(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Vote_proposal is resolve_Vote_proposal writing its object into w as
+// w.value(ec.resolve_Vote_proposal(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Vote_proposal(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Vote_proposal(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Vote", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Proposal(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Vote().Proposal(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoProposal2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐProposal(w, ctx, field.Selections, res)
+}
+
+// resolveInto_Vote_voter is resolve_Vote_voter writing its object into w as
+// w.value(ec.resolve_Vote_voter(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_Vote_voter(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.Vote) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._Vote_voter(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "Vote", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.Vote().Voter(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
+}
+
+// resolveInto_VotingPowerChange_account is resolve_VotingPowerChange_account writing its object into w as
+// w.value(ec.resolve_VotingPowerChange_account(ctx, field, obj), graphql.Null) does (see into.go in
+// graphql/internal/execrewrite).
+func (ec *executionContext) resolveInto_VotingPowerChange_account(w *jsonBuf, ctx context.Context, field graphql.CollectedField, obj *modeldao.PowerChange) {
+	if !identityMiddleware(ec.OperationContext.ResolverMiddleware) {
+		w.value(ec._VotingPowerChange_account(ctx, field, obj), graphql.Null)
+		return
+	}
+	f := &fieldFrame{fc: graphql.FieldContext{Object: "VotingPowerChange", Field: field, IsMethod: true, IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		}}}
+	fc := &f.fc
+	ctx = f.enter(ctx)
+	mark, invalid := len(w.b), w.invalid
+	defer func() {
+		if r := recover(); r != nil {
+			ec.OperationContext.Error(ctx, ec.OperationContext.Recover(ctx, r))
+			w.b, w.invalid = w.b[:mark], invalid
+			w.value(graphql.Null, graphql.Null)
+		}
+	}()
+	res, err := ec.Resolvers.VotingPowerChange().Account(ctx, obj)
+	if err != nil {
+		ec.OperationContext.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		w.value(graphql.Null, graphql.Null)
+		return
+	}
+	fc.Result = res
+	ec.intoAccount2ᚖgithubᚗcomᚋmodeldaoᚋmodeldaoᚐAccount(w, ctx, field.Selections, res)
 }

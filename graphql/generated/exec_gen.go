@@ -3276,6 +3276,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
 	collected collectMemo // the operation's collected fields (see collectFields in direct.go)
+	args      argsMemo    // the operation's parsed field arguments (see memoArgs in direct.go)
 }
 
 func newExecutionContext(
@@ -7234,8 +7235,12 @@ func (ec *executionContext) fieldContext_Account_delegators(ctx context.Context,
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_delegators_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Account_delegators_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7278,8 +7283,12 @@ func (ec *executionContext) fieldContext_Account_delegations(ctx context.Context
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_delegations_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Account_delegations_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7322,8 +7331,12 @@ func (ec *executionContext) fieldContext_Account_votes(ctx context.Context, fiel
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_votes_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Account_votes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7398,8 +7411,12 @@ func (ec *executionContext) fieldContext_Account_votingPowerAt(ctx context.Conte
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_votingPowerAt_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Account_votingPowerAt_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7442,8 +7459,12 @@ func (ec *executionContext) fieldContext_Account_votingPowerHistory(ctx context.
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Account_votingPowerHistory_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Account_votingPowerHistory_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8749,8 +8770,12 @@ func (ec *executionContext) fieldContext_Auditor_audits(ctx context.Context, fie
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Auditor_audits_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Auditor_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9209,8 +9234,12 @@ func (ec *executionContext) fieldContext_DAO_totalSupplyAt(ctx context.Context, 
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_DAO_totalSupplyAt_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_DAO_totalSupplyAt_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10115,8 +10144,12 @@ func (ec *executionContext) fieldContext_Model_versions(ctx context.Context, fie
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Model_versions_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Model_versions_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10568,8 +10601,12 @@ func (ec *executionContext) fieldContext_ModelVersion_audits(ctx context.Context
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_audits_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_ModelVersion_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10612,8 +10649,12 @@ func (ec *executionContext) fieldContext_ModelVersion_proposals(ctx context.Cont
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_proposals_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_ModelVersion_proposals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10841,8 +10882,12 @@ func (ec *executionContext) fieldContext_ModelVersion_derivatives(ctx context.Co
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_derivatives_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_ModelVersion_derivatives_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10885,8 +10930,12 @@ func (ec *executionContext) fieldContext_ModelVersion_ancestors(ctx context.Cont
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_ancestors_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_ModelVersion_ancestors_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11016,8 +11065,12 @@ func (ec *executionContext) fieldContext_ModelVersion_stale(ctx context.Context,
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_stale_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_ModelVersion_stale_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11060,8 +11113,12 @@ func (ec *executionContext) fieldContext_ModelVersion_staleReasons(ctx context.C
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_ModelVersion_staleReasons_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_ModelVersion_staleReasons_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11740,8 +11797,12 @@ func (ec *executionContext) fieldContext_Policy_audits(ctx context.Context, fiel
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Policy_audits_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Policy_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -11784,8 +11845,12 @@ func (ec *executionContext) fieldContext_Policy_approvedVersions(ctx context.Con
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Policy_approvedVersions_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Policy_approvedVersions_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12253,8 +12318,12 @@ func (ec *executionContext) fieldContext_Proposal_votes(ctx context.Context, fie
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Proposal_votes_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Proposal_votes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12346,8 +12415,12 @@ func (ec *executionContext) fieldContext_Proposal_votingPowerOf(ctx context.Cont
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Proposal_votingPowerOf_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Proposal_votingPowerOf_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12390,8 +12463,12 @@ func (ec *executionContext) fieldContext_Proposal_eligibleVoters(ctx context.Con
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Proposal_eligibleVoters_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Proposal_eligibleVoters_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12668,8 +12745,12 @@ func (ec *executionContext) fieldContext_Query_proposals(ctx context.Context, fi
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_proposals_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_proposals_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12712,8 +12793,12 @@ func (ec *executionContext) fieldContext_Query_proposal(ctx context.Context, fie
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_proposal_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_proposal_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12756,8 +12841,12 @@ func (ec *executionContext) fieldContext_Query_votes(ctx context.Context, field 
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_votes_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_votes_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12800,8 +12889,12 @@ func (ec *executionContext) fieldContext_Query_delegates(ctx context.Context, fi
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_delegates_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_delegates_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12844,8 +12937,12 @@ func (ec *executionContext) fieldContext_Query_account(ctx context.Context, fiel
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_account_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_account_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12888,8 +12985,12 @@ func (ec *executionContext) fieldContext_Query_models(ctx context.Context, field
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_models_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_models_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12932,8 +13033,12 @@ func (ec *executionContext) fieldContext_Query_model(ctx context.Context, field 
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_model_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_model_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12976,8 +13081,12 @@ func (ec *executionContext) fieldContext_Query_modelVersions(ctx context.Context
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_modelVersions_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_modelVersions_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13020,8 +13129,12 @@ func (ec *executionContext) fieldContext_Query_modelVersion(ctx context.Context,
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_modelVersion_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_modelVersion_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13064,8 +13177,12 @@ func (ec *executionContext) fieldContext_Query_policyImpact(ctx context.Context,
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_policyImpact_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_policyImpact_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13108,8 +13225,12 @@ func (ec *executionContext) fieldContext_Query_audits(ctx context.Context, field
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_audits_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_audits_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13152,8 +13273,12 @@ func (ec *executionContext) fieldContext_Query_audit(ctx context.Context, field 
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_audit_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_audit_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13196,8 +13321,12 @@ func (ec *executionContext) fieldContext_Query_policies(ctx context.Context, fie
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_policies_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_policies_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13240,8 +13369,12 @@ func (ec *executionContext) fieldContext_Query_policy(ctx context.Context, field
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_policy_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_policy_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13284,8 +13417,12 @@ func (ec *executionContext) fieldContext_Query_auditors(ctx context.Context, fie
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query_auditors_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query_auditors_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13392,8 +13529,12 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field_Query___type_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field_Query___type_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14577,8 +14718,12 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Directive_args_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field___Directive_args_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14714,8 +14859,12 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Field_args_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field___Field_args_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15153,8 +15302,12 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Type_fields_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field___Type_fields_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15261,8 +15414,12 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Type_enumValues_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field___Type_enumValues_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15305,8 +15462,12 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.get(field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = memoArgs(ctx, ec.OperationContext, field, ec.field___Type_inputFields_args); err != nil {
+	if fc.Args, err = ec.memoArgs(ctx, field, ec.field___Type_inputFields_args); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}

@@ -27,6 +27,11 @@ type Contract struct {
 type Tally struct {
 	for_, against, abstain, quorum *big.Int
 	total, forAbstain              *big.Int // computed on first use
+	// The sums in 256 bits, computed on first use when the votes fit (sums256): the
+	// percentages and the quorum's test without a big.Int of the sums (two allocations a
+	// tally, 3.5 % of a page of 50 proposals).
+	sums                    int8 // 0: not computed; 1: the sums below; -1: the votes do not fit
+	total256, forAbstain256 uint256.Int
 }
 
 // NewTally returns the tally of votes for, against and abstain (nil counts as zero) with the
@@ -67,19 +72,70 @@ func (t *Tally) forAndAbstain() *big.Int {
 	return t.forAbstain
 }
 
-func (t *Tally) ForPercent() float64     { return percent(t.for_, t.Total()) }
-func (t *Tally) AgainstPercent() float64 { return percent(t.against, t.Total()) }
-func (t *Tally) AbstainPercent() float64 { return percent(t.abstain, t.Total()) }
+func (t *Tally) ForPercent() float64     { return t.ofTotal(t.for_) }
+func (t *Tally) AgainstPercent() float64 { return t.ofTotal(t.against) }
+func (t *Tally) AbstainPercent() float64 { return t.ofTotal(t.abstain) }
+
+// ofTotal is percent(a, t.Total()) (a one of the votes), from the 256-bit total when the
+// votes fit.
+func (t *Tally) ofTotal(a *big.Int) float64 {
+	if t.sums256() {
+		if t.total256.IsZero() {
+			return 0
+		}
+		var x uint256.Int
+		x.SetFromBig(a)
+		if f, ok := percentOf256(x, &t.total256); ok {
+			return f
+		}
+	}
+	return percent(a, t.Total())
+}
+
+// sums256 computes the 256-bit sums once; false when a vote count is negative or wider than
+// 200 bits (then the sums are big.Ints).
+func (t *Tally) sums256() bool {
+	if t.sums == 0 {
+		t.sums = -1
+		if fits256(t.for_) && fits256(t.against) && fits256(t.abstain) {
+			var f, ag, ab uint256.Int
+			f.SetFromBig(t.for_)
+			ag.SetFromBig(t.against)
+			ab.SetFromBig(t.abstain)
+			t.forAbstain256.Add(&f, &ab)
+			t.total256.Add(&t.forAbstain256, &ag)
+			t.sums = 1
+		}
+	}
+	return t.sums > 0
+}
+
+func fits256(x *big.Int) bool { return x.Sign() >= 0 && x.BitLen() <= 200 }
 
 // QuorumReached says whether for + abstain reached the quorum; false while it is unknown.
 func (t *Tally) QuorumReached() bool {
-	return t.quorum != nil && t.forAndAbstain().Cmp(t.quorum) >= 0
+	if t.quorum == nil {
+		return false
+	}
+	if t.sums256() && fits256(t.quorum) {
+		var q uint256.Int
+		q.SetFromBig(t.quorum)
+		return !t.forAbstain256.Lt(&q)
+	}
+	return t.forAndAbstain().Cmp(t.quorum) >= 0
 }
 
 // QuorumPercent is (for + abstain) / quorum × 100; nil while the quorum is unknown or zero.
 func (t *Tally) QuorumPercent() *float64 {
 	if t.quorum == nil || t.quorum.Sign() <= 0 {
 		return nil
+	}
+	if t.sums256() && fits256(t.quorum) {
+		var y uint256.Int
+		y.SetFromBig(t.quorum)
+		if q, ok := percentOf256(t.forAbstain256, &y); ok {
+			return &q
+		}
 	}
 	q := percent(t.forAndAbstain(), t.quorum)
 	return &q
@@ -111,9 +167,15 @@ func percent256(a, b *big.Int) (float64, bool) {
 	if a.Sign() < 0 || b.Sign() <= 0 || a.BitLen() > 200 || b.BitLen() > 200 {
 		return 0, false
 	}
-	var x, y, q, r uint256.Int
+	var x, y uint256.Int
 	x.SetFromBig(a)
 	y.SetFromBig(b)
+	return percentOf256(x, &y)
+}
+
+// percentOf256 is percent256 of x and y (y not 0), each below 2^202.
+func percentOf256(x uint256.Int, y *uint256.Int) (float64, bool) {
+	var q, r uint256.Int
 	x.Mul(&x, uint256.NewInt(100))
 	if x.IsZero() {
 		return 0, true
@@ -123,7 +185,7 @@ func percent256(a, b *big.Int) (float64, bool) {
 		return 0, false
 	}
 	x.Lsh(&x, uint(k))
-	q.DivMod(&x, &y, &r)
+	q.DivMod(&x, y, &r)
 	if q.BitLen() > 64 {
 		return 0, false
 	}

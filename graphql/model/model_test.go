@@ -49,3 +49,47 @@ func TestPercentIsRoundedOnce(t *testing.T) {
 		t.Error("percent of a zero total is not 0")
 	}
 }
+
+// A tally's shares and quorum from its 256-bit sums are those of the big.Int sums, for
+// counts in range and out of it (wider than 200 bits: the big.Int path).
+func TestTallyMatchesBigIntSums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := func(bits int) *big.Int { // a random count below 2^bits
+		x := new(big.Int)
+		for range bits {
+			x.Lsh(x, 1).Or(x, big.NewInt(int64(rng.Uint32()&1)))
+		}
+		return x
+	}
+	for i := range 3000 {
+		widths := []int{0, 1, 8, 64, 80, 120, 199, 200, 201, 230}
+		f, ag, ab := n(widths[rng.IntN(len(widths))]), n(widths[rng.IntN(len(widths))]), n(widths[rng.IntN(len(widths))])
+		var q *big.Int
+		if i%5 != 0 {
+			q = n(widths[rng.IntN(len(widths))])
+		}
+		got := NewTally(f, ag, ab, q)
+		total := new(big.Int).Add(new(big.Int).Add(f, ag), ab)
+		fa := new(big.Int).Add(f, ab)
+		if g, w := got.ForPercent(), percent(f, total); g != w {
+			t.Fatalf("ForPercent(%v, %v, %v) = %v, want %v", f, ag, ab, g, w)
+		}
+		if g, w := got.AgainstPercent(), percent(ag, total); g != w {
+			t.Fatalf("AgainstPercent(%v, %v, %v) = %v, want %v", f, ag, ab, g, w)
+		}
+		if g, w := got.AbstainPercent(), percent(ab, total); g != w {
+			t.Fatalf("AbstainPercent(%v, %v, %v) = %v, want %v", f, ag, ab, g, w)
+		}
+		if g, w := got.QuorumReached(), q != nil && fa.Cmp(q) >= 0; g != w {
+			t.Fatalf("QuorumReached(%v, %v, quorum %v) = %v, want %v", f, ab, q, g, w)
+		}
+		gq := got.QuorumPercent()
+		if q == nil || q.Sign() == 0 {
+			if gq != nil {
+				t.Fatalf("QuorumPercent with quorum %v = %v, want nil", q, *gq)
+			}
+		} else if w := percent(fa, q); gq == nil || *gq != w {
+			t.Fatalf("QuorumPercent(%v, quorum %v) = %v, want %v", fa, q, gq, w)
+		}
+	}
+}

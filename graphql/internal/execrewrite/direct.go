@@ -215,15 +215,23 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 	}
 	usedAppenders := map[string]bool{}
 	usedLists := map[string]bool{}
+	pl := newPlainSet(src)
+	resolvers := resolverFields(src)
+	fcLits := fieldContexts(src)
+	argsLits := argsFieldContexts(src)
+	usedResolvers := map[string]bool{}
+	usedResolveInto := map[string]bool{}
 
 	var body bytes.Buffer
 	out = objectFunc.ReplaceAllFunc(src, func(fm []byte) []byte {
 		m := objectFunc.FindSubmatch(fm)
 		typ, objType, implementors, cases := string(m[1]), string(m[2]), string(m[3]), m[4]
 		var sw strings.Builder
+		ti := &plainType{typ: typ, objType: objType, impl: implementors}
 		for len(cases) > 0 {
 			if c := caseTypename.FindSubmatch(cases); c != nil {
 				fmt.Fprintf(&sw, "\t\tcase \"__typename\":\n\t\t\tw.b = scalar.AppendJSONString(w.b, %q)\n", c[1])
+				ti.cases = append(ti.cases, plainCase{name: "__typename", code: fmt.Sprintf("b = scalar.AppendJSONString(b, %q)", c[1])})
 				cases = cases[len(c[0]):]
 				continue
 			}
@@ -239,6 +247,23 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 						usedAppenders[p.marshaler] = true
 						fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tif b, ok := append%s(w.b, %s); ok {\n\t\t\t\tw.b = b\n\t\t\t} else {\n\t\t\t\tw.value(ec.%s(ctx, field, obj), %s)\n\t\t\t}\n",
 							name, strings.TrimPrefix(p.marshaler, "marshal"), p.expr, fn, invalid)
+						ti.cases = append(ti.cases, plainCase{name: name, code: fmt.Sprintf("b, ok = append%s(b, %s)", strings.TrimPrefix(p.marshaler, "marshal"), p.expr)})
+						cases = cases[len(c[0]):]
+						continue
+					}
+				}
+				if p, ok := plain[fn]; ok && invalid == "graphql.Null" && strings.HasPrefix(p.marshaler, "marshalN") {
+					if _, ok := pl.objects[p.marshaler]; ok {
+						// An object read from the object: written by its direct writer, or
+						// with its parent by a plain writer.
+						ti.cases = append(ti.cases, plainCase{name: name, object: p.marshaler, expr: p.expr})
+						if pl.objects[p.marshaler].ptr {
+							// Written into this object's buffer (into.go).
+							pl.usedInto[p.marshaler] = true
+							fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tec.%s(w, ctx, field.Selections, %s)\n", name, intoFunc(p.marshaler), p.expr)
+						} else {
+							fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tw.value(ec.%s(ctx, field, obj), %s)\n", name, fn, invalid)
+						}
 						cases = cases[len(c[0]):]
 						continue
 					}
@@ -249,6 +274,16 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 						usedLists[l.marshaler], usedAppenders[sl[1]] = true, true
 						fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tif b, ok := append%s(w.b, %s); ok {\n\t\t\t\tw.b = b\n\t\t\t} else {\n\t\t\t\tw.value(ec.%s(ctx, field, obj), graphql.Null)\n\t\t\t}\n",
 							name, strings.TrimPrefix(l.marshaler, "marshal"), l.expr, fn)
+						ti.cases = append(ti.cases, plainCase{name: name, code: fmt.Sprintf("b, ok = append%s(b, %s)", strings.TrimPrefix(l.marshaler, "marshal"), l.expr)})
+					} else if pl.listable(l.marshaler, l.fieldContext) {
+						// A list of objects: written with no context at all by a plain writer
+						// when its selection is plain data (see plain.go); otherwise marshalled
+						// under the list's field context (the elements' paths), without the
+						// rest of graphql.ResolveField.
+						ti.cases = append(ti.cases, plainCase{name: name, list: l.marshaler, expr: l.expr})
+						pl.usedLists[l.marshaler] = true
+						fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tif b, ok := ec.%s(w.b, field.Selections, %s); ok {\n\t\t\t\tw.b = b\n\t\t\t} else if fc, err := ec.%s(ctx, field); err == nil {\n\t\t\t\tw.value(ec.%s(graphql.WithFieldContext(ctx, fc), field.Selections, %s), graphql.Null)\n\t\t\t} else {\n\t\t\t\tw.value(ec.%s(ctx, field, obj), graphql.Null)\n\t\t\t}\n",
+							name, plainListFunc(l.marshaler), l.expr, l.fieldContext, l.marshaler, l.expr, fn)
 					} else {
 						// A list of objects: marshalled under the list's field context (the
 						// elements' paths), without the rest of graphql.ResolveField.
@@ -267,6 +302,21 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 				if string(c[3]) == "true" {
 					invalid = "graphql.Null"
 				}
+				if r, ok := resolvers[string(c[4])]; ok && invalid == "graphql.Null" && intoable(r, pl.objects) {
+					// Resolved directly, its object written into this one's buffer (resolve.go,
+					// into.go).
+					usedResolveInto[r.fn], pl.usedInto[r.marshaler] = true, true
+					fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tec.resolveInto%s(w, ctx, field, obj)\n", c[1], r.fn)
+					cases = cases[len(c[0]):]
+					continue
+				}
+				if r, ok := resolvers[string(c[4])]; ok {
+					// Resolved directly (resolve.go), which recovers as ResolveField does.
+					usedResolvers[r.fn] = true
+					fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tw.value(ec.resolve%s(ctx, field, obj), %s)\n", c[1], r.fn, invalid)
+					cases = cases[len(c[0]):]
+					continue
+				}
 				fmt.Fprintf(&sw, "\t\tcase %q:\n\t\t\tw.value(resolveInline(ctx, ec.OperationContext, %s, func(ctx context.Context) graphql.Marshaler {\n\t\t\t\treturn ec.%s(ctx, field, obj)\n\t\t\t}), %s)\n",
 					c[1], c[2], c[4], invalid)
 				cases = cases[len(c[0]):]
@@ -277,10 +327,18 @@ func direct(src []byte) (out, gen []byte, objects int, skipped []string) {
 			return fm
 		}
 		objects++
+		pl.types[typ] = ti
 		fmt.Fprintf(&body, `
 // direct_%[1]s writes a %[1]s as _%[1]s does, into one buffer (see direct.go).
 func (ec *executionContext) direct_%[1]s(ctx context.Context, fields []graphql.CollectedField, obj %[2]s) graphql.Marshaler {
 	w := getBuf()
+	ec.write_%[1]s(w, ctx, fields, obj)
+	return w.done()
+}
+
+// write_%[1]s writes a %[1]s into w but its closing brace: w.invalid counts its non-null
+// fields that were null.
+func (ec *executionContext) write_%[1]s(w *jsonBuf, ctx context.Context, fields []graphql.CollectedField, obj %[2]s) {
 	w.b = append(w.b, '{')
 	for _, field := range fields {
 		w.key(field.Alias)
@@ -289,7 +347,6 @@ func (ec *executionContext) direct_%[1]s(ctx context.Context, fields []graphql.C
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
 	}
-	return w.done()
 }
 `, typ, objType, sw.String())
 		hook := fmt.Sprintf("\tfields := graphql.CollectFields(ec.OperationContext, sel, %s)\n\tif !anyDeferred(fields) {\n\t\treturn ec.direct_%s(ctx, fields, obj)\n\t}\n", implementors, typ)
@@ -326,6 +383,25 @@ func (ec *executionContext) direct_%[1]s(ctx context.Context, fields []graphql.C
 		sl := scalarLists[n]
 		fmt.Fprintf(&body, "\nfunc append%s(b []byte, v %s) ([]byte, bool) {\n\tstart := len(b)\n\tb = append(b, '[')\n\tfor i := range v {\n\t\tif i > 0 {\n\t\t\tb = append(b, ',')\n\t\t}\n\t\tvar ok bool\n\t\tif b, ok = append%s(b, v[i]); !ok {\n\t\t\treturn b[:start], false\n\t\t}\n\t}\n\treturn append(b, ']'), true\n}\n",
 			strings.TrimPrefix(n, "marshal"), sl[0], strings.TrimPrefix(sl[1], "marshal"))
+	}
+
+	pl.generate(&body)
+	pl.generateInto(&body)
+	names = names[:0]
+	for n := range usedResolvers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		resolveFunc(&body, resolvers[n], fcLits[resolvers[n].fieldContext], argsLits[resolvers[n].fieldContext])
+	}
+	names = names[:0]
+	for n := range usedResolveInto {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		resolveIntoFunc(&body, resolvers[n], fcLits[resolvers[n].fieldContext], argsLits[resolvers[n].fieldContext])
 	}
 
 	// The imports of exec_gen.go that the writers use.
