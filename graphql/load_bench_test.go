@@ -357,6 +357,16 @@ func runWrk(b *testing.B, wrk, url string, dur time.Duration, noCache bool, bodi
 	out, err := cmd.CombinedOutput()
 	cpu := processCPU() - cpu0
 	srv50, srv99 := serverTimes.percentiles()
+	if dir := os.Getenv("MODELDAO_LOAD_PROFILE"); dir != "" {
+		// What the process holds live under this load (as of the last collection): the mark
+		// work of every collection, which on two cores takes one of them while it runs.
+		f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".heap"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = pprof.Lookup("heap").WriteTo(f, 0)
+		f.Close()
+	}
 	if err != nil {
 		b.Fatalf("wrk: %v\n%s", err, out)
 	}

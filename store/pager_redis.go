@@ -183,7 +183,14 @@ func (s *Store) pagesInRedis(ctx context.Context, ls []pageList, ws []pageWindow
 	}
 	// Pages in memory serve requests with a view (the API's): the first read of a request
 	// learns the checkpoint with one GET. Other callers read Redis.
-	key := pagesKey(ls, ws)
+	kb := pageKeyBufs.Get().(*[]byte)
+	key := pagesKey((*kb)[:0], ls, ws)
+	defer func() {
+		if cap(key) <= maxPooledPageKey {
+			*kb = key[:0]
+			pageKeyBufs.Put(kb)
+		}
+	}()
 	if viewOf(ctx) != nil {
 		cur, err := s.currentCheckpoint(ctx)
 		if err != nil {
@@ -213,7 +220,7 @@ func (s *Store) pagesInRedis(ctx context.Context, ls []pageList, ws []pageWindow
 						out[i].cursors[j] = EncodeCursor(ls[i].name, out[i].scores[j], m)
 					}
 				}
-				s.pages.put(cp, key, out)
+				s.pages.put(cp, string(key), out)
 			}
 			return out, nil
 		}

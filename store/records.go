@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -279,13 +280,15 @@ type pageCache struct {
 
 func newPageCache() *pageCache { return &pageCache{m: map[string][]rawPage{}} }
 
-func (c *pageCache) get(cp, key string) ([]rawPage, bool) {
+// get looks the pages of key up; key is pagesKey's bytes (a lookup by string(key) does not
+// copy them).
+func (c *pageCache) get(cp string, key []byte) ([]rawPage, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.cp != cp {
 		return nil, false
 	}
-	p, ok := c.m[key]
+	p, ok := c.m[string(key)]
 	return p, ok
 }
 
@@ -311,8 +314,16 @@ func (c *pageCache) put(cp, key string, pages []rawPage) {
 	}
 }
 
-// pagesKey identifies the pages of ls in windows ws: everything the reads depend on.
-func pagesKey(ls []pageList, ws []pageWindow) string {
+// pageKeyBufs holds the buffers pagesKey writes into: a key is looked up far more often
+// than stored, and the key of 50 lists (the audits of a page of versions) is several KB.
+var pageKeyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledPageKey keeps a rare huge key from pinning its memory in the pool.
+const maxPooledPageKey = 64 << 10
+
+// pagesKey appends to dst what identifies the pages of ls in windows ws: everything the
+// reads depend on.
+func pagesKey(dst []byte, ls []pageList, ws []pageWindow) []byte {
 	// Sized once: the key of 50 lists (the audits of a page of versions) regrew its buffer
 	// several times (2 % of that page's CPU).
 	n := 0
@@ -324,7 +335,7 @@ func pagesKey(ls []pageList, ws []pageWindow) string {
 			}
 		}
 	}
-	b := make([]byte, 0, n)
+	b := slices.Grow(dst, n)
 	for i, l := range ls {
 		w := ws[i]
 		b = append(b, l.name...)
@@ -352,7 +363,7 @@ func pagesKey(ls []pageList, ws []pageWindow) string {
 		}
 		b = append(b, 1)
 	}
-	return string(b)
+	return b
 }
 
 // currentCheckpoint is the request's checkpoint: its view's, or read from Redis (and made
