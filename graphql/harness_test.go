@@ -282,6 +282,9 @@ func buildFixture(ctx context.Context) (*fixture, error) {
 }
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(envLoadServe); spec != "" {
+		os.Exit(serveLoad(spec)) // BenchmarkLoad's API server process (load_server_test.go)
+	}
 	ctx := context.Background()
 	var err error
 	if fx, err = buildFixture(ctx); err != nil {

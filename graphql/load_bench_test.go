@@ -44,7 +44,10 @@ import (
 // audits and metrics, a proposal with 100 votes, 50 delegates. Each page is measured
 // computed (Cache-Control: no-cache) and cached; then the four in turn while a block is
 // committed and indexed every second (live), where every commit invalidates the cache.
-// It reports wrk's requests/s and its p50 and p99 latencies.
+// It reports wrk's requests/s and its p50 and p99 latencies, and the server process's CPU
+// time per request. The server is the test binary in a process of its own, as `modeldao
+// serve` is (load_server_test.go); MODELDAO_LOAD_INPROCESS=1 serves from this process and
+// adds the handler's own latencies (srv_p50_ms, srv_p99_ms).
 //
 //	go test ./graphql/ -run '^$' -bench Load -benchtime 1x
 func BenchmarkLoad(b *testing.B) {
@@ -52,8 +55,9 @@ func BenchmarkLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal("wrk is not installed: apt-get install -y wrk (make deps does)")
 	}
-	// The server runs in this process: tune its collector as modeldao serve and the api
-	// function do (an explicit GOGC still wins).
+	// The server runs in a process of its own (load_server_test.go), or in this one with
+	// MODELDAO_LOAD_INPROCESS=1: tune the collector as modeldao serve and the api function do
+	// (an explicit GOGC still wins).
 	graphql.TuneGCForServing()
 	le := newLoadEnv(b)
 	defer le.close()
@@ -68,7 +72,7 @@ func BenchmarkLoad(b *testing.B) {
 	for _, mode := range []string{"computed", "cached"} {
 		for _, q := range queries {
 			b.Run(q.name+"/"+mode, func(b *testing.B) {
-				runWrk(b, wrk, le.url, dur, mode == "computed", q.body)
+				le.runWrk(b, wrk, dur, mode == "computed", q.body)
 			})
 		}
 	}
@@ -78,7 +82,7 @@ func BenchmarkLoad(b *testing.B) {
 		for i, q := range queries {
 			bodies[i] = q.body
 		}
-		runWrk(b, wrk, le.url, dur, false, bodies...)
+		le.runWrk(b, wrk, dur, false, bodies...)
 		blocks := stop()
 		b.ReportMetric(float64(blocks), "blocks")
 	})
@@ -89,7 +93,8 @@ type loadQuery struct{ name, body string }
 type loadEnv struct {
 	redis *redisserver.Server
 	rdb   *redis.Client
-	srv   *http.Server
+	srv   *http.Server   // the API in this process (MODELDAO_LOAD_INPROCESS=1), or
+	proc  *serverProcess // the API in a process of its own
 	url   string
 	chain *devchain.Chain
 	dao   *devchain.DAO
@@ -225,6 +230,11 @@ func newLoadEnv(b *testing.B) *loadEnv {
 	if _, err := le.ix.CatchUp(ctx); err != nil {
 		b.Fatal(err)
 	}
+	// A profile is of this process, so MODELDAO_LOAD_PROFILE serves the API here too.
+	if os.Getenv("MODELDAO_LOAD_INPROCESS") != "1" && os.Getenv("MODELDAO_LOAD_PROFILE") == "" {
+		le.proc, le.url = startServerProcess(b, le.redis.Addr(), d.Deployment.ChainID, d.Deployment.Governor)
+		return le
+	}
 	ln, err := netListen()
 	if err != nil {
 		b.Fatal(err)
@@ -238,8 +248,20 @@ func newLoadEnv(b *testing.B) *loadEnv {
 	return le
 }
 
+// serverCPU is the CPU time of the process that serves the API so far.
+func (le *loadEnv) serverCPU() time.Duration {
+	if le.proc != nil {
+		return le.proc.cpu()
+	}
+	return processCPU()
+}
+
 func (le *loadEnv) close() {
-	_ = le.srv.Close()
+	if le.proc != nil {
+		le.proc.close()
+	} else {
+		_ = le.srv.Close()
+	}
 	le.rdb.Close()
 	_ = le.redis.Close()
 	le.chain.Close()
@@ -322,7 +344,7 @@ var (
 
 // runWrk runs wrk against url with a Lua script that POSTs the bodies in turn, and
 // reports its figures.
-func runWrk(b *testing.B, wrk, url string, dur time.Duration, noCache bool, bodies ...string) {
+func (le *loadEnv) runWrk(b *testing.B, wrk string, dur time.Duration, noCache bool, bodies ...string) {
 	b.Helper()
 	var lua strings.Builder
 	lua.WriteString("wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n")
@@ -338,7 +360,7 @@ func runWrk(b *testing.B, wrk, url string, dur time.Duration, noCache bool, bodi
 	if err := os.WriteFile(script, []byte(lua.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(wrk, "-t2", "-c64", "-d"+dur.String(), "--timeout", "10s", "--latency", "-s", script, url)
+	cmd := exec.Command(wrk, "-t2", "-c64", "-d"+dur.String(), "--timeout", "10s", "--latency", "-s", script, le.url)
 	// MODELDAO_LOAD_PROFILE=DIR writes a CPU profile of the server during each run (the
 	// load generator is another process, so the profile is the API's alone).
 	if dir := os.Getenv("MODELDAO_LOAD_PROFILE"); dir != "" {
@@ -353,19 +375,12 @@ func runWrk(b *testing.B, wrk, url string, dur time.Duration, noCache bool, bodi
 		defer pprof.StopCPUProfile()
 	}
 	serverTimes.reset()
-	cpu0 := processCPU()
+	cpu0 := le.serverCPU()
 	out, err := cmd.CombinedOutput()
-	cpu := processCPU() - cpu0
+	cpu := le.serverCPU() - cpu0
 	srv50, srv99 := serverTimes.percentiles()
-	if dir := os.Getenv("MODELDAO_LOAD_PROFILE"); dir != "" {
-		// What the process holds live under this load (as of the last collection): the mark
-		// work of every collection, which on two cores takes one of them while it runs.
-		f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".heap"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		_ = pprof.Lookup("heap").WriteTo(f, 0)
-		f.Close()
+	if dir := os.Getenv("MODELDAO_LOAD_PROFILE"); dir != "" && le.proc == nil {
+		writeHeapProfile(b, dir)
 	}
 	if err != nil {
 		b.Fatalf("wrk: %v\n%s", err, out)
@@ -396,10 +411,12 @@ func runWrk(b *testing.B, wrk, url string, dur time.Duration, noCache bool, bodi
 		}
 		b.ReportMetric(v, "p"+string(l[1])+"_ms")
 	}
-	// The time the handler took (from reading the request to writing the answer) tells the
-	// server's own latency apart from the time a request waits in wrk or the kernel.
-	b.ReportMetric(srv50, "srv_p50_ms")
-	b.ReportMetric(srv99, "srv_p99_ms")
+	if le.proc == nil {
+		// The time the handler took (from reading the request to writing the answer) tells
+		// the server's own latency apart from the time a request waits in wrk or the kernel.
+		b.ReportMetric(srv50, "srv_p50_ms")
+		b.ReportMetric(srv99, "srv_p99_ms")
+	}
 	b.ReportMetric(0, "ns/op") // wrk's figures are the result, not the benchmark loop's time
 }
 
