@@ -73,7 +73,7 @@ func benchBackfill(b *testing.B, target int) {
 	ready := benchchain.Start(b, target)
 	_, rdb := newRedis(b)
 	st := store.New(rdb, store.NewKeys(ready.Deployment.ChainID, ready.Deployment.Governor), quiet)
-	ix, err := indexer.New(indexer.Config{Chain: dial(b, ready.URL), Store: st, Deployment: ready.Deployment, Log: quiet})
+	ix, err := indexer.New(indexer.Config{Chain: indexer.NewNode(dial(b, ready.URL), ready.URL), Store: st, Deployment: ready.Deployment, Log: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
