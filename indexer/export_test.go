@@ -17,3 +17,6 @@ func (n *Node) Fallbacks() int64 {
 // SetStreamBuffer sets the first size of n's read buffer of eth_getLogs answers (tiny
 // sizes make the tests cross a refill inside every value).
 func (n *Node) SetStreamBuffer(size int) { n.logs.bufSize = size }
+
+// IsLoopback is isLoopback, for the tests.
+var IsLoopback = isLoopback

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"sync/atomic"
@@ -36,7 +37,7 @@ type Node struct {
 func NewNode(c *ethclient.Client, rawurl string) *Node {
 	n := &Node{Client: c}
 	if u, err := url.Parse(rawurl); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-		n.logs = &logsClient{url: rawurl, hc: &http.Client{}, bufSize: defaultStreamBuffer}
+		n.logs = &logsClient{url: rawurl, hc: &http.Client{}, bufSize: defaultStreamBuffer, plain: isLoopback(u.Hostname())}
 	}
 	return n
 }
@@ -58,6 +59,17 @@ func (n *Node) FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.
 // such as rpc.PendingBlockNumber).
 func plainBlock(b *big.Int) bool { return b != nil && b.IsUint64() }
 
+// isLoopback reports whether host is this machine. A node there is asked for uncompressed
+// answers: gzip saves no network there, and costs CPU on both sides of the connection
+// (geth compresses every answer that accepts it), which the node and the indexer share.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
 // errUnusualAnswer says that the stream decoder met something it does not handle; the
 // call is made again through go-ethereum's client.
 var errUnusualAnswer = errors.New("eth_getLogs: an answer the stream decoder does not handle")
@@ -66,7 +78,8 @@ var errUnusualAnswer = errors.New("eth_getLogs: an answer the stream decoder doe
 type logsClient struct {
 	url       string
 	hc        *http.Client
-	bufSize   int // first size of the read buffer (the tests make it tiny)
+	bufSize   int  // first size of the read buffer (the tests make it tiny)
+	plain     bool // ask for an uncompressed answer (a node on this machine, see isLoopback)
 	id        atomic.Uint64
 	fallbacks atomic.Int64 // answers asked again through go-ethereum's client
 }
@@ -142,6 +155,10 @@ func (c *logsClient) getLogs(ctx context.Context, from, to uint64, addrs []commo
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	if c.plain {
+		// Go's transport would ask for gzip (and decompress transparently).
+		req.Header.Set("Accept-Encoding", "identity")
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, err

@@ -239,3 +239,29 @@ func TestNodeGivesTheSameDigest(t *testing.T) {
 		}
 	}
 }
+
+// A node on this machine is asked for uncompressed answers (gzip costs both processes CPU
+// and saves no network); a remote one gets Go's default, gzip.
+func TestNodeAsksLoopbackForPlainAnswers(t *testing.T) {
+	var enc []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		enc = append(enc, r.Header.Get("Accept-Encoding"))
+		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":[]}`)
+	}))
+	defer srv.Close()
+	q := ethereum.FilterQuery{FromBlock: big.NewInt(1), ToBlock: big.NewInt(2)}
+	local := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	for _, u := range []string{srv.URL, local} {
+		if _, err := indexer.NewNode(dial(t, u), u).FilterLogs(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(enc) != 2 || enc[0] != "identity" || enc[1] != "identity" {
+		t.Fatalf("Accept-Encoding %q, want identity twice", enc)
+	}
+	for host, want := range map[string]bool{"127.0.0.1": true, "127.8.0.1": true, "::1": true, "localhost": true, "10.0.0.1": false, "eth.example.org": false} {
+		if got := indexer.IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v", host, got)
+		}
+	}
+}
