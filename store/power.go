@@ -73,9 +73,12 @@ func (b *Batch) powerChanged(e *modeldao.DelegateVotesChanged) error {
 	k := b.s.keys
 	at := e.Provenance
 	c := modeldao.PowerChange{Delegate: e.Delegate, Previous: add(e.Previous, nil), New: add(e.Current, nil), Cause: b.powerCause(e), Provenance: at}
-	buf, err := json.Marshal(c)
-	if err != nil {
-		return modeldao.WrapError(modeldao.EINTERNAL, err, "encode a voting power change")
+	buf, ok := appendPowerChange(nil, &c)
+	if !ok {
+		var err error
+		if buf, err = json.Marshal(c); err != nil {
+			return modeldao.WrapError(modeldao.EINTERNAL, err, "encode a voting power change")
+		}
 	}
 	hist := k.PowerHistory(e.Delegate)
 	// The member holds its block hash and log index: it cannot be there already (a reorg's
