@@ -135,17 +135,40 @@ func (o undoOp) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// appendText appends s as modeldao.Text encodes it: a plain JSON string when it needs no
-// escaping, else Text's own encoding (escapes, or the hex form of invalid UTF-8).
+// appendText appends s as modeldao.Text encodes it. Printable ASCII, which keys, members
+// and the old JSON records of hash writes are, is escaped here as encoding/json escapes it
+// (quotes and backslashes, and <, > and & as \u00XX); anything else goes to Text's own
+// encoding (escapes of control and non-ASCII characters, or the hex form of invalid UTF-8).
 func appendText(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
 			buf, _ := modeldao.Text(s).MarshalJSON()
 			return append(b, buf...)
 		}
 	}
 	b = append(b, '"')
-	b = append(b, s...)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '"':
+			esc = `\"`
+		case '\\':
+			esc = `\\`
+		case '<':
+			esc = `\u003c`
+		case '>':
+			esc = `\u003e`
+		case '&':
+			esc = `\u0026`
+		default:
+			continue
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, esc...)
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 
