@@ -526,6 +526,19 @@ func (b *Batch) zknown(key, member string, present bool) {
 	b.zscores[r] = zstate{present: present, baseKnown: true, basePre: present}
 }
 
+// zaddNew adds a member that names its event's place in the chain (a history entry: block
+// hash or number and log index), so that it is in the set neither before the batch nor
+// earlier in it. It is zknown(…, false) and zadd without the batch's map of members, whose
+// hashing of these long members showed in the backfill profiles: no later write replaces
+// it, and its inverse is a ZREM.
+func (b *Batch) zaddNew(key, member string, score float64) {
+	o := undoOp{K: opZAdd, Key: b.intern(key), F: member, S: score}
+	if b.inUndo {
+		b.undo[b.block.Number] = append(b.undo[b.block.Number], undoOp{K: opZRem, Key: o.Key, F: o.F})
+	}
+	b.appendOp(o)
+}
+
 // zrem removes member from a sorted set.
 func (b *Batch) zrem(key, member string) { b.zwrite(undoOp{K: opZRem, Key: key, F: member}) }
 

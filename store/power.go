@@ -99,8 +99,7 @@ func (b *Batch) powerChanged(e *modeldao.DelegateVotesChanged) error {
 	hist := k.PowerHistory(e.Delegate)
 	// The member holds its block hash and log index: it cannot be there already (a reorg's
 	// rollback removed the one of a replaced block), which spares the undo log a read.
-	b.zknown(hist, string(buf), false)
-	b.zadd(hist, string(buf), Ordinal(at))
+	b.zaddNew(hist, string(buf), Ordinal(at))
 	if c.Previous.Sign() == 0 && c.New.Sign() > 0 {
 		b.zadd(k.Powered(), Addr(e.Delegate), 0)
 	}
@@ -113,7 +112,6 @@ func (b *Batch) powerChanged(e *modeldao.DelegateVotesChanged) error {
 	total.Add(total, sub(c.New, c.Previous))
 	b.touch(k.PowerNow(), "")
 	m := powerTotalMember(at, total)
-	b.zknown(k.PowerTotal(), m, false)
-	b.zadd(k.PowerTotal(), m, Ordinal(at))
+	b.zaddNew(k.PowerTotal(), m, Ordinal(at)) // block and log index: new
 	return nil
 }

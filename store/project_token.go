@@ -112,7 +112,7 @@ func (b *Batch) delegateChanged(e *modeldao.DelegateChanged) error {
 		b.indexDelegate(e.To, &was, to)
 	}
 	buf := appendDelegation(nil, &modeldao.Delegation{Delegator: e.Delegator, From: e.From, To: e.To, Provenance: e.Provenance})
-	b.zadd(k.Delegations(e.Delegator), string(buf), ord)
+	b.zaddNew(k.Delegations(e.Delegator), string(buf), ord) // the member holds its provenance: new
 	return nil
 }
 
