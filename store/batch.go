@@ -137,32 +137,21 @@ func (o undoOp) appendJSON(b []byte) []byte {
 
 // appendText appends s as modeldao.Text encodes it. Printable ASCII, which keys, members
 // and the old JSON records of hash writes are, is escaped here as encoding/json escapes it
-// (quotes and backslashes, and <, > and & as \u00XX); anything else goes to Text's own
-// encoding (escapes of control and non-ASCII characters, or the hex form of invalid UTF-8).
+// (quotes and backslashes, and <, > and & as \u00XX); a string with anything else goes to
+// Text's own encoding (escapes of control and non-ASCII characters, or the hex form of
+// invalid UTF-8). One pass over a table: the old records make this megabytes per batch.
 func appendText(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
-			buf, _ := modeldao.Text(s).MarshalJSON()
-			return append(b, buf...)
-		}
-	}
+	at := len(b)
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
-		var esc string
-		switch s[i] {
-		case '"':
-			esc = `\"`
-		case '\\':
-			esc = `\\`
-		case '<':
-			esc = `\u003c`
-		case '>':
-			esc = `\u003e`
-		case '&':
-			esc = `\u0026`
-		default:
+		esc := textEscapes[s[i]]
+		if esc == "" {
 			continue
+		}
+		if esc == textOther {
+			buf, _ := modeldao.Text(s).MarshalJSON()
+			return append(b[:at], buf...)
 		}
 		b = append(b, s[start:i]...)
 		b = append(b, esc...)
@@ -171,6 +160,21 @@ func appendText(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// textOther marks, in textEscapes, the bytes appendText leaves to modeldao.Text.
+const textOther = "other"
+
+// textEscapes is what appendText writes for each byte: "" for itself, an escape, or
+// textOther. Read-only after init.
+var textEscapes = func() (t [256]string) {
+	for c := range t {
+		if c < 0x20 || c >= 0x7f {
+			t[c] = textOther
+		}
+	}
+	t['"'], t['\\'], t['<'], t['>'], t['&'] = `\"`, `\\`, `\u003c`, `\u003e`, `\u0026`
+	return t
+}()
 
 func (o *undoOp) UnmarshalJSON(b []byte) error {
 	var u undoJSON
