@@ -58,6 +58,20 @@ func TestRecordEncodersMatchEncodingJSON(t *testing.T) {
 		same("account", a, appendAccount(nil, a))
 		d := &modeldao.Delegation{Delegator: addr(), From: addr(), To: addr(), Provenance: prov()}
 		same("delegation", d, appendDelegation(nil, d))
+		v := &modeldao.Vote{ProposalID: []string{"1", "123456789012345678901234567890", "", "a\"b", "<x>", "\xff"}[rng.UintN(6)], Voter: addr(), Support: modeldao.VoteSupport(rng.UintN(4)), Weight: num(), Provenance: prov()}
+		switch rng.UintN(6) {
+		case 0:
+			v.Reason = modeldao.Text(causes[rng.UintN(uint(len(causes)))])
+		case 1:
+			v.Reason = modeldao.Text("a plain reason, with <html> & \"quotes\" and \\ \n \x00 é \xff"[rng.UintN(20):])
+		case 2:
+			v.Params = []byte{1, 2, 3}
+		}
+		if got, ok := appendVote(nil, v); ok {
+			same("vote", v, got)
+		} else if len(v.Params) == 0 && plainString(v.ProposalID) {
+			t.Fatalf("vote %+v left to encoding/json", v)
+		}
 		c := &modeldao.PowerChange{Delegate: addr(), Previous: num(), New: num(), Cause: causes[rng.UintN(uint(len(causes)))], Provenance: prov()}
 		if got, ok := appendPowerChange(nil, c); ok {
 			same("power change", c, got)
