@@ -1,6 +1,7 @@
 package indexer_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,9 +41,12 @@ func TestMain(m *testing.M) {
 // figures are the indexer's own. Each size reports events/s of the backfill; peak-RSS-MiB,
 // this process's peak resident set during the backfill (VmHWM, reset before it through
 // /proc/self/clear_refs); CPU-µs/event, this process's CPU time per event (the indexer's
-// cost whatever else loads the machine); redis-RSS-MiB, redis-server's used_memory_rss after it; and
+// cost whatever else loads the machine); node-CPU-µs/event and redis-CPU-µs/event, the same
+// for the node (the child process) and redis-server during the backfill, the three sharing
+// the machine's cores; redis-RSS-MiB, redis-server's used_memory_rss after it; and
 // node-events/s, the rate of a bare eth_getLogs loop over the same node and range (raw
-// JSON, not decoded) measured in the same run, with node-ratio = events/s over it.
+// JSON, not decoded) measured in the same run, with node-ratio = events/s over it, and
+// bare-node-CPU-µs/log, the node's CPU time per log it served to that loop.
 // MODELDAO_BENCH_HEAPPROFILE=prefix writes, per size, prefix-<events>.pprof: the heap
 // profile taken after the garbage collection that found the most live heap during the
 // backfill (what the peak RSS is made of; `go tool pprof -sample_index=inuse_space`).
@@ -73,7 +77,7 @@ func benchBackfill(b *testing.B, target int) {
 	ready := benchchain.Start(b, target)
 	_, rdb := newRedis(b)
 	st := store.New(rdb, store.NewKeys(ready.Deployment.ChainID, ready.Deployment.Governor), quiet)
-	ix, err := indexer.New(indexer.Config{Chain: dial(b, ready.URL), Store: st, Deployment: ready.Deployment, Log: quiet})
+	ix, err := indexer.New(indexer.Config{Chain: indexer.NewNode(dial(b, ready.URL), ready.URL), Store: st, Deployment: ready.Deployment, Log: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,13 +89,14 @@ func benchBackfill(b *testing.B, target int) {
 	if prefix := os.Getenv("MODELDAO_BENCH_HEAPPROFILE"); prefix != "" {
 		peak = watchPeakHeap(fmt.Sprintf("%s-%d.pprof", prefix, target))
 	}
-	cpuBefore := cpuTime()
+	cpuBefore, nodeBefore, redisBefore := cpuTime(), procCPU(b, ready.PID), redisCPU(b, rdb)
 	b.ResetTimer()
 	start := time.Now()
 	p, err := ix.CatchUp(ctx)
 	el := time.Since(start)
 	b.StopTimer()
 	cpu := cpuTime() - cpuBefore
+	nodeCPU, redisCPU := procCPU(b, ready.PID)-nodeBefore, redisCPU(b, rdb)-redisBefore
 	if peak != nil {
 		if err := peak.stop(); err != nil {
 			b.Fatal(err)
@@ -105,7 +110,9 @@ func benchBackfill(b *testing.B, target int) {
 	}
 	rss := vmHWM()
 	redisRSS := redisRSS(b, rdb)
+	bareBefore := procCPU(b, ready.PID)
 	nodeRate, nodeLogs := bareGetLogs(b, ready.URL, ready.Deployment, p.FromBlock, p.ToBlock)
+	bareCPU := procCPU(b, ready.PID) - bareBefore
 	rate := float64(p.Events) / el.Seconds()
 	b.ReportMetric(rate, "events/s")
 	b.ReportMetric(float64(p.Events), "events")
@@ -113,9 +120,13 @@ func benchBackfill(b *testing.B, target int) {
 	b.ReportMetric(float64(redisRSS)/(1<<20), "redis-RSS-MiB")
 	b.ReportMetric(nodeRate, "node-events/s")
 	b.ReportMetric(rate/nodeRate, "node-ratio")
-	b.ReportMetric(cpu.Seconds()*1e6/float64(p.Events), "CPU-µs/event")
-	fmt.Fprintf(os.Stderr, "backfill: %d events (%d logs) in %d blocks, %d commits, %s, %.0f events/s; CPU of this process %s (%.0f µs/event); peak RSS %d MiB (at start %d MiB); redis-server RSS %d MiB; bare eth_getLogs %.0f logs/s (ratio %.2f)\n",
-		p.Events, nodeLogs, p.Blocks, p.Commits, el.Round(time.Millisecond), rate, cpu.Round(time.Millisecond), cpu.Seconds()*1e6/float64(p.Events), rss/1024, rssBefore/1024, redisRSS>>20, nodeRate, rate/nodeRate)
+	perEvent := func(d time.Duration) float64 { return d.Seconds() * 1e6 / float64(p.Events) }
+	b.ReportMetric(perEvent(cpu), "CPU-µs/event")
+	b.ReportMetric(perEvent(nodeCPU), "node-CPU-µs/event")
+	b.ReportMetric(perEvent(redisCPU), "redis-CPU-µs/event")
+	b.ReportMetric(bareCPU.Seconds()*1e6/float64(nodeLogs), "bare-node-CPU-µs/log")
+	fmt.Fprintf(os.Stderr, "backfill: %d events (%d logs) in %d blocks, %d commits, %s, %.0f events/s; CPU of this process %s (%.1f µs/event), of the node %.1f µs/event, of redis-server %.1f µs/event; peak RSS %d MiB (at start %d MiB); redis-server RSS %d MiB; bare eth_getLogs %.0f logs/s (ratio %.2f), node CPU %.1f µs/log\n",
+		p.Events, nodeLogs, p.Blocks, p.Commits, el.Round(time.Millisecond), rate, cpu.Round(time.Millisecond), perEvent(cpu), perEvent(nodeCPU), perEvent(redisCPU), rss/1024, rssBefore/1024, redisRSS>>20, nodeRate, rate/nodeRate, bareCPU.Seconds()*1e6/float64(nodeLogs))
 }
 
 // bareGetLogs reads the DAO's logs of blocks from..to from the node as fast as one client
@@ -155,6 +166,42 @@ func redisRSS(b *testing.B, rdb *redis.Client) int64 {
 	}
 	b.Fatal("INFO memory has no used_memory_rss")
 	return 0
+}
+
+// procCPU returns the CPU time (user and system) process pid used so far, from
+// /proc/<pid>/stat (in clock ticks of 10 ms, Linux's USER_HZ).
+func procCPU(b *testing.B, pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name (which may hold spaces, inside parentheses);
+	// utime and stime are the 14th and 15th of the line.
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("/proc/%d/stat: %q", pid, stat)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// redisCPU returns the CPU time redis-server used so far (INFO cpu).
+func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sec float64
+	for _, line := range strings.Split(info, "\n") {
+		for _, k := range []string{"used_cpu_user:", "used_cpu_sys:"} {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), k); ok {
+				x, _ := strconv.ParseFloat(v, 64)
+				sec += x
+			}
+		}
+	}
+	return time.Duration(sec * float64(time.Second))
 }
 
 // cpuTime returns the CPU time (user and system) this process used so far: the indexer's

@@ -62,11 +62,13 @@ func decodeLogs(b []byte) ([]types.Log, error) {
 }
 
 // logScanner reads the JSON of an eth_getLogs answer; ok turns false at the first thing it
-// does not handle.
+// does not handle. short says that it got there by running out of input: a stream reader
+// (logStream) then reads more and tries again.
 type logScanner struct {
-	b  []byte
-	i  int
-	ok bool
+	b     []byte
+	i     int
+	ok    bool
+	short bool
 }
 
 func (s *logScanner) ws() {
@@ -84,7 +86,7 @@ func (s *logScanner) ws() {
 func (s *logScanner) next() byte {
 	s.ws()
 	if s.i >= len(s.b) {
-		s.ok = false
+		s.ok, s.short = false, true
 		return 0
 	}
 	return s.b[s.i]
@@ -116,7 +118,7 @@ func (s *logScanner) str() []byte {
 		}
 		s.i++
 	}
-	s.ok = false
+	s.ok, s.short = false, true
 	return nil
 }
 
@@ -125,6 +127,9 @@ func (s *logScanner) literal(lit string) bool {
 	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
 		s.i += len(lit)
 		return true
+	}
+	if len(s.b)-s.i < len(lit) && strings.HasPrefix(lit, string(s.b[s.i:])) {
+		s.short = true // the input may go on with the rest of lit
 	}
 	return false
 }
@@ -353,10 +358,15 @@ func (s *logScanner) skipScalar() bool {
 		return s.literal("true")
 	case c == 'f':
 		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
 	case c == '-' || c >= '0' && c <= '9':
 		start := s.i
 		for s.i < len(s.b) && (s.b[s.i] >= '0' && s.b[s.i] <= '9' || s.b[s.i] == '-' || s.b[s.i] == '+' || s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E') {
 			s.i++
+		}
+		if s.i == len(s.b) {
+			s.short = true // the number may go on
 		}
 		var f json.Number
 		return json.Unmarshal(s.b[start:s.i], &f) == nil

@@ -135,19 +135,46 @@ func (o undoOp) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// appendText appends s as modeldao.Text encodes it: a plain JSON string when it needs no
-// escaping, else Text's own encoding (escapes, or the hex form of invalid UTF-8).
+// appendText appends s as modeldao.Text encodes it. Printable ASCII, which keys, members
+// and the old JSON records of hash writes are, is escaped here as encoding/json escapes it
+// (quotes and backslashes, and <, > and & as \u00XX); a string with anything else goes to
+// Text's own encoding (escapes of control and non-ASCII characters, or the hex form of
+// invalid UTF-8). One pass over a table: the old records make this megabytes per batch.
 func appendText(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			buf, _ := modeldao.Text(s).MarshalJSON()
-			return append(b, buf...)
-		}
-	}
+	at := len(b)
 	b = append(b, '"')
-	b = append(b, s...)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		esc := textEscapes[s[i]]
+		if esc == "" {
+			continue
+		}
+		if esc == textOther {
+			buf, _ := modeldao.Text(s).MarshalJSON()
+			return append(b[:at], buf...)
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, esc...)
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// textOther marks, in textEscapes, the bytes appendText leaves to modeldao.Text.
+const textOther = "other"
+
+// textEscapes is what appendText writes for each byte: "" for itself, an escape, or
+// textOther. Read-only after init.
+var textEscapes = func() (t [256]string) {
+	for c := range t {
+		if c < 0x20 || c >= 0x7f {
+			t[c] = textOther
+		}
+	}
+	t['"'], t['\\'], t['<'], t['>'], t['&'] = `\"`, `\\`, `\u003c`, `\u003e`, `\u0026`
+	return t
+}()
 
 func (o *undoOp) UnmarshalJSON(b []byte) error {
 	var u undoJSON
@@ -325,9 +352,14 @@ func (b *Batch) touch(key, field string) {
 // flushEntities turns dirty records into writes.
 func (b *Batch) flushEntities() {
 	for _, e := range b.order {
-		buf, err := json.Marshal(e.v)
-		if err != nil {
-			panic(fmt.Sprintf("store: marshal %T: %v", e.v, err)) // our own types always marshal
+		var buf []byte
+		if a, ok := e.v.(*modeldao.Account); ok {
+			buf = appendAccount(nil, a) // most of a backfill's records (encode.go)
+		} else {
+			var err error
+			if buf, err = json.Marshal(e.v); err != nil {
+				panic(fmt.Sprintf("store: marshal %T: %v", e.v, err)) // our own types always marshal
+			}
 		}
 		if e.str {
 			b.write(undoOp{K: opSet, Key: e.ref.key, V: string(buf)})
@@ -496,6 +528,19 @@ func (b *Batch) zknown(key, member string, present bool) {
 		return
 	}
 	b.zscores[r] = zstate{present: present, baseKnown: true, basePre: present}
+}
+
+// zaddNew adds a member that names its event's place in the chain (a history entry: block
+// hash or number and log index), so that it is in the set neither before the batch nor
+// earlier in it. It is zknown(…, false) and zadd without the batch's map of members, whose
+// hashing of these long members showed in the backfill profiles: no later write replaces
+// it, and its inverse is a ZREM.
+func (b *Batch) zaddNew(key, member string, score float64) {
+	o := undoOp{K: opZAdd, Key: b.intern(key), F: member, S: score}
+	if b.inUndo {
+		b.undo[b.block.Number] = append(b.undo[b.block.Number], undoOp{K: opZRem, Key: o.Key, F: o.F})
+	}
+	b.appendOp(o)
 }
 
 // zrem removes member from a sorted set.

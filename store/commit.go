@@ -12,6 +12,10 @@ import (
 	"github.com/modeldao/modeldao"
 )
 
+// opsPerEvent is about how many writes an event of a backfill makes, after the batch keeps
+// only the last write of each field or member.
+const opsPerEvent = 4
+
 // ApplyArgs are the inputs of one commit.
 type ApplyArgs struct {
 	// From is the checkpoint the batch builds on; nil when the projection is empty. The
@@ -59,6 +63,13 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 			return err
 		}
 		b := newBatch(ctx, s, tx)
+		// About as many writes as a batch of votes and delegations makes, so that the op
+		// list does not grow by copying (growslice showed in the backfill profiles).
+		events := 0
+		for _, blk := range a.Blocks {
+			events += len(blk.Events)
+		}
+		b.ops = make([]op, 0, opsPerEvent*events)
 		if a.Init != nil && a.From == nil {
 			if err := b.initDAO(*a.Init); err != nil {
 				return err
@@ -135,7 +146,7 @@ func (s *Store) Apply(ctx context.Context, a ApplyArgs) (ApplyResult, error) {
 				args := make([]any, 0, 2+len(part))
 				args = append(args, "rpush", s.keys.Undo(blk.Number))
 				for _, o := range part {
-					args = append(args, o.appendJSON(nil))
+					args = append(args, o.appendJSON(make([]byte, 0, len(o.Key)+len(o.F)+len(o.V)+48)))
 				}
 				w.do(args...)
 			}

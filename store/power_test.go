@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"math/big"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -166,4 +168,17 @@ func TestPowerHistoryCausesAndRollback(t *testing.T) {
 		t.Errorf("digest after rollback and re-apply %s (%v), want %s", after, err, before)
 	}
 	check("block 2 again", 2, map[common.Address]int64{B: 90, Y: 7})
+}
+
+// powerTotalMember writes what its format, %020d:%06d:%s, writes.
+func TestPowerTotalMemberMatchesItsFormat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 4))
+	for range 5000 {
+		p := modeldao.Provenance{BlockNumber: rng.Uint64() >> rng.UintN(65), LogIndex: uint(rng.Uint64() >> rng.UintN(65))}
+		total := new(big.Int).Lsh(new(big.Int).SetUint64(rng.Uint64()>>rng.UintN(65)), rng.UintN(100))
+		want := fmt.Sprintf("%020d:%06d:%s", p.BlockNumber, p.LogIndex, total.String())
+		if got := powerTotalMember(p, total); got != want {
+			t.Fatalf("%+v %s: %q, want %q", p, total, got, want)
+		}
+	}
 }

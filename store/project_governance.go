@@ -145,7 +145,10 @@ func (b *Batch) voteCast(e *modeldao.VoteCast) error {
 	p.Voters++
 	b.touch(k.ProposalRecords(), p.ID)
 	vote := modeldao.Vote{ProposalID: p.ID, Voter: e.Voter, Support: e.Support, Weight: e.Weight, Reason: modeldao.Text(e.Reason), Params: e.Params, Provenance: e.Provenance}
-	buf, _ := json.Marshal(vote)
+	buf, ok := appendVote(nil, &vote)
+	if !ok {
+		buf, _ = json.Marshal(vote)
+	}
 	vid := VoteID(p.ID, e.Voter)
 	b.write(undoOp{K: opHSet, Key: k.VoteRecords(), F: vid, V: string(buf)})
 	ord := Ordinal(e.Provenance)

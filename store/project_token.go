@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -112,8 +111,8 @@ func (b *Batch) delegateChanged(e *modeldao.DelegateChanged) error {
 		b.zadd(k.Delegators(e.To), Addr(e.Delegator), ord)
 		b.indexDelegate(e.To, &was, to)
 	}
-	buf, _ := json.Marshal(modeldao.Delegation{Delegator: e.Delegator, From: e.From, To: e.To, Provenance: e.Provenance})
-	b.zadd(k.Delegations(e.Delegator), string(buf), ord)
+	buf := appendDelegation(nil, &modeldao.Delegation{Delegator: e.Delegator, From: e.From, To: e.To, Provenance: e.Provenance})
+	b.zaddNew(k.Delegations(e.Delegator), string(buf), ord) // the member holds its provenance: new
 	return nil
 }
 

@@ -3,7 +3,11 @@ package store
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/modeldao/modeldao"
 )
 
 // The undo log's hand-written encoder must give back exactly the operation that was
@@ -40,6 +44,28 @@ func TestUndoOpRoundTrip(t *testing.T) {
 		ref, _ := json.Marshal(undoJSON{K: o.K, Key: "x"})
 		if err := json.Unmarshal(ref, &old); err != nil || old.K != o.K {
 			t.Errorf("reference encoding %s does not read back: %v", ref, err)
+		}
+	}
+}
+
+// appendText writes what modeldao.Text's MarshalJSON writes, for every string: printable
+// ASCII with every character encoding/json escapes, control characters, other scripts,
+// invalid UTF-8.
+func TestAppendTextMatchesText(t *testing.T) {
+	alphabet := []string{"a", "Z", "0", " ", `"`, `\`, "<", ">", "&", "{", ":", "/", "~", "\x7f", "\n", "\x00", "é", "日", "\xff", "\u2028"}
+	rng := rand.New(rand.NewPCG(5, 8))
+	for range 20000 {
+		var sb strings.Builder
+		for range rng.IntN(12) {
+			sb.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		want, err := modeldao.Text(s).MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendText(nil, s); string(got) != string(want) {
+			t.Fatalf("%q: wrote %s, Text %s", s, got, want)
 		}
 	}
 }

@@ -60,7 +60,7 @@ func setup(cfg *config.Config, log *slog.Logger) (lambdafn.Handler[events.EventB
 				return indexer.Progress{}, modeldao.Errorf(modeldao.EUNAVAILABLE, "cannot reach the node at %s (%s): %s", config.EnvEthRPCURL, node, redact(err))
 			}
 			ix, err = indexer.New(indexer.Config{
-				Chain: c, Store: st, Deployment: d, Log: log,
+				Chain: indexer.NewNode(c, cfg.EthRPCURL), Store: st, Deployment: d, Log: log,
 				ReorgDepth: cfg.ReorgDepth, Confirmations: cfg.Confirmations, PollInterval: cfg.PollInterval,
 				Owner: lambdafn.Owner(os.Getenv),
 			})

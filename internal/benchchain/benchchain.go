@@ -37,6 +37,9 @@ type Ready struct {
 	URL        string               `json:"url"`
 	Deployment contracts.Deployment `json:"deployment"`
 	Events     int                  `json:"events"`
+	// PID is the node process (set by Start), whose CPU time the benchmarks report beside
+	// their own: the node shares the machine's cores with the indexer and Redis.
+	PID int `json:"-"`
 }
 
 // ServeIfChild makes this process the bench node when EnvNode is set: it builds the chain,
@@ -113,6 +116,7 @@ func Start(tb testing.TB, events int) Ready {
 	if ready.URL == "" {
 		tb.Fatalf("the bench node (%s=%d %s) did not start", EnvNode, events, os.Args[0])
 	}
+	ready.PID = node.Process.Pid
 	return ready
 }
 

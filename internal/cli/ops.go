@@ -148,7 +148,7 @@ func (r *runner) indexer(ctx context.Context, cfg *config.Config, st *store.Stor
 		return nil, modeldao.Errorf(modeldao.EINVALID, "the deployment is on chain %d but the node at %s serves chain %d", d.ChainID, r.rpcURL, id)
 	}
 	r.limitMemory()
-	return indexer.New(indexer.Config{Chain: eth, Store: st, Deployment: d, Log: log,
+	return indexer.New(indexer.Config{Chain: indexer.NewNode(eth, r.rpcURL), Store: st, Deployment: d, Log: log,
 		ReorgDepth: cfg.ReorgDepth, Confirmations: cfg.Confirmations, PollInterval: cfg.PollInterval})
 }
 
@@ -334,7 +334,7 @@ func setupReindex(r *runner, fs *flag.FlagSet) func(context.Context, []string) e
 		r.limitMemory()
 		// The same settings as `modeldao index`: the confirmations and undo window of the
 		// index a reindex rebuilds are those the follower will keep using.
-		ix, err := indexer.New(indexer.Config{Chain: eth, Store: st, Deployment: d, Log: r.logger(slog.LevelInfo),
+		ix, err := indexer.New(indexer.Config{Chain: indexer.NewNode(eth, r.rpcURL), Store: st, Deployment: d, Log: r.logger(slog.LevelInfo),
 			ReorgDepth: cfg.ReorgDepth, Confirmations: cfg.Confirmations, PollInterval: cfg.PollInterval})
 		if err != nil {
 			return err
