@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -72,7 +74,19 @@ func (b *Batch) noteEvent(ev modeldao.Event) {
 	case *modeldao.VersionRejectedEvent:
 		t, data, models = modeldao.NoteVersionRejected, map[string]any{"versionId": e.VersionID, "reason": modeldao.Text(e.Reason)}, b.versionModels(e.VersionID)
 	case *modeldao.VersionRevokedEvent:
-		t, data, models = modeldao.NoteVersionRevoked, map[string]any{"versionId": e.VersionID, "reason": modeldao.Text(e.Reason)}, b.versionModels(e.VersionID)
+		if at.BlockNumber <= b.outboxHigh {
+			return // announced before: no need to walk the derivatives
+		}
+		tainted := b.derivativesOf(e.VersionID)
+		models = b.versionModels(e.VersionID)
+		for _, id := range tainted {
+			for _, m := range b.versionModels(id) {
+				if !containsHash(models, m) {
+					models = append(models, m)
+				}
+			}
+		}
+		t, data = modeldao.NoteVersionRevoked, map[string]any{"versionId": e.VersionID, "reason": modeldao.Text(e.Reason), "tainted": tainted}
 	case *modeldao.AuditSubmitted:
 		a := e.Audit
 		t, data, models = modeldao.NoteAuditPosted, map[string]any{"auditId": a.ID, "versionId": a.VersionID, "policyId": a.PolicyID, "auditor": a.Auditor, "passed": a.Passed}, b.versionModels(a.VersionID)
@@ -147,6 +161,60 @@ func (b *Batch) derivativeModels(model common.Hash, bases []uint64) []common.Has
 			}
 		}
 	}
+	return out
+}
+
+// derivativesOf returns the versions derived from id, from theirs, and so on for
+// modeldao.TaintDepth levels, by id: those a revocation of id taints. Each level is one
+// pipelined read of the derivative indexes (versions of earlier batches) and a look through
+// the batch's own records (versions submitted earlier in this batch, whose index writes are
+// not in Redis yet). A revocation is rare, so this costs the batch nothing otherwise.
+func (b *Batch) derivativesOf(id uint64) []uint64 {
+	seen := map[uint64]bool{id: true}
+	out := []uint64{} // a list in the notification's JSON, even when empty
+	level := []uint64{id}
+	for depth := 0; depth < modeldao.TaintDepth && len(level) > 0; depth++ {
+		pipe := b.conn.Pipeline()
+		cmds := make([]*redis.StringSliceCmd, len(level))
+		for i, v := range level {
+			cmds[i] = pipe.ZRange(b.ctx, b.s.keys.VersionsDerivedFrom(v), 0, -1)
+		}
+		b.reads++
+		if _, err := pipe.Exec(b.ctx); err != nil && !errors.Is(err, redis.Nil) {
+			b.fail(redisDown(err, "read derivative indexes"))
+			return nil
+		}
+		bases := map[uint64]bool{}
+		for _, v := range level {
+			bases[v] = true
+		}
+		var next []uint64
+		add := func(v uint64) {
+			if !seen[v] {
+				seen[v] = true
+				next = append(next, v)
+			}
+		}
+		for _, c := range cmds {
+			for _, m := range c.Val() {
+				if v, err := strconv.ParseUint(m, 10, 64); err == nil {
+					add(v)
+				}
+			}
+		}
+		for r, e := range b.entities {
+			if r.key != b.s.keys.VersionRecords() {
+				continue
+			}
+			if v, ok := e.v.(*modeldao.ModelVersion); ok && v.ID != 0 && slices.ContainsFunc(v.Bases, func(base uint64) bool { return bases[base] }) {
+				add(v.ID)
+			}
+		}
+		slices.Sort(next)
+		out = append(out, next...)
+		level = next
+	}
+	slices.Sort(out)
 	return out
 }
 

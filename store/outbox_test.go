@@ -212,3 +212,73 @@ func TestOutboxAnnouncesDerivativesToTheirBases(t *testing.T) {
 		t.Fatalf("a version without bases: data %s, want empty bases and relation NONE", got)
 	}
 }
+
+// A revocation is announced to whoever follows a model built on the revoked version, at any
+// depth: its derivatives, theirs, and so on, whether they were submitted in an earlier batch
+// or earlier in the same one, with the ids of the versions it taints. A version submitted
+// after the revocation is not among them.
+func TestOutboxAnnouncesRevocationsToDerivatives(t *testing.T) {
+	ctx := context.Background()
+	s := newReadStore(t)
+	a, b, c, d, other := common.HexToHash("0x0a"), common.HexToHash("0x0b"), common.HexToHash("0x0c"), common.HexToHash("0x0d"), common.HexToHash("0x0f")
+	submit := func(id uint64, model common.Hash, bases ...uint64) func(modeldao.At) modeldao.Event {
+		rel := modeldao.RelationNone
+		if len(bases) > 0 {
+			rel = modeldao.RelationFineTune
+		}
+		return func(at modeldao.At) modeldao.Event {
+			return &modeldao.VersionSubmittedEvent{At: at, VersionID: id, ModelID: model, Publisher: acct(1),
+				Submission: modeldao.VersionSubmission{Lineage: modeldao.Lineage{Relation: rel, Bases: bases}}}
+		}
+	}
+	revoke := func(id uint64) func(modeldao.At) modeldao.Event {
+		return func(at modeldao.At) modeldao.Event {
+			return &modeldao.VersionRevokedEvent{At: at, VersionID: id, Reason: "bias"}
+		}
+	}
+	var f forkChain
+	f.salt = 4
+	// Batch 1: v1 (model a), v2 fine-tuned from v1 (model b), v5 unrelated.
+	b1 := f.next(common.Hash{}, 1, submit(1, a), submit(2, b, 1), submit(5, other))
+	// Batch 2: v3 from v2 (model c), then v1 revoked, then v4 from v3 (model d) afterwards.
+	b2 := f.next(b1.Hash, 2, submit(3, c, 2), revoke(1))
+	b3 := f.next(b2.Hash, 3, submit(4, d, 3))
+	if _, err := s.Apply(ctx, ApplyArgs{Blocks: []modeldao.Block{b1}, KeepUndo: 100, Init: &modeldao.DAOParams{ChainID: 1337, VotingPeriod: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	cp1 := Checkpoint{Number: 1, Hash: b1.Hash}
+	if _, err := s.Apply(ctx, ApplyArgs{From: &cp1, Blocks: []modeldao.Block{b2, b3}, KeepUndo: 100}); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := s.ReadOutbox(ctx, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revoked *modeldao.Notification
+	for i := range ns {
+		if ns[i].Type == modeldao.NoteVersionRevoked {
+			revoked = &ns[i]
+		}
+	}
+	if revoked == nil {
+		t.Fatalf("no version.revoked in %v", outboxTypes(t, s))
+	}
+	if !slices.Equal(revoked.Models, []common.Hash{a, b, c}) {
+		t.Fatalf("the revocation concerns %v, want the models of v1 and of its derivatives v2 and v3 (not v4's, submitted after, nor v5's)", revoked.Models)
+	}
+	if got := string(revoked.Data); !strings.Contains(got, `"tainted":[2,3]`) {
+		t.Fatalf("data %s, want tainted [2,3]", got)
+	}
+
+	// Revoking a version nothing derives from taints nothing.
+	b4 := f.next(b3.Hash, 4, revoke(5))
+	cp3 := Checkpoint{Number: 3, Hash: b3.Hash}
+	if _, err := s.Apply(ctx, ApplyArgs{From: &cp3, Blocks: []modeldao.Block{b4}, KeepUndo: 100}); err != nil {
+		t.Fatal(err)
+	}
+	ns, _ = s.ReadOutbox(ctx, "", 100)
+	last := ns[len(ns)-1]
+	if last.Type != modeldao.NoteVersionRevoked || !slices.Equal(last.Models, []common.Hash{other}) || !strings.Contains(string(last.Data), `"tainted":[]`) {
+		t.Fatalf("revoking v5: %+v %s", last, last.Data)
+	}
+}
