@@ -9,8 +9,8 @@ import (
 	"github.com/modeldao/modeldao"
 )
 
-// Queries of the model registry: model versions with their audits and proposals, and the
-// alignment policies approvals rest on.
+// Queries of the model registry: model versions with their audits and proposals, the
+// audits themselves, and the alignment policies approvals rest on.
 
 // MetricBound bounds the metrics of a version's audits (see VersionQuery).
 type MetricBound struct {
@@ -131,4 +131,53 @@ func (c *Client) Policy(ctx context.Context, id uint64) (*Policy, error) {
 	}
 	p := q.Policy.conv()
 	return &p, nil
+}
+
+// AuditQuery selects bias audits; zero fields do not filter.
+type AuditQuery struct {
+	VersionID uint64          // audits of this version
+	Auditor   *common.Address // audits posted by this auditor
+	PolicyID  uint64          // audits against this policy
+	Passed    *bool           // the auditor's verdict
+	Ascending bool            // oldest first; by default the newest come first
+	Page      PageArgs
+}
+
+// Audits returns a page of bias audits, by id, with their metrics and the pin of their
+// report.
+func (c *Client) Audits(ctx context.Context, aq AuditQuery) (*Page[Audit], error) {
+	var q struct {
+		Audits wConn[wAudit] `graphql:"audits(where: $where, orderDirection: $dir, first: $first, after: $after, last: $last, before: $before)"`
+	}
+	w := auditWhere{Passed: aq.Passed}
+	if aq.VersionID != 0 {
+		w.ModelVersion = strconv.FormatUint(aq.VersionID, 10)
+	}
+	if aq.PolicyID != 0 {
+		w.Policy = strconv.FormatUint(aq.PolicyID, 10)
+	}
+	if aq.Auditor != nil {
+		w.Auditor = aq.Auditor.Hex()
+	}
+	vars := pageVars(map[string]any{"where": &w, "dir": direction(aq.Ascending)}, aq.Page)
+	if err := c.query(ctx, &q, vars); err != nil {
+		return nil, err
+	}
+	p := page(q.Audits, wAudit.conv)
+	return &p, nil
+}
+
+// Audit returns an audit by its id.
+func (c *Client) Audit(ctx context.Context, id uint64) (*Audit, error) {
+	var q struct {
+		Audit *wAudit `graphql:"audit(id: $id)"`
+	}
+	if err := c.query(ctx, &q, map[string]any{"id": gqlID(strconv.FormatUint(id, 10))}); err != nil {
+		return nil, err
+	}
+	if q.Audit == nil {
+		return nil, &Error{Code: CodeNotFound, Message: "no audit with id " + strconv.FormatUint(id, 10)}
+	}
+	a := q.Audit.conv()
+	return &a, nil
 }

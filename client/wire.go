@@ -90,6 +90,15 @@ type modelVersionWhere struct {
 
 func (modelVersionWhere) GetGraphQLType() string { return "ModelVersionWhere" }
 
+type auditWhere struct {
+	ModelVersion string `json:"modelVersion,omitempty"`
+	Auditor      string `json:"auditor,omitempty"`
+	Policy       string `json:"policy,omitempty"`
+	Passed       *bool  `json:"passed,omitempty"`
+}
+
+func (auditWhere) GetGraphQLType() string { return "AuditWhere" }
+
 type policyWhere struct {
 	Active *bool `json:"active,omitempty"`
 }
