@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"maps"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/redis/go-redis/v9"
@@ -90,8 +91,12 @@ func (s *Store) StaleFacts(ctx context.Context, vs []*modeldao.ModelVersion) ([]
 	return out, nil
 }
 
-// staleIDs returns the ids of the stale versions under rules.
+// staleIDs returns the ids of the stale versions under rules (shared: not to be modified).
 func (s *Store) staleIDs(ctx context.Context, rules modeldao.StaleRules) (map[string]bool, error) {
+	return reviewSet(ctx, s, staleSets, rules, func(ctx context.Context) (map[string]bool, error) { return s.computeStaleIDs(ctx, rules) })
+}
+
+func (s *Store) computeStaleIDs(ctx context.Context, rules modeldao.StaleRules) (map[string]bool, error) {
 	facts, err := s.StaleVersions(ctx, rules)
 	if err != nil {
 		return nil, err
@@ -223,10 +228,15 @@ func (s *Store) contestContext(ctx context.Context, audits []*modeldao.Audit) (m
 	return policies, registered, nil
 }
 
-// contestedIDs returns the ids of the versions whose audits are CONTESTED under tolerance:
-// every audit is read (three round trips: the audit index, the audits, then their
-// policies and auditors).
+// contestedIDs returns the ids of the versions whose audits are CONTESTED under tolerance
+// (shared: not to be modified).
 func (s *Store) contestedIDs(ctx context.Context, tolerance modeldao.Fixed6) (map[string]bool, error) {
+	return reviewSet(ctx, s, contestedSets, tolerance, func(ctx context.Context) (map[string]bool, error) { return s.computeContestedIDs(ctx, tolerance) })
+}
+
+// computeContestedIDs reads every audit (three round trips: the audit index, the audits,
+// then their policies and auditors).
+func (s *Store) computeContestedIDs(ctx context.Context, tolerance modeldao.Fixed6) (map[string]bool, error) {
 	if err := live(ctx); err != nil {
 		return nil, err
 	}
@@ -267,7 +277,7 @@ func (s *Store) reviewFilter(ctx context.Context, l *pageList, q VersionQuery) e
 			return
 		}
 		if l.only == nil {
-			l.only = set
+			l.only = maps.Clone(set) // the set is shared (review_memo.go); only is narrowed below
 			return
 		}
 		for id := range l.only {

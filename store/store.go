@@ -17,6 +17,7 @@ type Store struct {
 	decoded    *decodeCache // records decoded by the reads, by raw JSON (see readRecord)
 	recs       *recordCache // raw records of the last checkpoint seen (see readFields)
 	pages      *pageCache   // pages of the last checkpoint seen (see pagesInRedis)
+	review     *reviewMemo  // stale and contested sets of the last checkpoint (review_memo.go)
 	projectors projectors   // the projector table (projector.go)
 	// commitChunk: arguments a commit sends at a time (multiWriter; 0: DefaultCommitChunk)
 	commitChunk int
@@ -32,7 +33,7 @@ func New(rdb redis.UniversalClient, keys Keys, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{rdb: rdb, keys: keys, log: log, decoded: newDecodeCache(), recs: newRecordCache(), pages: newPageCache(), projectors: newProjectors(),
+	return &Store{rdb: rdb, keys: keys, log: log, decoded: newDecodeCache(), recs: newRecordCache(), pages: newPageCache(), review: &reviewMemo{}, projectors: newProjectors(),
 		volatile: [3]string{keys.Pin(), keys.Release(), keys.Evidence()}}
 }
 
