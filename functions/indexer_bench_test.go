@@ -43,7 +43,17 @@ func BenchmarkIndexerBackfill(b *testing.B) {
 		// What AWS sets from serverless.yml's indexerMemory (lambdafn.LimitMemory reads it).
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
 	})
-	f := startFn(b, "indexer", env, benchIndexerTimeout)
+	// MODELDAO_BENCH_LAMBDA_TIMEOUT shortens the invocations (each works for the timeout
+	// minus INDEXER_MARGIN), so that a fast backfill still spans many of them.
+	timeout := benchIndexerTimeout
+	if v := os.Getenv("MODELDAO_BENCH_LAMBDA_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= benchIndexerMargin {
+			b.Fatalf("MODELDAO_BENCH_LAMBDA_TIMEOUT: %q is not a duration above the margin, %s", v, benchIndexerMargin)
+		}
+		timeout = d
+	}
+	f := startFn(b, "indexer", env, timeout)
 	b.ResetTimer()
 	var (
 		total, fullEvents     int
