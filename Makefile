@@ -46,7 +46,8 @@ bench: deps tools
 	$(GO) test ./pinning -run '^$$' -bench . -benchtime 3x -timeout 30m
 	$(GO) test ./functions/ -run '^$$' -bench 'API|ZipSize' -benchtime 20x -timeout 30m
 	# the indexer function's long backfill under the emulator: function RSS across invocations
-	$(GO) test ./functions/ -run '^$$' -bench IndexerBackfill -benchtime 1x -timeout 30m
+	# (1M events in invocations of 3 s of work: a dozen of them)
+	MODELDAO_BENCH_LAMBDA_EVENTS=1000000 MODELDAO_BENCH_LAMBDA_TIMEOUT=8s $(GO) test ./functions/ -run '^$$' -bench IndexerBackfill -benchtime 1x -timeout 40m
 
 ## generate: regenerate the GraphQL server code (gqlgen, then graphql/internal/execrewrite)
 ## after editing graphql/schema.graphqls.
