@@ -172,6 +172,7 @@ func (b *Batch) derivativeModels(model common.Hash, bases []uint64) []common.Has
 func (b *Batch) derivativesOf(id uint64) []uint64 {
 	seen := map[uint64]bool{id: true}
 	out := []uint64{} // a list in the notification's JSON, even when empty
+	records := b.s.keys.VersionRecords()
 	level := []uint64{id}
 	for depth := 0; depth < modeldao.TaintDepth && len(level) > 0; depth++ {
 		pipe := b.conn.Pipeline()
@@ -203,7 +204,7 @@ func (b *Batch) derivativesOf(id uint64) []uint64 {
 			}
 		}
 		for r, e := range b.entities {
-			if r.key != b.s.keys.VersionRecords() {
+			if r.key != records {
 				continue
 			}
 			if v, ok := e.v.(*modeldao.ModelVersion); ok && v.ID != 0 && slices.ContainsFunc(v.Bases, func(base uint64) bool { return bases[base] }) {
